@@ -1,0 +1,72 @@
+"""Typed configuration of the data and feature stages, validated once from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Frozen(BaseModel):
+    """Base for every config model: immutable, unknown keys are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RfmWeights(Frozen):
+    """Weights of the R, F and M quintile scores in the weighted RFM value score (brief rule 2)."""
+
+    recency: float = Field(0.4, ge=0)
+    frequency: float = Field(0.3, ge=0)
+    monetary: float = Field(0.3, ge=0)
+
+    @model_validator(mode="after")
+    def _positive_total(self) -> RfmWeights:
+        if self.recency + self.frequency + self.monetary <= 0:
+            raise ValueError("rfm weights must not all be zero")
+        return self
+
+
+class PopulationConfig(Frozen):
+    """Who is an active customer at a cutoff T (the scored population).
+
+    A customer is active at T when they signed up before T, were not cancelled before T, and
+    (non-contractual business) bought something in the ``active_window_days`` before T or signed
+    up within that window.
+    """
+
+    active_window_days: int = Field(365, gt=0)
+
+
+class LabelConfig(Frozen):
+    """Churn and value labels over the horizon H after the cutoff (brief rule 1)."""
+
+    horizon_days: int = Field(90, gt=0)
+    churn_definition: Literal["auto", "non_contractual", "contractual"] = "auto"
+    """``auto`` is contractual when the customers table has a ``cancelled_at`` column."""
+
+
+class FeatureConfig(Frozen):
+    """Look-back windows and RFM weights of the point-in-time features."""
+
+    windows_days: tuple[int, ...] = (30, 90, 180, 365)
+    rfm_weights: RfmWeights = RfmWeights()
+    population: PopulationConfig = PopulationConfig()
+    labels: LabelConfig = LabelConfig()
+
+    @field_validator("windows_days")
+    @classmethod
+    def _sorted_positive(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or any(w <= 0 for w in v) or list(v) != sorted(set(v)):
+            raise ValueError("windows_days must be positive, distinct and increasing")
+        return v
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping; an empty file is an empty mapping."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
