@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 import typer
+from rich.console import Console
 
 import churn.commands
+from features.errors import ChurnError
 
 app = typer.Typer(
     name="churn",
@@ -18,13 +21,25 @@ app = typer.Typer(
 )
 
 
-def _register_commands() -> None:
-    for info in sorted(pkgutil.iter_modules(churn.commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"churn.commands.{info.name}")
-        module.register(app)
+@app.callback()
+def _root() -> None:
+    """Churn prediction service: data, features, models, scoring, KPIs and the API."""
+
+
+def register_commands() -> typer.Typer:
+    """Add every command module's commands to the app (once)."""
+    if not app.registered_commands:
+        for info in sorted(pkgutil.iter_modules(churn.commands.__path__), key=lambda i: i.name):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"churn.commands.{info.name}").register(app)
+    return app
 
 
 def main() -> None:
-    """Console entry point."""
-    _register_commands()
-    app()
+    """Console entry point: user errors print a message and exit 2, without a traceback."""
+    register_commands()
+    try:
+        app()
+    except ChurnError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(2)
