@@ -43,7 +43,9 @@ def read_raw(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
-            enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+            enc = (
+                "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+            )
             frame = pd.read_csv(
                 path,
                 dtype=str,
@@ -188,9 +190,13 @@ def _cross_table_reasons(
         )
     time_col = table.event_time or ("signup_date" if table.name == "customers" else None)
     if time_col is not None and time_col in frame:
-        _add_reason(reasons, frame[time_col] >= end, f"{time_col} after the as-of date {as_of:%Y-%m-%d}")
+        _add_reason(
+            reasons, frame[time_col] >= end, f"{time_col} after the as-of date {as_of:%Y-%m-%d}"
+        )
     if "resolved_at" in frame and "opened_at" in frame:
-        _add_reason(reasons, frame["resolved_at"] < frame["opened_at"], "resolved_at before opened_at")
+        _add_reason(
+            reasons, frame["resolved_at"] < frame["opened_at"], "resolved_at before opened_at"
+        )
     if customers is not None and table.name != "customers" and "customer_id" in frame:
         unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(customers)
         _add_reason(reasons, unknown, "event for an unknown customer_id")
@@ -216,7 +222,9 @@ def find_table_files(folder: Path) -> dict[str, Path]:
         found[name] = path
     for table in TABLES.values():
         if table.required and table.name not in found:
-            raise ContractError(f"{folder}: required table '{table.name}' (.csv or .parquet) is missing")
+            raise ContractError(
+                f"{folder}: required table '{table.name}' (.csv or .parquet) is missing"
+            )
     return found
 
 

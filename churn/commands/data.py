@@ -19,7 +19,9 @@ def report_table(ds: Dataset, title: str) -> Table:
     """A rich table of read / accepted / rejected counts per table."""
     table = Table(title=title)
     for col in ("table", "file", "read", "accepted", "rejected", "optional columns absent"):
-        table.add_column(col, justify="right" if col in ("read", "accepted", "rejected") else "left")
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "rejected") else "left"
+        )
     for r in ds.reports.values():
         table.add_row(
             r.table,
