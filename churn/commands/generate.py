@@ -1,0 +1,74 @@
+"""``churn generate``: write a synthetic demo data set (and its hidden truth) to a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from features.config import load_yaml
+from features.generate import TRUTH_DIR, GeneratorConfig, GeneratorError, generate, write_dataset
+from features.paths import home
+
+console = Console()
+SECTION = "generator"
+
+
+def read_config(path: Path | None) -> GeneratorConfig:
+    """The ``generator:`` section of a YAML file (other sections are ignored); defaults if none."""
+    if path is None:
+        return GeneratorConfig()
+    try:
+        section = load_yaml(path).get(SECTION) or {}
+    except (OSError, ValueError) as exc:
+        raise GeneratorError(f"{path}: cannot read the config file: {exc}") from exc
+    if not isinstance(section, dict):
+        raise GeneratorError(f"{path}: '{SECTION}:' must be a mapping of settings")
+    try:
+        return GeneratorConfig(**section)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise GeneratorError(f"{path}: {problems}") from exc
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("generate")
+    def generate_command(
+        customers: int = typer.Option(5000, "--customers", min=1, help="Number of customers."),
+        seed: int = typer.Option(42, help="Random seed; the same seed gives the same data."),
+        out: Path | None = typer.Option(
+            None, help="Output folder (default: $CHURN_HOME/demo). Table files there are replaced."
+        ),
+        fmt: str = typer.Option("parquet", "--format", help="File format: csv or parquet."),
+        config: Path | None = typer.Option(
+            None, "--config", help="YAML file; its 'generator:' section sets GeneratorConfig."
+        ),
+    ) -> None:
+        """Generate a synthetic customer book with a known churn story (see docs/generator.md).
+
+        Writes the tables and dataset.yaml to OUT; the hidden truth goes to OUT/_truth/.
+        """
+        if fmt not in ("csv", "parquet"):
+            raise GeneratorError(f"--format must be csv or parquet, got {fmt!r}")
+        file_format: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
+        cfg = read_config(config)
+        folder = out if out is not None else home() / "demo"
+        with console.status("generating") as status:
+            data = generate(customers, seed, cfg, progress=lambda msg: status.update(msg))
+            status.update(f"writing {file_format} files to {folder}")
+            write_dataset(data, folder, file_format)
+        table = Table(title=f"generated data set (seed {seed})")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name, frame in data.dataset.tables.items():
+            table.add_row(name, f"{len(frame):,}")
+        console.print(table)
+        console.print(f"as of {data.dataset.as_of:%Y-%m-%d}, written to {folder}")
+        console.print(f"hidden truth (never read by the product): {folder / TRUTH_DIR}")
