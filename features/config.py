@@ -33,8 +33,8 @@ class PopulationConfig(Frozen):
     """Who is an active customer at a cutoff T (the scored population).
 
     A customer is active at T when they signed up before T, were not cancelled before T, and
-    (non-contractual business) bought something in the ``active_window_days`` before T or signed
-    up within that window.
+    either hold a contract (``contract_end_date`` filled, or ``churn_definition: contractual``) or
+    bought something in the ``active_window_days`` before T or signed up within that window.
     """
 
     active_window_days: int = Field(365, gt=0)
@@ -45,7 +45,9 @@ class LabelConfig(Frozen):
 
     horizon_days: int = Field(90, gt=0)
     churn_definition: Literal["auto", "non_contractual", "contractual"] = "auto"
-    """``auto`` is contractual when the customers table has a ``cancelled_at`` column."""
+    """``auto``: per customer, contractual (churn = cancelled in the horizon) when the customer's
+    ``contract_end_date`` or ``cancelled_at`` is filled, else non-contractual (churn = no
+    transaction in the horizon). See ``docs/features.md``."""
 
 
 class FeatureConfig(Frozen):
@@ -55,6 +57,16 @@ class FeatureConfig(Frozen):
     rfm_weights: RfmWeights = RfmWeights()
     population: PopulationConfig = PopulationConfig()
     labels: LabelConfig = LabelConfig()
+    trend_recent_days: int = Field(30, gt=0)
+    """Trend ratios compare the rate in the last ``trend_recent_days`` before T ..."""
+    trend_base_days: int = Field(90, gt=0)
+    """... with the rate in the ``trend_base_days`` before those."""
+    response_outcomes: tuple[str, ...] = ("responded", "accepted", "converted", "clicked")
+    """Interaction outcomes (case-insensitive) that count as a response to a campaign contact."""
+    unanswered_outcomes: tuple[str, ...] = ("no_answer", "unanswered", "no_response", "missed")
+    """Interaction outcomes (case-insensitive) of an outbound contact that went unanswered."""
+    engine: Literal["pandas", "duckdb"] = "pandas"
+    """Where the window aggregates run: pandas/numpy in memory, or the same specs as DuckDB SQL."""
 
     @field_validator("windows_days")
     @classmethod

@@ -289,7 +289,7 @@ def test_cli_generates_and_reports(tmp_path):
                                  "--format", "csv"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "customers" in result.output and "300" in result.output
-    assert "2024-06-30" in result.output and "_truth" in result.output
+    assert "2024-06-30" in result.output and "_truth" in result.output.replace("\n", "")
     assert (out / "transactions.csv").is_file() and (out / "_truth" / "README.md").is_file()
     config = tmp_path / "settings.yaml"
     config.write_text("generator:\n  years: 0.5\ntraining:\n  anything: 1\n")
