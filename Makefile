@@ -23,7 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -n 2 --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -32,9 +32,16 @@ lint: $(STAMP)
 lock:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
 
+## Speed figures on generated data (see each script's --help for sizes).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python benchmarks/explain.py
+
+## Real public data sets in ../shared/data; writes docs/benchmarks.md.
+bench-real: $(STAMP)
+	$(BIN)/churn bench
 
 clean:
 	rm -rf $(VENV) .churn
