@@ -1,0 +1,149 @@
+"""Typed configuration of the training stage: the ``training:`` section of a YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from features.config import FeatureConfig, Frozen, load_yaml
+from features.errors import ChurnError
+
+
+class ConfigError(ChurnError):
+    """A configuration file cannot be read or breaks the schema (names the field)."""
+
+
+class BoosterParams(Frozen):
+    """LightGBM tree shape and learning rate.
+
+    Kept modest on purpose: explanations (TreeSHAP) cost O(trees x leaves x depth) per row, so
+    shallow trees with early stopping keep the API's SHAP answers fast.
+    """
+
+    num_leaves: int = Field(15, ge=2, le=255)
+    max_depth: int = Field(6, ge=-1)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    max_rounds: int = Field(600, ge=1)
+    min_data_in_leaf: int = Field(100, ge=1)
+    feature_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_freq: int = Field(1, ge=0)
+    lambda_l2: float = Field(1.0, ge=0)
+    max_bin: int = Field(255, ge=2)
+    cat_smooth: float = Field(10.0, ge=0)
+
+
+class ChurnModelConfig(Frozen):
+    """The churn classifier and how its probabilities are calibrated."""
+
+    params: BoosterParams = BoosterParams()
+    calibration: Literal["isotonic", "platt", "none"] = "isotonic"
+
+
+class ValueModelConfig(Frozen):
+    """The value regressor: tweedie suits zero-inflated, heavy-tailed revenue."""
+
+    params: BoosterParams = BoosterParams(min_data_in_leaf=50)
+    objective: Literal["tweedie", "regression", "huber"] = "tweedie"
+    tweedie_variance_power: float = Field(1.3, gt=1.0, lt=2.0)
+
+
+class SplitConfig(Frozen):
+    """Time split: train on earlier cutoffs, early-stop and calibrate on a later one, test on the last.
+
+    Cutoffs are month starts. A cutoff is only used for training (calibration) when its label
+    horizon ends on or before the calibration (test) cutoff, so no label reads the future of a
+    later split.
+    """
+
+    train_cutoffs: int = Field(6, ge=1, le=60)
+
+
+class CampaignConfig(Frozen):
+    """Economics of a retention campaign for the profit metric (benefit = saved value x success
+    rate - contact cost)."""
+
+    contact_cost: float = Field(25.0, ge=0)
+    success_rate: float = Field(0.25, ge=0, le=1)
+
+
+class PromotionConfig(Frozen):
+    """How much worse than the champion a new version may be on each test metric and still win.
+
+    Absolute tolerances for bounded metrics; ``relative`` ones are a share of the champion's value.
+    """
+
+    churn_higher: dict[str, float] = {"roc_auc": 0.005, "pr_auc": 0.01}
+    churn_lower: dict[str, float] = {"brier": 0.002, "ece": 0.01}
+    value_higher: dict[str, float] = {"spearman": 0.01, "gini": 0.01}
+    value_lower_relative: dict[str, float] = {"mae": 0.02, "rmse": 0.05}
+
+
+class TrainingConfig(Frozen):
+    """Everything ``churn train`` needs besides the data and the feature configuration."""
+
+    seed: int = 42
+    num_threads: int = Field(1, ge=1)
+    """LightGBM threads. One by default: its OpenMP threads busy-wait, and on a shared 2-core
+    machine two threads ran 5-15x slower than one (docs/training.md). Raise on dedicated cores."""
+    early_stopping_rounds: int = Field(50, ge=1)
+    split: SplitConfig = SplitConfig()
+    churn: ChurnModelConfig = ChurnModelConfig()
+    value: ValueModelConfig = ValueModelConfig()
+    campaign: CampaignConfig = CampaignConfig()
+    promotion: PromotionConfig = PromotionConfig()
+    top_k_shares: tuple[float, ...] = (0.05, 0.1, 0.2)
+    """Contact-list sizes (share of the test population) for precision and recall at k."""
+    calibration_bins: int = Field(10, ge=2)
+    experiment: str = "churn"
+    churn_model_name: str = "churn-model"
+    value_model_name: str = "value-model"
+    baseline_max_rows: int = Field(200_000, ge=1000)
+    """Training rows of the logistic-regression baseline (a random sample above this; its ~100
+    coefficients do not need more, and lbfgs time grows with rows)."""
+    shap_sample: int = Field(2000, ge=100)
+    """Rows of the test cutoff used for the SHAP summary plot."""
+
+    @model_validator(mode="after")
+    def _shares(self) -> TrainingConfig:
+        if not self.top_k_shares or any(not 0 < s <= 1 for s in self.top_k_shares):
+            raise ValueError("top_k_shares must be shares in (0, 1]")
+        return self
+
+
+def _section(path: str | Path | None, name: str) -> dict[str, Any]:
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        data = load_yaml(p)
+    except Exception as exc:  # yaml errors carry line numbers; keep them
+        raise ConfigError(f"{p}: cannot read YAML ({exc})") from exc
+    section = data.get(name) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{p}: section '{name}:' must be a mapping")
+    return section
+
+
+def _validate(model: type[Frozen], section: dict[str, Any], where: str) -> Any:
+    try:
+        return model.model_validate(section)
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {errors}") from exc
+
+
+def load_training_config(path: str | Path | None = None) -> TrainingConfig:
+    """The ``training:`` section of a YAML file (defaults when absent); other sections ignored."""
+    return _validate(TrainingConfig, _section(path, "training"), "training")
+
+
+def load_feature_config(path: str | Path | None = None) -> FeatureConfig:
+    """The ``features:`` section of a YAML file (defaults when absent)."""
+    return _validate(FeatureConfig, _section(path, "features"), "features")

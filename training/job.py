@@ -1,0 +1,237 @@
+"""The training job behind ``churn train`` and the demo: data -> features -> models -> MLflow.
+
+Steps: plan the time split, build the multi-cutoff training set, fit and evaluate both models and
+the baselines, log everything to one MLflow run, register both models and run the promotion gate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from typing import Any
+
+import mlflow
+import pandas as pd
+from rich.console import Console
+
+from features.build import build_training_set
+from features.config import FeatureConfig
+from features.contract import CONTRACT_VERSION
+from features.cutoffs import monthly_cutoffs
+from features.dataset import Dataset
+from training import plots
+from training.config import TrainingConfig
+from training.evaluation import MODEL, Evaluation
+from training.fit import Trained, fit_models
+from training.model_card import model_card
+from training.promotion import Decision, gate
+from training.split import CutoffPlan, months_needed, plan_cutoffs
+from training.tracking import (
+    client_for,
+    ensure_experiment,
+    flat_params,
+    log_bundle,
+    metric_dict,
+    resolve_uri,
+    using_store,
+)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced: where it is logged, the versions and the gate's decisions."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    versions: dict[str, str]  # registered model name -> version
+    decisions: dict[str, Decision]
+    trained: Trained
+    timings: dict[str, float]  # seconds per step: features, models, mlflow
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.trained.evaluation
+
+    @property
+    def test_frame(self) -> pd.DataFrame:
+        return self.trained.split.test
+
+
+def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> CutoffPlan:
+    """The time split of this data set: monthly cutoffs with complete label horizons."""
+    h = features.labels.horizon_days
+    candidates = monthly_cutoffs(ds, months_needed(h, cfg.split.train_cutoffs), h)
+    return plan_cutoffs(candidates, h, cfg.split.train_cutoffs)
+
+
+def train(
+    ds: Dataset,
+    cfg: TrainingConfig | None = None,
+    features: FeatureConfig | None = None,
+    *,
+    tracking_uri: str | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train, evaluate, log, register and gate both models; same data + config + seed give the
+    same metrics."""
+    cfg = cfg or TrainingConfig()
+    features = features or FeatureConfig()
+    console = Console(stderr=True, quiet=not progress)
+    status = console.status("planning the time split") if progress else nullcontext()
+    with status as st:
+
+        def say(msg: str) -> None:
+            if st is not None:
+                st.update(msg)
+
+        t0 = time.perf_counter()
+        plan = plan_for(ds, features, cfg)
+        say(f"building features for {len(plan.all)} cutoffs")
+        frame = build_training_set(ds, plan.all, features)
+        t1 = time.perf_counter()
+        say(f"training on {len(frame):,} customer-cutoff rows")
+        trained = fit_models(frame, plan, features, cfg)
+        t2 = time.perf_counter()
+        uri = resolve_uri(tracking_uri)
+        say(f"logging to MLflow at {uri}")
+        result = _log_and_register(trained, frame, features, cfg, uri, say)
+        timings = {"features": t1 - t0, "models": t2 - t1, "mlflow": time.perf_counter() - t2}
+        result = replace(result, timings=timings)
+    for name, d in result.decisions.items():
+        console.print(f"{name} v{result.versions[name]}: [bold]{d.outcome}[/bold] ({d.reason})")
+    return result
+
+
+def _log_and_register(
+    trained: Trained,
+    frame: pd.DataFrame,
+    features: FeatureConfig,
+    cfg: TrainingConfig,
+    uri: str,
+    say: Any,
+) -> TrainResult:
+    client = client_for(uri)
+    with using_store(uri):
+        exp_id = ensure_experiment(client, cfg.experiment, uri)
+        run_name = f"train test={trained.plan.test:%Y-%m-%d}"
+        with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
+            run_id = run.info.run_id
+            _log_run(trained, frame, features, cfg)
+            say("registering models")
+            versions: dict[str, str] = {}
+            bundles = {
+                cfg.churn_model_name: trained.churn,
+                cfg.value_model_name: trained.value,
+            }
+            example = trained.split.test.head(200)
+            for name, bundle in bundles.items():
+                tagged = replace(bundle, metadata={**bundle.metadata, "run_id": run_id})
+                _, versions[name] = log_bundle(tagged, example, name)
+                client.set_model_version_tag(name, versions[name], "run_id", run_id)
+                client.set_model_version_tag(
+                    name, versions[name], "test_cutoff", f"{trained.plan.test:%Y-%m-%d}"
+                )
+            say("promotion gate")
+            decisions = {
+                name: gate(
+                    client,
+                    uri,
+                    name,
+                    versions[name],
+                    bundle,
+                    trained.split.test,
+                    cfg,
+                    trained.plan.horizon_days,
+                )
+                for name, bundle in bundles.items()
+            }
+            for name, d in decisions.items():
+                mlflow.set_tag(f"gate.{name}", f"v{d.version} -> {d.outcome}")
+                mlflow.set_tag(f"gate.{name}.reason", d.reason[:5000])
+                mlflow.log_dict(d.to_dict(), f"promotion/{name}.json")
+            gate_lines = {
+                n: f"v{d.version} -> {d.outcome}: {d.reason}" for n, d in decisions.items()
+            }
+            card = model_card(trained, run_id=run_id, versions=versions, decisions=gate_lines)
+            mlflow.log_text(card, "model_card.md")
+    return TrainResult(run_id, exp_id, uri, versions, decisions, trained, {})
+
+
+def _log_run(
+    trained: Trained, frame: pd.DataFrame, features: FeatureConfig, cfg: TrainingConfig
+) -> None:
+    """Parameters, metrics of models and baselines, configs, features, label definition, plots."""
+    ev, plan = trained.evaluation, trained.plan
+    params = {
+        **flat_params("training", cfg.model_dump(mode="json")),
+        **flat_params("features", features.model_dump(mode="json")),
+        **plan.describe(),
+        "rows.train": str(len(trained.split.train)),
+        "rows.calibration": str(len(trained.split.calibration)),
+        "rows.test": str(len(trained.split.test)),
+        "churn.best_iteration": str(trained.churn_fit.best_iteration),
+        "value.best_iteration": str(trained.value_fit.best_iteration),
+    }
+    mlflow.log_params(params)
+    label = frame.attrs.get("label_definition", {})
+    mlflow.set_tags(
+        {
+            "contract_version": CONTRACT_VERSION,
+            "label_definition": (label.get("text") if isinstance(label, dict) else str(label))
+            or "",
+            "test_cutoff": f"{plan.test:%Y-%m-%d}",
+        }
+    )
+    mlflow.log_metrics({**metric_dict("churn", ev.churn), **metric_dict("value", ev.value)})
+    mlflow.log_dict(
+        {"training": cfg.model_dump(mode="json"), "features": features.model_dump(mode="json")},
+        "config.yaml",
+    )
+    mlflow.log_dict(
+        {
+            "features": list(trained.spec.names),
+            "categories": {k: list(v) for k, v in trained.spec.categories.items()},
+            "contract_version": CONTRACT_VERSION,
+        },
+        "features.json",
+    )
+    mlflow.log_text(json.dumps(label, indent=2, default=str), "label_definition.json")
+    mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
+    mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
+    _log_plots(trained, cfg)
+
+
+def _log_plots(trained: Trained, cfg: TrainingConfig) -> None:
+    ev = trained.evaluation
+    ct, vt = ev.churn_test, ev.value_test
+    y = ct["churned"].to_numpy(float)
+    probs = {MODEL: ct["p_churn"].to_numpy()}
+    probs.update(
+        {
+            c.removeprefix("p_"): ct[c].to_numpy()
+            for c in ct
+            if c.startswith("p_") and c != "p_churn"
+        }
+    )
+    sample = trained.split.test.sample(
+        min(cfg.shap_sample, len(trained.split.test)), random_state=cfg.seed
+    )
+    figures = {
+        "plots/churn_feature_importance.png": plots.feature_importance(trained.churn),
+        "plots/value_feature_importance.png": plots.feature_importance(trained.value),
+        "plots/churn_calibration.png": plots.calibration_curve(y, probs, cfg.calibration_bins),
+        "plots/churn_gains_lift.png": plots.gains_chart(y, probs),
+        "plots/value_deciles.png": plots.value_decile_chart(
+            vt["future_value"].to_numpy(),
+            {MODEL: vt["value"].to_numpy(), "carry_forward": vt["carry_forward"].to_numpy()},
+        ),
+    }
+    for path, fig in figures.items():
+        mlflow.log_figure(fig, path)
+    for kind, bundle in (("churn", trained.churn), ("value", trained.value)):
+        fig = plots.shap_summary(bundle, sample)
+        mlflow.log_figure(fig, f"plots/{kind}_shap_summary.png")
+        plots.close(fig)

@@ -1,0 +1,147 @@
+"""The promotion gate: a new version earns ``champion`` only by not being worse than the current one.
+
+Both are scored on the same test rows (the new run's test cutoff); every configured metric must be
+within tolerance of the champion's. Otherwise the new version becomes ``challenger``. The decision
+and its numbers are returned for logging (run tags and a JSON artifact) and recorded on the
+version in the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from features.bundle import BundleError, ModelBundle, load_registered_bundle
+from training.config import PromotionConfig, TrainingConfig
+from training.evaluation import churn_bundle_metrics, value_bundle_metrics
+from training.registry import CHAMPION, alias_version, make_challenger, make_champion
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric of the new version against the champion's, and whether it passes."""
+
+    metric: str
+    new: float
+    champion: float
+    allowed: float  # the worst value that still passes
+    higher_is_better: bool
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the gate did with a new version, and why."""
+
+    model: str
+    version: str
+    outcome: Literal["champion", "challenger"]
+    reason: str
+    champion_version: str | None = None
+    comparisons: list[Comparison] = field(default_factory=list)
+    new_metrics: dict[str, float] = field(default_factory=dict)
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.outcome} ({self.reason})"
+
+
+def compare(
+    kind: str, new: dict[str, float], champion: dict[str, float], cfg: PromotionConfig
+) -> list[Comparison]:
+    """Each configured metric of ``new`` against ``champion`` with its tolerance."""
+    out: list[Comparison] = []
+    if kind == "churn":
+        rules = [(m, t, True, False) for m, t in cfg.churn_higher.items()]
+        rules += [(m, t, False, False) for m, t in cfg.churn_lower.items()]
+    else:
+        rules = [(m, t, True, False) for m, t in cfg.value_higher.items()]
+        rules += [(m, t, False, True) for m, t in cfg.value_lower_relative.items()]
+    for metric, tol, higher, relative in rules:
+        c, n = float(champion[metric]), float(new[metric])
+        margin = tol * abs(c) if relative else tol
+        allowed = c - margin if higher else c + margin
+        passed = n >= allowed if higher else n <= allowed
+        out.append(Comparison(metric, n, c, allowed, higher, bool(passed)))
+    return out
+
+
+def decide(
+    model: str,
+    version: str,
+    kind: str,
+    new: dict[str, float],
+    champion_version: str | None,
+    champion: dict[str, float] | None,
+    cfg: PromotionConfig,
+) -> Decision:
+    """Pure decision: champion when there is none yet or every comparison passes."""
+    if champion_version is None or champion is None:
+        return Decision(model, version, "champion", "first version: no champion yet", None, [], new)
+    comps = compare(kind, new, champion, cfg)
+    failed = [c for c in comps if not c.passed]
+    if failed:
+        worse = "; ".join(
+            f"{c.metric} {c.new:.4f} vs champion {c.champion:.4f} (allowed "
+            f"{'>=' if c.higher_is_better else '<='} {c.allowed:.4f})"
+            for c in failed
+        )
+        reason = f"worse than champion v{champion_version} on the same test data: {worse}"
+        outcome: Literal["champion", "challenger"] = "challenger"
+    else:
+        reason = f"not worse than champion v{champion_version} on any gated metric"
+        outcome = "champion"
+    return Decision(model, version, outcome, reason, champion_version, comps, new, champion)
+
+
+def bundle_metrics(
+    bundle: ModelBundle, test: pd.DataFrame, cfg: TrainingConfig, horizon_days: int
+) -> dict[str, float]:
+    """Test metrics of a bundle of either kind."""
+    if bundle.kind == "churn":
+        return churn_bundle_metrics(bundle, test, cfg, horizon_days)[0]
+    return value_bundle_metrics(bundle, test, cfg)[0]
+
+
+def gate(
+    client: MlflowClient,
+    tracking_uri: str,
+    model: str,
+    version: str,
+    bundle: ModelBundle,
+    test: pd.DataFrame,
+    cfg: TrainingConfig,
+    horizon_days: int,
+) -> Decision:
+    """Re-evaluate the current champion on ``test``, decide, and move the alias accordingly."""
+    new = bundle_metrics(bundle, test, cfg, horizon_days)
+    current = alias_version(client, model, CHAMPION)
+    champion: dict[str, float] | None = None
+    if current is not None and current != str(version):
+        try:
+            old, _ = load_registered_bundle(model, CHAMPION, tracking_uri)
+            champion = bundle_metrics(old, test, cfg, horizon_days)
+        except BundleError as exc:
+            decision = Decision(
+                model,
+                str(version),
+                "champion",
+                f"champion v{current} cannot score the current features ({exc}); replaced",
+                current,
+                [],
+                new,
+            )
+            make_champion(client, model, str(version), f"gate: {decision.reason}")
+            return decision
+    decision = decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
+    if decision.outcome == "champion":
+        make_champion(client, model, str(version), f"gate: {decision.reason}")
+    else:
+        make_challenger(client, model, str(version), f"gate: {decision.reason}")
+    return decision

@@ -1,0 +1,132 @@
+"""MLflow at the edge: the tracking store, the experiment, and logging bundles as pyfunc models.
+
+Bundles are logged as MLflow "models from code": a three-line script that builds
+:class:`features.bundle.BundlePyfunc` plus the bundle directory (LightGBM model text and JSON) as
+an artifact, so nothing in a logged model is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from features import paths
+from features.bundle import ARTIFACT_KEY, ModelBundle
+
+PYFUNC_SCRIPT = """\
+# Loads the model bundle (LightGBM text + JSON) logged beside this file; see features/bundle.py.
+from mlflow.models import set_model
+
+from features.bundle import BundlePyfunc
+
+set_model(BundlePyfunc())
+"""
+REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas", "pyyaml", "scikit-learn")
+
+
+def resolve_uri(tracking_uri: str | None = None) -> str:
+    """The tracking URI to use (argument, else ``MLFLOW_TRACKING_URI``, else SQLite in home)."""
+    uri = tracking_uri or paths.tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+@contextmanager
+def using_store(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API at ``uri`` for the duration, then restore the previous URI."""
+    # set_tracking_uri also writes MLFLOW_TRACKING_URI, which features.paths reads: restore the
+    # variables exactly, or later callers would land in ./mlflow.db.
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def client_for(tracking_uri: str) -> MlflowClient:
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
+    """The experiment's id, creating it when absent.
+
+    With a database store the artifact location is set explicitly under ``paths.artifact_root()``;
+    MLflow would otherwise write artifacts relative to the working directory.
+    """
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = None
+    if not tracking_uri.startswith(("http://", "https://", "databricks")):
+        root = paths.artifact_root() / name
+        root.mkdir(parents=True, exist_ok=True)
+        location = root.as_uri()
+    return client.create_experiment(name, artifact_location=location)
+
+
+def _requirements() -> list[str]:
+    return [f"{pkg}=={version(pkg)}" for pkg in REQUIREMENTS]
+
+
+def log_bundle(bundle: ModelBundle, example: pd.DataFrame, registered_name: str) -> tuple[str, str]:
+    """Log a bundle to the active run as a pyfunc model with signature and input example, and
+    register it; returns (model URI, registered version)."""
+    inputs = bundle.pyfunc_input(example)
+    signature = infer_signature(inputs, bundle.predict(example))
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle_dir = bundle.save(Path(tmp) / ARTIFACT_KEY)
+        script = Path(tmp) / "bundle_model.py"
+        script.write_text(PYFUNC_SCRIPT, encoding="utf-8")
+        info = mlflow.pyfunc.log_model(
+            name=f"{bundle.kind}_model",
+            python_model=str(script),
+            artifacts={ARTIFACT_KEY: str(bundle_dir)},
+            signature=signature,
+            input_example=inputs.head(5),
+            registered_model_name=registered_name,
+            pip_requirements=_requirements(),
+            metadata={"kind": bundle.kind},
+        )
+    return info.model_uri, str(info.registered_model_version)
+
+
+def flat_params(prefix: str, value: Any) -> dict[str, str]:
+    """Nested config as dotted parameter names (MLflow params are flat strings)."""
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            out.update(flat_params(f"{prefix}.{k}" if prefix else str(k), v))
+        return out
+    return {prefix: json.dumps(value) if isinstance(value, list | tuple) else str(value)}
+
+
+def metric_dict(kind: str, table: dict[str, dict[str, float]]) -> dict[str, float]:
+    """``{kind}/{scorer}/{metric}`` -> value, finite values only."""
+    return {
+        f"{kind}/{scorer}/{name}": float(v)
+        for scorer, metrics in table.items()
+        for name, v in metrics.items()
+        if v is not None and np.isfinite(v)
+    }
