@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 ## The whole test suite (fast and slow tests), as CI runs it.
 test: $(STAMP)
+	sh scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15

@@ -140,7 +140,7 @@ class ModelBundle:
 
     def raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Booster output before calibration (P(churn) or expected value)."""
-        return np.asarray(self.booster.predict(self.matrix(frame)), dtype=np.float64)
+        return np.asarray(self.booster.predict(self.matrix(frame).to_numpy()), dtype=np.float64)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle."""
@@ -156,7 +156,9 @@ class ModelBundle:
         value model; each row sums to the raw score.
         """
         x = self.matrix(frame)
-        contrib = np.asarray(self.booster.predict(x, pred_contrib=True), dtype=np.float64)
+        contrib = np.asarray(
+            self.booster.predict(x.to_numpy(), pred_contrib=True), dtype=np.float64
+        )
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.feature_names, BIAS_COLUMN])
 
     # ---- persistence ------------------------------------------------------------------------
@@ -236,21 +238,27 @@ def encode_features(
     The one encoding shared by training (before a booster exists) and :meth:`ModelBundle.matrix`.
     """
     check_columns(frame, feature_names)
-    cols: dict[str, np.ndarray] = {}
-    for col in feature_names:
+    names = list(feature_names)
+    out = np.empty((len(frame), len(names)), dtype=np.float64)
+    numeric = [i for i, c in enumerate(names) if c not in categories]
+    block = frame[[names[i] for i in numeric]]
+    if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+        # one copy for all numeric columns: this is most of the per-request cost in the API
+        out[:, numeric] = block.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        for i in numeric:
+            out[:, i] = _numeric(frame[names[i]], names[i])
+    for i, col in enumerate(names):
         if col in categories:
-            cols[col] = _codes(frame[col], tuple(categories[col]))
-        else:
-            cols[col] = _numeric(frame[col], col)
-    return pd.DataFrame(cols, index=frame.index, columns=list(feature_names))
+            out[:, i] = _codes(frame[col], tuple(categories[col]))
+    return pd.DataFrame(out, index=frame.index, columns=names)
 
 
 def _codes(s: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
     """Float codes of values in levels; NaN for missing and unknown values."""
     values = pd.Series(s, copy=False).astype(object)
     values = values.where(values.isna(), values.astype(str))
-    cat = pd.Categorical(values, categories=pd.Index(list(levels), dtype=object))
-    codes = cat.codes.astype(np.float64)
+    codes = pd.Index(list(levels), dtype=object).get_indexer(values).astype(np.float64)
     codes[codes < 0] = np.nan
     return codes
 

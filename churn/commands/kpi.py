@@ -1,10 +1,16 @@
 """``churn kpi`` (scorecards and commission of a month, quarter or year) and ``churn campaign``
-(whom each account manager should contact)."""
+(whom each account manager should contact).
+
+Both read the predictions made at the period start (or campaign date) from the batch-scoring store
+by default, with the data folder that scoring read; ``--predictions FILE`` and ``--data DIR``
+override them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import pandas as pd
 import typer
@@ -16,8 +22,21 @@ from features.dataset import Dataset
 from features.errors import ChurnError
 from features.loaders import load_dataset
 from serving.campaign import campaign_candidates, select_by_probability, select_campaign
+from serving.config import ServingConfig, load_serving_config
 from serving.kpi_config import KpiError, load_kpi_config
+from serving.kpi_source import (
+    PeriodInputs,
+    StoredPredictions,
+    champion_reasons,
+    data_folder,
+    period_inputs,
+    read_predictions,
+)
+from serving.periods import parse_period
 from serving.scorecard import NO_CUSTOMERS, scorecard
+from serving.store import PredictionStore
+
+Read = TypeVar("Read", PeriodInputs, StoredPredictions)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -26,17 +45,31 @@ def _console(stderr: bool = False) -> Console:
     return probe if probe.is_terminal else Console(stderr=stderr, width=140)
 
 
-DataOpt = Annotated[Path, typer.Option("--data", help="Data set folder (CSV or Parquet tables).")]
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Data set folder (CSV or Parquet tables); default: the folder the batch scoring "
+        "of the period start read.",
+    ),
+]
 PredOpt = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--predictions",
-        help="Predictions (Parquet or CSV): customer_id, churn_probability, predicted_value; "
-        "optional as_of (score date) and reasons.",
+        help="Predictions file (Parquet or CSV) instead of the store: customer_id, "
+        "churn_probability, predicted_value; optional as_of (score date) and reasons.",
     ),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="YAML file; its kpi: section is read.")
+    Path | None,
+    typer.Option("--config", help="YAML file; its kpi: section (and serving: store_url) is read."),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store", help="SQLAlchemy URL of the prediction store (default: config, else SQLite)."
+    ),
 ]
 
 
@@ -136,13 +169,51 @@ def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None)
     return table
 
 
+def _serving(config: Path | None, store: str | None) -> ServingConfig:
+    cfg = load_serving_config(config)
+    return cfg.model_copy(update={"store_url": store}) if store else cfg
+
+
+def _options(config: Path | None, store: str | None) -> str:
+    """The options a hinted ``churn score`` command needs to write to the same store."""
+    return " ".join(filter(None, [config and f"--config {config}", store and f"--store '{store}'"]))
+
+
+def _from_store(
+    serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
+) -> Read:
+    """What ``read`` gets from the prediction store, saying which scoring runs it used."""
+    store = PredictionStore(serving.resolved_store_url())
+    try:
+        with console.status(f"Reading predictions from {store.safe_url} ..."):
+            got = read(store)
+    finally:
+        store.close()
+    stored = got.stored if isinstance(got, PeriodInputs) else got
+    run = stored.runs[-1]
+    console.print(
+        f"predictions made at {', '.join(stored.asof)} by {run.churn_model} "
+        f"v{run.churn_model_version} and {run.value_model} v{run.value_model_version} "
+        f"({store.safe_url})",
+        highlight=False,
+    )
+    return got
+
+
+def _need_data(data: Path | None) -> Path:
+    if data is None:
+        raise KpiError("--predictions FILE needs --data DIR (the data set the predictions score)")
+    return data
+
+
 def kpi(
     period: Annotated[
         str, typer.Option("--period", help="Month YYYY-MM, quarter YYYY-Qn or YYYY.")
     ],
-    data: DataOpt,
-    predictions: PredOpt,
+    data: DataOpt = None,
+    predictions: PredOpt = None,
     config: ConfigOpt = None,
+    store: StoreOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the scorecards to this .csv or .parquet.")
     ] = None,
@@ -155,10 +226,20 @@ def kpi(
     console = _console()
     try:
         cfg = load_kpi_config(config)
-        ds = _load(data, console)
-        preds = read_frame(predictions, "predictions")
-        with console.status(f"Scoring {period} ..."):
-            frame = scorecard(ds, preds, period, cfg, managers=manager or None)
+        p = parse_period(period)
+        if predictions is None:
+            serving, options = _serving(config, store), _options(config, store)
+            inputs = _from_store(
+                serving,
+                console,
+                lambda st: period_inputs(st, p, cfg.outcome, load_dataset, data, options),
+            )
+            ds, preds = inputs.dataset, inputs.stored.predictions
+        else:
+            ds = _load(_need_data(data), console)
+            preds = read_frame(predictions, "predictions")
+        with console.status(f"Scoring {p.label} ..."):
+            frame = scorecard(ds, preds, p, cfg, managers=manager or None)
         if out is not None:
             write_frame(frame, out)
     except ChurnError as exc:
@@ -179,9 +260,9 @@ def kpi(
 
 def campaign(
     asof: Annotated[str, typer.Option("--asof", help="Campaign date YYYY-MM-DD (portfolio date).")],
-    predictions: PredOpt,
-    data: DataOpt,
     out: Annotated[Path, typer.Option("--out", help="Campaign list, .csv or .parquet.")],
+    predictions: PredOpt = None,
+    data: DataOpt = None,
     capacity: Annotated[
         int | None, typer.Option("--capacity", help="Contacts per manager (default: config).")
     ] = None,
@@ -193,10 +274,20 @@ def campaign(
         typer.Option("--success-rate", help="Share of contacted churners kept (default: config)."),
     ] = None,
     config: ConfigOpt = None,
+    store: StoreOpt = None,
+    reasons: Annotated[
+        bool,
+        typer.Option(
+            "--reasons/--no-reasons",
+            help="With store predictions: explain each chosen customer with the champion "
+            "churn model (top 3 reasons).",
+        ),
+    ] = True,
 ) -> None:
     """Whom each account manager should contact: the K customers with the largest expected
     saved value (probability x value x success rate - cost), with their top reasons."""
     console = _console()
+    note = ""
     try:
         cfg = load_kpi_config(config)
         k = cfg.campaign.capacity_per_manager if capacity is None else capacity
@@ -206,11 +297,27 @@ def campaign(
             when = pd.Timestamp(asof).normalize()
         except ValueError:
             raise KpiError(f"--asof {asof!r} is not a date (expected YYYY-MM-DD)") from None
+        stored = None
+        if predictions is None:
+            serving = _serving(config, store)
+            options = _options(config, store)
+            stored = _from_store(
+                serving, console, lambda st: read_predictions(st, [when], data, options)
+            )
+            data = data_folder(stored, data)
+            preds = stored.predictions
+        else:
+            data = _need_data(data)
+            preds = read_frame(predictions, "predictions")
         ds = _load(data, console, as_of=asof)
-        preds = read_frame(predictions, "predictions")
         candidates = campaign_candidates(ds, preds, when, cfg.outcome)
         chosen = select_campaign(candidates, k, c, s)
         naive = select_by_probability(candidates, k, c, s)
+        if stored is not None and reasons and len(chosen):
+            with console.status("Explaining the chosen customers ..."):
+                found, note = champion_reasons(serving, stored.runs[-1], chosen["customer_id"])
+            if found is not None:
+                chosen["reasons"] = found.to_numpy()
         if "reasons" in chosen.columns:
             chosen["reasons"] = chosen["reasons"].map(_reason_text)
         write_frame(chosen, out)
@@ -225,9 +332,11 @@ def campaign(
     summary = per.sum().join(chosen.groupby("account_manager_id").size().rename("n"))
     for mid, r in summary.iterrows():
         table.add_row(
-            str(mid), str(r["n"]), _num(r["value_at_risk"]), _num(r["expected_saved_value"])
+            str(mid), f"{r['n']:.0f}", _num(r["value_at_risk"]), _num(r["expected_saved_value"])
         )
     console.print(table)
+    if note:
+        console.print(note, highlight=False)
     console.print(
         f"Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
         f"{naive['expected_saved_value'].sum():,.0f} for the {k} highest probabilities per manager "

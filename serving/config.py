@@ -1,0 +1,119 @@
+"""Typed configuration of the serving stage: the ``serving:`` section of a YAML file.
+
+``churn serve`` passes the file to the BentoML process in the ``CHURN_SERVING_CONFIG``
+environment variable; the service reads it once when it starts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from features.config import Frozen, load_yaml
+from features.errors import ChurnError
+from features.paths import home, tracking_uri
+
+SECTION = "serving"
+CONFIG_ENV = "CHURN_SERVING_CONFIG"
+"""Environment variable naming the YAML file the service reads its ``serving:`` section from."""
+
+
+class ServingConfigError(ChurnError):
+    """A serving configuration file cannot be read or breaks the schema (names the field)."""
+
+
+class RiskBands(Frozen):
+    """Churn-probability thresholds of the risk bands: ``high`` at or above ``high``, ``medium``
+    at or above ``medium``, else ``low``."""
+
+    high: float = Field(0.5, gt=0, le=1)
+    medium: float = Field(0.2, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RiskBands:
+        if self.medium >= self.high:
+            raise ValueError(f"medium ({self.medium}) must be below high ({self.high})")
+        return self
+
+
+class ModelRefs(Frozen):
+    """Which registered models the service answers with, and the alias that marks the champion."""
+
+    churn: str = "churn-model"
+    value: str = "value-model"
+    alias: str = "champion"
+
+
+class ServingConfig(Frozen):
+    """Everything the API and batch scoring need; safe defaults (loopback, bounded requests)."""
+
+    host: str = "127.0.0.1"
+    """Interface to bind; ``0.0.0.0`` exposes the API to the network."""
+    port: int = Field(3000, ge=1, le=65535)
+    tracking_uri: str | None = None
+    """MLflow tracking and registry URI; default ``features.paths.tracking_uri()``."""
+    models: ModelRefs = ModelRefs()
+    store_url: str | None = None
+    """SQLAlchemy URL of the feature and prediction store; default SQLite in the project home."""
+    max_batch_size: int = Field(1000, ge=1, le=100_000)
+    """Most records or customer ids one request may carry."""
+    max_body_bytes: int = Field(2_000_000, ge=1024)
+    """Largest request body accepted; larger ones get 413."""
+    risk_bands: RiskBands = RiskBands()
+    top_k: int = Field(5, ge=1, le=50)
+    """Reasons per customer that /explain returns unless the request asks for another number."""
+    poll_interval_s: float = Field(30.0, ge=0)
+    """How often the service checks the registry for a moved champion alias; 0 turns polling off
+    (POST /reload still works)."""
+    at_risk_page_size: int = Field(100, ge=1)
+    at_risk_max_page_size: int = Field(1000, ge=1)
+    api_key_env: str = "CHURN_API_KEY"
+    """Environment variable holding the API key; when it is set, every endpoint but the health
+    probes requires it (header ``X-API-Key`` or ``Authorization: Bearer``)."""
+
+    @model_validator(mode="after")
+    def _pages(self) -> ServingConfig:
+        if self.at_risk_page_size > self.at_risk_max_page_size:
+            raise ValueError("at_risk_page_size must not exceed at_risk_max_page_size")
+        return self
+
+    def resolved_tracking_uri(self) -> str:
+        return self.tracking_uri or tracking_uri()
+
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{home() / 'serving.db'}"
+
+
+def _section(path: str | Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise ServingConfigError(f"config file {p} does not exist")
+    try:
+        data = load_yaml(p)
+    except Exception as exc:  # yaml errors carry line numbers; keep them
+        raise ServingConfigError(f"{p}: cannot read YAML ({exc})") from exc
+    section = data.get(SECTION) or {}
+    if not isinstance(section, dict):
+        raise ServingConfigError(f"{p}: section '{SECTION}:' must be a mapping")
+    return section
+
+
+def load_serving_config(path: str | Path | None = None) -> ServingConfig:
+    """The ``serving:`` section of a YAML file (defaults when absent); other sections ignored."""
+    try:
+        return ServingConfig.model_validate(_section(path))
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{SECTION}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ServingConfigError(f"invalid configuration: {errors}") from exc
+
+
+def serving_config_from_env() -> ServingConfig:
+    """The configuration the service process was started with (``CHURN_SERVING_CONFIG``)."""
+    return load_serving_config(os.environ.get(CONFIG_ENV) or None)

@@ -1,0 +1,174 @@
+"""GET endpoints of the service (a FastAPI app BentoML mounts beside its POST APIs).
+
+``/at_risk`` pages through the latest batch scoring; ``/models`` says which champions answer;
+``/scorecards`` computes the KPI scorecards of a period from the predictions stored at its month
+starts and the data folder that scoring read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import JSONResponse, Response
+
+from features.errors import ChurnError
+from serving.config import CONFIG_ENV
+from serving.kpi_config import KpiError, load_kpi_config
+from serving.kpi_source import (
+    DatasetCache,
+    MissingPredictionsError,
+    UnknownSelectionError,
+    scorecard_records,
+    select_rows,
+    store_scorecard,
+)
+from serving.models import ModelHolder
+from serving.periods import parse_period
+from serving.schemas import AtRiskItem, AtRiskResponse, ModelInfo, ModelStatus
+from serving.store import AtRiskQuery, StoreError
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def model_status(holder: ModelHolder) -> ModelStatus:
+    """The champions a holder serves (or why it serves none)."""
+    champions = holder.current
+    refs = holder.refs
+    return ModelStatus(
+        ready=champions is not None,
+        problem=holder.problem,
+        alias=refs.alias,
+        churn_model=ModelInfo(name=refs.churn, version=champions and champions.churn_version),
+        value_model=ModelInfo(name=refs.value, version=champions and champions.value_version),
+        feature_names=list(champions.feature_names) if champions else [],
+        categories={k: sorted(v) for k, v in champions.categories.items()} if champions else {},
+    )
+
+
+async def _bad_query(_: Request, exc: Exception) -> JSONResponse:
+    """Query-string errors as 400 with the same body shape as every other refusal."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"error": "invalid query parameters", "detail": detail}, status_code=400)
+
+
+def _error(status: int, message: str, loc: list[str | int] | None = None) -> JSONResponse:
+    detail = [{"loc": loc, "msg": message, "type": "value_error"}] if loc else []
+    return JSONResponse({"error": message, "detail": detail}, status_code=status)
+
+
+def build_routes(service: Callable[[], Any]) -> FastAPI:
+    """The GET app; ``service`` returns the running service instance (config, models, store)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_exception_handler(RequestValidationError, _bad_query)
+
+    @app.get("/at_risk", response_model=AtRiskResponse)
+    def at_risk(
+        request: Request,
+        svc: Any = Depends(service),
+        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
+        account_manager_id: str | None = Query(None, max_length=200),
+        segment: str | None = Query(None, max_length=200),
+        min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
+        limit: int | None = Query(None, ge=1, description="Page size; default from config."),
+        offset: int = Query(0, ge=0),
+        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+    ) -> Any:
+        """Customers of the latest batch scoring, highest expected value at risk first."""
+        cfg = svc.config
+        size = limit or cfg.at_risk_page_size
+        if size > cfg.at_risk_max_page_size:
+            return _error(
+                400,
+                f"limit {size} is above the maximum of {cfg.at_risk_max_page_size}",
+                ["query", "limit"],
+            )
+        query = AtRiskQuery(
+            asof=asof,
+            account_manager_id=account_manager_id,
+            segment=segment,
+            min_probability=min_probability,
+            limit=size,
+            offset=offset,
+        )
+        try:
+            page = svc.store.at_risk(query)
+        except StoreError as exc:
+            return _error(404, str(exc))
+        wants_csv = format == "csv" or (
+            format is None and "text/csv" in request.headers.get("accept", "")
+        )
+        if wants_csv:
+            return Response(
+                page.rows.to_csv(index=False),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="at_risk_{page.asof}.csv"',
+                    "X-Total-Count": str(page.total),
+                },
+            )
+        items = [AtRiskItem.model_validate(r) for r in page.rows.to_dict("records")]
+        return AtRiskResponse(
+            asof=page.asof, total=page.total, offset=page.offset, limit=page.limit, items=items
+        )
+
+    datasets = DatasetCache()
+
+    @app.get("/scorecards")
+    def scorecards(
+        request: Request,
+        svc: Any = Depends(service),
+        period: str = Query(..., max_length=20, description="YYYY-MM, YYYY-Qn or YYYY."),
+        team: str | None = Query(None, max_length=200),
+        manager: str | None = Query(None, max_length=200, description="account_manager_id"),
+        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+    ) -> Any:
+        """KPI scorecards of managers and teams for a period, from the stored predictions made
+        at each month's start (``churn score --asof``) and the data folder that scoring read."""
+        try:
+            parsed = parse_period(period)
+        except KpiError as exc:
+            return _error(400, str(exc), ["query", "period"])
+        try:
+            cfg = load_kpi_config(os.environ.get(CONFIG_ENV) or None)
+        except KpiError as exc:
+            return _error(503, f"the service's KPI configuration is invalid: {exc}")
+        try:
+            inputs, frame = store_scorecard(svc.store, parsed, cfg, load=datasets)
+            rows = select_rows(frame, team=team, manager=manager)
+        except (MissingPredictionsError, UnknownSelectionError) as exc:
+            return _error(404, str(exc))
+        except ChurnError as exc:  # no data for the period, data folder gone or invalid
+            return _error(422, str(exc))
+        wants_csv = format == "csv" or (
+            format is None and "text/csv" in request.headers.get("accept", "")
+        )
+        if wants_csv:
+            return Response(
+                rows.to_csv(index=False),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="scorecards_{parsed.label}.csv"'
+                },
+            )
+        runs = [
+            {
+                "asof": r.asof,
+                "churn_model_version": r.churn_model_version,
+                "value_model_version": r.value_model_version,
+            }
+            for r in inputs.stored.runs
+        ]
+        body = {"period": parsed.label, "kind": parsed.kind, "predictions": runs}
+        return JSONResponse({**body, "data": str(inputs.data), "rows": scorecard_records(rows)})
+
+    @app.get("/models", response_model=ModelStatus)
+    def models(svc: Any = Depends(service)) -> ModelStatus:
+        """The champion versions being served, their features and category levels."""
+        return model_status(svc.models)
+
+    return app

@@ -1,0 +1,63 @@
+"""Pure scoring, shared by the API and batch scoring: feature frame -> churn probability, value,
+expected value at risk and risk band.
+
+Expected value at risk = P(churn) x predicted value (the brief's order of the at-risk list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serving.config import RiskBands
+from serving.models import Champions
+
+SCORE_COLUMNS = ("churn_probability", "predicted_value", "expected_value_at_risk", "risk_band")
+BANDS = ("low", "medium", "high")
+
+
+def risk_band(probability: np.ndarray, bands: RiskBands) -> np.ndarray:
+    """``high`` at or above ``bands.high``, ``medium`` at or above ``bands.medium``, else ``low``."""
+    p = np.asarray(probability, dtype=np.float64)
+    return np.select([p >= bands.high, p >= bands.medium], ["high", "medium"], "low").astype(object)
+
+
+def score_frame(frame: pd.DataFrame, champions: Champions, bands: RiskBands) -> pd.DataFrame:
+    """The four score columns for every row of ``frame`` (same index); both models see the frame
+    exactly as :meth:`ModelBundle.predict` would."""
+    p = champions.churn.predict(frame)
+    v = champions.value.predict(frame)
+    return pd.DataFrame(
+        {
+            "churn_probability": p,
+            "predicted_value": v,
+            "expected_value_at_risk": p * v,
+            "risk_band": risk_band(p, bands),
+        },
+        index=frame.index,
+    )
+
+
+def records_frame(records: Sequence[Mapping[str, Any]], champions: Champions) -> pd.DataFrame:
+    """API records as a feature frame: one column per feature of either model, in model order.
+
+    Numbers become one float64 block (null is NaN); categorical values stay text (object). A
+    feature a record lacks is missing, which only happens when the champion changed between the
+    request's checks and its scoring.
+    """
+    names = champions.feature_names
+    categorical = [f for f in names if f in champions.categories]
+    numeric = [f for f in names if f not in champions.categories]
+    block = np.array(
+        [[np.nan if (v := r.get(f)) is None else v for f in numeric] for r in records],
+        dtype=np.float64,
+    ).reshape(len(records), len(numeric))
+    frame = pd.DataFrame(block, columns=numeric)
+    texts = pd.DataFrame(
+        {c: pd.Series([r.get(c) for r in records], dtype=object) for c in categorical},
+        index=frame.index,
+    )
+    return pd.concat([frame, texts], axis=1)[list(names)]

@@ -1,0 +1,215 @@
+"""The churn prediction API, a BentoML 1.4 service.
+
+``churn serve`` starts it (``bentoml serve serving.service:ChurnService`` with the configuration
+file in ``CHURN_SERVING_CONFIG``); it binds 127.0.0.1:3000 unless told otherwise.
+
+- ``POST /predict``: feature records -> scores (adaptive batching across requests);
+- ``POST /predict_by_id``: customer ids -> scores from the features batch scoring materialised;
+- ``POST /explain``: records or ids -> top-k SHAP reasons with sentences (en/zh);
+- ``POST /reload``: re-read the champion alias now (the service also polls it);
+- ``GET /at_risk``, ``GET /models``: see :mod:`serving.routes`;
+- ``/livez``, ``/readyz``, ``/metrics``: BentoML's probes and Prometheus metrics.
+
+Models come only from the configured MLflow registry (names and alias in the config), loaded
+once at start and swapped whole when the alias moves. :mod:`serving.guard` refuses bad requests
+(key, size, media type, readiness, model-aware checks) before they reach these methods.
+"""
+
+from __future__ import annotations
+
+import os
+from http import HTTPStatus
+
+import bentoml
+import pandas as pd
+from starlette.responses import JSONResponse
+
+from serving.config import serving_config_from_env
+from serving.explain import explain_frame
+from serving.guard import RequestGuard, error_response
+from serving.models import Champions, ModelHolder, Poller
+from serving.routes import build_routes, model_status
+from serving.schemas import (
+    CustomerRecord,
+    ExplainRequest,
+    ExplainResponse,
+    Explanation,
+    ModelStatus,
+    PredictByIdItem,
+    PredictByIdRequest,
+    PredictByIdResponse,
+    Prediction,
+    PredictRequest,
+    ReasonOut,
+    ReloadRequest,
+)
+from serving.scoring import records_frame, score_frame
+from serving.store import PredictionStore, ScoringRun, StoreError
+
+ADAPTIVE_MAX_BATCH = 512
+"""Most records BentoML's dispatcher scores in one call (larger requests are split)."""
+ADAPTIVE_MAX_LATENCY_MS = 5000
+
+routes = build_routes(bentoml.get_current_service)
+
+
+class NotReadyError(bentoml.exceptions.BentoMLException):
+    """No champion is loaded (the guard answers 503 with the reason before a request gets here)."""
+
+    error_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+@bentoml.service(
+    name="churn",
+    http={"host": "127.0.0.1", "port": 3000},
+    traffic={"timeout": 60},
+    threads=4,
+)
+@bentoml.asgi_app(routes, path="/")
+class ChurnService:
+    """Churn and value predictions, explanations and at-risk lists for retention teams."""
+
+    def __init__(self) -> None:
+        self.config = serving_config_from_env()
+        self.api_key = os.environ.get(self.config.api_key_env) or None
+        self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())
+        self.models.refresh()
+        self.store = PredictionStore(self.config.resolved_store_url())
+        self._poller: Poller | None = None
+        if self.config.poll_interval_s > 0:
+            self._poller = Poller(self.models, self.config.poll_interval_s)
+            self._poller.start()
+
+    def __is_ready__(self) -> bool:
+        return self.models.current is not None
+
+    @bentoml.on_shutdown
+    def _shutdown(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+        self.store.close()
+
+    def _champions(self) -> Champions:
+        champions = self.models.current
+        if champions is None:
+            raise NotReadyError(f"not ready: {self.models.problem}")
+        return champions
+
+    # ---- scoring shared by every endpoint -------------------------------------------------------
+
+    def _score(
+        self, frame: pd.DataFrame, ids: list[str | None], champions: Champions
+    ) -> list[Prediction]:
+        scores = score_frame(frame, champions, self.config.risk_bands)
+        return [
+            Prediction(customer_id=cid, **row, **champions.versions)
+            for cid, row in zip(ids, scores.to_dict("records"), strict=True)
+        ]
+
+    def _stored(
+        self, customer_ids: list[str], champions: Champions
+    ) -> tuple[ScoringRun, pd.DataFrame] | JSONResponse:
+        """Stored feature rows of these ids, indexed by id; an error response when unusable."""
+        try:
+            run, frame = self.store.features_for(customer_ids)
+        except StoreError as exc:
+            return error_response(404, str(exc))
+        lacking = [f for f in champions.feature_names if f not in frame.columns]
+        if lacking:
+            return error_response(
+                409,
+                f"the features stored as of {run.asof} lack {lacking[:5]} that the champion "
+                f"(churn-model v{champions.churn_version}) needs; run `churn score` again",
+            )
+        return run, frame.set_index("customer_id", drop=False)
+
+    # ---- endpoints ------------------------------------------------------------------------------
+
+    @bentoml.api(
+        batchable=True,
+        max_batch_size=ADAPTIVE_MAX_BATCH,
+        max_latency_ms=ADAPTIVE_MAX_LATENCY_MS,
+        input_spec=PredictRequest,
+    )
+    def predict(self, records: list[CustomerRecord]) -> list[Prediction]:  # type: ignore[valid-type]
+        """Churn probability, predicted value, expected value at risk and risk band per record."""
+        champions = self._champions()
+        rows = [r.model_dump() for r in records]
+        frame = records_frame(rows, champions)
+        return self._score(frame, [r.get("customer_id") for r in rows], champions)
+
+    @bentoml.api(input_spec=PredictByIdRequest)
+    def predict_by_id(self, customer_ids: list[str]) -> PredictByIdResponse:
+        """Scores of stored customers; an unknown id is an error for that item only."""
+        champions = self._champions()
+        stored = self._stored(customer_ids, champions)
+        if isinstance(stored, JSONResponse):
+            return stored  # type: ignore[return-value]
+        run, frame = stored
+        known = [c for c in dict.fromkeys(customer_ids) if c in frame.index]
+        found = frame.loc[known]
+        scored = dict(zip(known, self._score(found, known, champions), strict=True))
+        results = [
+            PredictByIdItem(customer_id=c, prediction=scored[c])
+            if c in scored
+            else PredictByIdItem(
+                customer_id=c, error=f"unknown customer id (not scored as of {run.asof})"
+            )
+            for c in customer_ids
+        ]
+        return PredictByIdResponse(asof=run.asof, results=results)
+
+    @bentoml.api(input_spec=ExplainRequest)
+    def explain(
+        self,
+        records: list[CustomerRecord] | None = None,  # type: ignore[valid-type]
+        customer_ids: list[str] | None = None,
+        lang: str = "en",
+        top_k: int | None = None,
+    ) -> ExplainResponse:
+        """Top-k reasons (SHAP contributions of the churn model) with sentences in en or zh."""
+        champions = self._champions()
+        k = top_k or self.config.top_k
+        if records is not None:
+            rows = [r.model_dump() for r in records]
+            frame = records_frame(rows, champions)
+            out = self._explain(frame, [r.get("customer_id") for r in rows], champions, k, lang)
+            return ExplainResponse(lang=lang, explanations=out, **champions.versions)  # type: ignore[arg-type]
+        ids = customer_ids or []
+        stored = self._stored(ids, champions)
+        if isinstance(stored, JSONResponse):
+            return stored  # type: ignore[return-value]
+        run, table = stored
+        known = [c for c in dict.fromkeys(ids) if c in table.index]
+        found = self._explain(table.loc[known], known, champions, k, lang)
+        by_id = dict(zip(known, found, strict=True))
+        unknown = f"unknown customer id (not scored as of {run.asof})"
+        out = [by_id.get(c) or Explanation(customer_id=c, error=unknown) for c in ids]
+        return ExplainResponse(lang=lang, asof=run.asof, explanations=out, **champions.versions)  # type: ignore[arg-type]
+
+    def _explain(
+        self, frame: pd.DataFrame, ids: list, champions: Champions, k: int, lang: str
+    ) -> list[Explanation]:
+        """Score and top-k reasons of every row of ``frame``, in row order."""
+        if not len(frame):
+            return []
+        predictions = self._score(frame, ids, champions)
+        reasons = explain_frame(frame, champions.churn, k, lang)  # type: ignore[arg-type]
+        return [
+            Explanation(
+                customer_id=pred.customer_id,
+                churn_probability=pred.churn_probability,
+                risk_band=pred.risk_band,
+                reasons=[ReasonOut(**r.__dict__, direction=r.direction) for r in why],
+            )
+            for pred, why in zip(predictions, reasons, strict=True)
+        ]
+
+    @bentoml.api(input_spec=ReloadRequest)
+    def reload(self) -> ModelStatus:
+        """Re-read the champion alias from the registry now; swap models if it moved."""
+        self.models.refresh()
+        return model_status(self.models)
+
+
+ChurnService.add_asgi_middleware(RequestGuard, state=bentoml.get_current_service)

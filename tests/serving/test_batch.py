@@ -1,0 +1,87 @@
+"""Batch scoring: every active customer, ranked, stored and written as CSV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.dataset import Dataset
+from features.errors import ChurnError
+from serving.batch import (
+    AT_RISK_COLUMNS,
+    BatchError,
+    parse_asof,
+    save_batch,
+    score_customers,
+    write_at_risk_csv,
+)
+from serving.config import ServingConfig
+from serving.models import Champions
+from serving.scoring import score_frame
+from serving.store import AtRiskQuery, PredictionStore
+
+
+@pytest.fixture(scope="module")
+def batch(book: Dataset, champions: Champions):
+    return score_customers(book, book.as_of, champions, ServingConfig())
+
+
+def test_asof_must_be_a_date():
+    assert parse_asof("2024-06-30") == pd.Timestamp("2024-06-30")
+    for bad in ("2024-13-01", "30/06/2024", ""):
+        with pytest.raises(BatchError, match="YYYY-MM-DD"):
+            parse_asof(bad)
+
+
+def test_every_active_customer_is_scored_and_ranked(batch, scoring_frame, champions):
+    preds = batch.predictions
+    assert list(preds.columns) == list(AT_RISK_COLUMNS)
+    assert len(preds) == len(scoring_frame) and preds["customer_id"].is_unique
+    assert set(preds["customer_id"]) == set(scoring_frame["customer_id"])
+    assert list(preds["rank"]) == list(range(1, len(preds) + 1))
+    assert preds["expected_value_at_risk"].is_monotonic_decreasing
+    assert (preds["asof"] == f"{batch.asof:%Y-%m-%d}").all()
+    assert set(preds["churn_model_version"]) == {"3"} and set(preds["value_model_version"]) == {"7"}
+    direct = score_frame(scoring_frame, champions, ServingConfig().risk_bands)
+    direct.index = scoring_frame["customer_id"]
+    mine = preds.set_index("customer_id").loc[direct.index]
+    for col in ("churn_probability", "predicted_value", "expected_value_at_risk"):
+        assert np.array_equal(mine[col].to_numpy(float), direct[col].to_numpy())
+
+
+def test_stored_features_score_like_the_batch(batch, champions, tmp_path):
+    cfg = ServingConfig(store_url=f"sqlite:///{tmp_path / 's.db'}")
+    store = PredictionStore(cfg.resolved_store_url())
+    run = save_batch(store, batch, cfg, source="test")
+    assert run.n_customers == len(batch.predictions) and run.churn_model_version == "3"
+    ids = list(batch.predictions["customer_id"].head(25))
+    _, stored = store.features_for(ids)
+    again = score_frame(stored, champions, cfg.risk_bands).set_index(stored["customer_id"])
+    want = batch.predictions.set_index("customer_id").loc[again.index]
+    assert np.array_equal(
+        again["churn_probability"].to_numpy(), want["churn_probability"].to_numpy(float)
+    )
+    top = store.at_risk(AtRiskQuery(limit=5)).rows
+    assert list(top["customer_id"]) == list(batch.predictions["customer_id"].head(5))
+    store.close()
+
+
+def test_csv_round_trip(batch, tmp_path):
+    path = write_at_risk_csv(batch, tmp_path / "out" / "at_risk.csv")
+    back = pd.read_csv(path, dtype={"customer_id": str})
+    assert list(back.columns) == list(AT_RISK_COLUMNS) and len(back) == len(batch.predictions)
+    assert list(back["customer_id"]) == list(batch.predictions["customer_id"])
+
+
+def test_data_lacking_what_the_models_need_is_refused(book: Dataset, champions: Champions):
+    no_interactions = Dataset(
+        {k: v for k, v in book.tables.items() if k != "interactions"}, book.as_of
+    )
+    with pytest.raises(BatchError, match="int_"):
+        score_customers(no_interactions, book.as_of, champions, ServingConfig())
+
+
+def test_asof_after_the_data_is_refused(book: Dataset, champions: Champions):
+    with pytest.raises(ChurnError, match="after the data"):
+        score_customers(book, book.as_of + pd.Timedelta(days=1), champions, ServingConfig())

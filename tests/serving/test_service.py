@@ -1,0 +1,475 @@
+"""The API against real ``bentoml serve`` processes on loopback (see conftest.py).
+
+One service with champions and no API key answers the endpoint, bad-input and swap tests; a
+second one, with an API key and no champion at start, answers the auth and readiness tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from io import StringIO
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from features.build import build_features
+from serving.models import Champions, load_champions, registry_scope
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
+
+
+@pytest.fixture(scope="module")
+def local(world) -> Champions:
+    """The champions loaded in this process, for in-process predictions of the same models."""
+    return load_champions(world.cfg.models, world.tracking_uri)
+
+
+@pytest.fixture(scope="module")
+def frame(world, local: Champions) -> pd.DataFrame:
+    return build_features(world.ds, world.asof, local.feature_config(), labels=False)
+
+
+def records_of(frame: pd.DataFrame, champions: Champions) -> list[dict]:
+    """Feature rows as a client sends them: text categoricals, null for missing values."""
+    plain = frame[["customer_id", *champions.feature_names]].astype(object)
+    return plain.where(plain.notna(), None).to_dict("records")
+
+
+@pytest.fixture(scope="module")
+def records(frame: pd.DataFrame, local: Champions) -> list[dict]:
+    return records_of(frame.head(30), local)
+
+
+def versions(svc) -> tuple[str, str]:
+    status = svc.client.get("/models").json()
+    return status["churn_model"]["version"], status["value_model"]["version"]
+
+
+# ---- happy paths --------------------------------------------------------------------------------
+
+
+def test_probes_metrics_models_and_openapi(service, local: Champions):
+    c = service.client
+    assert c.get("/livez").status_code == 200
+    assert c.get("/readyz").status_code == 200
+    status = c.get("/models").json()
+    assert status["ready"] and status["problem"] is None
+    assert status["feature_names"] == list(local.feature_names)
+    assert set(status["categories"]) == set(local.categories)
+    paths = c.get("/docs.json").json()["paths"]
+    for path in ("/predict", "/predict_by_id", "/explain", "/reload", "/at_risk", "/models"):
+        assert path in paths
+    metrics = c.get("/metrics")
+    assert metrics.status_code == 200 and "bentoml_service_request_total" in metrics.text
+
+
+def test_predict_equals_in_process_prediction(service, frame, local, records):
+    resp = service.client.post("/predict", json={"records": records[:20]})
+    assert resp.status_code == 200, resp.text
+    got = pd.DataFrame(resp.json())
+    want = frame.head(20)
+    p, v = local.churn.predict(want), local.value.predict(want)
+    assert list(got["customer_id"]) == list(want["customer_id"])
+    assert np.array_equal(got["churn_probability"].to_numpy(), p)
+    assert np.array_equal(got["predicted_value"].to_numpy(), v)
+    assert np.array_equal(got["expected_value_at_risk"].to_numpy(), p * v)
+    bands = np.select([p >= 0.5, p >= 0.2], ["high", "medium"], "low")
+    assert list(got["risk_band"]) == list(bands)
+    pairs = zip(got["churn_model_version"], got["value_model_version"], strict=True)
+    assert set(pairs) == {versions(service)}
+
+
+def _batched(svc) -> float:
+    text = svc.client.get("/metrics").text
+    lines = [
+        x for x in text.splitlines() if x.startswith("bentoml_service_adaptive_batch_size_count")
+    ]
+    return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0  # absent before the first batch
+
+
+def test_concurrent_single_records_are_batched_and_exact(service, frame, local, records):
+    before = _batched(service)
+
+    def one(i: int) -> dict:
+        r = service.client.post("/predict", json={"records": [records[i]]})
+        assert r.status_code == 200, r.text
+        return r.json()[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(24)))
+    p = local.churn.predict(frame.head(24))
+    assert [a["customer_id"] for a in answers] == list(frame["customer_id"].head(24))
+    assert np.array_equal([a["churn_probability"] for a in answers], p)
+    assert _batched(service) > before  # the calls went through the adaptive batcher
+
+
+def test_predict_by_id_uses_the_stored_features(service, world):
+    batch = pd.read_csv(world.csv, dtype={"customer_id": str})
+    ids = [*batch["customer_id"].iloc[[0, 5, 9]], "NOBODY"]
+    resp = service.client.post("/predict_by_id", json={"customer_ids": ids})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["asof"] == world.asof
+    assert [r["customer_id"] for r in body["results"]] == ids
+    for item, (_, row) in zip(body["results"][:3], batch.iloc[[0, 5, 9]].iterrows(), strict=True):
+        assert item["error"] is None
+        assert item["prediction"]["churn_probability"] == row["churn_probability"]
+        assert item["prediction"]["expected_value_at_risk"] == row["expected_value_at_risk"]
+    last = body["results"][3]
+    assert last["prediction"] is None and "unknown customer id" in last["error"]
+
+
+def test_explain_records_and_ids(service, frame, local, records):
+    resp = service.client.post("/explain", json={"records": records[:2], "lang": "zh", "top_k": 3})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["lang"] == "zh" and body["churn_model_version"] == versions(service)[0]
+    contrib = local.churn.contributions(frame.head(2))
+    for item, (_, row) in zip(body["explanations"], contrib.iterrows(), strict=True):
+        assert len(item["reasons"]) == 3
+        features = [r["feature"] for r in item["reasons"]]
+        assert [row[f] for f in features] == [r["contribution"] for r in item["reasons"]]
+        top = row.drop("bias").abs().sort_values(ascending=False, kind="stable")
+        assert features == list(top.index[:3])
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r["sentence"]) for r in item["reasons"])
+    ids = [records[0]["customer_id"], "NOBODY"]
+    resp = service.client.post("/explain", json={"customer_ids": ids})
+    body = resp.json()
+    assert resp.status_code == 200 and body["asof"] is not None
+    first, unknown = body["explanations"]
+    assert len(first["reasons"]) == 4  # the config's top_k
+    assert first["reasons"][0]["sentence"] and first["error"] is None
+    assert unknown["reasons"] == [] and "unknown customer id" in unknown["error"]
+
+
+def test_at_risk_lists_sort_filter_page_and_export_csv(service, world):
+    batch = pd.read_csv(world.csv, dtype={"customer_id": str, "account_manager_id": str})
+    c = service.client
+    body = c.get("/at_risk", params={"limit": 10}).json()
+    assert body["asof"] == world.asof and body["total"] == len(batch)
+    assert [i["customer_id"] for i in body["items"]] == list(batch["customer_id"].head(10))
+    page = c.get("/at_risk", params={"limit": 5, "offset": 5}).json()
+    assert [i["rank"] for i in page["items"]] == [6, 7, 8, 9, 10]
+    manager = batch["account_manager_id"].dropna().iloc[0]
+    mine = c.get(
+        "/at_risk", params={"account_manager_id": manager, "segment": "smb", "min_probability": 0.1}
+    ).json()
+    want = batch[
+        (batch["account_manager_id"] == manager)
+        & (batch["segment"] == "smb")
+        & (batch["churn_probability"] >= 0.1)
+    ]
+    assert mine["total"] == len(want)
+    assert [i["customer_id"] for i in mine["items"]] == list(want["customer_id"].head(100))
+    for query, headers in (
+        ({"format": "csv", "limit": 7}, {}),
+        ({"limit": 7}, {"Accept": "text/csv"}),
+    ):
+        resp = c.get("/at_risk", params=query, headers=headers)
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+        table = pd.read_csv(StringIO(resp.text), dtype={"customer_id": str})
+        assert list(table["customer_id"]) == list(batch["customer_id"].head(7))
+        assert resp.headers["x-total-count"] == str(len(batch))
+
+
+# ---- bad input: 4xx JSON naming the field and the reason, never a 500 ---------------------------
+
+
+def _body(records: list[dict], **change: object) -> dict:
+    first = {**records[0], **change}
+    return {"records": [first]}
+
+
+def _bad_cases(records: list[dict]) -> list[tuple[str, str, object, int, str]]:
+    """(name, path, body, status, text that must appear in the response)."""
+    no_recency = {k: v for k, v in records[0].items() if k != "recency_days"}
+    nan_text = json.dumps(_body(records, recency_days=1.5)).replace("1.5", "NaN")
+    inf_text = json.dumps(_body(records, recency_days=1.5)).replace("1.5", "Infinity")
+    return [
+        ("empty list", "/predict", {"records": []}, 400, "at least one"),
+        ("missing field", "/predict", {"records": [no_recency]}, 400, "recency_days"),
+        ("extra field", "/predict", _body(records, shoe_size=44), 400, "shoe_size"),
+        (
+            "extra top-level",
+            "/predict_by_id",
+            {"customer_ids": ["a"], "x": 1},
+            400,
+            "extra_forbidden",
+        ),
+        ("text for number", "/predict", _body(records, recency_days="12"), 400, "recency_days"),
+        ("number for text", "/predict", _body(records, segment=5), 400, "segment"),
+        ("bool for number", "/predict", _body(records, tenure_days=True), 400, "tenure_days"),
+        ("NaN", "/predict", nan_text, 400, "finite"),
+        ("infinity", "/predict", inf_text, 400, "finite"),
+        ("unknown category", "/predict", _body(records, segment="martian"), 400, "martian"),
+        ("over the batch size", "/predict", {"records": records[:1] * 51}, 400, "at most 50"),
+        ("malformed JSON", "/predict", '{"records": [{"recency_days": 1', 400, "Invalid JSON"),
+        ("not an object", "/predict", "[1, 2]", 400, "object"),
+        ("no ids", "/predict_by_id", {"customer_ids": []}, 400, "at least one"),
+        ("ids not text", "/predict_by_id", {"customer_ids": [7]}, 400, "string"),
+        ("too many ids", "/predict_by_id", {"customer_ids": ["a"] * 51}, 400, "at most 50"),
+        (
+            "records and ids",
+            "/explain",
+            {**_body(records), "customer_ids": ["a"]},
+            400,
+            "exactly one",
+        ),
+        ("neither", "/explain", {"lang": "en"}, 400, "exactly one"),
+        ("language", "/explain", {"customer_ids": ["a"], "lang": "fr"}, 400, "lang"),
+        ("top_k", "/explain", {"customer_ids": ["a"], "top_k": 0}, 400, "top_k"),
+        ("reload with a location", "/reload", {"model_uri": "file:///tmp/x"}, 400, "model_uri"),
+        ("oversized body", "/predict", {"records": [], "pad": "x" * 400_000}, 413, "300,000 bytes"),
+    ]
+
+
+def test_bad_input_gets_a_4xx_json_answer(service, records):
+    for name, path, body, status, text in _bad_cases(records):
+        content = body if isinstance(body, str) else json.dumps(body)
+        resp = service.client.post(
+            path, content=content, headers={"Content-Type": "application/json"}
+        )
+        assert resp.status_code == status, (name, resp.status_code, resp.text[:500])
+        assert text in resp.text, (name, resp.text[:500])
+        assert "error" in resp.json(), name
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "text"),
+    [
+        (
+            "POST",
+            "/predict",
+            {"content": "{}", "headers": {"Content-Type": "text/plain"}},
+            415,
+            "application/json",
+        ),
+        ("POST", "/predict", {"files": {"records": ("a.json", b"[]")}}, 415, "multipart"),
+        ("GET", "/predict", {}, 405, "method not allowed"),
+        ("GET", "/nowhere", {}, 404, "no such endpoint"),
+        ("GET", "/at_risk", {"params": {"min_probability": 2}}, 400, "min_probability"),
+        ("GET", "/at_risk", {"params": {"min_probability": "nan"}}, 400, "min_probability"),
+        ("GET", "/at_risk", {"params": {"limit": 0}}, 400, "limit"),
+        ("GET", "/at_risk", {"params": {"limit": 1001}}, 400, "maximum of 1000"),
+        ("GET", "/at_risk", {"params": {"asof": "June"}}, 400, "asof"),
+        (
+            "GET",
+            "/at_risk",
+            {"params": {"asof": "1999-01-31"}},
+            404,
+            "no batch scoring as of 1999-01-31",
+        ),
+    ],
+)
+def test_bad_requests_of_other_kinds(service, method, path, kwargs, status, text):
+    resp = service.client.request(method, path, **kwargs)
+    assert resp.status_code == status, resp.text
+    assert text in resp.json()["error"] + json.dumps(resp.json()["detail"])
+
+
+# ---- KPI scorecards from the store (GET /scorecards) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def month_start(world, tmp_path_factory) -> str:
+    """``churn score`` at the first day of the data's last month (before the latest as-of date,
+    so /at_risk still reads the latest); returns the period, ``YYYY-MM``."""
+    from typer.testing import CliRunner
+
+    from churn.cli import app, register_commands
+
+    start = pd.Timestamp(world.asof).replace(day=1)
+    assert f"{start:%Y-%m-%d}" < world.asof
+    register_commands()
+    out = tmp_path_factory.mktemp("month-start") / "at_risk.csv"
+    args = ["score", "--data", str(world.data), "--asof", f"{start:%Y-%m-%d}"]
+    run = CliRunner().invoke(app, [*args, "--config", str(world.config), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    return f"{start:%Y-%m}"
+
+
+def test_scorecards_of_a_month_equal_the_in_process_scorecards(service, world, month_start):
+    from features.loaders import load_dataset
+    from serving.kpi_config import KpiConfig
+    from serving.kpi_source import read_predictions
+    from serving.scorecard import scorecard
+    from serving.store import PredictionStore
+
+    resp = service.client.get("/scorecards", params={"period": month_start})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["period"] == month_start and body["kind"] == "month"
+    assert [p["asof"] for p in body["predictions"]] == [f"{month_start}-01"]
+    assert body["data"] == str(world.data.resolve())
+    store = PredictionStore(world.cfg.resolved_store_url())
+    stored = read_predictions(store, [pd.Timestamp(f"{month_start}-01")])
+    store.close()
+    want = scorecard(load_dataset(world.data), stored.predictions, month_start, KpiConfig())
+    got = pd.DataFrame(body["rows"])
+    assert (
+        got[["level", "account_manager_id", "team"]]
+        .fillna("")
+        .equals(want[["level", "account_manager_id", "team"]].fillna(""))
+    )
+    for col in ("score", "risk_adjusted_retention", "value_weighted_retention", "payout"):
+        assert got[col].to_numpy(dtype=float) == pytest.approx(
+            want[col].to_numpy(dtype=float), nan_ok=True
+        ), col
+    assert got["score"].dropna().between(0, 100).all() and got["grade"].notna().any()
+    assert "/scorecards" in service.client.get("/docs.json").json()["paths"]
+
+
+def test_scorecards_filter_by_team_and_manager_and_export_csv(service, month_start):
+    c = service.client
+    rows = pd.DataFrame(c.get("/scorecards", params={"period": month_start}).json()["rows"])
+    managers = rows[rows["level"] == "manager"]
+    team = managers["team"].dropna().iloc[0]
+    mine = pd.DataFrame(
+        c.get("/scorecards", params={"period": month_start, "team": team}).json()["rows"]
+    )
+    assert set(mine["team"]) == {team}
+    assert len(mine) == (managers["team"] == team).sum() + 1
+    who = managers.loc[managers["team"] == team, "account_manager_id"].iloc[0]
+    one = c.get("/scorecards", params={"period": month_start, "manager": who}).json()["rows"]
+    assert [(r["level"], r["account_manager_id"]) for r in one] == [
+        ("manager", who),
+        ("team", None),
+    ]
+    for query, headers in (
+        ({"period": month_start, "format": "csv"}, {}),
+        ({"period": month_start}, {"Accept": "text/csv"}),
+    ):
+        resp = c.get("/scorecards", params=query, headers=headers)
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+        table = pd.read_csv(StringIO(resp.text), dtype={"account_manager_id": str})
+        assert table["score"].to_numpy() == pytest.approx(
+            rows["score"].to_numpy(dtype=float), nan_ok=True
+        )
+
+
+def test_scorecards_refuse_bad_requests_with_4xx_json(service, world, month_start):
+    year, month = map(int, month_start.split("-"))
+    earlier = f"{year}-{month - 1:02d}" if month > 1 else f"{year - 1}-12"
+    after = f"{year}-{month + 1:02d}" if month < 12 else f"{year + 1}-01"
+    cases = [
+        ({}, 400, "period"),
+        ({"period": "June"}, 400, "is not a month, quarter or year"),
+        ({"period": "2024-13"}, 400, "month 13"),
+        ({"period": "x" * 30}, 400, "period"),
+        (
+            {"period": earlier},
+            404,
+            f"churn score --data {world.data.resolve()} --asof {earlier}-01",
+        ),
+        ({"period": after}, 422, f"no data for the period starting {after}-01"),
+        ({"period": month_start, "team": "nobody"}, 404, "unknown team 'nobody'"),
+        ({"period": month_start, "manager": "AM999"}, 404, "unknown account manager 'AM999'"),
+        ({"period": month_start, "format": "xml"}, 400, "format"),
+    ]
+    for params, status, text in cases:
+        resp = service.client.get("/scorecards", params=params)
+        assert resp.status_code == status, (params, resp.status_code, resp.text[:300])
+        body = resp.json()
+        assert text in body["error"] + json.dumps(body["detail"]), (params, body)
+
+
+# ---- auth and readiness (a second service: API key set, no champion at start) --------------------
+
+
+def _copy_champions(world, names: dict[str, str]) -> None:
+    """Register the current champions again under new names and give them the alias."""
+    with registry_scope(world.tracking_uri):
+        client = MlflowClient(world.tracking_uri, world.tracking_uri)
+        for source, target in names.items():
+            mv = client.get_model_version_by_alias(source, "champion")
+            client.create_registered_model(target)
+            new = client.create_model_version(target, mv.source, run_id=mv.run_id)
+            client.set_registered_model_alias(target, "champion", new.version)
+
+
+def test_api_key_and_not_ready_until_a_champion_appears(locked_service, world, records, api_key):
+    c = locked_service.client
+    key = {"X-API-Key": api_key}
+    assert c.get("/livez").status_code == 200
+    ready = c.get("/readyz")
+    assert ready.status_code == 503 and "churn-model-b" in ready.json()["error"]
+    body = {"records": records[:1]}
+    for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}):
+        resp = c.post("/predict", json=body, headers=headers)
+        assert resp.status_code == 401 and "API key" in resp.json()["error"]
+    for path in ("/metrics", "/at_risk", "/models", "/docs.json"):
+        assert c.get(path).status_code == 401, path
+        assert c.get(path, headers=key).status_code == 200, path
+    not_ready = c.post("/predict", json=body, headers={"Authorization": f"Bearer {api_key}"})
+    assert not_ready.status_code == 503 and "churn-model-b" in not_ready.json()["error"]
+
+    _copy_champions(world, {"churn-model": "churn-model-b", "value-model": "value-model-b"})
+    deadline = time.monotonic() + 30
+    while c.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.25)  # the service polls the registry every 0.5 s
+    resp = c.post("/predict", json=body, headers=key)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()[0]["churn_model_version"] == "1"
+
+
+# ---- model swap under load (last: it moves the champion alias) ------------------------------------
+
+
+def _new_versions(world) -> dict[str, str]:
+    """A new version of each champion (same artifacts) that takes the alias."""
+    out = {}
+    with registry_scope(world.tracking_uri):
+        client = MlflowClient(world.tracking_uri, world.tracking_uri)
+        for name in ("churn-model", "value-model"):
+            mv = client.get_model_version_by_alias(name, "champion")
+            new = client.create_model_version(name, mv.source, run_id=mv.run_id)
+            client.set_registered_model_alias(name, "champion", new.version)
+            out[name] = str(new.version)
+    return out
+
+
+def test_champion_swap_under_load_fails_no_request(service, world, records):
+    old = versions(service)
+    seen: list[tuple[int, tuple[str, str] | None]] = []
+    stop = threading.Event()
+    deadline = time.monotonic() + 90
+
+    def loop(i: int) -> None:
+        with httpx.Client(base_url=service.url, timeout=30) as client:
+            for _ in range(500):  # bounded in count and in time
+                if stop.is_set() or time.monotonic() > deadline:
+                    return
+                r = client.post("/predict", json={"records": [records[i]]})
+                got = r.json()[0] if r.status_code == 200 else None
+                seen.append(
+                    (
+                        r.status_code,
+                        got and (got["churn_model_version"], got["value_model_version"]),
+                    )
+                )
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    while len(seen) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    new = _new_versions(world)
+    swapped = service.client.post("/reload").json()
+    assert swapped["churn_model"]["version"] == new["churn-model"]
+    at_swap = len(seen)
+    while len(seen) < at_swap + 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    statuses = {s for s, _ in seen}
+    answered = [v for _, v in seen]
+    assert statuses == {200}, f"failed requests during the swap: {statuses}"
+    assert answered[0] == old and answered[-1] == (new["churn-model"], new["value-model"])
+    assert set(answered) == {old, (new["churn-model"], new["value-model"])}
