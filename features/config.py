@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -74,6 +74,47 @@ class FeatureConfig(Frozen):
         if not v or any(w <= 0 for w in v) or list(v) != sorted(set(v)):
             raise ValueError("windows_days must be positive, distinct and increasing")
         return v
+
+
+def read_section(path: str | Path | None, section: str, error: type[Exception]) -> dict[str, Any]:
+    """The ``section:`` mapping of a YAML config file ({} when no file or no section).
+
+    One file can configure every stage; each stage reads its own section and ignores the others.
+    Problems raise ``error`` naming the file and why.
+    """
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise error(f"config file {p} does not exist")
+    try:
+        data = load_yaml(p)
+    except (yaml.YAMLError, ValueError, OSError) as exc:  # YAML errors carry line numbers
+        raise error(f"{p}: cannot be read as YAML: {exc}") from None
+    found = data.get(section)
+    if found is not None and not isinstance(found, dict):
+        raise error(f"{p}: the '{section}:' section must be a mapping")
+    return found or {}
+
+
+def validation_message(exc: ValidationError, section: str) -> str:
+    """Pydantic errors as ``section.key.sub: why`` items, one per problem."""
+    return "; ".join(
+        f"{section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_section(
+    path: str | Path | None, section: str, model: type[M], error: type[Exception]
+) -> M:
+    """Validate a config file's ``section:`` into ``model`` (defaults when absent)."""
+    try:
+        return model.model_validate(read_section(path, section, error))
+    except ValidationError as exc:
+        raise error(f"invalid configuration: {validation_message(exc, section)}") from None
 
 
 def load_yaml(path: str | Path) -> dict:

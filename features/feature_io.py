@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from features.config import FeatureConfig, load_yaml
+from features.config import FeatureConfig, read_section, validation_message
 from features.contract import CONTRACT_VERSION
 from features.cutoffs import FeatureError
 
@@ -26,25 +26,14 @@ METADATA_KEY = b"churn.features"
 def load_feature_config(path: Path | None, horizon_days: int | None = None) -> FeatureConfig:
     """The ``features:`` section of a YAML file (other sections ignored), defaults when no file;
     ``horizon_days`` overrides ``labels.horizon_days``."""
-    section: dict = {}
-    if path is not None:
-        try:
-            section = load_yaml(path).get(SECTION) or {}
-        except (OSError, ValueError) as exc:
-            raise FeatureError(f"{path}: cannot read the config file: {exc}") from exc
-        if not isinstance(section, dict):
-            raise FeatureError(f"{path}: '{SECTION}:' must be a mapping of settings")
+    section = read_section(path, SECTION, FeatureError)
     if horizon_days is not None:
         labels = section.get("labels") or {}
         section = {**section, "labels": {**labels, "horizon_days": horizon_days}}
     try:
         return FeatureConfig(**section)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise FeatureError(f"{path or 'config'}: {problems}") from exc
+        raise FeatureError(f"{path or 'config'}: {validation_message(exc, SECTION)}") from exc
 
 
 def write_features(frame: pd.DataFrame, path: Path) -> Path:

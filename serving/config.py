@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from features.config import Frozen, load_yaml
+from features.config import Frozen, load_section
 from features.errors import ChurnError
 from features.paths import home, tracking_uri
 
@@ -87,31 +86,9 @@ class ServingConfig(Frozen):
         return self.store_url or f"sqlite:///{home() / 'serving.db'}"
 
 
-def _section(path: str | Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    p = Path(path)
-    if not p.is_file():
-        raise ServingConfigError(f"config file {p} does not exist")
-    try:
-        data = load_yaml(p)
-    except Exception as exc:  # yaml errors carry line numbers; keep them
-        raise ServingConfigError(f"{p}: cannot read YAML ({exc})") from exc
-    section = data.get(SECTION) or {}
-    if not isinstance(section, dict):
-        raise ServingConfigError(f"{p}: section '{SECTION}:' must be a mapping")
-    return section
-
-
 def load_serving_config(path: str | Path | None = None) -> ServingConfig:
     """The ``serving:`` section of a YAML file (defaults when absent); other sections ignored."""
-    try:
-        return ServingConfig.model_validate(_section(path))
-    except ValidationError as exc:
-        errors = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ServingConfigError(f"invalid configuration: {errors}") from exc
+    return load_section(path, SECTION, ServingConfig, ServingConfigError)
 
 
 def serving_config_from_env() -> ServingConfig:

@@ -10,10 +10,9 @@ import math
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from features.config import Frozen, PopulationConfig, load_yaml
+from features.config import Frozen, PopulationConfig, read_section
 from features.errors import ChurnError
 
 SECTION = "kpi"
@@ -257,16 +256,5 @@ def kpi_config_from_dict(data: dict | None, source: str = "kpi config") -> KpiCo
 
 def load_kpi_config(path: str | Path | None) -> KpiConfig:
     """Read the ``kpi:`` section of a YAML file (other sections are ignored); no file: defaults."""
-    if path is None:
-        return KpiConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise KpiError(f"config file {path} does not exist")
-    try:
-        data = load_yaml(path)
-    except (yaml.YAMLError, ValueError, OSError) as exc:
-        raise KpiError(f"{path}: cannot be read as YAML: {exc}") from None
-    section = data.get(SECTION)
-    if section is not None and not isinstance(section, dict):
-        raise KpiError(f"{path}: the '{SECTION}:' section must be a mapping")
+    section = read_section(path, SECTION, KpiError)
     return kpi_config_from_dict(section, str(path))

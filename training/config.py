@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from features.config import FeatureConfig, Frozen, load_yaml
+from features.config import FeatureConfig, Frozen, load_section
 from features.errors import ChurnError
 
 
@@ -113,37 +113,11 @@ class TrainingConfig(Frozen):
         return self
 
 
-def _section(path: str | Path | None, name: str) -> dict[str, Any]:
-    if path is None:
-        return {}
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    try:
-        data = load_yaml(p)
-    except Exception as exc:  # yaml errors carry line numbers; keep them
-        raise ConfigError(f"{p}: cannot read YAML ({exc})") from exc
-    section = data.get(name) or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{p}: section '{name}:' must be a mapping")
-    return section
-
-
-def _validate(model: type[Frozen], section: dict[str, Any], where: str) -> Any:
-    try:
-        return model.model_validate(section)
-    except ValidationError as exc:
-        errors = "; ".join(
-            f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid configuration: {errors}") from exc
-
-
 def load_training_config(path: str | Path | None = None) -> TrainingConfig:
     """The ``training:`` section of a YAML file (defaults when absent); other sections ignored."""
-    return _validate(TrainingConfig, _section(path, "training"), "training")
+    return load_section(path, "training", TrainingConfig, ConfigError)
 
 
 def load_feature_config(path: str | Path | None = None) -> FeatureConfig:
     """The ``features:`` section of a YAML file (defaults when absent)."""
-    return _validate(FeatureConfig, _section(path, "features"), "features")
+    return load_section(path, "features", FeatureConfig, ConfigError)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from features.config import load_yaml
+from features.config import read_section, validation_message
 from features.generate import TRUTH_DIR, GeneratorConfig, GeneratorError, generate, write_dataset
 from features.paths import home
 
@@ -20,22 +20,11 @@ SECTION = "generator"
 
 def read_config(path: Path | None) -> GeneratorConfig:
     """The ``generator:`` section of a YAML file (other sections are ignored); defaults if none."""
-    if path is None:
-        return GeneratorConfig()
-    try:
-        section = load_yaml(path).get(SECTION) or {}
-    except (OSError, ValueError) as exc:
-        raise GeneratorError(f"{path}: cannot read the config file: {exc}") from exc
-    if not isinstance(section, dict):
-        raise GeneratorError(f"{path}: '{SECTION}:' must be a mapping of settings")
+    section = read_section(path, SECTION, GeneratorError)
     try:
         return GeneratorConfig(**section)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{SECTION}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise GeneratorError(f"{path}: {problems}") from exc
+        raise GeneratorError(f"{path}: {validation_message(exc, SECTION)}") from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -36,7 +36,7 @@ def test_the_shipped_file_and_other_sections(tmp_path):
         ("serving:\n  max_batch_size: 0\n", "serving.max_batch_size"),
         ("serving:\n  bogus: 1\n", "serving.bogus"),
         ("serving: [1, 2]\n", "must be a mapping"),
-        ("serving: {port: [\n", "cannot read YAML"),
+        ("serving: {port: [\n", "cannot be read as YAML"),
     ],
 )
 def test_bad_files_name_the_field(tmp_path, text, where):
