@@ -76,3 +76,13 @@ def explain_frame(
         ]
         for row_names, row_values, row_top in zip(names, values, top, strict=True)
     ]
+
+
+def risk_reason_text(frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang) -> list[str]:
+    """Per row, the ``k`` largest reasons that RAISE churn risk, joined by "; " (for retention
+    lists: why this customer is at risk, not what keeps them)."""
+    out = []
+    for reasons in explain_frame(frame, bundle, len(bundle.feature_names), lang):
+        raising = [r.sentence for r in reasons if r.direction == "raises"][:k]
+        out.append("; ".join(raising))
+    return out

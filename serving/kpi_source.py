@@ -22,7 +22,7 @@ from features.bundle import BundleError, ModelBundle
 from features.dataset import Dataset
 from features.loaders import load_dataset
 from serving.config import ServingConfig
-from serving.explain import Lang, explain_frame
+from serving.explain import Lang, risk_reason_text
 from serving.kpi_config import KpiConfig, KpiError, OutcomeConfig
 from serving.periods import Period, parse_period
 from serving.portfolio import MANAGER, outcome_window
@@ -229,12 +229,11 @@ def stored_reasons(
     k: int = 3,
     lang: Lang = "en",
 ) -> pd.Series:
-    """Top-``k`` reason sentences (joined by "; ") of these customers from the feature rows
+    """Top-``k`` risk-raising reasons (joined by "; ") of these customers from the feature rows
     stored at ``asof``, under ``bundle``; customers without stored features get none."""
     _, rows = store.features_for(list(customer_ids), f"{asof:%Y-%m-%d}")
     rows = rows.set_index("customer_id")
-    reasons = explain_frame(rows, bundle, k, lang) if len(rows) else []
-    text = pd.Series(["; ".join(r.sentence for r in why) for why in reasons], dtype="str")
+    text = pd.Series(risk_reason_text(rows, bundle, k, lang) if len(rows) else [], dtype="str")
     return text.set_axis(rows.index.astype("str")).reindex(pd.Index(customer_ids, dtype="str"))
 
 

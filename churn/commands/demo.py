@@ -21,11 +21,10 @@ def _step(n: int, title: str) -> None:
 
 
 def _reasons(features: pd.DataFrame, bundle, ids: pd.Series, k: int = 3) -> list[str]:
-    """Top-k reason sentences of the given customers, in the order of ``ids``."""
-    from serving.explain import explain_frame
+    """Top-k risk-raising reasons of the given customers, in the order of ``ids``."""
+    from serving.explain import risk_reason_text
 
-    rows = features.set_index("customer_id").loc[ids.to_numpy()]
-    return ["; ".join(r.sentence for r in row) for row in explain_frame(rows, bundle, k, "en")]
+    return risk_reason_text(features.set_index("customer_id").loc[ids.to_numpy()], bundle, k, "en")
 
 
 def register(app: typer.Typer) -> None:

@@ -196,11 +196,11 @@ def test_stored_reasons_explain_the_stored_feature_rows(book, champions, scoring
     ids = [*features["customer_id"].iloc[[4, 0, 7]], "NOBODY"]
     got = stored_reasons(store, book.as_of, ids, champions.churn, k=2)
     rows = scoring_frame.set_index("customer_id").loc[ids[:3]]
-    want = [
-        "; ".join(r.sentence for r in why) for why in explain_frame(rows, champions.churn, 2, "en")
-    ]
+    every = explain_frame(rows, champions.churn, len(names), "en")
+    want = ["; ".join([r.sentence for r in why if r.direction == "raises"][:2]) for why in every]
     assert got.index.tolist() == ids
     assert got.iloc[:3].tolist() == want and pd.isna(got.iloc[3])
+    assert all(w for w in want)  # every at-risk customer has a reason that raises the risk
     store.close()
 
 
