@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from churn.commands import campaign as campaign_command
 from churn.commands import kpi as kpi_command
 from features.generate import generate, write_dataset
 from serving.campaign import campaign_candidates, select_by_probability, select_campaign
@@ -115,6 +116,7 @@ def test_churn_campaign_writes_the_list(generated, tmp_path):
     out = tmp_path / "campaign.csv"
     app = typer.Typer()
     kpi_command.register(app)
+    campaign_command.register(app)
     args = ["campaign", "--asof", "2024-04-01", "--capacity", "7", "--data", str(tmp_path / "data")]
     args += ["--predictions", str(tmp_path / "preds.parquet"), "--out", str(out)]
     result = CliRunner().invoke(app, args)

@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from churn.commands import campaign as campaign_command
 from churn.commands import kpi as kpi_command
 from features.dataset import Dataset
 from features.loaders import load_dataset
@@ -225,6 +226,7 @@ def test_dataset_cache_reloads_only_a_changed_folder(book, tmp_path):
 def _app() -> typer.Typer:
     app = typer.Typer()
     kpi_command.register(app)
+    campaign_command.register(app)
     return app
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from churn.commands import campaign as campaign_command
 from churn.commands import kpi as kpi_command
 from features.dataset import Dataset
 from serving.kpi_config import ComponentRule, Components, RankingConfig, ScorecardConfig
@@ -214,6 +215,7 @@ def _write_book(folder, ds: Dataset) -> None:
 def _app() -> typer.Typer:
     app = typer.Typer()
     kpi_command.register(app)
+    campaign_command.register(app)
     return app
 
 

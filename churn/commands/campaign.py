@@ -1,0 +1,134 @@
+"""``churn campaign``: whom each account manager should contact in a retention campaign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from churn.commands.kpi import (
+    ConfigOpt,
+    DataOpt,
+    PredOpt,
+    StoreOpt,
+    _console,
+    _fail,
+    _from_store,
+    _load,
+    _need_data,
+    _num,
+    _options,
+    _serving,
+    read_frame,
+    write_frame,
+)
+from features.errors import ChurnError
+from serving.campaign import campaign_candidates, select_by_probability, select_campaign
+from serving.kpi_config import KpiError, load_kpi_config
+from serving.kpi_source import champion_reasons, data_folder, read_predictions
+
+CAMPAIGN_HELP = (
+    "Retention campaign list: per manager, the K customers with the largest expected saved value "
+    "(probability x value x success rate - cost), with their top reasons (docs/kpi.md)."
+)
+
+
+def campaign(
+    asof: Annotated[str, typer.Option("--asof", help="Campaign date YYYY-MM-DD (portfolio date).")],
+    out: Annotated[Path, typer.Option("--out", help="Campaign list, .csv or .parquet.")],
+    predictions: PredOpt = None,
+    data: DataOpt = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", help="Contacts per manager (default: config).")
+    ] = None,
+    cost: Annotated[
+        float | None, typer.Option("--cost", help="Cost of one contact (default: config).")
+    ] = None,
+    success_rate: Annotated[
+        float | None,
+        typer.Option("--success-rate", help="Share of contacted churners kept (default: config)."),
+    ] = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    reasons: Annotated[
+        bool,
+        typer.Option(
+            "--reasons/--no-reasons",
+            help="With store predictions: explain each chosen customer with the champion "
+            "churn model (top 3 reasons).",
+        ),
+    ] = True,
+) -> None:
+    """Whom each account manager should contact: the K customers with the largest expected
+    saved value (probability x value x success rate - cost), with their top reasons."""
+    console = _console()
+    note = ""
+    try:
+        cfg = load_kpi_config(config)
+        k = cfg.campaign.capacity_per_manager if capacity is None else capacity
+        c = cfg.campaign.cost_per_contact if cost is None else cost
+        s = cfg.campaign.success_rate if success_rate is None else success_rate
+        try:
+            when = pd.Timestamp(asof).normalize()
+        except ValueError:
+            raise KpiError(f"--asof {asof!r} is not a date (expected YYYY-MM-DD)") from None
+        stored = None
+        if predictions is None:
+            serving = _serving(config, store)
+            options = _options(config, store)
+            stored = _from_store(
+                serving, console, lambda st: read_predictions(st, [when], data, options)
+            )
+            data = data_folder(stored, data)
+            preds = stored.predictions
+        else:
+            data = _need_data(data)
+            preds = read_frame(predictions, "predictions")
+        ds = _load(data, console, as_of=asof)
+        candidates = campaign_candidates(ds, preds, when, cfg.outcome)
+        chosen = select_campaign(candidates, k, c, s)
+        naive = select_by_probability(candidates, k, c, s)
+        if stored is not None and reasons and len(chosen):
+            with console.status("Explaining the chosen customers ..."):
+                found, note = champion_reasons(serving, stored.runs[-1], chosen["customer_id"])
+            if found is not None:
+                chosen["reasons"] = found.to_numpy()
+        if "reasons" in chosen.columns:
+            chosen["reasons"] = chosen["reasons"].map(_reason_text)
+        write_frame(chosen, out)
+    except ChurnError as exc:
+        raise _fail(exc) from None
+    table = Table(
+        title=f"Campaign {when:%Y-%m-%d}: up to {k} contacts per manager", header_style="bold"
+    )
+    for h in ("Manager", "Contacts", "Value at risk", "Expected saved value"):
+        table.add_column(h, justify="left" if h == "Manager" else "right")
+    per = chosen.groupby("account_manager_id")[["value_at_risk", "expected_saved_value"]]
+    summary = per.sum().join(chosen.groupby("account_manager_id").size().rename("n"))
+    for mid, r in summary.iterrows():
+        table.add_row(
+            str(mid), f"{r['n']:.0f}", _num(r["value_at_risk"]), _num(r["expected_saved_value"])
+        )
+    console.print(table)
+    if note:
+        console.print(note, highlight=False)
+    console.print(
+        f"Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
+        f"{naive['expected_saved_value'].sum():,.0f} for the {k} highest probabilities per manager "
+        f"(cost {c:g}, success rate {s:g}). List written to {out}"
+    )
+
+
+def _reason_text(value: object) -> object:
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return "; ".join(map(str, items))
+    return value
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``campaign`` to the ``churn`` app."""
+    app.command("campaign", help=CAMPAIGN_HELP)(campaign)
