@@ -81,7 +81,7 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def _as_sklearn(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def as_sklearn(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Feature columns with plain object categoricals and finite-or-NaN float64 numerics."""
     out = {}
     for col in spec.names:
@@ -125,14 +125,14 @@ def churn_baselines(
     test = labelled(split.test, CHURN_LABEL)
     y_cal = cal[CHURN_LABEL].to_numpy(float)
     lr = logistic_pipeline(spec, seed).fit(
-        _as_sklearn(train, spec), train[CHURN_LABEL].to_numpy(float)
+        as_sklearn(train, spec), train[CHURN_LABEL].to_numpy(float)
     )
 
     def scorers(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         return {
             "recency_rule": _rule_score(frame, RECENCY, 1.0),
             "rfm_score": _rule_score(frame, RFM_SCORE, -1.0),
-            "logistic_regression": lr.predict_proba(_as_sklearn(frame, spec))[:, 1],
+            "logistic_regression": lr.predict_proba(as_sklearn(frame, spec))[:, 1],
         }
 
     cal_scores, test_scores = scorers(cal), scorers(test)

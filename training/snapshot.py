@@ -23,7 +23,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from features.adapters.snapshot import LABEL, VALUE, SnapshotData
 from features.bundle import Calibrator, ModelBundle, encode_features
 from features.config import Frozen
-from training.baselines import _as_sklearn, logistic_pipeline
+from training.baselines import as_sklearn, logistic_pipeline
 from training.boosting import fit_booster, lgb_params
 from training.calibration import fit_calibrator, fit_isotonic
 from training.config import BoosterParams, TrainingConfig
@@ -104,9 +104,11 @@ def group_folds(
     return list(mixed.split(np.zeros(len(y)), y, groups))
 
 
-def _inner(
+def inner_split(
     rows: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: SnapshotConfig, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Training ``rows`` split once more into (fit, validation) positions: one of
+    ``cfg.inner_folds`` stratified, duplicate-grouped parts early-stops and calibrates."""
     fit, valid = group_folds(y[rows], groups[rows], cfg.inner_folds, seed + 1)[0]
     return rows[fit], rows[valid]
 
@@ -176,7 +178,7 @@ def fit_value_bundle(
     return ModelBundle("value", fitted.booster, spec.names, spec.categories, Calibrator(), meta)
 
 
-def _rule_probability(score: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
+def rule_probability(score: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
     """A rule score as a probability: isotonic map of its training-fold empirical CDF."""
     ref = np.sort(score[train])
     cdf = np.searchsorted(ref, score, side="right") / len(ref)
@@ -206,7 +208,7 @@ def cross_validate(
     value = frame[VALUE].to_numpy(np.float64) if data.value else None
     lost = value if value is not None else np.ones(len(y))
     rule_scores = rules(frame)
-    x_lr = _as_sklearn(frame, spec)
+    x_lr = as_sklearn(frame, spec)
     oof = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), LABEL: y})
     oof["fold"] = -1
     churn_folds: list[dict[str, dict[str, float]]] = []
@@ -219,7 +221,7 @@ def cross_validate(
     }
     for k, (train, test) in enumerate(group_folds(y, data.groups, snap.folds, cfg.seed)):
         oof.loc[test, "fold"] = k
-        fit_rows, valid_rows = _inner(train, y, data.groups, snap, cfg.seed + k)
+        fit_rows, valid_rows = inner_split(train, y, data.groups, snap, cfg.seed + k)
         bundle = fit_churn_bundle(frame, spec, fit_rows, valid_rows, cfg, snap.churn_candidates)
         p_model = bundle.predict(frame.iloc[test])
         oof.loc[test, f"p_{MODEL}"] = p_model
@@ -231,7 +233,7 @@ def cross_validate(
             LOGISTIC: churn_metrics(p_lr, y[test], lost[test], **metric_args),
         }
         for name, score in rule_scores.items():
-            p_rule = _rule_probability(score, y, train)[test]
+            p_rule = rule_probability(score, y, train)[test]
             fold[name] = churn_metrics(
                 p_rule, y[test], lost[test], rank_score=score[test], **metric_args
             )
