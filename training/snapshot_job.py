@@ -14,7 +14,6 @@ them: ``revenue_1d`` holds what a churner takes away (the value column, else 1) 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -61,7 +60,6 @@ from training.tracking import (
 
 HORIZON_DAYS = 1
 LOST_VALUE = f"revenue_{HORIZON_DAYS}d"
-_UNSAFE = re.compile(r"[^0-9A-Za-z_\-. :/]")
 
 
 class SnapshotJobConfig(Frozen):
@@ -274,11 +272,6 @@ def _log(
     return SnapshotTrainResult(data.name, fitted, run_id, uri, versions, decisions, {})
 
 
-def _safe_names(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Scorer names MLflow accepts in metric names (rule names may hold commas)."""
-    return {_UNSAFE.sub("_", name): metrics for name, metrics in table.items()}
-
-
 def _log_run(
     data: SnapshotData, fitted: SnapshotFit, cfg: TrainingConfig, job: SnapshotJobConfig
 ) -> None:
@@ -299,9 +292,7 @@ def _log_run(
             "label_definition": f"{LABEL}: the data set's churn flag (snapshot)",
         }
     )
-    mlflow.log_metrics(
-        {**metric_dict("churn", _safe_names(ev.churn)), **metric_dict("value", ev.value)}
-    )
+    mlflow.log_metrics({**metric_dict("churn", ev.churn), **metric_dict("value", ev.value)})
     mlflow.log_dict(
         {"training": cfg.model_dump(mode="json"), "snapshot": job.model_dump(mode="json")},
         "config.yaml",

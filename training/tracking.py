@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,10 +123,14 @@ def flat_params(prefix: str, value: Any) -> dict[str, str]:
     return {prefix: json.dumps(value) if isinstance(value, list | tuple) else str(value)}
 
 
+_UNSAFE_METRIC = re.compile(r"[^A-Za-z0-9_\-. :/]")
+
+
 def metric_dict(kind: str, table: dict[str, dict[str, float]]) -> dict[str, float]:
-    """``{kind}/{scorer}/{metric}`` -> value, finite values only."""
+    """``{kind}/{scorer}/{metric}`` -> value, finite values only; characters MLflow refuses in
+    metric names (rule names may hold commas) become ``_``."""
     return {
-        f"{kind}/{scorer}/{name}": float(v)
+        _UNSAFE_METRIC.sub("_", f"{kind}/{scorer}/{name}"): float(v)
         for scorer, metrics in table.items()
         for name, v in metrics.items()
         if v is not None and np.isfinite(v)
