@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import shap
 
-from features.build import build_training_set
-from features.bundle import BIAS_COLUMN, ModelBundle
+from core.bundle import BIAS_COLUMN, ModelBundle
 from features.config import FeatureConfig
-from features.generate import generate
-from features.treeshap import FastExplainer, compile_booster, tree_shap
+from features.pipeline.build import build_training_set
+from features.synthetic.generator import generate
+from reports.treeshap.kernel import FastExplainer, compile_booster, tree_shap
 from training.boosting import lgb_params
 from training.config import BoosterParams, TrainingConfig
 from training.fit import fit_models

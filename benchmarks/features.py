@@ -6,7 +6,7 @@ data, against the same feature definitions run as DuckDB SQL in the same process
 
 Two comparisons, both on one cutoff (the last labelled month start):
 - RFM core: the transaction window aggregates (counts, revenue, last purchase, gaps) from the raw
-  transactions table, pandas/numpy engine against the SQL of ``features.sql`` run by DuckDB;
+  transactions table, pandas/numpy engine against the SQL of ``features.engines.sql`` run by DuckDB;
 - full build: ``build_features`` with ``engine=pandas`` against ``engine=duckdb`` (the same specs
   as SQL; ratios, scores and labels are shared code).
 Ratios above 1 mean pandas is slower. Peak memory is the process's resident set size sampled
@@ -33,15 +33,15 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import duckdb
 import numpy as np
 
-from features.aggregate import aggregate
-from features.build import features_at, monthly_cutoffs, plan_features
 from features.config import FeatureConfig
-from features.cutoffs import timestamp_days
 from features.dataset import Dataset
-from features.generate import generate
-from features.population import prepare_customers
-from features.rfm import prepare_transactions, rfm_specs
-from features.sql import aggregate_sql, prepared_sql
+from features.engines.sql import aggregate_sql, prepared_sql
+from features.pipeline.aggregate import aggregate
+from features.pipeline.build import features_at, monthly_cutoffs, plan_features
+from features.pipeline.cutoffs import timestamp_days
+from features.pipeline.population import prepare_customers
+from features.pipeline.rfm import prepare_transactions, rfm_specs
+from features.synthetic.generator import generate
 
 
 def rss_mb() -> float:

@@ -8,7 +8,7 @@ Steps, all in a temporary CHURN_HOME: generate the data set (its hidden truth ho
 ``skill``); train both models with ``training.job.train`` on the data as it stood the day before
 the first backtest month (so no outcome of a backtest month is in training); batch-score every
 backtest month start into the prediction store, as ``churn score --asof`` does; read those
-predictions back from the store (``serving.kpi_source``) and compute each month's scorecards,
+predictions back from the store (``serving.kpi_inputs``) and compute each month's scorecards,
 once with the default outcome window (the month itself, P rescaled to it) and once with
 ``outcome.horizon_days: 90`` (the model's own horizon). The backtest months are the last ones
 whose 90-day outcome the data holds, so both windows judge the same months.
@@ -94,7 +94,7 @@ def correlations(
 
 def prepare(data_dir: Path, customers: int, seed: int) -> pd.DataFrame:
     """Generate and write the data set; the managers' hidden truth."""
-    from features.generate import generate, write_dataset
+    from features.synthetic.generator import generate, write_dataset
 
     generated = generate(customers, seed)
     write_dataset(generated, data_dir, "parquet")
@@ -104,7 +104,7 @@ def prepare(data_dir: Path, customers: int, seed: int) -> pd.DataFrame:
 def train_models(data_dir: Path, train_asof: pd.Timestamp, seed: int, uri: str) -> dict:
     """Train and register both models on the data as of ``train_asof`` (whole training job)."""
     from features.loaders import load_dataset
-    from serving.models import registry_scope
+    from serving.champions import registry_scope
     from training.config import TrainingConfig
     from training.job import train
 
@@ -119,10 +119,10 @@ def train_models(data_dir: Path, train_asof: pd.Timestamp, seed: int, uri: str) 
 def score_month_starts(data_dir: Path, months: list[pd.Timestamp], uri: str, store_url: str):
     """Batch-score every month start into the store, as ``churn score --asof`` does."""
     from features.loaders import load_dataset
-    from serving.batch import save_batch, score_customers
+    from serving.batch.job import save_batch, score_customers
+    from serving.batch.store import PredictionStore
+    from serving.champions import load_champions
     from serving.config import ServingConfig
-    from serving.models import load_champions
-    from serving.store import PredictionStore
 
     cfg = ServingConfig(tracking_uri=uri, store_url=store_url)
     ds = load_dataset(data_dir)
@@ -141,10 +141,10 @@ def monthly_cards(ds, store_url: str, months: list[pd.Timestamp], horizon: int |
     """Manager rows of every month's scorecard, from the predictions stored at its start; with
     ``risk_adjusted_count``, the risk-adjusted retention of the same predictions with every
     value set to 1 (kept customers / expected kept customers)."""
-    from serving.kpi_config import KpiConfig, OutcomeConfig
-    from serving.kpi_source import read_predictions
-    from serving.scorecard import scorecard
-    from serving.store import PredictionStore
+    from kpi.config import KpiConfig, OutcomeConfig
+    from kpi.scorecard import scorecard
+    from serving.batch.store import PredictionStore
+    from serving.kpi_inputs import read_predictions
 
     cfg = KpiConfig(outcome=OutcomeConfig(horizon_days=horizon))
     store = PredictionStore(store_url)

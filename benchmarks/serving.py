@@ -74,9 +74,9 @@ def throughput(
 def build_project(home: Path, customers: int) -> None:
     """Generate a book, train small models, score it: what `churn demo` does, smaller."""
     from churn.cli import app, register_commands
-    from features.generate import generate, write_dataset
-    from features.paths import tracking_uri
-    from serving.models import registry_scope
+    from core.paths import tracking_uri
+    from features.synthetic.generator import generate, write_dataset
+    from serving.champions import registry_scope
     from training.config import (
         BoosterParams,
         ChurnModelConfig,
@@ -130,11 +130,11 @@ def main() -> None:
 
     import httpx
 
-    from features.build import build_features
+    from features.pipeline.build import build_features
+    from serving.champions import load_champions
     from serving.config import ServingConfig
-    from serving.explain import explain_frame
     from serving.launch import free_port, start_service, stop_service, wait_until_up
-    from serving.models import load_champions
+    from serving.reasons import explain_frame
     from serving.scoring import records_frame, score_frame
 
     if args.home is None:
@@ -143,7 +143,7 @@ def main() -> None:
     cfg = ServingConfig()
     champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
     from features.loaders import load_dataset
-    from serving.store import PredictionStore
+    from serving.batch.store import PredictionStore
 
     store = PredictionStore(cfg.resolved_store_url())
     run = store.run()

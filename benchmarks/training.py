@@ -34,9 +34,9 @@ def _peak_mb() -> float:
 
 def customers_for(rows: int, seed: int) -> int:
     """Customers whose training set has about ``rows`` customer-cutoff rows (from a probe)."""
-    from features.build import build_training_set
     from features.config import FeatureConfig
-    from features.generate import generate
+    from features.pipeline.build import build_training_set
+    from features.synthetic.generator import generate
     from training.config import TrainingConfig
     from training.job import plan_for
 
@@ -52,7 +52,7 @@ def child(data: Path, home: Path, threads: int | None) -> dict:
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     import lightgbm as lgb
 
-    from features.bundle import encode_features
+    from core.bundle import encode_features
     from features.loaders import load_dataset
     from training.boosting import lgb_params
     from training.config import TrainingConfig
@@ -105,7 +105,7 @@ def child(data: Path, home: Path, threads: int | None) -> dict:
 
 def run_size(rows: int, seed: int, threads: int | None) -> dict:
     """Generate the data (untimed), then time the job in a fresh process."""
-    from features.generate import generate, write_dataset
+    from features.synthetic.generator import generate, write_dataset
 
     n = customers_for(rows, seed)
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 import churn.commands
-from features.errors import ChurnError
+from core.errors import ChurnError
 
 app = typer.Typer(
     name="churn",

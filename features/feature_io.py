@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from features.config import FeatureConfig, read_section, validation_message
 from features.contract import CONTRACT_VERSION
-from features.cutoffs import FeatureError
+from features.pipeline.cutoffs import FeatureError
 
 SECTION = "features"
 METADATA_KEY = b"churn.features"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from core.errors import ChurnError
+from core.paths import home, tracking_uri
 from features.config import Frozen, load_section
-from features.errors import ChurnError
-from features.paths import home, tracking_uri
 
 SECTION = "serving"
 CONFIG_ENV = "CHURN_SERVING_CONFIG"
@@ -53,7 +53,7 @@ class ServingConfig(Frozen):
     """Interface to bind; ``0.0.0.0`` exposes the API to the network."""
     port: int = Field(3000, ge=1, le=65535)
     tracking_uri: str | None = None
-    """MLflow tracking and registry URI; default ``features.paths.tracking_uri()``."""
+    """MLflow tracking and registry URI; default ``core.paths.tracking_uri()``."""
     models: ModelRefs = ModelRefs()
     store_url: str | None = None
     """SQLAlchemy URL of the feature and prediction store; default SQLite in the project home."""

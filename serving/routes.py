@@ -15,10 +15,13 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response
 
-from features.errors import ChurnError
+from core.errors import ChurnError
+from kpi.config import KpiError, load_kpi_config
+from kpi.periods import parse_period
+from serving.batch.store import AtRiskQuery, StoreError
+from serving.champions import ModelHolder
 from serving.config import CONFIG_ENV
-from serving.kpi_config import KpiError, load_kpi_config
-from serving.kpi_source import (
+from serving.kpi_inputs import (
     DatasetCache,
     MissingPredictionsError,
     UnknownSelectionError,
@@ -26,10 +29,7 @@ from serving.kpi_source import (
     select_rows,
     store_scorecard,
 )
-from serving.models import ModelHolder
-from serving.periods import parse_period
 from serving.schemas import AtRiskItem, AtRiskResponse, ModelInfo, ModelStatus
-from serving.store import AtRiskQuery, StoreError
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 

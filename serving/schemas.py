@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from features.contract import CUSTOMERS
-from features.profile import CATEGORICAL_FEATURES
+from features.pipeline.profile import CATEGORICAL_FEATURES
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Band = Literal["low", "medium", "high"]

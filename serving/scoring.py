@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serving.champions import Champions
 from serving.config import RiskBands
-from serving.models import Champions
 
 SCORE_COLUMNS = ("churn_probability", "predicted_value", "expected_value_at_risk", "risk_band")
 BANDS = ("low", "medium", "high")

@@ -11,7 +11,7 @@ file in ``CHURN_SERVING_CONFIG``); it binds 127.0.0.1:3000 unless told otherwise
 - ``/livez``, ``/readyz``, ``/metrics``: BentoML's probes and Prometheus metrics.
 
 Models come only from the configured MLflow registry (names and alias in the config), loaded
-once at start and swapped whole when the alias moves. :mod:`serving.guard` refuses bad requests
+once at start and swapped whole when the alias moves. :mod:`serving.middleware` refuses bad requests
 (key, size, media type, readiness, model-aware checks) before they reach these methods.
 """
 
@@ -24,10 +24,11 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
+from serving.batch.store import PredictionStore, ScoringRun, StoreError
+from serving.champions import Champions, ModelHolder, Poller
 from serving.config import serving_config_from_env
-from serving.explain import explain_frame
-from serving.guard import RequestGuard, error_response
-from serving.models import Champions, ModelHolder, Poller
+from serving.middleware import RequestGuard, error_response
+from serving.reasons import explain_frame
 from serving.routes import build_routes, model_status
 from serving.schemas import (
     CustomerRecord,
@@ -44,7 +45,6 @@ from serving.schemas import (
     ReloadRequest,
 )
 from serving.scoring import records_frame, score_frame
-from serving.store import PredictionStore, ScoringRun, StoreError
 
 ADAPTIVE_MAX_BATCH = 512
 """Most records BentoML's dispatcher scores in one call (larger requests are split)."""

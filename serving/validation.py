@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from serving.models import Champions
+from serving.champions import Champions
 
 ID_FIELD = "customer_id"
 MAX_PROBLEMS = 20  # enough to fix a request; a 10,000-record mistake need not be listed in full

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from features.bundle import Calibrator
+from core.bundle import Calibrator
 
 _EPS = 1e-6
 

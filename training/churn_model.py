@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from features.bundle import ModelBundle, encode_features
+from core.bundle import ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
 from training.calibration import fit_calibrator
 from training.config import TrainingConfig

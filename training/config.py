@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from core.errors import ChurnError
 from features.config import FeatureConfig, Frozen, load_section
-from features.errors import ChurnError
 
 
 class ConfigError(ChurnError):

@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from features.bundle import ModelBundle
+from core.bundle import ModelBundle
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION
 from training.boosting import Fitted
 from training.churn_model import fit_churn
 from training.config import TrainingConfig
-from training.evaluation import MODEL, Evaluation, evaluate
+from training.evaluation.compare import MODEL, Evaluation, evaluate
 from training.spec import FeatureSpec, feature_spec
 from training.split import CutoffPlan, Split, split_frame
 from training.value_model import fit_value

@@ -16,16 +16,16 @@ import mlflow
 import pandas as pd
 from rich.console import Console
 
-from features.build import build_training_set
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION
-from features.cutoffs import monthly_cutoffs
 from features.dataset import Dataset
-from training import plots
+from features.pipeline.build import build_training_set
+from features.pipeline.cutoffs import monthly_cutoffs
 from training.config import TrainingConfig
-from training.evaluation import MODEL, Evaluation
+from training.evaluation import plots
+from training.evaluation.compare import MODEL, Evaluation
+from training.evaluation.model_card import model_card
 from training.fit import Trained, fit_models
-from training.model_card import model_card
 from training.promotion import Decision, gate
 from training.split import CutoffPlan, months_needed, plan_cutoffs
 from training.tracking import (

@@ -14,10 +14,10 @@ from typing import Any, Literal
 import pandas as pd
 from mlflow import MlflowClient
 
-from features.bundle import BundleError, ModelBundle, load_registered_bundle
+from core.bundle import BundleError, ModelBundle, load_registered_bundle
+from core.registry import CHAMPION, alias_version, make_challenger, make_champion
 from training.config import PromotionConfig, TrainingConfig
-from training.evaluation import churn_bundle_metrics, value_bundle_metrics
-from training.registry import CHAMPION, alias_version, make_challenger, make_champion
+from training.evaluation.compare import churn_bundle_metrics, value_bundle_metrics
 
 
 @dataclass(frozen=True)

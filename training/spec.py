@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.build import feature_columns
-from features.errors import ChurnError
+from core.errors import ChurnError
+from features.pipeline.build import feature_columns
 
 CHURN_LABEL = "churned"
 VALUE_LABEL = "future_value"

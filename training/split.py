@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features.errors import ChurnError
+from core.errors import ChurnError
 
 
 class SplitError(ChurnError):

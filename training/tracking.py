@@ -1,7 +1,7 @@
 """MLflow at the edge: the tracking store, the experiment, and logging bundles as pyfunc models.
 
 Bundles are logged as MLflow "models from code": a three-line script that builds
-:class:`features.bundle.BundlePyfunc` plus the bundle directory (LightGBM model text and JSON) as
+:class:`core.bundle.BundlePyfunc` plus the bundle directory (LightGBM model text and JSON) as
 an artifact, so nothing in a logged model is pickled.
 """
 
@@ -23,14 +23,14 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from features import paths
-from features.bundle import ARTIFACT_KEY, ModelBundle
+from core import paths
+from core.bundle import ARTIFACT_KEY, ModelBundle
 
 PYFUNC_SCRIPT = """\
-# Loads the model bundle (LightGBM text + JSON) logged beside this file; see features/bundle.py.
+# Loads the model bundle (LightGBM text + JSON) logged beside this file; see core/bundle.py.
 from mlflow.models import set_model
 
-from features.bundle import BundlePyfunc
+from core.bundle import BundlePyfunc
 
 set_model(BundlePyfunc())
 """
@@ -48,7 +48,7 @@ def resolve_uri(tracking_uri: str | None = None) -> str:
 @contextmanager
 def using_store(uri: str) -> Iterator[None]:
     """Point MLflow's fluent API at ``uri`` for the duration, then restore the previous URI."""
-    # set_tracking_uri also writes MLFLOW_TRACKING_URI, which features.paths reads: restore the
+    # set_tracking_uri also writes MLFLOW_TRACKING_URI, which core.paths reads: restore the
     # variables exactly, or later callers would land in ./mlflow.db.
     saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from features.bundle import ModelBundle, encode_features
+from core.bundle import ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
 from training.config import TrainingConfig
 from training.spec import VALUE_LABEL, FeatureSpec, TrainingDataError, labelled

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.adapters.registry import ADAPTERS, import_to_folder
+from features.adapters.importer import ADAPTERS, import_to_folder
 from features.adapters.snapshot import SnapshotData
 
 console = Console()
@@ -57,13 +57,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the real-data benchmarks and write the report (docs/benchmarks.md)."""
-        from training.bench import (
+        from training.bench.markdown import render
+        from training.bench.suite import (
             cached_results,
             load_bench_config,
             run_bench,
             save_results,
         )
-        from training.bench_report import render
         from training.config import load_feature_config, load_training_config
 
         cfg = load_training_config(config)

@@ -25,10 +25,10 @@ from churn.commands.kpi import (
     read_frame,
     write_frame,
 )
-from features.errors import ChurnError
-from serving.campaign import campaign_candidates, select_by_probability, select_campaign
-from serving.kpi_config import KpiError, load_kpi_config
-from serving.kpi_source import champion_reasons, data_folder, read_predictions
+from core.errors import ChurnError
+from kpi.campaign import campaign_candidates, select_by_probability, select_campaign
+from kpi.config import KpiError, load_kpi_config
+from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
 
 CAMPAIGN_HELP = (
     "Retention campaign list: per manager, the K customers with the largest expected saved value "

@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.paths import home
 from features.dataset import Dataset
 from features.loaders import load_dataset, write_rejects
-from features.paths import home
 
 console = Console()
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.paths import home
+from core.paths import home
 
 # wide enough for the scorecard table when the output is not a terminal (CI, a log file)
 console = Console(width=None if Console().is_terminal else 160)
@@ -22,7 +22,7 @@ def _step(n: int, title: str) -> None:
 
 def _reasons(features: pd.DataFrame, bundle, ids: pd.Series, k: int = 3) -> list[str]:
     """Top-k risk-raising reasons of the given customers, in the order of ``ids``."""
-    from serving.explain import risk_reason_text
+    from serving.reasons import risk_reason_text
 
     return risk_reason_text(features.set_index("customer_id").loc[ids.to_numpy()], bundle, k, "en")
 
@@ -41,20 +41,20 @@ def register(app: typer.Typer) -> None:
         from churn.commands.data import report_table
         from churn.commands.kpi import CAPTION, scorecard_table
         from churn.commands.train import CHURN_SHOWN, VALUE_SHOWN, metrics_table
-        from features.build import build_features
         from features.config import FeatureConfig
         from features.feature_io import write_features
-        from features.generate import TRUTH_DIR, generate, write_dataset
         from features.loaders import load_dataset
-        from serving.batch import run_batch
-        from serving.campaign import campaign_candidates, select_by_probability, select_campaign
+        from features.pipeline.build import build_features
+        from features.synthetic.generator import TRUTH_DIR, generate, write_dataset
+        from kpi.campaign import campaign_candidates, select_by_probability, select_campaign
+        from kpi.config import load_kpi_config
+        from kpi.scorecard import scorecard
+        from reports.html import write_report
+        from reports.inputs import gather_report_inputs
+        from serving.batch.job import run_batch
         from serving.config import load_serving_config
-        from serving.kpi_config import load_kpi_config
-        from serving.scorecard import scorecard
         from training.config import TrainingConfig
         from training.job import train
-        from training.report import write_report
-        from training.report_inputs import gather_report_inputs
 
         root = out or home() / "demo-run"
         data_dir = root / "data"

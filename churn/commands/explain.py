@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.paths import home
+from core.paths import home
 
 console = Console()
 
@@ -55,8 +55,8 @@ def _reasons_table(e, lang: str) -> Table:
 
 
 def _explain_one(customer_id, lang, top, data, asof, out, cfg) -> None:
-    from training.explain_local import explain_customers, select_customers, write_waterfall
-    from training.explain_sources import (
+    from reports.explain_local import explain_customers, select_customers, write_waterfall
+    from reports.sources import (
         champions_for,
         rows_from_data,
         rows_from_store,
@@ -84,8 +84,8 @@ def _explain_one(customer_id, lang, top, data, asof, out, cfg) -> None:
 
 
 def _explain_global(data, asof, sample, out, cfg) -> None:
-    from training.explain_global import global_explanation, importance, write_global
-    from training.explain_sources import champions_for, rows_from_data, rows_from_store
+    from reports.explain_global import global_explanation, importance, write_global
+    from reports.sources import champions_for, rows_from_data, rows_from_store
 
     with console.status("loading the champion model and the customers' features") as status:
         champions = champions_for(cfg)
@@ -135,8 +135,8 @@ def register(app: typer.Typer) -> None:
             None, "--config", help="YAML file; reads its serving: section (models, store)."
         ),
     ) -> None:
+        from reports.explain_global import ExplainError
         from serving.config import load_serving_config
-        from training.explain_global import ExplainError
 
         if (customer_id is None) == (not global_):
             raise ExplainError("give exactly one of --customer-id ID or --global")
@@ -169,11 +169,11 @@ def register(app: typer.Typer) -> None:
             None, "--config", help="YAML file; reads its serving: and kpi: sections."
         ),
     ) -> None:
+        from kpi.config import load_kpi_config
+        from reports.explain_global import ExplainError
+        from reports.html import write_report
+        from reports.inputs import gather_report_inputs
         from serving.config import load_serving_config
-        from serving.kpi_config import load_kpi_config
-        from training.explain_global import ExplainError
-        from training.report import write_report
-        from training.report_inputs import gather_report_inputs
 
         if lang not in ("en", "zh"):
             raise ExplainError(f"--lang must be en or zh, got {lang!r}")

@@ -8,10 +8,10 @@ import typer
 from rich.console import Console
 
 from churn.commands.data import report_table
-from features.build import build_features
-from features.errors import ChurnError
+from core.errors import ChurnError
 from features.feature_io import load_feature_config, write_features
 from features.loaders import load_dataset
+from features.pipeline.build import build_features
 
 console = Console()
 

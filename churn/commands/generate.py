@@ -10,9 +10,15 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from core.paths import home
 from features.config import read_section, validation_message
-from features.generate import TRUTH_DIR, GeneratorConfig, GeneratorError, generate, write_dataset
-from features.paths import home
+from features.synthetic.generator import (
+    TRUTH_DIR,
+    GeneratorConfig,
+    GeneratorError,
+    generate,
+    write_dataset,
+)
 
 console = Console()
 SECTION = "generator"

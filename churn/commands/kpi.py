@@ -18,19 +18,19 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from core.errors import ChurnError
 from features.dataset import Dataset
-from features.errors import ChurnError
 from features.loaders import load_dataset
+from kpi.config import KpiError, load_kpi_config
+from kpi.periods import parse_period
+from kpi.scorecard import NO_CUSTOMERS, scorecard
+from serving.batch.store import PredictionStore
 from serving.config import ServingConfig, load_serving_config
-from serving.kpi_config import KpiError, load_kpi_config
-from serving.kpi_source import (
+from serving.kpi_inputs import (
     PeriodInputs,
     StoredPredictions,
     period_inputs,
 )
-from serving.periods import parse_period
-from serving.scorecard import NO_CUSTOMERS, scorecard
-from serving.store import PredictionStore
 
 Read = TypeVar("Read", PeriodInputs, StoredPredictions)
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from serving.batch import BatchResult
+    from serving.batch.job import BatchResult
 
 console = Console()
 
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Score every active customer with the champion models; write the store and the CSV."""
-        from serving.batch import run_batch
+        from serving.batch.job import run_batch
         from serving.config import load_serving_config
 
         cfg = load_serving_config(config)
@@ -93,9 +93,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Start the prediction API (BentoML) until interrupted."""
+        from serving.batch.store import PredictionStore
         from serving.config import load_serving_config
         from serving.launch import base_url, is_loopback, serve_command, serve_env
-        from serving.store import PredictionStore
 
         cfg = load_serving_config(config)  # a bad file or store fails here, not in the server
         PredictionStore(cfg.resolved_store_url()).close()

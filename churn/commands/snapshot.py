@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from churn.commands.train import CHURN_SHOWN, VALUE_SHOWN, metrics_table
-from features.adapters.registry import ADAPTERS
+from features.adapters.importer import ADAPTERS
 
 console = Console()
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         """Train the churn (and value) model on a snapshot data set with an 80/20 holdout, log
         to MLflow, register under the data set's own model names and run the promotion gate."""
         from training.config import load_training_config
-        from training.snapshot_job import load_snapshot_job_config, train_snapshot
+        from training.snapshot.job import load_snapshot_job_config, train_snapshot
 
         cfg = load_training_config(config)
         job = load_snapshot_job_config(config)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from features.loaders import load_dataset
 from training.config import load_feature_config, load_training_config
-from training.evaluation import Evaluation
+from training.evaluation.compare import Evaluation
 
 console = Console()
 
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         tracking_uri: str | None = typer.Option(None, help="MLflow tracking URI."),
     ) -> None:
         """Give the champion alias to a version by hand; the reason is recorded."""
-        from training.registry import promote as do_promote
+        from core.registry import promote as do_promote
         from training.tracking import client_for, resolve_uri
 
         client = client_for(resolve_uri(tracking_uri))
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         tracking_uri: str | None = typer.Option(None, help="MLflow tracking URI."),
     ) -> None:
         """Return the champion alias to the previous champion; the reason is recorded."""
-        from training.registry import rollback as do_rollback
+        from core.registry import rollback as do_rollback
         from training.tracking import client_for, resolve_uri
 
         client = client_for(resolve_uri(tracking_uri))

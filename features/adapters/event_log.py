@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from core.errors import ContractError
 from features.adapters.snapshot import SOURCE_ROW, AdapterError, require_columns
 from features.contract import CUSTOMERS, MANIFEST_FILE, TRANSACTIONS
 from features.dataset import Dataset
-from features.errors import ContractError
 from features.loaders import parse_table, validate_tables, write_rejects
 
 

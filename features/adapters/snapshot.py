@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.errors import ChurnError
 from features.dataset import TableReport
-from features.errors import ChurnError
 
 CUSTOMER_ID = "customer_id"
 LABEL = "churned"

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from churn.cli import register_commands
-from features.errors import ChurnError
-from features.generate import generate, write_dataset
-from serving.batch import run_batch
+from core.errors import ChurnError
+from features.synthetic.generator import generate, write_dataset
+from serving.batch.job import run_batch
 from serving.config import ServingConfig
 from training.config import TrainingConfig
 from training.job import train

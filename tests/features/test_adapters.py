@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from churn.commands import bench as bench_commands
 from churn.commands import data as data_commands
+from core.errors import ContractError
 from features.adapters import cdnow, ecommerce, iranian, telco
 from features.adapters.event_log import write_contract_folder
-from features.adapters.registry import (
+from features.adapters.importer import (
     SNAPSHOT_FILE,
     SNAPSHOT_MANIFEST,
     get_adapter,
@@ -22,7 +23,6 @@ from features.adapters.registry import (
 )
 from features.adapters.snapshot import LABEL, VALUE, AdapterError, snake
 from features.config import load_yaml
-from features.errors import ContractError
 from features.loaders import load_dataset
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"

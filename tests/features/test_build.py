@@ -12,17 +12,17 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from churn.commands.features import register
-from features.build import (
+from features.config import FeatureConfig
+from features.feature_io import read_features, write_features
+from features.pipeline.build import (
     CATEGORICAL_FEATURES,
     build_features,
     build_training_set,
     feature_columns,
     monthly_cutoffs,
 )
-from features.config import FeatureConfig
-from features.cutoffs import FeatureError
-from features.feature_io import read_features, write_features
-from features.generate import generate, write_dataset
+from features.pipeline.cutoffs import FeatureError
+from features.synthetic.generator import generate, write_dataset
 
 DUCKDB = FeatureConfig(engine="duckdb")
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from features.build import build_features
+from features.pipeline.build import build_features
 
 
 @pytest.fixture

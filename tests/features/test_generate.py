@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import churn.commands.generate as generate_command
 from features.contract import CONTRACT_VERSION, TABLES
-from features.generate import GeneratorConfig, GeneratorError, generate, write_dataset
 from features.loaders import load_dataset
+from features.synthetic.generator import GeneratorConfig, GeneratorError, generate, write_dataset
 
 N, SEED = 5000, 11
 DAY = pd.Timedelta(days=1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.build import build_features
 from features.config import FeatureConfig, LabelConfig
-from features.cutoffs import monthly_cutoffs
+from features.pipeline.build import build_features
+from features.pipeline.cutoffs import monthly_cutoffs
 
 
 def labels_of(frame) -> dict[str, tuple[float, float]]:

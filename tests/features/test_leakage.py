@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.build import build_features, feature_columns
 from features.config import FeatureConfig
+from features.pipeline.build import build_features, feature_columns
 
 T = pd.Timestamp("2024-04-01")
 CFG = FeatureConfig()

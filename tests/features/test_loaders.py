@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.errors import ContractError
+from core.errors import ContractError
 from features.loaders import load_dataset, write_rejects
 
 CUSTOMERS = (

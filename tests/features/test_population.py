@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from features.build import build_features
 from features.config import FeatureConfig, LabelConfig, PopulationConfig
-from features.cutoffs import FeatureError
+from features.pipeline.build import build_features
+from features.pipeline.cutoffs import FeatureError
 
 
 def members(frame) -> set[str]:

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from features.build import build_features
 from features.config import FeatureConfig, RfmWeights
-from features.rfm import quintile_score
+from features.pipeline.build import build_features
+from features.pipeline.rfm import quintile_score
 
 
 @pytest.fixture

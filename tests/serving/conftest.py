@@ -18,14 +18,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from features.build import build_features
-from features.bundle import Calibrator, ModelBundle
+from core.bundle import Calibrator, ModelBundle
 from features.config import FeatureConfig
 from features.dataset import Dataset
-from features.generate import generate, write_dataset
+from features.pipeline.build import build_features
+from features.synthetic.generator import generate, write_dataset
+from serving.champions import Champions, registry_scope
 from serving.config import ServingConfig, load_serving_config
 from serving.launch import free_port, start_service, stop_service, wait_until_up
-from serving.models import Champions, registry_scope
 
 TRAIN_CUTOFF = "2024-03-01"
 API_KEY = "test-key-5f1c"

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import ChurnError
 from features.dataset import Dataset
-from features.errors import ChurnError
-from serving.batch import (
+from serving.batch.job import (
     AT_RISK_COLUMNS,
     BatchError,
     parse_asof,
@@ -16,10 +16,10 @@ from serving.batch import (
     score_customers,
     write_at_risk_csv,
 )
+from serving.batch.store import AtRiskQuery, PredictionStore
+from serving.champions import Champions
 from serving.config import ServingConfig
-from serving.models import Champions
 from serving.scoring import score_frame
-from serving.store import AtRiskQuery, PredictionStore
 
 
 @pytest.fixture(scope="module")

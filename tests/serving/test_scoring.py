@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from serving.champions import Champions
 from serving.config import RiskBands, ServingConfig
-from serving.models import Champions
 from serving.scoring import SCORE_COLUMNS, records_frame, risk_band, score_frame
 
 

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from features.build import build_features
-from serving.models import Champions, load_champions, registry_scope
+from features.pipeline.build import build_features
+from serving.champions import Champions, load_champions, registry_scope
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
 
@@ -296,10 +296,10 @@ def month_start(world, tmp_path_factory) -> str:
 
 def test_scorecards_of_a_month_equal_the_in_process_scorecards(service, world, month_start):
     from features.loaders import load_dataset
-    from serving.kpi_config import KpiConfig
-    from serving.kpi_source import read_predictions
-    from serving.scorecard import scorecard
-    from serving.store import PredictionStore
+    from kpi.config import KpiConfig
+    from kpi.scorecard import scorecard
+    from serving.batch.store import PredictionStore
+    from serving.kpi_inputs import read_predictions
 
     resp = service.client.get("/scorecards", params={"period": month_start})
     assert resp.status_code == 200, resp.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from features.paths import home
+from core.paths import home
 from serving.config import ServingConfigError, load_serving_config, serving_config_from_env
 from serving.launch import base_url, is_loopback, serve_command, serve_env
 
@@ -63,7 +63,7 @@ def test_cli_refuses_bad_input_before_starting_anything(tmp_path):
     from typer.testing import CliRunner
 
     from churn.cli import app, register_commands
-    from serving.batch import BatchError
+    from serving.batch.job import BatchError
 
     register_commands()
     runner = CliRunner()

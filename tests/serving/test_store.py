@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.store import AtRiskQuery, PredictionStore, ScoringRun, StoreError
+from serving.batch.store import AtRiskQuery, PredictionStore, ScoringRun, StoreError
 
 FEATURES = ("segment", "recency_days", "spend")
 
@@ -135,7 +135,7 @@ def test_tables_compile_for_postgresql():
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql
 
-    from serving.store import PREDICTIONS, RUNS, _feature_table, feature_table_name
+    from serving.batch.store import PREDICTIONS, RUNS, _feature_table, feature_table_name
 
     name = feature_table_name(FEATURES, ["segment"])
     assert name == feature_table_name(FEATURES, ["segment"]) and len(name) <= 63

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from features.build import build_training_set
 from features.config import FeatureConfig
 from features.dataset import Dataset
-from features.generate import generate
+from features.pipeline.build import build_training_set
+from features.synthetic.generator import generate
 from training.config import TrainingConfig
 from training.fit import Trained, fit_models
 from training.job import plan_for

@@ -13,14 +13,14 @@ import typer
 from typer.testing import CliRunner
 
 from churn.commands import bench as bench_commands
+from core.errors import ChurnError
 from features.adapters import cdnow
 from features.adapters.event_log import events_to_dataset
 from features.adapters.snapshot import read_text_csv
 from features.config import FeatureConfig, PopulationConfig
-from features.errors import ChurnError
-from training.bench import cache_dir
+from training.bench.suite import cache_dir
+from training.bench.transaction_log import BGNBD_ALIVE, BGNBD_SILENT, evaluate_transaction_log
 from training.config import TrainingConfig
-from training.transaction_log import BGNBD_ALIVE, BGNBD_SILENT, evaluate_transaction_log
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.btyd import (
+from training.bench.btyd import (
     BgNbd,
     BtydError,
     GammaGamma,

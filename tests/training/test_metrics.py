@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from training.calibration import fit_calibrator, fit_isotonic
-from training.metrics import (
+from training.evaluation.metrics import (
     best_campaign,
     churn_metrics,
     expected_calibration_error,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.evaluation import MODEL
+from training.evaluation.compare import MODEL
 from training.fit import fit_models
 
 RULES = ("recency_rule", "rfm_score")

@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from features.adapters.snapshot import SOURCE_ROW, SnapshotSpec, read_snapshot
 from training.config import TrainingConfig
-from training.snapshot import (
+from training.snapshot.models import (
     CARRY_FORWARD,
     LOGISTIC,
     MODEL,

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from features.bundle import load_registered_bundle
+from core.bundle import load_registered_bundle
+from core.registry import CHAMPION, alias_version
 from training.config import TrainingConfig
-from training.registry import CHAMPION, alias_version
-from training.snapshot import LOGISTIC
-from training.snapshot_job import SnapshotJobConfig, train_snapshot
+from training.snapshot.job import SnapshotJobConfig, train_snapshot
+from training.snapshot.models import LOGISTIC
 from training.tracking import client_for
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "iranian_churn"

@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from churn.cli import register_commands
-from features.bundle import ModelBundle, load_registered_bundle
-from features.generate import generate, write_dataset
+from core.bundle import ModelBundle, load_registered_bundle
+from core.registry import CHALLENGER, CHAMPION, alias_version, champion_history
+from features.synthetic.generator import generate, write_dataset
 from training.job import TrainResult, train
-from training.registry import CHALLENGER, CHAMPION, alias_version, champion_history
 from training.tracking import client_for, using_store
 
 pytestmark = pytest.mark.slow

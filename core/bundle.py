@@ -1,0 +1,346 @@
+"""The model bundle: the only contract between training (which writes it) and serving (which reads it).
+
+A bundle is a LightGBM booster saved as LightGBM's native model text (never a pickle) plus a JSON
+file with the feature names, the levels of each categorical feature, the churn calibrator's
+isotonic thresholds and the metadata (label definition, contract version, training window,
+metrics). ``matrix`` turns a feature frame into exactly what the booster was trained on, so
+training and serving cannot encode a customer differently.
+
+Layout of a saved bundle directory::
+
+    model.txt     LightGBM model text (Booster.model_to_string)
+    bundle.json   {"format": 1, "kind", "feature_names", "categories", "calibrator", "metadata"}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import lightgbm as lgb
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+import yaml
+
+from core.errors import ChurnError
+
+BUNDLE_FORMAT = 1
+MODEL_FILE = "model.txt"
+META_FILE = "bundle.json"
+ARTIFACT_KEY = "bundle"  # key of the bundle directory in the logged pyfunc model's artifacts
+BIAS_COLUMN = "bias"
+
+Kind = Literal["churn", "value"]
+
+
+class BundleError(ChurnError):
+    """A bundle cannot be read, or a frame cannot be scored by it (names the column and why)."""
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Monotone map from raw to calibrated probability: isotonic thresholds applied with np.interp.
+
+    Empty thresholds mean identity (the value model, or an uncalibrated churn model).
+    """
+
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.x) != len(self.y):
+            raise BundleError("calibrator: x and y thresholds differ in length")
+        if any(b < a for a, b in zip(self.x, self.x[1:], strict=False)):
+            raise BundleError("calibrator: x thresholds must be increasing")
+
+    @property
+    def is_identity(self) -> bool:
+        return not self.x
+
+    def apply(self, p: np.ndarray) -> np.ndarray:
+        """Calibrated values; inputs outside the fitted range take the end values (clip)."""
+        p = np.asarray(p, dtype=np.float64)
+        if self.is_identity:
+            return p
+        return np.interp(p, np.asarray(self.x), np.asarray(self.y))
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"x": list(self.x), "y": list(self.y)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Calibrator:
+        d = d or {}
+        return cls(tuple(float(v) for v in d.get("x", ())), tuple(float(v) for v in d.get("y", ())))
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBundle:
+    """A trained churn or value model with everything needed to score a feature frame.
+
+    ``categories`` lists the levels of each categorical feature, in code order; a level the
+    model never saw is scored as missing (``unknown_levels`` lists them so an API can refuse).
+    """
+
+    kind: Kind
+    booster: lgb.Booster
+    feature_names: tuple[str, ...]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    calibrator: Calibrator = Calibrator()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("churn", "value"):
+            raise BundleError(f"bundle kind must be 'churn' or 'value', got {self.kind!r}")
+        if list(self.booster.feature_name()) != list(self.feature_names):
+            raise BundleError("bundle feature_names do not match the booster's feature names")
+        extra = set(self.categories) - set(self.feature_names)
+        if extra:
+            raise BundleError(f"categories given for non-features: {sorted(extra)}")
+
+    # ---- encoding ---------------------------------------------------------------------------
+
+    @property
+    def categorical_features(self) -> tuple[str, ...]:
+        return tuple(f for f in self.feature_names if f in self.categories)
+
+    @property
+    def numeric_features(self) -> tuple[str, ...]:
+        return tuple(f for f in self.feature_names if f not in self.categories)
+
+    def check_columns(self, frame: pd.DataFrame) -> None:
+        """Raise BundleError naming the feature columns the frame lacks."""
+        check_columns(frame, self.feature_names)
+
+    def unknown_levels(self, frame: pd.DataFrame) -> dict[str, list[str]]:
+        """Per categorical feature, the sorted non-missing values the model has never seen."""
+        out: dict[str, list[str]] = {}
+        for col in self.categorical_features:
+            if col not in frame.columns:
+                continue
+            values = pd.Series(frame[col], copy=False).dropna().astype(object).astype(str)
+            unseen = sorted(set(values.unique()) - set(self.categories[col]))
+            if unseen:
+                out[col] = unseen
+        return out
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The booster's input: float64 columns in ``feature_names`` order.
+
+        Categorical features become float codes of their level in ``categories`` (NaN when
+        missing or unknown); numeric features are float64. Extra columns are ignored.
+        """
+        return encode_features(frame, self.feature_names, self.categories)
+
+    # ---- scoring ----------------------------------------------------------------------------
+
+    def raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Booster output before calibration (P(churn) or expected value)."""
+        return np.asarray(self.booster.predict(self.matrix(frame).to_numpy()), dtype=np.float64)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle."""
+        raw = self.raw_predict(frame)
+        if self.kind == "churn":
+            return np.clip(self.calibrator.apply(raw), 0.0, 1.0)
+        return np.clip(raw, 0.0, None)
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """TreeSHAP contributions per feature plus ``bias``, in raw-score units.
+
+        Raw score is log-odds for churn (before calibration) and log of expected value for the
+        value model; each row sums to the raw score.
+        """
+        x = self.matrix(frame)
+        contrib = np.asarray(
+            self.booster.predict(x.to_numpy(), pred_contrib=True), dtype=np.float64
+        )
+        return pd.DataFrame(contrib, index=frame.index, columns=[*self.feature_names, BIAS_COLUMN])
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``model.txt`` and ``bundle.json`` into directory (created); returns it."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / MODEL_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
+        meta = {
+            "format": BUNDLE_FORMAT,
+            "kind": self.kind,
+            "feature_names": list(self.feature_names),
+            "categories": {k: list(v) for k, v in self.categories.items()},
+            "calibrator": self.calibrator.to_dict(),
+            "metadata": jsonable(self.metadata),
+        }
+        (d / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path) -> ModelBundle:
+        """Read a bundle written by :meth:`save`; BundleError names what is missing or wrong."""
+        d = Path(directory)
+        for name in (MODEL_FILE, META_FILE):
+            if not (d / name).is_file():
+                raise BundleError(f"{d}: not a model bundle ({name} is missing)")
+        try:
+            meta = json.loads((d / META_FILE).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{d / META_FILE}: invalid JSON ({exc})") from exc
+        if meta.get("format") != BUNDLE_FORMAT:
+            raise BundleError(f"{d}: bundle format {meta.get('format')!r} is not {BUNDLE_FORMAT}")
+        booster = lgb.Booster(model_str=(d / MODEL_FILE).read_text(encoding="utf-8"))
+        return cls(
+            kind=meta["kind"],
+            booster=booster,
+            feature_names=tuple(meta["feature_names"]),
+            categories={k: tuple(v) for k, v in meta.get("categories", {}).items()},
+            calibrator=Calibrator.from_dict(meta.get("calibrator")),
+            metadata=meta.get("metadata", {}),
+        )
+
+    # ---- mlflow helpers ---------------------------------------------------------------------
+
+    def pyfunc_input(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns as a pyfunc input: categoricals as object strings, numerics float64.
+
+        Used for the logged signature and input example: pandas ``category``/``str`` dtypes
+        would be inferred as a string type MLflow then refuses at predict time.
+        """
+        self.check_columns(frame)
+        out: dict[str, Any] = {}
+        for col in self.feature_names:
+            if col in self.categories:
+                s = pd.Series(frame[col], copy=False).astype(object)
+                out[col] = s.where(s.notna(), None).astype(object)
+            else:
+                out[col] = _numeric(frame[col], col)
+        return pd.DataFrame(out, index=frame.index)
+
+
+def check_columns(frame: pd.DataFrame, feature_names: Sequence[str]) -> None:
+    """Raise BundleError naming the feature columns the frame lacks."""
+    missing = [f for f in feature_names if f not in frame.columns]
+    if missing:
+        raise BundleError(f"input lacks feature column(s) {missing} required by the model")
+
+
+def encode_features(
+    frame: pd.DataFrame,
+    feature_names: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+) -> pd.DataFrame:
+    """Float64 matrix in ``feature_names`` order; categoricals as codes of their ``categories``.
+
+    The one encoding shared by training (before a booster exists) and :meth:`ModelBundle.matrix`.
+    """
+    check_columns(frame, feature_names)
+    names = list(feature_names)
+    out = np.empty((len(frame), len(names)), dtype=np.float64)
+    numeric = [i for i, c in enumerate(names) if c not in categories]
+    block = frame[[names[i] for i in numeric]]
+    if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+        # one copy for all numeric columns: this is most of the per-request cost in the API
+        out[:, numeric] = block.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        for i in numeric:
+            out[:, i] = _numeric(frame[names[i]], names[i])
+    for i, col in enumerate(names):
+        if col in categories:
+            out[:, i] = _codes(frame[col], tuple(categories[col]))
+    return pd.DataFrame(out, index=frame.index, columns=names)
+
+
+def _codes(s: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
+    """Float codes of values in levels; NaN for missing and unknown values."""
+    values = pd.Series(s, copy=False).astype(object)
+    values = values.where(values.isna(), values.astype(str))
+    codes = pd.Index(list(levels), dtype=object).get_indexer(values).astype(np.float64)
+    codes[codes < 0] = np.nan
+    return codes
+
+
+def _numeric(s: pd.Series, col: str) -> np.ndarray:
+    """float64 values of a numeric column; BundleError names the column when it is not numeric."""
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        return pd.to_numeric(s, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (ValueError, TypeError) as exc:
+        raise BundleError(f"feature column {col!r} must be numeric: {exc}") from exc
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy: numpy scalars to Python, NaN/inf to None, tuples to lists, keys to str."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+class BundlePyfunc(mlflow.pyfunc.PythonModel):
+    """MLflow pyfunc wrapper: loads the bundle from the ``bundle`` artifact; predict = bundle.predict.
+
+    Logged as "models from code" (no cloudpickle): see ``training.tracking``.
+    ``mlflow.pyfunc.load_model(uri).unwrap_python_model().bundle`` gives the ModelBundle.
+    """
+
+    bundle: ModelBundle | None = None
+
+    def load_context(self, context: Any) -> None:
+        self.bundle = ModelBundle.load(context.artifacts[ARTIFACT_KEY])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
+        if self.bundle is None:
+            raise BundleError("BundlePyfunc.predict called before load_context")
+        return self.bundle.predict(pd.DataFrame(model_input))
+
+
+def load_registered_bundle(name: str, alias: str, tracking_uri: str) -> tuple[ModelBundle, str]:
+    """Download the version of registered model ``name`` that carries ``alias``; (bundle, version).
+
+    Reads only the bundle files (model text and JSON); nothing is unpickled.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        mv = client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        raise BundleError(
+            f"no version of registered model {name!r} has alias {alias!r} in {tracking_uri} "
+            f"(train one with `churn train`): {exc.message}"
+        ) from exc
+    import mlflow.artifacts
+
+    # the version's storage URI (a models:/ URI would be resolved against the global registry)
+    location = client.get_model_version_download_uri(name, str(mv.version))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=tracking_uri)
+    )
+    return ModelBundle.load(_bundle_dir(local)), str(mv.version)
+
+
+def _bundle_dir(model_dir: Path) -> Path:
+    """The bundle directory inside a downloaded pyfunc model (from its MLmodel file)."""
+    mlmodel = model_dir / "MLmodel"
+    if mlmodel.is_file():
+        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+        arts = spec.get("flavors", {}).get("python_function", {}).get("artifacts", {})
+        rel = (arts.get(ARTIFACT_KEY) or {}).get("path")
+        if rel:
+            return model_dir / rel
+    return model_dir / "artifacts" / ARTIFACT_KEY

@@ -1,0 +1,162 @@
+"""The feature registry: group, description and English/Chinese sentence of every feature.
+
+The texts live in ``feature_registry.yaml`` beside this module. Window-specific names
+(``txn_count_90d``, ``int_call_inbound_30d``) come from patterns, so any ``windows_days``
+configuration is covered. Explanations (SHAP reasons, at-risk lists) turn a
+feature and its value into a sentence with :func:`sentence`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from features.config import Frozen, load_yaml
+from features.contract import CHANNELS, DIRECTIONS
+from features.pipeline.cutoffs import FeatureError
+
+Group = Literal["rfm", "interaction", "complaint", "profile"]
+Kind = Literal["count", "money", "days", "ratio", "share", "score", "category"]
+Lang = Literal["en", "zh"]
+
+CHANNEL_WORDS = {
+    "call": ("call", "电话"),
+    "email": ("email", "邮件"),
+    "chat": ("chat", "在线聊天"),
+    "visit": ("visit", "上门拜访"),
+    "app_login": ("app login", "应用登录"),
+    "campaign": ("campaign", "营销触达"),
+}
+DIRECTION_WORDS = {"inbound": ("inbound", "客户发起的"), "outbound": ("outbound", "公司发起的")}
+
+
+REGISTRY_FILE = Path(__file__).with_name("feature_registry.yaml")
+
+
+class Pattern(Frozen):
+    """A feature name pattern and its texts (one entry of ``feature_registry.yaml``)."""
+
+    pattern: str
+    group: Group
+    kind: Kind
+    description: str
+    en: str
+    zh: str
+    missing_en: str = "No data for this feature"
+    missing_zh: str = "无数据"
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """One concrete feature: templates hold ``{value}`` (and ``{s}``, an English plural)."""
+
+    name: str
+    group: Group
+    kind: Kind
+    description: str
+    template_en: str
+    template_zh: str
+    missing_en: str
+    missing_zh: str
+
+
+@cache
+def patterns() -> tuple[Pattern, ...]:
+    """Every pattern of the registry file, in its order (read once)."""
+    entries = load_yaml(REGISTRY_FILE)
+    return tuple(Pattern(pattern=name, **fields) for name, fields in entries.items())
+
+
+_SLOTS = {
+    "w": r"(?P<w>\d+)",
+    "a": r"(?P<a>\d+)",
+    "b": r"(?P<b>\d+)",
+    "channel": "(?P<channel>" + "|".join(CHANNELS) + ")",
+    "direction": "(?P<direction>" + "|".join(DIRECTIONS) + ")",
+}
+
+
+@cache
+def _compiled() -> tuple[tuple[re.Pattern, Pattern], ...]:
+    out = []
+    for p in patterns():
+        regex = re.sub(r"\{(\w+)\}", lambda m: _SLOTS[m.group(1)], p.pattern)
+        out.append((re.compile(f"^{regex}$"), p))
+    return tuple(out)
+
+
+def _fill(text: str, params: dict[str, str], lang: int) -> str:
+    words = dict(params)
+    if "channel" in params:
+        words["channel"] = CHANNEL_WORDS[params["channel"]][lang]
+    if "direction" in params:
+        words["direction"] = DIRECTION_WORDS[params["direction"]][lang]
+    out = re.sub(r"\{(w|a|b|channel|direction)\}", lambda m: words[m.group(1)], text)
+    return out[:1].upper() + out[1:] if lang == 0 and not out.startswith("{") else out
+
+
+def describe(name: str) -> FeatureInfo:
+    """The registry entry of a feature column; unknown names are an error."""
+    for regex, p in _compiled():
+        m = regex.match(name)
+        if m:
+            params = m.groupdict()
+            return FeatureInfo(
+                name=name,
+                group=p.group,
+                kind=p.kind,
+                description=_fill(p.description, params, 0),
+                template_en=_fill(p.en, params, 0),
+                template_zh=_fill(p.zh, params, 1),
+                missing_en=_fill(p.missing_en, params, 0),
+                missing_zh=_fill(p.missing_zh, params, 1),
+            )
+    raise FeatureError(f"unknown feature {name!r}: not in the feature registry")
+
+
+def is_known(name: str) -> bool:
+    """Whether the registry describes ``name``."""
+    return any(regex.match(name) for regex, _ in _compiled())
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(math.isnan(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_value(kind: Kind, value: object) -> str:
+    """A feature value as shown in a sentence."""
+    if kind == "category":
+        return str(value)
+    x = float(value)
+    if kind == "money":
+        return f"{x:,.2f}"
+    if kind == "share":
+        return f"{x:.0%}"
+    if kind == "ratio":
+        return f"{x:.2f}"
+    if kind == "days":
+        return f"{x:.0f}"
+    return f"{x:.0f}" if x.is_integer() else f"{x:.1f}"
+
+
+def sentence(name: str, value: object, lang: Lang = "en") -> str:
+    """The human-readable sentence for a feature's value, in English (``en``) or Chinese (``zh``)."""
+    if lang not in ("en", "zh"):
+        raise FeatureError(f"unknown language {lang!r}: use 'en' or 'zh'")
+    info = describe(name)
+    if _is_missing(value) and not (info.kind == "category" and isinstance(value, str)):
+        return info.missing_en if lang == "en" else info.missing_zh
+    shown = format_value(info.kind, value)
+    if lang == "zh":
+        return info.template_zh.replace("{value}", shown)
+    plural = "" if shown == "1" else "s"
+    return info.template_en.replace("{value}", shown).replace("{s}", plural)

@@ -1,0 +1,121 @@
+"""RFM features from transactions before T (brief rule 2): recency, frequency and monetary value
+per look-back window, purchase rhythm and trend, quintile scores and the weighted RFM score."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from features.config import FeatureConfig
+from features.dataset import Dataset
+from features.pipeline.aggregate import WindowAgg
+from features.pipeline.cutoffs import to_days
+from features.pipeline.events import EventArrays, make_events, positions, previous_gap
+from features.pipeline.population import CustomerArrays
+
+LAST_PURCHASE = "_last_t"  # needed by the population as well
+
+
+def prepare_transactions(ds: Dataset, customers: CustomerArrays) -> EventArrays:
+    """Transactions as arrays: time ``t``, ``amount`` and ``gap`` (days since previous purchase)."""
+    tx = ds.tables["transactions"]
+    cust = positions(customers.index, tx["customer_id"])
+    columns = {
+        "t": to_days(tx["ts"], "transactions.ts"),
+        "amount": tx["amount"].to_numpy(dtype=np.float64),
+    }
+    events = make_events("transactions", len(customers.index), cust, columns, "t", sort=True)
+    gap = previous_gap(events.customer, events.columns["t"])
+    return replace(events, columns={**events.columns, "gap": gap, "gap_sq": gap * gap})
+
+
+def trend_name(prefix: str, cfg: FeatureConfig) -> str:
+    return f"{prefix}_trend_{cfg.trend_recent_days}_{cfg.trend_base_days}d"
+
+
+def rfm_specs(cfg: FeatureConfig) -> list[WindowAgg]:
+    """Window aggregates of transactions; names starting with ``_`` are intermediate."""
+    a, b = cfg.trend_recent_days, cfg.trend_base_days
+    specs = [WindowAgg(LAST_PURCHASE, "max", value="t")]
+    specs += [WindowAgg(f"txn_count_{w}d", "count", window_days=w) for w in cfg.windows_days]
+    specs += [
+        WindowAgg(f"revenue_{w}d", "sum", value="amount", window_days=w) for w in cfg.windows_days
+    ]
+    specs += [
+        WindowAgg("txn_count_total", "count"),
+        WindowAgg("revenue_total", "sum", value="amount"),
+        WindowAgg("_txn_recent", "count", window_days=a),
+        WindowAgg("_txn_base", "count", window_days=b, offset_days=a),
+        WindowAgg("_rev_recent", "sum", value="amount", window_days=a),
+        WindowAgg("_rev_base", "sum", value="amount", window_days=b, offset_days=a),
+        WindowAgg("_gap_sum", "sum", value="gap"),
+        WindowAgg("_gap_sq", "sum", value="gap_sq"),
+        WindowAgg("_gap_n", "count", value="gap"),
+    ]
+    return specs
+
+
+def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, NaN where the denominator is zero or missing."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def rate_trend(recent: np.ndarray, base: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Rate per day in the recent period over the rate in the base period before it."""
+    return safe_ratio(recent / cfg.trend_recent_days, base / cfg.trend_base_days)
+
+
+def rfm_features(
+    aggs: dict[str, np.ndarray], cutoff_days: float, signup: np.ndarray, cfg: FeatureConfig
+) -> dict[str, np.ndarray]:
+    """Per-customer RFM features except the population-relative scores (see :func:`rfm_scores`).
+
+    ``aggs`` and ``signup`` (days) are aligned on the same customers.
+    """
+    recency = cutoff_days - aggs[LAST_PURCHASE]
+    gap_mean = safe_ratio(aggs["_gap_sum"], aggs["_gap_n"])
+    gap_var = safe_ratio(aggs["_gap_sq"], aggs["_gap_n"]) - gap_mean**2
+    out = {"recency_days": recency, "tenure_days": cutoff_days - signup}
+    out.update({f"txn_count_{w}d": aggs[f"txn_count_{w}d"] for w in cfg.windows_days})
+    out.update({f"revenue_{w}d": aggs[f"revenue_{w}d"] for w in cfg.windows_days})
+    out.update(
+        {
+            "txn_count_total": aggs["txn_count_total"],
+            "revenue_total": aggs["revenue_total"],
+            "avg_order_value": safe_ratio(aggs["revenue_total"], aggs["txn_count_total"]),
+            trend_name("txn", cfg): rate_trend(aggs["_txn_recent"], aggs["_txn_base"], cfg),
+            trend_name("revenue", cfg): rate_trend(aggs["_rev_recent"], aggs["_rev_base"], cfg),
+            "gap_mean_days": gap_mean,
+            "gap_std_days": np.sqrt(np.clip(gap_var, 0.0, None)),
+            "overdue_ratio": safe_ratio(recency, gap_mean),
+        }
+    )
+    return out
+
+
+def quintile_score(values: np.ndarray) -> np.ndarray:
+    """Scores 1 to 5 by rank within the population: higher values score higher, missing lowest,
+    ties share the lowest score of their rank (SQL ``RANK()``), so all-zero groups score 1."""
+    if len(values) == 0:
+        return np.zeros(0)
+    filled = np.where(np.isnan(values), -np.inf, values)
+    rank = pd.Series(filled).rank(method="min").to_numpy()
+    return 1.0 + np.floor(5.0 * (rank - 1.0) / len(values))
+
+
+def rfm_scores(rows: dict[str, np.ndarray], cfg: FeatureConfig) -> dict[str, np.ndarray]:
+    """R, F, M quintile scores among the population at T and the weighted RFM score.
+
+    F and M use the longest look-back window; R scores recent buyers high.
+    """
+    w = cfg.windows_days[-1]
+    r = quintile_score(-rows["recency_days"])
+    f = quintile_score(rows[f"txn_count_{w}d"])
+    m = quintile_score(rows[f"revenue_{w}d"])
+    wt = cfg.rfm_weights
+    total = wt.recency + wt.frequency + wt.monetary
+    score = (wt.recency * r + wt.frequency * f + wt.monetary * m) / total
+    return {"r_score": r, "f_score": f, "m_score": m, "rfm_score": score}

@@ -1,0 +1,134 @@
+"""Why one customer is at risk: the top reasons as sentences (the API's own top-k reasons, from
+``serving.reasons``) and a SHAP waterfall of the customer's log-odds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from core.bundle import BIAS_COLUMN, ModelBundle
+from reports.explain_global import UNITS, ExplainError, png_bytes
+from serving.reasons import Lang, Reason, explain_frame
+
+
+@dataclass(frozen=True)
+class CustomerExplanation:
+    """One customer's score and its exact decomposition.
+
+    ``base_value + contributions.sum()`` is the raw score (log-odds for churn);
+    ``probability`` is the calibrated P(churn) the API returns, a monotone map of it.
+    """
+
+    customer_id: str
+    kind: str
+    probability: float
+    raw_score: float
+    base_value: float
+    contributions: pd.Series  # per feature, raw-score units
+    values: pd.Series  # the feature values as scored
+    reasons: list[Reason]
+
+
+def select_customers(frame: pd.DataFrame, customer_ids: Sequence[str]) -> pd.DataFrame:
+    """The rows of these customers, in the order asked; ExplainError names the unknown ones."""
+    if "customer_id" not in frame.columns:
+        raise ExplainError("the feature rows have no customer_id column")
+    ids = frame["customer_id"].astype(str)
+    unknown = [c for c in customer_ids if c not in set(ids)]
+    if unknown:
+        raise ExplainError(
+            f"customer(s) {', '.join(unknown[:10])} not found among the customers scored at "
+            "this date (not active then, or not in the data)"
+        )
+    position = pd.Series(np.arange(len(frame)), index=ids.to_numpy())
+    position = position[~position.index.duplicated()]
+    return frame.iloc[position.loc[list(customer_ids)].to_numpy()]
+
+
+def explain_customers(
+    bundle: ModelBundle, rows: pd.DataFrame, k: int = 5, lang: Lang = "en"
+) -> list[CustomerExplanation]:
+    """Exact contributions, the calibrated score and the top-``k`` reasons of every row."""
+    reasons = explain_frame(rows, bundle, k, lang)
+    contrib = bundle.contributions(rows)
+    prediction = bundle.predict(rows)
+    raw = contrib.sum(axis=1).to_numpy()
+    features = list(bundle.feature_names)
+    out = []
+    for i in range(len(rows)):
+        row = contrib.iloc[i]
+        out.append(
+            CustomerExplanation(
+                customer_id=str(rows["customer_id"].iloc[i]),
+                kind=bundle.kind,
+                probability=float(prediction[i]),
+                raw_score=float(raw[i]),
+                base_value=float(row[BIAS_COLUMN]),
+                contributions=row.drop(BIAS_COLUMN),
+                values=rows[features].iloc[i],
+                reasons=reasons[i],
+            )
+        )
+    return out
+
+
+def _shown(value: object) -> object:
+    """A value as the waterfall labels it: numbers stay numbers, missing is 'missing'."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    return value
+
+
+def waterfall_figure(e: CustomerExplanation, max_display: int = 12) -> Figure:
+    """SHAP waterfall from the base value to the customer's raw score (pyplot figure)."""
+    import shap
+
+    explanation = shap.Explanation(
+        values=e.contributions.to_numpy(dtype=np.float64),
+        base_values=e.base_value,
+        data=np.array([_shown(v) for v in e.values.to_numpy(dtype=object)], dtype=object),
+        feature_names=list(e.contributions.index),
+    )
+    plt.figure()
+    shap.plots.waterfall(explanation, max_display=max_display, show=False)
+    fig = plt.gcf()
+    what = "P(churn)" if e.kind == "churn" else "expected value"
+    fig.suptitle(
+        f"customer {e.customer_id}: {what} {e.probability:.3f}; raw score {e.raw_score:+.3f} "
+        f"({UNITS.get(e.kind, 'raw score')})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def write_waterfall(e: CustomerExplanation, path: str | Path) -> Path:
+    """Write the waterfall PNG (parent folders created)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(png_bytes(waterfall_figure(e)))
+    return out
+
+
+def reasons_frame(explanations: Sequence[CustomerExplanation]) -> pd.DataFrame:
+    """One row per reason: customer, rank, feature, value, contribution and sentence."""
+    rows = [
+        {
+            "customer_id": e.customer_id,
+            "rank": rank,
+            "feature": r.feature,
+            "value": r.value,
+            "contribution": r.contribution,
+            "direction": r.direction,
+            "sentence": r.sentence,
+        }
+        for e in explanations
+        for rank, r in enumerate(e.reasons, start=1)
+    ]
+    return pd.DataFrame(rows)

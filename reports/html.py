@@ -1,0 +1,197 @@
+"""Render the analysts' report: one self-contained HTML file (inline styles, PNGs as base64 data
+URIs, no script, nothing fetched) from :class:`reports.inputs.ReportInputs`."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from reports.inputs import ReportInputs
+from reports.template import REPORT_TEMPLATE
+
+Formatter = Callable[[object], str]
+
+METRIC_COLUMNS = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "top_decile_lift": "lift, top 10%",
+    "brier": "Brier",
+    "ece": "ECE",
+    "lost_value_captured_top_decile": "lost value in top 10%",
+    "campaign_profit": "best campaign profit",
+}
+AT_RISK_COLUMNS = {
+    "rank": "#",
+    "customer_id": "customer",
+    "account_manager_id": "manager",
+    "segment": "segment",
+    "churn_probability": "P(churn)",
+    "predicted_value": "predicted value",
+    "expected_value_at_risk": "value at risk",
+    "risk_band": "band",
+    "reasons": "top reasons",
+}
+SCORECARD_COLUMNS = {
+    "account_manager_id": "manager",
+    "team": "team",
+    "portfolio_start": "book",
+    "churn_rate": "churn",
+    "value_weighted_retention": "value-weighted retention",
+    "risk_adjusted_retention": "risk-adjusted retention",
+    "satisfaction": "satisfaction",
+    "sales_vs_quota": "sales / quota",
+    "score": "score",
+    "grade": "grade",
+    "rank": "rank",
+    "payout": "payout",
+}
+PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile")
+FORMATS = {"churn_probability": ".3f", "rank": ",.0f", "portfolio_start": ",.0f"}
+FORMATS |= {c: ",.0f" for c in ("predicted_value", "expected_value_at_risk", "payout")}
+FORMATS |= {"campaign_profit": ",.0f"}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(fmt: str, scale: float = 1.0, suffix: str = "") -> Formatter:
+    def show(v: object) -> str:
+        x = pd.to_numeric(v, errors="coerce")  # stored rows may hold numbers as objects
+        return "-" if pd.isna(x) else format(scale * float(x), fmt) + suffix
+
+    return show
+
+
+def _text(value: object) -> str:
+    if _missing(value):
+        return "-"
+    if isinstance(value, list | tuple):
+        items = "".join(f"<li>{html.escape(str(v))}</li>" for v in value)
+        return f'<ul class="reasons">{items}</ul>'
+    return html.escape(str(value))
+
+
+def _formatter(column: str, series: pd.Series) -> tuple[Formatter, bool]:
+    """How a column's cells are written, and whether they are numbers (right-aligned)."""
+    if column in PERCENT:
+        return _number(".1f", 100.0, "%"), True
+    if column in FORMATS:
+        return _number(FORMATS[column]), True
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return _number(".3f"), True
+    return _text, False
+
+
+def html_table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    index: str | None = None,
+    highlight: str | None = None,
+    row_class: Callable[[pd.Series], str] | None = None,
+) -> str:
+    """A plain HTML table of the named columns (those present), escaped and formatted."""
+    shown = [c for c in columns if c in frame.columns]
+    cells = {c: _formatter(c, frame[c]) for c in shown}
+    head = f"<th>{html.escape(index)}</th>" if index else ""
+    head += "".join(
+        f'<th class="{"num" if cells[c][1] else ""}">{html.escape(columns[c])}</th>' for c in shown
+    )
+    body = []
+    for key, row in frame.iterrows():  # a few dozen rows of a report, not a hot path
+        css = "model" if highlight is not None and key == highlight else ""
+        if row_class is not None:
+            css = f"{css} {row_class(row)}".strip()
+        tds = f"<td>{html.escape(str(key))}</td>" if index else ""
+        for c in shown:
+            fmt, numeric = cells[c]
+            value = fmt(row[c])
+            if c == "risk_band" and not _missing(row[c]):
+                value = f'<span class="band-{html.escape(str(row[c]))}">{value}</span>'
+            tds += f'<td class="{"num" if numeric else ""}">{value}</td>'
+        body.append(f'<tr class="{css}">{tds}</tr>')
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def figure(png: bytes, caption: str) -> str:
+    """An ``<img>`` with the PNG inline as a base64 data URI, and its caption."""
+    data = base64.b64encode(png).decode("ascii")
+    alt = html.escape(caption, quote=True)
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _figures(images: Mapping[str, bytes]) -> str:
+    return "".join(figure(png, caption) for caption, png in images.items())
+
+
+def _notes(notes: Sequence[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return f'<div class="notes"><b>Notes</b><ul>{items}</ul></div>'
+
+
+def _quality(r: ReportInputs) -> str:
+    if r.metrics is None and not r.quality_images:
+        return "<p>Not available (see the notes above).</p>"
+    parts = []
+    if r.metrics is not None:
+        parts.append(
+            "<p>Test-cutoff metrics of the champion (first row) and of the baselines it must beat."
+            "</p>"
+        )
+        parts.append(html_table(r.metrics, METRIC_COLUMNS, "scorer", highlight="lightgbm"))
+    return "".join(parts) + _figures(r.quality_images)
+
+
+def _kpi(r: ReportInputs) -> str:
+    if r.scorecard is None:
+        return "<p>Not available (see the notes above).</p>"
+    managers = r.scorecard[r.scorecard["level"] == "manager"].sort_values("rank")
+    teams = r.scorecard[r.scorecard["level"] == "team"]
+    parts = ["<h3>Account managers</h3>", html_table(managers, SCORECARD_COLUMNS)]
+    if len(teams):
+        team_columns = {k: v for k, v in SCORECARD_COLUMNS.items() if k != "account_manager_id"}
+        parts += ["<h3>Teams</h3>", html_table(teams, team_columns)]
+    return "".join(parts)
+
+
+def render_report(r: ReportInputs, title: str = "Churn report") -> str:
+    """The whole HTML document."""
+    models = ", ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in r.models.items())
+    return REPORT_TEMPLATE.substitute(
+        title=html.escape(f"{title}, {r.asof}"),
+        asof=html.escape(r.asof),
+        customers=f"{r.total_customers:,}",
+        models=models,
+        generated=html.escape(r.generated_at),
+        label=html.escape(r.label_definition or "not recorded"),
+        notes=_notes(r.notes),
+        quality=_quality(r),
+        top_n=str(len(r.at_risk)),
+        at_risk=html_table(r.at_risk, AT_RISK_COLUMNS),
+        explained=f"{r.explained:,}",
+        shap_note="Top features by mean |SHAP value|:",
+        drivers=html_table(
+            r.importance, {"mean_abs_shap": "mean |SHAP|", "mean_shap": "mean SHAP"}, "feature"
+        )
+        + _figures(r.driver_images),  # fmt: skip
+        period=html.escape(f"for {r.period}") if r.period else "",
+        kpi=_kpi(r),
+    )
+
+
+def write_report(r: ReportInputs, path: str | Path) -> Path:
+    """Write the report as UTF-8 HTML (parent folders created); returns the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(r), encoding="utf-8")
+    return out

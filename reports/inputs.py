@@ -1,0 +1,221 @@
+"""Everything the analysts' HTML report shows, gathered from the registry, the MLflow run of the
+champion, the batch-scoring store and (for KPI scorecards) the data folder.
+
+A section whose source is missing is left out with a note saying why; the models and the
+store's scoring run are required.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from core.errors import ChurnError
+from features.loaders import load_dataset
+from kpi.config import KpiConfig
+from kpi.scorecard import scorecard
+from reports.explain_global import (
+    ExplainError,
+    bar_figure,
+    beeswarm_figure,
+    drivers_by,
+    drivers_figure,
+    global_explanation,
+    importance,
+    png_bytes,
+)
+from reports.explain_local import explain_customers, select_customers
+from reports.sources import (
+    ScoredRows,
+    champions_for,
+    features_from_store,
+    sample_ids,
+    stored_predictions,
+    version_note,
+)
+from serving.champions import Champions
+from serving.config import ServingConfig
+from serving.reasons import Lang
+
+QUALITY_ARTIFACTS = {
+    "Gains and lift on the test cutoff (model and baselines)": "plots/churn_gains_lift.png",
+    "Calibration on the test cutoff": "plots/churn_calibration.png",
+}
+METRICS_ARTIFACT = "metrics/churn.csv"
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The report's content; images are PNG bytes keyed by caption."""
+
+    asof: str
+    models: dict[str, str]
+    label_definition: str
+    at_risk: pd.DataFrame  # rank, ids, scores and ``reasons`` (list of sentences)
+    total_customers: int
+    driver_images: dict[str, bytes]
+    importance: pd.DataFrame
+    explained: int
+    metrics: pd.DataFrame | None = None
+    quality_images: dict[str, bytes] = field(default_factory=dict)
+    scorecard: pd.DataFrame | None = None
+    period: str | None = None
+    notes: tuple[str, ...] = ()
+    generated_at: str = field(
+        default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
+
+
+@contextmanager
+def _quiet_downloads() -> Iterator[None]:
+    """No MLflow download progress bars in the middle of the command's status line."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(key)
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+def model_quality(
+    champions: Champions, tracking_uri: str
+) -> tuple[pd.DataFrame | None, dict[str, bytes], list[str]]:
+    """The champion's test metrics against the baselines and its gains/lift and calibration
+    plots, as logged with its training run."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    run_id = champions.churn.metadata.get("run_id")
+    if not run_id:
+        return None, {}, ["the churn champion records no training run: model quality left out"]
+    metrics, images, notes = None, {}, []
+    with tempfile.TemporaryDirectory() as tmp, _quiet_downloads():
+        wanted = {METRICS_ARTIFACT: None, **{v: k for k, v in QUALITY_ARTIFACTS.items()}}
+        for artifact, caption in wanted.items():
+            try:
+                local = mlflow.artifacts.download_artifacts(
+                    run_id=run_id, artifact_path=artifact, dst_path=tmp, tracking_uri=tracking_uri
+                )
+            except (MlflowException, OSError) as exc:
+                notes.append(f"run {run_id} has no {artifact}: {str(exc)[:200]}")
+                continue
+            if caption is None:
+                metrics = pd.read_csv(local, index_col=0)
+            else:
+                images[caption] = Path(local).read_bytes()
+    return metrics, images, notes
+
+
+def top_at_risk(
+    champions: Champions, cfg: ServingConfig, scored: ScoredRows, top: int, lang: Lang
+) -> pd.DataFrame:
+    """The ``top`` customers by expected value at risk with their three main reasons."""
+    head = scored.predictions.head(top).copy()
+    ids = head["customer_id"].astype(str).tolist()
+    features = features_from_store(cfg, scored.asof, ids)
+    explained = explain_customers(champions.churn, select_customers(features, ids), 3, lang)
+    head["reasons"] = [[r.sentence for r in e.reasons] for e in explained]
+    return head
+
+
+def global_drivers(
+    champions: Champions, cfg: ServingConfig, scored: ScoredRows, sample: int
+) -> tuple[dict[str, bytes], pd.DataFrame, int]:
+    """Bar, beeswarm and driver heatmaps of a random sample of the scored customers."""
+    features = features_from_store(cfg, scored.asof, sample_ids(scored.predictions, sample))
+    g = global_explanation(champions.churn, features, sample=None)
+    images = {
+        "Mean |SHAP value| per feature": png_bytes(bar_figure(g, top=15)),
+        "SHAP value of every sampled customer": png_bytes(beeswarm_figure(g, top=15)),
+    }
+    for column, caption in (
+        ("segment", "Drivers by segment (mean SHAP value)"),
+        ("account_manager_id", "Drivers by account manager (largest books)"),
+    ):
+        if column in g.frame.columns:
+            table = drivers_by(g, column)
+            images[caption] = png_bytes(drivers_figure(table, caption))
+    return images, importance(g).head(15), len(g.contributions)
+
+
+def month_scorecards(
+    cfg: ServingConfig, data: str | Path, period: str, kpi: KpiConfig
+) -> pd.DataFrame:
+    """Manager and team scorecards of the month ``period`` (YYYY-MM), from the predictions that
+    batch scoring stored at the month's first day (the portfolio's start)."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise ExplainError(f"KPI period {period!r} is not a month YYYY-MM")
+    start = stored_predictions(cfg, f"{period}-01")
+    preds = start.predictions[["customer_id", "churn_probability", "predicted_value"]]
+    return scorecard(load_dataset(data), preds, period, kpi)
+
+
+def gather_report_inputs(
+    cfg: ServingConfig,
+    kpi: KpiConfig,
+    *,
+    asof: str | None = None,
+    data: str | Path | None = None,
+    period: str | None = None,
+    lang: Lang = "en",
+    top: int = 50,
+    sample: int = 2000,
+    say: Callable[[str], None] | None = None,
+) -> ReportInputs:
+    """Collect every section of the report (see the module docstring)."""
+    step = say or (lambda _msg: None)
+    step("loading the champion models")
+    champions = champions_for(cfg)
+    step("reading the at-risk list from the store")
+    scored = stored_predictions(cfg, asof)
+    asof_text = scored.asof
+    notes = [n for n in [version_note(scored, champions)] if n]
+    step("explaining the top at-risk customers")
+    at_risk = top_at_risk(champions, cfg, scored, top, lang)
+    step("computing global drivers")
+    images, imp, explained = global_drivers(champions, cfg, scored, sample)
+    step("reading model quality from the training run")
+    metrics, quality, quality_notes = model_quality(champions, cfg.resolved_tracking_uri())
+    notes += quality_notes
+    card, month = None, period or asof_text[:7]
+    if data is None:
+        notes.append("no --data given: the KPI scorecards are left out")
+    else:
+        step(f"scoring account managers for {month}")
+        try:
+            card = month_scorecards(cfg, data, month, kpi)
+        except ChurnError as exc:
+            notes.append(f"KPI scorecards for {month} left out: {exc}")
+    label = champions.churn.metadata.get("label_definition", "")
+    if isinstance(label, dict):
+        label = label.get("text") or str(label)
+    return ReportInputs(
+        asof=asof_text,
+        models={
+            cfg.models.churn: f"v{champions.churn_version}",
+            cfg.models.value: f"v{champions.value_version}",
+        },
+        label_definition=str(label),
+        at_risk=at_risk,
+        total_customers=len(scored.predictions),
+        driver_images=images,
+        importance=imp,
+        explained=explained,
+        metrics=metrics,
+        quality_images=quality,
+        scorecard=card,
+        period=month if card is not None else None,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,284 @@
+"""The feature and prediction store: what batch scoring materialised, per as-of date.
+
+Any SQLAlchemy URL works (SQLite by default, PostgreSQL too). Tables:
+
+- ``scoring_runs``: one row per as-of date (models, versions, row count, feature table);
+- ``predictions``: one row per customer and as-of date, with the four scores;
+- ``features_<hash>``: the feature rows, one table per feature set (the hash names it), so a
+  stored row is exactly what the model scored (float64 in, float64 out).
+
+Scoring an as-of date again replaces its rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from core.errors import ChurnError
+from features.config import Frozen
+
+KEY_COLUMNS = ("customer_id", "account_manager_id", "segment")
+PREDICTION_COLUMNS = (
+    "churn_probability",
+    "predicted_value",
+    "expected_value_at_risk",
+    "risk_band",
+    "churn_model_version",
+    "value_model_version",
+)
+
+_META = sa.MetaData()
+RUNS = sa.Table(
+    "scoring_runs",
+    _META,
+    sa.Column("asof", sa.String(10), primary_key=True),
+    sa.Column("scored_at", sa.DateTime, nullable=False),
+    sa.Column("n_customers", sa.Integer, nullable=False),
+    sa.Column("churn_model", sa.String(200), nullable=False),
+    sa.Column("churn_model_version", sa.String(50), nullable=False),
+    sa.Column("value_model", sa.String(200), nullable=False),
+    sa.Column("value_model_version", sa.String(50), nullable=False),
+    sa.Column("feature_table", sa.String(63), nullable=False),
+    sa.Column("feature_names", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+)
+PREDICTIONS = sa.Table(
+    "predictions",
+    _META,
+    sa.Column("asof", sa.String(10), primary_key=True),
+    sa.Column("customer_id", sa.String(200), primary_key=True),
+    sa.Column("account_manager_id", sa.String(200)),
+    sa.Column("segment", sa.String(200)),
+    sa.Column("churn_probability", sa.Double, nullable=False),
+    sa.Column("predicted_value", sa.Double, nullable=False),
+    sa.Column("expected_value_at_risk", sa.Double, nullable=False),
+    sa.Column("risk_band", sa.String(10), nullable=False),
+    sa.Column("churn_model_version", sa.String(50), nullable=False),
+    sa.Column("value_model_version", sa.String(50), nullable=False),
+    sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
+)
+
+
+class StoreError(ChurnError):
+    """The store cannot be opened, or holds nothing for the question asked."""
+
+
+@dataclass(frozen=True)
+class ScoringRun:
+    """One batch scoring of an as-of date: which models scored how many customers."""
+
+    asof: str
+    scored_at: datetime
+    n_customers: int
+    churn_model: str
+    churn_model_version: str
+    value_model: str
+    value_model_version: str
+    feature_names: tuple[str, ...]
+    source: str
+
+
+class AtRiskQuery(Frozen):
+    """Filters and page of the at-risk list; ``asof`` None means the latest scored date."""
+
+    asof: str | None = None
+    account_manager_id: str | None = None
+    segment: str | None = None
+    min_probability: float = Field(0.0, ge=0, le=1)
+    limit: int = Field(100, ge=1)
+    offset: int = Field(0, ge=0)
+
+
+@dataclass(frozen=True)
+class AtRiskPage:
+    """One page of the at-risk list, highest expected value at risk first."""
+
+    asof: str
+    total: int
+    offset: int
+    limit: int
+    rows: pd.DataFrame
+
+
+def feature_table_name(feature_names: Sequence[str], categorical: Sequence[str]) -> str:
+    """``features_<hash>``: the same feature set always lands in the same table."""
+    key = json.dumps([list(feature_names), sorted(categorical)]).encode("utf-8")
+    return f"features_{hashlib.sha1(key).hexdigest()[:12]}"
+
+
+def _feature_table(name: str, feature_names: Sequence[str], categorical: Sequence[str]) -> sa.Table:
+    cats = set(categorical)
+    columns = [
+        sa.Column("asof", sa.String(10), primary_key=True),
+        sa.Column("customer_id", sa.String(200), primary_key=True),
+        sa.Column("account_manager_id", sa.String(200)),
+    ]
+    columns += [
+        sa.Column(f, sa.Text if f in cats else sa.Double)
+        for f in feature_names
+        if f not in ("customer_id", "account_manager_id")
+    ]
+    return sa.Table(name, sa.MetaData(), *columns)
+
+
+def _engine(url: str) -> sa.Engine:
+    try:
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(parsed)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise StoreError(f"store URL {url!r} is not a usable SQLAlchemy URL: {exc}") from exc
+
+
+class PredictionStore:
+    """Read and write materialised features and predictions through one SQLAlchemy engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        try:
+            _META.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden (for messages)."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- writing ------------------------------------------------------------------------------
+
+    def write_scores(
+        self,
+        run: ScoringRun,
+        features: pd.DataFrame,
+        categorical: Sequence[str],
+        predictions: pd.DataFrame,
+    ) -> None:
+        """Replace the as-of date's feature rows, predictions and run record in one transaction.
+
+        ``features`` holds ``customer_id``, ``account_manager_id`` and ``run.feature_names``;
+        ``predictions`` holds ``KEY_COLUMNS`` and ``PREDICTION_COLUMNS``.
+        """
+        table_name = feature_table_name(run.feature_names, categorical)
+        table = _feature_table(table_name, run.feature_names, categorical)
+        cols = [c.name for c in table.columns if c.name != "asof"]
+        feature_rows = features.reindex(columns=cols).assign(asof=run.asof)
+        for col in categorical:
+            feature_rows[col] = (
+                feature_rows[col].astype(object).where(feature_rows[col].notna(), None)
+            )
+        pred_rows = predictions.reindex(columns=[*KEY_COLUMNS, *PREDICTION_COLUMNS]).assign(
+            asof=run.asof
+        )
+        with self.engine.begin() as conn:
+            table.create(conn, checkfirst=True)
+            old = conn.execute(sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof))
+            old_table = old.scalar_one_or_none()
+            if old_table is not None:
+                old_t = sa.Table(old_table, sa.MetaData(), autoload_with=conn)
+                conn.execute(old_t.delete().where(old_t.c.asof == run.asof))
+            conn.execute(PREDICTIONS.delete().where(PREDICTIONS.c.asof == run.asof))
+            conn.execute(RUNS.delete().where(RUNS.c.asof == run.asof))
+            feature_rows.to_sql(table_name, conn, if_exists="append", index=False, chunksize=5000)
+            pred_rows.to_sql("predictions", conn, if_exists="append", index=False, chunksize=5000)
+            conn.execute(
+                RUNS.insert().values(
+                    asof=run.asof,
+                    scored_at=run.scored_at,
+                    n_customers=run.n_customers,
+                    churn_model=run.churn_model,
+                    churn_model_version=run.churn_model_version,
+                    value_model=run.value_model,
+                    value_model_version=run.value_model_version,
+                    feature_table=table_name,
+                    feature_names=json.dumps(list(run.feature_names)),
+                    source=run.source,
+                )
+            )
+
+    # ---- reading ------------------------------------------------------------------------------
+
+    def run(self, asof: str | None = None) -> ScoringRun:
+        """The run of ``asof`` (default: the latest as-of date); StoreError when there is none."""
+        query = sa.select(RUNS)
+        query = (
+            query.where(RUNS.c.asof == asof)
+            if asof
+            else query.order_by(RUNS.c.asof.desc()).limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            what = f"as of {asof}" if asof else "yet"
+            raise StoreError(
+                f"no batch scoring {what} in the store {self.safe_url} "
+                "(run `churn score --data DIR --asof YYYY-MM-DD`)"
+            )
+        return ScoringRun(
+            asof=row["asof"],
+            scored_at=row["scored_at"].replace(tzinfo=UTC),
+            n_customers=row["n_customers"],
+            churn_model=row["churn_model"],
+            churn_model_version=row["churn_model_version"],
+            value_model=row["value_model"],
+            value_model_version=row["value_model_version"],
+            feature_names=tuple(json.loads(row["feature_names"])),
+            source=row["source"],
+        )
+
+    def features_for(
+        self, customer_ids: Sequence[str], asof: str | None = None
+    ) -> tuple[ScoringRun, pd.DataFrame]:
+        """The stored feature rows of these customers (those found; order not kept)."""
+        run = self.run(asof)
+        with self.engine.connect() as conn:
+            name = conn.execute(
+                sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof)
+            ).scalar_one()
+            table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+            query = sa.select(table).where(
+                table.c.asof == run.asof, table.c.customer_id.in_(list(customer_ids))
+            )
+            frame = pd.read_sql(query, conn)
+        return run, frame.drop(columns="asof")
+
+    def at_risk(self, query: AtRiskQuery) -> AtRiskPage:
+        """The page of predictions that ``query`` selects, by expected value at risk, descending."""
+        run = self.run(query.asof)
+        p = PREDICTIONS.c
+        where = [p.asof == run.asof, p.churn_probability >= query.min_probability]
+        if query.account_manager_id is not None:
+            where.append(p.account_manager_id == query.account_manager_id)
+        if query.segment is not None:
+            where.append(p.segment == query.segment)
+        select = (
+            sa.select(*[p[c] for c in (*KEY_COLUMNS, *PREDICTION_COLUMNS)])
+            .where(*where)
+            .order_by(p.expected_value_at_risk.desc(), p.customer_id)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        count = sa.select(sa.func.count()).select_from(PREDICTIONS).where(*where)
+        with self.engine.connect() as conn:
+            total = int(conn.execute(count).scalar_one())
+            rows = pd.read_sql(select, conn)
+        rows = rows.astype(object).where(rows.notna(), None)  # NULL is None, never NaN
+        rows.insert(0, "rank", range(query.offset + 1, query.offset + 1 + len(rows)))
+        return AtRiskPage(run.asof, total, query.offset, query.limit, rows)

@@ -1,0 +1,88 @@
+"""Top-k reasons behind a churn score: the features with the largest TreeSHAP contributions, each
+with its value and the feature registry's sentence in English or Chinese."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from core.bundle import BIAS_COLUMN, ModelBundle
+from core.errors import ChurnError
+from features.catalog import sentence
+
+Lang = Literal["en", "zh"]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One feature's part in a score: contribution in log-odds (positive raises the risk)."""
+
+    feature: str
+    value: float | str | None
+    contribution: float
+    sentence: str
+
+    @property
+    def direction(self) -> Literal["raises", "lowers"]:
+        return "raises" if self.contribution >= 0 else "lowers"
+
+
+def top_contributions(contributions: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the positions and values of the ``k`` largest absolute contributions (bias left
+    out), largest first; ties keep feature order."""
+    values = contributions.drop(columns=BIAS_COLUMN, errors="ignore").to_numpy(dtype=np.float64)
+    k = min(k, values.shape[1])
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(values, order, axis=1)
+
+
+def _plain(value: object) -> float | str | None:
+    """A JSON-safe feature value: text stays text, numbers are floats, missing is None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    return None if math.isnan(x) else x
+
+
+def _sentence(name: str, value: object, lang: Lang) -> str:
+    try:
+        return sentence(name, value, lang)
+    except ChurnError:  # a feature the registry does not describe: say it plainly
+        return f"{name} = {value}"
+
+
+def explain_frame(
+    frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang
+) -> list[list[Reason]]:
+    """The top-``k`` reasons of every row of ``frame`` under ``bundle``, in row order."""
+    contrib = bundle.contributions(frame)
+    order, top = top_contributions(contrib, k)
+    names = np.asarray(bundle.feature_names, dtype=object)[order]
+    raw = frame[list(bundle.feature_names)].to_numpy(dtype=object)
+    values = np.take_along_axis(raw, order, axis=1)
+    return [
+        [
+            Reason(name, _plain(value), float(c), _sentence(name, _plain(value), lang))
+            for name, value, c in zip(row_names, row_values, row_top, strict=True)
+        ]
+        for row_names, row_values, row_top in zip(names, values, top, strict=True)
+    ]
+
+
+def risk_reason_text(frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang) -> list[str]:
+    """Per row, the ``k`` largest reasons that RAISE churn risk, joined by "; " (for retention
+    lists: why this customer is at risk, not what keeps them)."""
+    out = []
+    for reasons in explain_frame(frame, bundle, len(bundle.feature_names), lang):
+        raising = [r.sentence for r in reasons if r.direction == "raises"][:k]
+        out.append("; ".join(raising))
+    return out

@@ -1,0 +1,76 @@
+"""Rendering the analysts' report: one self-contained HTML document, escaped, with every section."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from reports.explain_global import png_bytes
+from reports.html import render_report, write_report
+from reports.inputs import ReportInputs
+
+
+def _png() -> bytes:
+    fig = Figure(figsize=(2, 1.5))
+    fig.subplots().plot([0, 1], [1, 0])
+    return png_bytes(fig)
+
+
+def _inputs(**overrides) -> ReportInputs:
+    at_risk = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "customer_id": ["<script>alert(1)</script>", "C2"],
+            "account_manager_id": ["AM1", None],
+            "segment": ["smb", "consumer"],
+            "churn_probability": [0.91234, 0.5],
+            "predicted_value": [12345.6, 10.0],
+            "expected_value_at_risk": [11263.3, 5.0],
+            "risk_band": ["high", "medium"],
+            "reasons": [["Last purchase 90 days ago", "近30天消费0次"], ["Plan: annual"]],
+        }
+    ).astype({"churn_probability": object})  # the store hands numbers back as objects
+    base = {
+        "asof": "2024-05-01",
+        "models": {"churn-model": "v3", "value-model": "v2"},
+        "label_definition": "no purchase in [T, T+90d)",
+        "at_risk": at_risk,
+        "total_customers": 1234,
+        "driver_images": {"Mean |SHAP value| per feature": _png()},
+        "importance": pd.DataFrame({"mean_abs_shap": [0.5], "mean_shap": [0.1]}, index=["x"]),
+        "explained": 1000,
+    }
+    return ReportInputs(**{**base, **overrides})
+
+
+def test_report_escapes_and_embeds_everything(tmp_path):
+    metrics = pd.DataFrame(
+        {"roc_auc": [0.9, 0.8], "top_decile_lift": [3.5, 2.4]}, index=["lightgbm", "rfm_score"]
+    )
+    cards = pd.DataFrame(
+        {
+            "level": ["manager", "team"],
+            "account_manager_id": ["AM1", None],
+            "team": ["retail", "retail"],
+            "churn_rate": [0.1234, 0.1234],
+            "score": [81.5, 81.5],
+            "grade": ["Good", "Good"],
+            "rank": [1, None],
+        }
+    )
+    inputs = _inputs(
+        metrics=metrics, quality_images={"Calibration": _png()}, scorecard=cards, period="2024-05"
+    )
+    text = write_report(inputs, tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert text.count("data:image/png;base64,") == 2
+    assert "0.912" in text and "12,346" in text and "12.3%" in text
+    assert "近30天消费0次" in text and '<tr class="model">' in text
+    assert "KPI scorecards for 2024-05" in text and "Teams" in text
+    assert "http://" not in text and "https://" not in text
+
+
+def test_missing_sections_say_so_and_notes_are_shown():
+    text = render_report(_inputs(notes=("no --data given: the KPI scorecards are left out",)))
+    assert text.count("Not available (see the notes above).") == 2
+    assert "no --data given" in text

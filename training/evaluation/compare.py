@@ -1,0 +1,115 @@
+"""Score models and baselines on the test cutoff with the same metrics (tables of numbers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.bundle import ModelBundle
+from training.config import TrainingConfig
+from training.evaluation.baselines import (
+    BaselineScores,
+    churn_baselines,
+    typical_revenue,
+    value_baseline,
+)
+from training.evaluation.metrics import churn_metrics, value_metrics
+from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, labelled
+from training.split import Split
+
+MODEL = "lightgbm"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Test metrics per scorer (model first, then baselines) and the model's test predictions."""
+
+    churn: dict[str, dict[str, float]]
+    value: dict[str, dict[str, float]]
+    churn_test: pd.DataFrame  # customer_id, churned, lost_value, p_churn (+ baseline columns)
+    value_test: pd.DataFrame  # customer_id, future_value, value (+ carry_forward)
+
+    def table(self, kind: str) -> pd.DataFrame:
+        """Metrics as a frame: one row per scorer."""
+        return pd.DataFrame(getattr(self, kind)).T
+
+
+def churn_bundle_metrics(
+    bundle: ModelBundle, test: pd.DataFrame, cfg: TrainingConfig, horizon_days: int
+) -> tuple[dict[str, float], np.ndarray]:
+    """A churn bundle's metrics on the labelled test rows, and its predictions (also used to
+    re-evaluate the champion in the promotion gate)."""
+    rows = labelled(test, CHURN_LABEL)
+    p = bundle.predict(rows)
+    metrics = churn_metrics(
+        p,
+        rows[CHURN_LABEL].to_numpy(float),
+        typical_revenue(rows, horizon_days),
+        top_k_shares=cfg.top_k_shares,
+        contact_cost=cfg.campaign.contact_cost,
+        success_rate=cfg.campaign.success_rate,
+        bins=cfg.calibration_bins,
+    )
+    return metrics, p
+
+
+def value_bundle_metrics(
+    bundle: ModelBundle, test: pd.DataFrame, cfg: TrainingConfig
+) -> tuple[dict[str, float], np.ndarray]:
+    """A value bundle's metrics on the labelled test rows, and its predictions."""
+    rows = labelled(test, VALUE_LABEL)
+    pred = bundle.predict(rows)
+    return value_metrics(rows[VALUE_LABEL].to_numpy(float), pred, cfg.calibration_bins), pred
+
+
+def evaluate(
+    split: Split,
+    spec: FeatureSpec,
+    churn: ModelBundle,
+    value: ModelBundle,
+    cfg: TrainingConfig,
+    horizon_days: int,
+) -> Evaluation:
+    """Models and every baseline on the same labelled test rows."""
+    c_rows = labelled(split.test, CHURN_LABEL)
+    y = c_rows[CHURN_LABEL].to_numpy(float)
+    lost = typical_revenue(c_rows, horizon_days)
+    churn_scores, p = churn_bundle_metrics(churn, split.test, cfg, horizon_days)
+    churn_table = {MODEL: churn_scores}
+    churn_test = pd.DataFrame(
+        {"customer_id": c_rows["customer_id"].to_numpy(), CHURN_LABEL: y, "lost_value": lost}
+    )
+    churn_test["p_churn"] = p
+    baselines: list[BaselineScores] = churn_baselines(split, spec, cfg.seed, cfg.baseline_max_rows)
+    for b in baselines:
+        churn_table[b.name] = churn_metrics(
+            b.probability,
+            y,
+            lost,
+            top_k_shares=cfg.top_k_shares,
+            contact_cost=cfg.campaign.contact_cost,
+            success_rate=cfg.campaign.success_rate,
+            bins=cfg.calibration_bins,
+            rank_score=b.rank_score,
+        )
+        churn_test[f"p_{b.name}"] = b.probability
+
+    v_rows = labelled(split.test, VALUE_LABEL)
+    value_scores, v_pred = value_bundle_metrics(value, split.test, cfg)
+    carry = value_baseline(v_rows, horizon_days)
+    actual = v_rows[VALUE_LABEL].to_numpy(float)
+    value_table = {
+        MODEL: value_scores,
+        "carry_forward": value_metrics(actual, carry, cfg.calibration_bins),
+    }
+    value_test = pd.DataFrame(
+        {
+            "customer_id": v_rows["customer_id"].to_numpy(),
+            VALUE_LABEL: actual,
+            "value": v_pred,
+            "carry_forward": carry,
+        }
+    )
+    return Evaluation(churn_table, value_table, churn_test, value_test)

@@ -1,0 +1,114 @@
+"""Figures logged with each training run.
+
+Built as ``matplotlib.figure.Figure`` objects (no pyplot state, no GUI backend needed) except
+the SHAP summary, which the shap package draws with pyplot: close it with :func:`close`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from core.bundle import BIAS_COLUMN, ModelBundle
+from training.evaluation.metrics import calibration_table, gains_curve, value_deciles
+
+
+def _subplots(ncols: int = 1, figsize: tuple[float, float] = (6, 4.5)):
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(1, ncols)
+    return fig, axes
+
+
+def close(fig: Figure) -> None:
+    """Release a figure drawn through pyplot (a no-op for the others)."""
+    import matplotlib.pyplot as plt
+
+    if plt.fignum_exists(getattr(fig, "number", -1)):
+        plt.close(fig)
+
+
+def feature_importance(bundle: ModelBundle, top: int = 25) -> Figure:
+    """Total gain per feature, largest first."""
+    gain = pd.Series(
+        bundle.booster.feature_importance(importance_type="gain"), index=bundle.feature_names
+    )
+    gain = gain[gain > 0].sort_values().tail(top)
+    fig, ax = _subplots(figsize=(7, 0.28 * max(len(gain), 4) + 1.2))
+    ax.barh(gain.index, gain.to_numpy())
+    ax.set_xlabel("total gain")
+    ax.set_title(f"{bundle.kind} model: feature importance (gain)")
+    fig.tight_layout()
+    return fig
+
+
+def shap_summary(bundle: ModelBundle, frame: pd.DataFrame, top: int = 20) -> Figure:
+    """SHAP beeswarm from LightGBM's own TreeSHAP values (raw-score units)."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    contrib = bundle.contributions(frame).drop(columns=BIAS_COLUMN)
+    x = bundle.matrix(frame)
+    plt.figure()
+    shap.summary_plot(contrib.to_numpy(), x, max_display=top, show=False)
+    fig = plt.gcf()
+    fig.suptitle(f"{bundle.kind} model: SHAP summary (raw score)")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_curve(
+    y: np.ndarray, probabilities: dict[str, np.ndarray], bins: int = 10
+) -> Figure:
+    """Observed churn rate against mean predicted probability per equal-count bin."""
+    fig, ax = _subplots(figsize=(5.5, 5))
+    top = 0.0
+    for name, p in probabilities.items():
+        table = calibration_table(p, y, bins)
+        ax.plot(table["predicted"], table["observed"], marker="o", label=name)
+        top = max(top, table["predicted"].max(), table["observed"].max())
+    ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
+    ax.set_xlabel("mean predicted P(churn)")
+    ax.set_ylabel("observed churn rate")
+    ax.set_title("calibration on the test cutoff")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def gains_chart(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
+    """Cumulative share of churners found against share of customers contacted, and lift."""
+    fig, (ax1, ax2) = _subplots(2, figsize=(11, 4.5))
+    n, positives = len(y), max(float(np.sum(y)), 1.0)
+    for name, s in scores.items():
+        counts, found = gains_curve(np.asarray(s, float), np.asarray(y, float))
+        share, captured = counts / n, found / positives
+        ax1.plot(share, captured, label=name)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lift = np.where(share > 0, captured / share, np.nan)
+        ax2.plot(share[share >= 0.01], lift[share >= 0.01], label=name)
+    ax1.plot([0, 1], [0, 1], color="grey", linestyle="--", label="random")
+    ax1.set(xlabel="share of customers contacted", ylabel="share of churners found")
+    ax1.set_title("gains")
+    ax2.axhline(1, color="grey", linestyle="--")
+    ax2.set(xlabel="share of customers contacted", ylabel="lift")
+    ax2.set_title("lift")
+    ax1.legend()
+    fig.tight_layout()
+    return fig
+
+
+def value_decile_chart(actual: np.ndarray, predictions: dict[str, np.ndarray]) -> Figure:
+    """Mean predicted and mean actual value per decile of each prediction."""
+    fig, ax = _subplots(figsize=(7, 4.5))
+    width = 0.8 / (len(predictions) + 1)
+    for i, (name, pred) in enumerate(predictions.items()):
+        table = value_deciles(actual, pred)
+        x = table["bin"].to_numpy() + 1
+        ax.bar(x + (i - 0.5) * width, table["actual"], width, label=f"actual ({name} deciles)")
+        ax.plot(x, table["predicted"], marker="o", label=f"{name} predicted")
+    ax.set(xlabel="decile of the prediction (10 = highest)", ylabel="mean value over horizon")
+    ax.set_title("value model: deciles")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

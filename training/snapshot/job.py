@@ -1,0 +1,333 @@
+"""The snapshot training job behind ``churn train-snapshot``: a snapshot -> models -> MLflow.
+
+Snapshot data (one row per customer with a churn flag) has no event history, so instead of the
+time split the job holds out one stratified, duplicate-grouped part (1/``folds``, 20% by default).
+On the rest it fits the churn model (and the value model when the data set has a value column)
+exactly as :mod:`training.snapshot.models` does in each fold, scores model, logistic regression and the
+data set's rules on the holdout with the project's metrics, logs one MLflow run, registers both
+models under the data set's own names and runs the promotion gate on the holdout.
+
+The gate and the bundle metrics read the event-log training set's columns, so the holdout carries
+them: ``revenue_1d`` holds what a churner takes away (the value column, else 1) and
+``future_value`` the value kept at the label date, both at a one-day horizon (scaled by 1).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from core.bundle import ModelBundle
+from features.adapters.importer import get_adapter
+from features.adapters.snapshot import LABEL, VALUE, AdapterError, SnapshotData
+from features.config import Frozen, load_section
+from training.config import ConfigError, TrainingConfig
+from training.evaluation import plots
+from training.evaluation.baselines import as_sklearn, logistic_pipeline
+from training.evaluation.compare import (
+    MODEL,
+    Evaluation,
+    churn_bundle_metrics,
+    value_bundle_metrics,
+)
+from training.evaluation.metrics import churn_metrics, value_metrics
+from training.promotion import Decision, gate
+from training.snapshot.models import (
+    CARRY_FORWARD,
+    LOGISTIC,
+    Rules,
+    SnapshotConfig,
+    fit_churn_bundle,
+    fit_value_bundle,
+    group_folds,
+    inner_split,
+    rule_probability,
+    snapshot_spec,
+)
+from training.spec import VALUE_LABEL
+from training.tracking import (
+    client_for,
+    ensure_experiment,
+    flat_params,
+    log_bundle,
+    metric_dict,
+    resolve_uri,
+    using_store,
+)
+
+HORIZON_DAYS = 1
+LOST_VALUE = f"revenue_{HORIZON_DAYS}d"
+
+
+class SnapshotJobConfig(Frozen):
+    """The ``snapshot:`` section: holdout, inner split, tree shapes and the registered names."""
+
+    split: SnapshotConfig = SnapshotConfig()
+    """``folds``: the holdout is one of this many stratified parts (5: an 80/20 holdout)."""
+    experiment: str | None = None
+    """MLflow experiment; default ``<name>-snapshot``."""
+    churn_model_name: str | None = None
+    """Registered churn model; default ``<name>-churn-model`` (never the main ``churn-model``)."""
+    value_model_name: str | None = None
+    """Registered value model; default ``<name>-value-model``."""
+
+    def names(self, data_set: str) -> tuple[str, str, str]:
+        """(experiment, churn model name, value model name) for ``data_set``."""
+        return (
+            self.experiment or f"{data_set}-snapshot",
+            self.churn_model_name or f"{data_set}-churn-model",
+            self.value_model_name or f"{data_set}-value-model",
+        )
+
+
+def load_snapshot_job_config(path: str | Path | None = None) -> SnapshotJobConfig:
+    """The ``snapshot:`` section of a YAML file (defaults when absent); other sections ignored."""
+    return load_section(path, "snapshot", SnapshotJobConfig, ConfigError)
+
+
+@dataclass(frozen=True)
+class SnapshotFit:
+    """Models fitted on the training part and their holdout evaluation."""
+
+    churn: ModelBundle
+    value: ModelBundle | None
+    evaluation: Evaluation
+    holdout: pd.DataFrame  # holdout rows with the gate's columns (LOST_VALUE, future_value)
+    rows: dict[str, int]  # fit, validation and holdout row counts
+
+
+@dataclass(frozen=True)
+class SnapshotTrainResult:
+    """The fit, and where it is logged: run, registered versions and the gate's decisions."""
+
+    name: str
+    fit: SnapshotFit
+    run_id: str
+    tracking_uri: str
+    versions: dict[str, str]
+    decisions: dict[str, Decision]
+    timings: dict[str, float]
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.fit.evaluation
+
+
+def load_snapshot(name: str, path: str | Path) -> tuple[SnapshotData, Rules]:
+    """The snapshot data set read by adapter ``name`` and the adapter's rule baselines."""
+    adapter = get_adapter(name)
+    if adapter.kind != "snapshot" or adapter.rules is None:
+        raise AdapterError(
+            f"{adapter.name} is an event-log data set: import it with `churn import` and train it "
+            "with `churn train --data DIR`"
+        )
+    data = adapter.load(Path(path))
+    assert isinstance(data, SnapshotData)
+    return data, adapter.rules
+
+
+def _metric_args(cfg: TrainingConfig) -> dict[str, object]:
+    return {
+        "top_k_shares": cfg.top_k_shares,
+        "contact_cost": cfg.campaign.contact_cost,
+        "success_rate": cfg.campaign.success_rate,
+        "bins": cfg.calibration_bins,
+    }
+
+
+def fit_snapshot(
+    data: SnapshotData, rules: Rules, cfg: TrainingConfig, job: SnapshotJobConfig
+) -> SnapshotFit:
+    """Fit on a stratified holdout split and score models and baselines on the holdout."""
+    frame, spec, snap = data.frame, snapshot_spec(data), job.split
+    y = frame[LABEL].to_numpy(np.float64)
+    value = frame[VALUE].to_numpy(np.float64) if data.value else None
+    train, test = group_folds(y, data.groups, snap.folds, cfg.seed)[0]
+    fit_rows, valid_rows = inner_split(train, y, data.groups, snap, cfg.seed)
+    kept = value * (1.0 - y) if value is not None else None
+    holdout = frame.iloc[test].assign(**{LOST_VALUE: value[test] if value is not None else 1.0})
+    if kept is not None:
+        holdout[VALUE_LABEL] = kept[test]
+    holdout = holdout.reset_index(drop=True)
+
+    churn = fit_churn_bundle(frame, spec, fit_rows, valid_rows, cfg, snap.churn_candidates)
+    scores, p = churn_bundle_metrics(churn, holdout, cfg, HORIZON_DAYS)
+    y_test, lost = y[test], holdout[LOST_VALUE].to_numpy(np.float64)
+    churn_table = {MODEL: scores}
+    churn_test = holdout[["customer_id", LABEL, LOST_VALUE]].rename(
+        columns={LOST_VALUE: "lost_value"}
+    )
+    churn_test["p_churn"] = p
+    x_lr = as_sklearn(frame, spec)
+    lr = logistic_pipeline(spec, cfg.seed).fit(x_lr.iloc[train], y[train])
+    p_lr = lr.predict_proba(x_lr.iloc[test])[:, 1]
+    churn_table[LOGISTIC] = churn_metrics(p_lr, y_test, lost, **_metric_args(cfg))
+    churn_test[f"p_{LOGISTIC}"] = p_lr
+    for name, score in rules(frame).items():
+        p_rule = rule_probability(score, y, train)[test]
+        churn_table[name] = churn_metrics(
+            p_rule, y_test, lost, rank_score=score[test], **_metric_args(cfg)
+        )
+        churn_test[f"p_{name}"] = p_rule
+
+    value_bundle, value_table, value_test = None, {}, pd.DataFrame()
+    if kept is not None and value is not None:
+        value_bundle = fit_value_bundle(frame, spec, kept, fit_rows, valid_rows, cfg)
+        v_scores, v_pred = value_bundle_metrics(value_bundle, holdout, cfg)
+        value_table = {
+            MODEL: v_scores,
+            CARRY_FORWARD: value_metrics(kept[test], value[test], cfg.calibration_bins),
+        }
+        value_test = pd.DataFrame(
+            {
+                "customer_id": holdout["customer_id"].to_numpy(),
+                VALUE_LABEL: kept[test],
+                "value": v_pred,
+                CARRY_FORWARD: value[test],
+            }
+        )
+    ev = Evaluation(churn_table, value_table, churn_test, value_test)
+    rows = {"fit": len(fit_rows), "validation": len(valid_rows), "holdout": len(test)}
+    return SnapshotFit(churn, value_bundle, ev, holdout, rows)
+
+
+def train_snapshot(
+    name: str,
+    path: str | Path,
+    cfg: TrainingConfig | None = None,
+    job: SnapshotJobConfig | None = None,
+    *,
+    tracking_uri: str | None = None,
+    register: bool = True,
+    progress: bool = True,
+) -> SnapshotTrainResult:
+    """Load, fit, evaluate, log and (unless ``register`` is False) register and gate the models
+    of snapshot data set ``name``; same data + config + seed give the same metrics."""
+    cfg = cfg or TrainingConfig()
+    job = job or SnapshotJobConfig()
+    console = Console(stderr=True, quiet=not progress)
+    status = console.status(f"loading {path}") if progress else nullcontext()
+    with status as st:
+
+        def say(msg: str) -> None:
+            if st is not None:
+                st.update(msg)
+
+        t0 = time.perf_counter()
+        data, rules = load_snapshot(name, path)
+        say(f"training on {len(data.frame):,} customers")
+        fitted = fit_snapshot(data, rules, cfg, job)
+        t1 = time.perf_counter()
+        uri = resolve_uri(tracking_uri)
+        say(f"logging to MLflow at {uri}")
+        result = _log(data, fitted, cfg, job, uri, register, say)
+        timings = {"models": t1 - t0, "mlflow": time.perf_counter() - t1}
+    for model, d in result.decisions.items():
+        console.print(f"{model} v{result.versions[model]}: [bold]{d.outcome}[/bold] ({d.reason})")
+    return replace(result, timings=timings)
+
+
+def _log(
+    data: SnapshotData,
+    fitted: SnapshotFit,
+    cfg: TrainingConfig,
+    job: SnapshotJobConfig,
+    uri: str,
+    register: bool,
+    say: Callable[[str], None],
+) -> SnapshotTrainResult:
+    experiment, churn_name, value_name = job.names(data.name)
+    client = client_for(uri)
+    versions: dict[str, str] = {}
+    decisions: dict[str, Decision] = {}
+    with using_store(uri):
+        exp_id = ensure_experiment(client, experiment, uri)
+        with mlflow.start_run(experiment_id=exp_id, run_name=f"snapshot {data.name}") as run:
+            run_id = run.info.run_id
+            _log_run(data, fitted, cfg, job)
+            if not register:
+                return SnapshotTrainResult(data.name, fitted, run_id, uri, {}, {}, {})
+            say("registering models")
+            bundles = {churn_name: fitted.churn}
+            if fitted.value is not None:
+                bundles[value_name] = fitted.value
+            example = fitted.holdout.head(200)
+            for model, bundle in bundles.items():
+                tagged = replace(bundle, metadata={**bundle.metadata, "run_id": run_id})
+                _, versions[model] = log_bundle(tagged, example, model)
+                client.set_model_version_tag(model, versions[model], "run_id", run_id)
+                client.set_model_version_tag(model, versions[model], "data_set", data.name)
+            say("promotion gate")
+            for model, bundle in bundles.items():
+                d = gate(
+                    client, uri, model, versions[model], bundle, fitted.holdout, cfg, HORIZON_DAYS
+                )
+                decisions[model] = d
+                mlflow.set_tag(f"gate.{model}", f"v{d.version} -> {d.outcome}")
+                mlflow.set_tag(f"gate.{model}.reason", d.reason[:5000])
+                mlflow.log_dict(d.to_dict(), f"promotion/{model}.json")
+    return SnapshotTrainResult(data.name, fitted, run_id, uri, versions, decisions, {})
+
+
+def _log_run(
+    data: SnapshotData, fitted: SnapshotFit, cfg: TrainingConfig, job: SnapshotJobConfig
+) -> None:
+    """Parameters, holdout metrics of models and baselines, configs, features, notes, plots."""
+    ev = fitted.evaluation
+    mlflow.log_params(
+        {
+            **flat_params("training", cfg.model_dump(mode="json")),
+            **flat_params("snapshot", job.model_dump(mode="json")),
+            **{f"rows.{k}": str(v) for k, v in fitted.rows.items()},
+            "churn.best_iteration": str(fitted.churn.metadata.get("best_iteration")),
+        }
+    )
+    mlflow.set_tags(
+        {
+            "mode": "snapshot",
+            "data_set": data.name,
+            "label_definition": f"{LABEL}: the data set's churn flag (snapshot)",
+        }
+    )
+    mlflow.log_metrics({**metric_dict("churn", ev.churn), **metric_dict("value", ev.value)})
+    mlflow.log_dict(
+        {"training": cfg.model_dump(mode="json"), "snapshot": job.model_dump(mode="json")},
+        "config.yaml",
+    )
+    mlflow.log_dict(
+        {
+            "features": list(fitted.churn.feature_names),
+            "categories": {k: list(v) for k, v in fitted.churn.categories.items()},
+            "notes": list(data.notes),
+            "import": {
+                "read": data.report.read,
+                "accepted": data.report.accepted,
+                "rejected": data.report.rejected,
+            },
+        },
+        "features.json",
+    )
+    mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
+    if ev.value:
+        mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
+    ct = ev.churn_test
+    y = ct[LABEL].to_numpy(np.float64)
+    probs = {MODEL: ct["p_churn"].to_numpy()}
+    probs.update({c.removeprefix("p_"): ct[c].to_numpy() for c in ct if c.startswith("p_")})
+    probs.pop("churn", None)
+    figures = {
+        "plots/churn_feature_importance.png": plots.feature_importance(fitted.churn),
+        "plots/churn_calibration.png": plots.calibration_curve(y, probs, cfg.calibration_bins),
+        "plots/churn_gains_lift.png": plots.gains_chart(y, probs),
+    }
+    for artifact, fig in figures.items():
+        mlflow.log_figure(fig, artifact)
+        plots.close(fig)
