@@ -24,10 +24,12 @@ test: $(STAMP)
 	sh scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/mypy
 
 ## Re-resolve the pinned dependency set after changing pyproject.toml.
 lock:
@@ -39,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/serving.py
 	$(BIN)/python benchmarks/explain.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 ## Real public data sets in ../shared/data; writes docs/benchmarks.md.
 bench-real: $(STAMP)

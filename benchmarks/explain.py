@@ -2,7 +2,7 @@
 ``shap.TreeExplainer`` on the same model (ratio > 1 is faster).
 
 Models: the project's churn model (``TrainingConfig`` tree shape, early stopping) trained on
-generated demo data, and the reference shape of issue 7 (300 trees of 31 leaves, no depth limit)
+generated demo data, and a reference shape (300 trees of 31 leaves, no depth limit)
 trained on the same rows. The base is ``--rows`` customers drawn with replacement from the test
 cutoff's feature rows. Every method's values are compared with the reference (max |diff|).
 
@@ -54,7 +54,7 @@ def _timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, float]:
 
 
 def _reference_shape(trained, cfg: TrainingConfig) -> ModelBundle:
-    """Issue 7's reference: 300 trees of 31 leaves, no depth limit, no early stopping."""
+    """The reference shape: 300 trees of 31 leaves, no depth limit, no early stopping."""
     bundle = trained.churn
     train = labelled(trained.split.train, CHURN_LABEL)
     shape = BoosterParams(num_leaves=31, max_depth=-1, max_rounds=300)

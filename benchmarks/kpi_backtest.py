@@ -1,4 +1,4 @@
-"""Backtest of the retention KPIs on generated data (issue 6, item 4): does risk-adjusted retention
+"""Backtest of the retention KPIs on generated data : does risk-adjusted retention
 rank account managers by their hidden skill better than raw retention does?
 
     .venv/bin/python benchmarks/kpi_backtest.py                        # 20,000 customers, seed 7
@@ -104,13 +104,11 @@ def prepare(data_dir: Path, customers: int, seed: int) -> pd.DataFrame:
 def train_models(data_dir: Path, train_asof: pd.Timestamp, seed: int, uri: str) -> dict:
     """Train and register both models on the data as of ``train_asof`` (whole training job)."""
     from features.loaders import load_dataset
-    from serving.champions import registry_scope
     from training.config import TrainingConfig
     from training.job import train
 
     ds = load_dataset(data_dir, as_of=train_asof)
-    with registry_scope(uri):
-        result = train(ds, TrainingConfig(seed=seed), tracking_uri=uri, progress=False)
+    result = train(ds, TrainingConfig(seed=seed), tracking_uri=uri, progress=False)
     ev = result.evaluation
     model = next(iter(ev.churn))  # the model first, then the baselines
     return {"versions": dict(result.versions), "churn_test": ev.churn[model]}

@@ -76,7 +76,6 @@ def build_project(home: Path, customers: int) -> None:
     from churn.cli import app, register_commands
     from core.paths import tracking_uri
     from features.synthetic.generator import generate, write_dataset
-    from serving.champions import registry_scope
     from training.config import (
         BoosterParams,
         ChurnModelConfig,
@@ -96,8 +95,7 @@ def build_project(home: Path, customers: int) -> None:
         shap_sample=100,
     )
     uri = tracking_uri()
-    with registry_scope(uri):  # training's own scope would leave MLFLOW_TRACKING_URI behind
-        train(generated.dataset, cfg, tracking_uri=uri, progress=False)
+    train(generated.dataset, cfg, tracking_uri=uri, progress=False)
     register_commands()
     asof = f"{generated.dataset.as_of:%Y-%m-%d}"
     try:

@@ -1,4 +1,11 @@
-"""The ``churn`` command: one typer app; each module in ``churn.commands`` adds its commands."""
+"""The ``churn`` command: one typer app; each module in ``churn.commands`` adds the command it is
+named after (``import_`` adds ``import``); helpers shared by several live in ``_shared``.
+
+Registering the commands must stay light, so ``churn --help`` answers at once: command modules
+import only the standard library, typer, rich and light project modules (``core.errors``,
+``core.paths``) at top level, and everything else inside the command function
+(tests/churn/test_cli.py checks this; benchmarks/cli_startup.py times it).
+"""
 
 from __future__ import annotations
 

@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import lightgbm as lgb
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-import yaml
 
 from core.errors import ChurnError
 
@@ -288,59 +286,3 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
-
-
-class BundlePyfunc(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc wrapper: loads the bundle from the ``bundle`` artifact; predict = bundle.predict.
-
-    Logged as "models from code" (no cloudpickle): see ``training.tracking``.
-    ``mlflow.pyfunc.load_model(uri).unwrap_python_model().bundle`` gives the ModelBundle.
-    """
-
-    bundle: ModelBundle | None = None
-
-    def load_context(self, context: Any) -> None:
-        self.bundle = ModelBundle.load(context.artifacts[ARTIFACT_KEY])
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
-        if self.bundle is None:
-            raise BundleError("BundlePyfunc.predict called before load_context")
-        return self.bundle.predict(pd.DataFrame(model_input))
-
-
-def load_registered_bundle(name: str, alias: str, tracking_uri: str) -> tuple[ModelBundle, str]:
-    """Download the version of registered model ``name`` that carries ``alias``; (bundle, version).
-
-    Reads only the bundle files (model text and JSON); nothing is unpickled.
-    """
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    try:
-        mv = client.get_model_version_by_alias(name, alias)
-    except MlflowException as exc:
-        raise BundleError(
-            f"no version of registered model {name!r} has alias {alias!r} in {tracking_uri} "
-            f"(train one with `churn train`): {exc.message}"
-        ) from exc
-    import mlflow.artifacts
-
-    # the version's storage URI (a models:/ URI would be resolved against the global registry)
-    location = client.get_model_version_download_uri(name, str(mv.version))
-    local = Path(
-        mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=tracking_uri)
-    )
-    return ModelBundle.load(_bundle_dir(local)), str(mv.version)
-
-
-def _bundle_dir(model_dir: Path) -> Path:
-    """The bundle directory inside a downloaded pyfunc model (from its MLmodel file)."""
-    mlmodel = model_dir / "MLmodel"
-    if mlmodel.is_file():
-        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
-        arts = spec.get("flavors", {}).get("python_function", {}).get("artifacts", {})
-        rel = (arts.get(ARTIFACT_KEY) or {}).get("path")
-        if rel:
-            return model_dir / rel
-    return model_dir / "artifacts" / ARTIFACT_KEY

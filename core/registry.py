@@ -1,5 +1,8 @@
-"""Registry aliases: who is ``champion`` and ``challenger``, with a recorded reason for each move.
+"""The MLflow model registry, the one module that talks to it: an explicit client per tracking URI,
+the pyfunc wrapper models are logged as, downloading the version an alias points at, and moving
+the ``champion`` and ``challenger`` aliases with a recorded reason.
 
+Nothing here sets MLflow's process-wide tracking or registry URI: every call takes the URI.
 Every move of ``champion`` appends the version to the registered model's ``champion_history``
 tag (a JSON list), tags the version with who moved it, when and why, and appends that line to
 the version's description. ``rollback`` returns the alias to the previous entry of the history.
@@ -9,10 +12,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import mlflow.artifacts
+import pandas as pd
+import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModel  # mypy types mlflow.pyfunc as a LazyLoader
 
+from core import paths
+from core.bundle import ARTIFACT_KEY, BundleError, ModelBundle
 from core.errors import ChurnError
 
 CHAMPION = "champion"
@@ -23,6 +34,29 @@ _HISTORY_KEEP = 200
 
 class RegistryError(ChurnError):
     """A registry operation cannot be done (unknown model or version, no previous champion)."""
+
+
+PYFUNC_SCRIPT = """\
+# Loads the model bundle (LightGBM text + JSON) logged beside this file; see core/registry.py.
+from mlflow.models import set_model
+
+from core.registry import BundlePyfunc
+
+set_model(BundlePyfunc())
+"""
+
+
+def resolve_uri(tracking_uri: str | None = None) -> str:
+    """The tracking URI to use (argument, else ``MLFLOW_TRACKING_URI``, else SQLite in home)."""
+    uri = tracking_uri or paths.tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+def client_for(tracking_uri: str) -> MlflowClient:
+    """A client whose tracking and registry both point at ``tracking_uri``."""
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
 def _now() -> str:
@@ -128,3 +162,54 @@ def rollback(client: MlflowClient, name: str, reason: str) -> tuple[str, str]:
     _record(client, name, current, "rolled_back", reason)
     _record(client, name, target, "restored", f"rollback from v{current}: {reason}")
     return current, target
+
+
+class BundlePyfunc(PythonModel):
+    """MLflow pyfunc wrapper: loads the bundle from the ``bundle`` artifact; predict = bundle.predict.
+
+    Logged as "models from code" (:data:`PYFUNC_SCRIPT`, no cloudpickle) by ``training.tracking``.
+    ``mlflow.pyfunc.load_model(uri).unwrap_python_model().bundle`` gives the ModelBundle.
+    """
+
+    bundle: ModelBundle | None = None
+
+    def load_context(self, context: Any) -> None:
+        self.bundle = ModelBundle.load(context.artifacts[ARTIFACT_KEY])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
+        if self.bundle is None:
+            raise BundleError("BundlePyfunc.predict called before load_context")
+        return self.bundle.predict(pd.DataFrame(model_input))
+
+
+def load_registered_bundle(name: str, alias: str, tracking_uri: str) -> tuple[ModelBundle, str]:
+    """Download the version of registered model ``name`` that carries ``alias``; (bundle, version).
+
+    Reads only the bundle files (model text and JSON); nothing is unpickled.
+    """
+    client = client_for(tracking_uri)
+    try:
+        mv = client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        raise BundleError(
+            f"no version of registered model {name!r} has alias {alias!r} in {tracking_uri} "
+            f"(train one with `churn train`): {exc.message}"
+        ) from exc
+    # the version's storage URI (a models:/ URI would be resolved against the global registry)
+    location = client.get_model_version_download_uri(name, str(mv.version))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=tracking_uri)
+    )
+    return ModelBundle.load(_bundle_dir(local)), str(mv.version)
+
+
+def _bundle_dir(model_dir: Path) -> Path:
+    """The bundle directory inside a downloaded pyfunc model (from its MLmodel file)."""
+    mlmodel = model_dir / "MLmodel"
+    if mlmodel.is_file():
+        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+        arts = spec.get("flavors", {}).get("python_function", {}).get("artifacts", {})
+        rel = (arts.get(ARTIFACT_KEY) or {}).get("path")
+        if rel:
+            return model_dir / rel
+    return model_dir / "artifacts" / ARTIFACT_KEY

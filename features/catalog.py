@@ -1,6 +1,6 @@
 """The feature registry: group, description and English/Chinese sentence of every feature.
 
-The texts live in ``feature_registry.yaml`` beside this module. Window-specific names
+The texts live in ``catalog.yaml`` beside this module. Window-specific names
 (``txn_count_90d``, ``int_call_inbound_30d``) come from patterns, so any ``windows_days``
 configuration is covered. Explanations (SHAP reasons, at-risk lists) turn a
 feature and its value into a sentence with :func:`sentence`.
@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, SupportsFloat, SupportsIndex
 
-from features.config import Frozen, load_yaml
+from core.config import Frozen, load_yaml
 from features.contract import CHANNELS, DIRECTIONS
 from features.pipeline.cutoffs import FeatureError
 
@@ -34,11 +34,11 @@ CHANNEL_WORDS = {
 DIRECTION_WORDS = {"inbound": ("inbound", "客户发起的"), "outbound": ("outbound", "公司发起的")}
 
 
-REGISTRY_FILE = Path(__file__).with_name("feature_registry.yaml")
+REGISTRY_FILE = Path(__file__).with_name("catalog.yaml")
 
 
 class Pattern(Frozen):
-    """A feature name pattern and its texts (one entry of ``feature_registry.yaml``)."""
+    """A feature name pattern and its texts (one entry of ``catalog.yaml``)."""
 
     pattern: str
     group: Group
@@ -80,11 +80,15 @@ _SLOTS = {
 }
 
 
+def _slot(m: re.Match[str]) -> str:
+    return _SLOTS[m.group(1)]
+
+
 @cache
-def _compiled() -> tuple[tuple[re.Pattern, Pattern], ...]:
+def _compiled() -> tuple[tuple[re.Pattern[str], Pattern], ...]:
     out = []
     for p in patterns():
-        regex = re.sub(r"\{(\w+)\}", lambda m: _SLOTS[m.group(1)], p.pattern)
+        regex = re.sub(r"\{(\w+)\}", _slot, p.pattern)
         out.append((re.compile(f"^{regex}$"), p))
     return tuple(out)
 
@@ -123,11 +127,20 @@ def is_known(name: str) -> bool:
     return any(regex.match(name) for regex, _ in _compiled())
 
 
+def to_float(value: object) -> float:
+    """``float(value)`` for a value of any type: TypeError where ``float`` has no conversion."""
+    if isinstance(value, str | bytes | bytearray | memoryview | SupportsFloat | SupportsIndex):
+        return float(value)
+    raise TypeError(
+        f"float() argument must be a string or a real number, not {type(value).__name__!r}"
+    )
+
+
 def _is_missing(value: object) -> bool:
     if value is None:
         return True
     try:
-        return bool(math.isnan(float(value)))
+        return bool(math.isnan(to_float(value)))
     except (TypeError, ValueError):
         return False
 
@@ -136,7 +149,7 @@ def format_value(kind: Kind, value: object) -> str:
     """A feature value as shown in a sentence."""
     if kind == "category":
         return str(value)
-    x = float(value)
+    x = to_float(value)
     if kind == "money":
         return f"{x:,.2f}"
     if kind == "share":

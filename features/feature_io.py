@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from features.config import FeatureConfig, read_section, validation_message
+from core.config import read_section, validation_message
+from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION
 from features.pipeline.cutoffs import FeatureError
 

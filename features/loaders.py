@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from core.config import load_yaml
 from core.errors import ContractError
-from features.config import load_yaml
 from features.contract import MANIFEST_FILE, TABLE_SUFFIXES, TABLES, Column, Table
 from features.dataset import Dataset, TableReport
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.economics import CampaignEconomics, saved_value
 from features.dataset import Dataset
 from kpi.config import KpiError, OutcomeConfig
 from kpi.portfolio import MANAGER, active_portfolio, prepare_predictions
@@ -33,7 +34,8 @@ def expected_saved_value(
     """Candidates with ``value_at_risk`` = p x V and ``expected_saved_value`` = p x V x s - c."""
     out = candidates.copy()
     out["value_at_risk"] = out["churn_probability"] * out["predicted_value"]
-    out["expected_saved_value"] = out["value_at_risk"] * success_rate - cost
+    economics = CampaignEconomics(cost_per_contact=cost, success_rate=success_rate)
+    out["expected_saved_value"] = saved_value(out["value_at_risk"].to_numpy(), economics)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Monthly commission of account managers, brief rule 6 (source 003): a sales commission by tier,
+"""Monthly commission of account managers, business rule 6: a sales commission by tier,
 a satisfaction bonus and a retention commission. Pure functions of per-manager figures.
 """
 

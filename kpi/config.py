@@ -1,6 +1,6 @@
 """Configuration of the KPI stage (``kpi:`` section): outcome rules, scorecard, commission, campaign.
 
-Every default is a rule of the brief (rules 5 to 7) or is marked as this product's own choice in
+Every default is a rule of docs/business-rules.md (rules 5 to 7) or is marked as this product's own choice in
 ``docs/kpi.md``. Validation errors name the field and why, and surface as :class:`KpiError`.
 """
 
@@ -12,8 +12,10 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from core.config import Frozen, read_section
+from core.economics import CampaignEconomics
 from core.errors import ChurnError
-from features.config import Frozen, PopulationConfig, read_section
+from features.config import ChurnDefinition, PopulationConfig
 
 SECTION = "kpi"
 _TOL = 1e-9
@@ -44,7 +46,7 @@ def _fmt(x: float) -> str:
 
 
 class CommissionConfig(Frozen):
-    """Brief rule 6 (source 003): sales tiers, satisfaction bonus and retention commission."""
+    """Business rule 6: sales tiers, satisfaction bonus and retention commission."""
 
     tiers: tuple[CommissionTier, ...] = (
         CommissionTier(min=0, max=100_000, rate=0.03),
@@ -52,8 +54,7 @@ class CommissionConfig(Frozen):
         CommissionTier(min=300_000, max=None, rate=0.08, include_min=False),
     )
     tier_method: Literal["whole_amount", "marginal"] = "whole_amount"
-    """``whole_amount``: the tier's rate applies to all of the month's sales (source 003's
-    worked example, 2.5M x 5%); ``marginal``: each tier's rate applies to the part inside it."""
+    """``whole_amount``: the tier's rate applies to all of the month's sales; ``marginal``: each tier's rate applies to the part inside it."""
     satisfaction_bonus_rate: float = Field(0.02, ge=0, le=1)
     satisfaction_bonus_threshold: float = Field(0.80, ge=0, le=1)
     retention_rate: float = Field(0.05, ge=0, le=1)
@@ -139,7 +140,7 @@ class ComponentRule(Frozen):
 
 
 class Components(Frozen):
-    """The scorecard's components (brief rule 8: results and process); weights add up to 100."""
+    """The scorecard's components (business rule 8: results and process); weights add up to 100."""
 
     risk_adjusted_retention: ComponentRule = ComponentRule(weight=30, zero_at=0.85, full_at=1.05)
     value_weighted_retention: ComponentRule = ComponentRule(weight=20, zero_at=0.70, full_at=1.0)
@@ -159,7 +160,7 @@ class Components(Frozen):
 
 
 class ScorecardConfig(Frozen):
-    """Brief rule 5: the 100-point score, its grade bands and the CSAT threshold."""
+    """Business rule 5: the 100-point score, its grade bands and the CSAT threshold."""
 
     components: Components = Components()
     grades: tuple[GradeBand, ...] = (
@@ -196,7 +197,7 @@ class ScorecardConfig(Frozen):
 
 
 class RankingConfig(Frozen):
-    """Brief rule 7 (source 000): monthly ranking, bonus, deduction and improvement-plan flags."""
+    """Business rule 7: monthly ranking, bonus, deduction and improvement-plan flags."""
 
     first_place_bonus: float = Field(100.0, ge=0)
     last_place_deduction: float = Field(100.0, ge=0)
@@ -209,7 +210,7 @@ class OutcomeConfig(Frozen):
     """Who is in a portfolio at the period start and what counts as churned during the period."""
 
     population: PopulationConfig = PopulationConfig()
-    churn_definition: Literal["auto", "non_contractual", "contractual"] = "auto"
+    churn_definition: ChurnDefinition = "auto"
     """As ``features.pipeline.labels``: ``auto`` judges a customer by cancellation when their
     ``contract_end_date`` or ``cancelled_at`` is filled, by inactivity otherwise."""
     horizon_days: int | None = Field(None, gt=0)
@@ -219,12 +220,10 @@ class OutcomeConfig(Frozen):
     a constant hazard, 1 - (1 - P)^(window / horizon). ``null``: use P as given."""
 
 
-class CampaignConfig(Frozen):
-    """Defaults of the retention campaign: contacts per manager, cost per contact, success rate."""
+class CampaignConfig(CampaignEconomics):
+    """Defaults of the retention campaign: contacts per manager, and its economics."""
 
     capacity_per_manager: int = Field(20, ge=0)
-    cost_per_contact: float = Field(25.0, ge=0)
-    success_rate: float = Field(0.25, ge=0, le=1)
 
 
 class KpiConfig(Frozen):

@@ -1,4 +1,4 @@
-"""KPI periods: a month ``YYYY-MM``, a quarter ``YYYY-Qn`` or a year ``YYYY`` (brief rule 5).
+"""KPI periods: a month ``YYYY-MM``, a quarter ``YYYY-Qn`` or a year ``YYYY`` (business rule 5).
 
 A month is the unit of scoring; a quarter or a year is the list of its months, scored one by one
 and averaged.

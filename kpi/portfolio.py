@@ -1,5 +1,5 @@
 """Per-manager retention over one month: the portfolio at the start, who churned, and the value kept
-against the value the predictions made at the start expected to keep (brief, retention-weighted
+against the value the predictions made at the start expected to keep (docs/business-rules.md, retention-weighted
 scoring). Head counts cover the whole portfolio; value figures cover customers with a prediction.
 """
 
@@ -119,10 +119,10 @@ def active_portfolio(ds: Dataset, start: pd.Timestamp, cfg: OutcomeConfig) -> pd
     cancelled before, and a contract on file or a purchase or signup in ``active_window_days``),
     with ``contractual``: whether churn is judged by cancellation (``features.pipeline.labels``)."""
     assigned = assigned_customers(ds)  # refuses a data set without managers
-    customers = ds.table("customers")
+    customers = ds.tables["customers"]  # a required table
     arrays = prepare_customers(ds)
     basis = churn_basis(arrays, LabelConfig(churn_definition=cfg.churn_definition))
-    tx = ds.table("transactions")
+    tx = ds.tables["transactions"]  # a required table
     before = tx[tx["ts"] < start]
     last = before.groupby(before["customer_id"].astype("str"))["ts"].max().reindex(arrays.index)
     last_days = to_days(pd.to_datetime(last), "last purchase")
@@ -141,14 +141,14 @@ def churned_between(
 ) -> np.ndarray:
     """Whether each portfolio customer churned in ``[start, end)``: cancelled (contractual) or
     no transaction at all (non-contractual), the rule of ``features.pipeline.labels``."""
-    customers = ds.table("customers").set_index("customer_id")
+    customers = ds.tables["customers"].set_index("customer_id")  # a required table
     ids = book["customer_id"].to_numpy()
     if "cancelled_at" in customers.columns:
         when = customers["cancelled_at"].reindex(ids)
         cancelled = ((when >= start) & (when < end)).to_numpy()
     else:
         cancelled = np.zeros(len(ids), dtype=bool)
-    tx = ds.table("transactions")
+    tx = ds.tables["transactions"]
     buyers = tx.loc[(tx["ts"] >= start) & (tx["ts"] < end), "customer_id"].astype("str")
     inactive = ~book["customer_id"].isin(buyers).to_numpy()
     return np.where(book["contractual"].to_numpy(), cancelled, inactive)

@@ -1,4 +1,4 @@
-"""The 100-point scorecard of account managers and teams (brief rules 5 to 8): component points,
+"""The 100-point scorecard of account managers and teams (business rules 5 to 8): component points,
 score, grade, monthly ranking with its flags, commission; a quarter or year is the mean of months.
 """
 
@@ -83,7 +83,7 @@ def grade(score: pd.Series, bands: Sequence[GradeBand]) -> pd.Series:
 
 def rank_managers(score: pd.Series, cfg: RankingConfig) -> pd.DataFrame:
     """Monthly rank (1 = best; ties share the place), first and last place, improvement-plan flag
-    for the bottom ``improvement_plan_bottom``, and the bonus (+) or deduction (-) (brief rule 7).
+    for the bottom ``improvement_plan_bottom``, and the bonus (+) or deduction (-) (business rule 7).
     Unscored managers are not ranked; below ``min_ranked`` scored managers nobody is flagged."""
     scored = score.dropna()
     out = pd.DataFrame(index=score.index)

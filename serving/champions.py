@@ -8,15 +8,14 @@ model names and the champion alias. A request can make the service re-read the a
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core.bundle import BundleError, ModelBundle, load_registered_bundle
+from core.bundle import BundleError, ModelBundle
+from core.registry import client_for, load_registered_bundle
 from features.config import FeatureConfig
 from serving.config import ModelRefs
 
@@ -65,46 +64,10 @@ class Champions:
         }
 
 
-_MLFLOW_GLOBALS = threading.RLock()
-_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-
-
-@contextmanager
-def registry_scope(uri: str) -> Iterator[None]:
-    """Point MLflow's process-wide tracking and registry URIs at ``uri`` meanwhile, then restore
-    them exactly (globals and the ``MLFLOW_*_URI`` variables ``set_tracking_uri`` writes).
-
-    Some MLflow 3.17 registry paths (``models:/`` URIs, ``create_model_version`` of a logged
-    model) use the process-wide URIs whatever client they are called from; without this they
-    would read ``./mlflow.db``. ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI``,
-    which :func:`core.paths.tracking_uri` reads, hence the exact restore.
-    """
-    import mlflow
-    from mlflow.tracking._model_registry import utils as registry
-    from mlflow.tracking._tracking_service import utils as tracking
-
-    with _MLFLOW_GLOBALS:
-        saved = tracking._tracking_uri, registry._registry_uri
-        saved_env = {k: os.environ.get(k) for k in _URI_VARIABLES}
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        try:
-            yield
-        finally:
-            mlflow.set_tracking_uri(saved[0])  # type: ignore[arg-type]  # None unsets it
-            registry._registry_uri = saved[1]
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-
 def load_champions(refs: ModelRefs, tracking_uri: str) -> Champions:
     """Download the bundles that carry ``refs.alias``; BundleError says which one is missing."""
-    with registry_scope(tracking_uri):
-        churn, churn_version = load_registered_bundle(refs.churn, refs.alias, tracking_uri)
-        value, value_version = load_registered_bundle(refs.value, refs.alias, tracking_uri)
+    churn, churn_version = load_registered_bundle(refs.churn, refs.alias, tracking_uri)
+    value, value_version = load_registered_bundle(refs.value, refs.alias, tracking_uri)
     if churn.kind != "churn" or value.kind != "value":
         raise BundleError(
             f"{refs.churn!r} holds a {churn.kind} bundle and {refs.value!r} a {value.kind} "
@@ -115,15 +78,15 @@ def load_champions(refs: ModelRefs, tracking_uri: str) -> Champions:
 
 def alias_versions(refs: ModelRefs, tracking_uri: str) -> tuple[str, str]:
     """The versions the alias points at now (a cheap registry read, nothing is downloaded)."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = client_for(tracking_uri)
+
+    def version(name: str) -> str:
+        return str(client.get_model_version_by_alias(name, refs.alias).version)
+
     try:
-        return tuple(  # type: ignore[return-value]
-            str(client.get_model_version_by_alias(name, refs.alias).version)
-            for name in (refs.churn, refs.value)
-        )
+        return version(refs.churn), version(refs.value)
     except MlflowException as exc:
         raise BundleError(
             f"no champion: registered models {refs.churn!r} and {refs.value!r} need a version "

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from core.config import Frozen, load_section
 from core.errors import ChurnError
 from core.paths import home, tracking_uri
-from features.config import Frozen, load_section
 
 SECTION = "serving"
 CONFIG_ENV = "CHURN_SERVING_CONFIG"

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 from starlette.responses import JSONResponse
 
 from serving.champions import ModelHolder
 from serving.config import ServingConfig
-from serving.validation import Problem, check_body
+from serving.errors import error_response
+from serving.validation import check_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,12 +39,6 @@ class ServiceState(Protocol):
     config: ServingConfig
     models: ModelHolder
     api_key: str | None
-
-
-def error_response(status: int, error: str, problems: Sequence[Problem] = ()) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "detail": [p.as_dict() for p in problems]}, status_code=status
-    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
-from features.catalog import sentence
+from features.catalog import sentence, to_float
 
 Lang = Literal["en", "zh"]
 
@@ -47,7 +47,7 @@ def _plain(value: object) -> float | str | None:
     if isinstance(value, str):
         return value
     try:
-        x = float(value)  # type: ignore[arg-type]
+        x = to_float(value)
     except (TypeError, ValueError):
         return str(value)
     return None if math.isnan(x) else x

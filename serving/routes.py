@@ -16,11 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse, Response
 
 from core.errors import ChurnError
-from kpi.config import KpiError, load_kpi_config
+from kpi.config import KpiConfig, KpiError, load_kpi_config
 from kpi.periods import parse_period
 from serving.batch.store import AtRiskQuery, StoreError
 from serving.champions import ModelHolder
 from serving.config import CONFIG_ENV
+from serving.errors import Problem, error_response, pydantic_problems
 from serving.kpi_inputs import (
     DatasetCache,
     MissingPredictionsError,
@@ -52,13 +53,20 @@ def model_status(holder: ModelHolder) -> ModelStatus:
 async def _bad_query(_: Request, exc: Exception) -> JSONResponse:
     """Query-string errors as 400 with the same body shape as every other refusal."""
     assert isinstance(exc, RequestValidationError)
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return JSONResponse({"error": "invalid query parameters", "detail": detail}, status_code=400)
+    return error_response(400, "invalid query parameters", pydantic_problems(exc.errors()))
 
 
-def _error(status: int, message: str, loc: list[str | int] | None = None) -> JSONResponse:
-    detail = [{"loc": loc, "msg": message, "type": "value_error"}] if loc else []
-    return JSONResponse({"error": message, "detail": detail}, status_code=status)
+def _error(status: int, message: str, loc: tuple[str | int, ...] = ()) -> JSONResponse:
+    problems = [Problem(loc, message, "value_error")] if loc else []
+    return error_response(status, message, problems)
+
+
+def _read_kpi_config() -> KpiConfig | KpiError:
+    """The KPI configuration, read once when the routes are built (an invalid file: its error)."""
+    try:
+        return load_kpi_config(os.environ.get(CONFIG_ENV) or None)
+    except KpiError as exc:
+        return exc
 
 
 def build_routes(service: Callable[[], Any]) -> FastAPI:
@@ -85,7 +93,7 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
             return _error(
                 400,
                 f"limit {size} is above the maximum of {cfg.at_risk_max_page_size}",
-                ["query", "limit"],
+                ("query", "limit"),
             )
         query = AtRiskQuery(
             asof=asof,
@@ -117,6 +125,7 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
         )
 
     datasets = DatasetCache()
+    kpi_config = _read_kpi_config()
 
     @app.get("/scorecards")
     def scorecards(
@@ -132,11 +141,10 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
         try:
             parsed = parse_period(period)
         except KpiError as exc:
-            return _error(400, str(exc), ["query", "period"])
-        try:
-            cfg = load_kpi_config(os.environ.get(CONFIG_ENV) or None)
-        except KpiError as exc:
-            return _error(503, f"the service's KPI configuration is invalid: {exc}")
+            return _error(400, str(exc), ("query", "period"))
+        if isinstance(kpi_config, KpiError):
+            return _error(503, f"the service's KPI configuration is invalid: {kpi_config}")
+        cfg = kpi_config
         try:
             inputs, frame = store_scorecard(svc.store, parsed, cfg, load=datasets)
             rows = select_rows(frame, team=team, manager=manager)

@@ -54,7 +54,9 @@ class _RecordBase(BaseModel):
     customer_id: CustomerId | None = Field(None, description="Echoed back; not a feature.")
 
 
-CustomerRecord = create_model(
+# mypy checks a **dict of field definitions against every keyword of create_model (__base__,
+# __doc__, ...), so no overload matches; CustomerRecord is then Any to mypy, a dynamic model.
+CustomerRecord = create_model(  # type: ignore[call-overload]  # fields from a **dict (see above)
     "CustomerRecord",
     __base__=_RecordBase,
     __doc__=_RecordBase.__doc__,
@@ -80,7 +82,7 @@ class PredictRequest(_Request):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"example": {"records": [RECORD_EXAMPLE]}}
     )
-    records: list[CustomerRecord] = Field(min_length=1)  # type: ignore[valid-type]
+    records: list[CustomerRecord] = Field(min_length=1)
 
 
 class PredictByIdRequest(_Request):
@@ -134,7 +136,7 @@ class ExplainRequest(_Request):
         json_schema_extra={"example": {"customer_ids": ["C0000005"], "lang": "zh", "top_k": 3}},
     )
 
-    records: list[CustomerRecord] | None = Field(None, min_length=1)  # type: ignore[valid-type]
+    records: list[CustomerRecord] | None = Field(None, min_length=1)
     customer_ids: list[CustomerId] | None = Field(None, min_length=1)
     lang: Lang = "en"
     top_k: int | None = Field(None, ge=1, le=50, description="Default: the service's top_k.")

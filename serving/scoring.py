@@ -1,7 +1,7 @@
 """Pure scoring, shared by the API and batch scoring: feature frame -> churn probability, value,
 expected value at risk and risk band.
 
-Expected value at risk = P(churn) x predicted value (the brief's order of the at-risk list).
+Expected value at risk = P(churn) x predicted value (the order of the at-risk list, docs/business-rules.md).
 """
 
 from __future__ import annotations

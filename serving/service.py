@@ -18,6 +18,7 @@ once at start and swapped whole when the alias moves. :mod:`serving.middleware` 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from http import HTTPStatus
 
 import bentoml
@@ -27,7 +28,8 @@ from starlette.responses import JSONResponse
 from serving.batch.store import PredictionStore, ScoringRun, StoreError
 from serving.champions import Champions, ModelHolder, Poller
 from serving.config import serving_config_from_env
-from serving.middleware import RequestGuard, error_response
+from serving.errors import error_response
+from serving.middleware import RequestGuard
 from serving.reasons import explain_frame
 from serving.routes import build_routes, model_status
 from serving.schemas import (
@@ -35,6 +37,7 @@ from serving.schemas import (
     ExplainRequest,
     ExplainResponse,
     Explanation,
+    Lang,
     ModelStatus,
     PredictByIdItem,
     PredictByIdRequest,
@@ -98,7 +101,7 @@ class ChurnService:
     # ---- scoring shared by every endpoint -------------------------------------------------------
 
     def _score(
-        self, frame: pd.DataFrame, ids: list[str | None], champions: Champions
+        self, frame: pd.DataFrame, ids: Sequence[str | None], champions: Champions
     ) -> list[Prediction]:
         scores = score_frame(frame, champions, self.config.risk_bands)
         return [
@@ -131,7 +134,7 @@ class ChurnService:
         max_latency_ms=ADAPTIVE_MAX_LATENCY_MS,
         input_spec=PredictRequest,
     )
-    def predict(self, records: list[CustomerRecord]) -> list[Prediction]:  # type: ignore[valid-type]
+    def predict(self, records: list[CustomerRecord]) -> list[Prediction]:
         """Churn probability, predicted value, expected value at risk and risk band per record."""
         champions = self._champions()
         rows = [r.model_dump() for r in records]
@@ -144,7 +147,8 @@ class ChurnService:
         champions = self._champions()
         stored = self._stored(customer_ids, champions)
         if isinstance(stored, JSONResponse):
-            return stored  # type: ignore[return-value]
+            # the annotation is bentoml's output schema; a starlette Response goes out as is
+            return stored  # type: ignore[return-value]  # an error Response, see above
         run, frame = stored
         known = [c for c in dict.fromkeys(customer_ids) if c in frame.index]
         found = frame.loc[known]
@@ -162,9 +166,9 @@ class ChurnService:
     @bentoml.api(input_spec=ExplainRequest)
     def explain(
         self,
-        records: list[CustomerRecord] | None = None,  # type: ignore[valid-type]
+        records: list[CustomerRecord] | None = None,
         customer_ids: list[str] | None = None,
-        lang: str = "en",
+        lang: Lang = "en",
         top_k: int | None = None,
     ) -> ExplainResponse:
         """Top-k reasons (SHAP contributions of the churn model) with sentences in en or zh."""
@@ -174,27 +178,33 @@ class ChurnService:
             rows = [r.model_dump() for r in records]
             frame = records_frame(rows, champions)
             out = self._explain(frame, [r.get("customer_id") for r in rows], champions, k, lang)
-            return ExplainResponse(lang=lang, explanations=out, **champions.versions)  # type: ignore[arg-type]
+            return ExplainResponse(lang=lang, explanations=out, **champions.versions)
         ids = customer_ids or []
         stored = self._stored(ids, champions)
         if isinstance(stored, JSONResponse):
-            return stored  # type: ignore[return-value]
+            # the annotation is bentoml's output schema; a starlette Response goes out as is
+            return stored  # type: ignore[return-value]  # an error Response, see above
         run, table = stored
         known = [c for c in dict.fromkeys(ids) if c in table.index]
         found = self._explain(table.loc[known], known, champions, k, lang)
         by_id = dict(zip(known, found, strict=True))
         unknown = f"unknown customer id (not scored as of {run.asof})"
         out = [by_id.get(c) or Explanation(customer_id=c, error=unknown) for c in ids]
-        return ExplainResponse(lang=lang, asof=run.asof, explanations=out, **champions.versions)  # type: ignore[arg-type]
+        return ExplainResponse(lang=lang, asof=run.asof, explanations=out, **champions.versions)
 
     def _explain(
-        self, frame: pd.DataFrame, ids: list, champions: Champions, k: int, lang: str
+        self,
+        frame: pd.DataFrame,
+        ids: Sequence[str | None],
+        champions: Champions,
+        k: int,
+        lang: Lang,
     ) -> list[Explanation]:
         """Score and top-k reasons of every row of ``frame``, in row order."""
         if not len(frame):
             return []
         predictions = self._score(frame, ids, champions)
-        reasons = explain_frame(frame, champions.churn, k, lang)  # type: ignore[arg-type]
+        reasons = explain_frame(frame, champions.churn, k, lang)
         return [
             Explanation(
                 customer_id=pred.customer_id,
@@ -212,4 +222,8 @@ class ChurnService:
         return model_status(self.models)
 
 
-ChurnService.add_asgi_middleware(RequestGuard, state=bentoml.get_current_service)
+# @bentoml.service made ChurnService a bentoml Service, which has add_asgi_middleware; mypy does
+# not apply class decorators' return types (python/mypy#3135), so it still sees the plain class.
+ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
+    RequestGuard, state=bentoml.get_current_service
+)

@@ -9,25 +9,12 @@ Every problem names its location (``records.3.segment``) and the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from serving.champions import Champions
+from serving.errors import Problem
 
 ID_FIELD = "customer_id"
 MAX_PROBLEMS = 20  # enough to fix a request; a 10,000-record mistake need not be listed in full
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a request is refused: where (``loc``) and why (``msg``)."""
-
-    loc: tuple[str | int, ...]
-    msg: str
-    type: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
 
 
 def check_count(items: object, field: str, max_items: int) -> list[Problem]:

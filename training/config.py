@@ -7,8 +7,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from core.config import Frozen, load_section
+from core.economics import CampaignEconomics
 from core.errors import ChurnError
-from features.config import FeatureConfig, Frozen, load_section
+from features.config import FeatureConfig
 
 
 class ConfigError(ChurnError):
@@ -61,14 +63,6 @@ class SplitConfig(Frozen):
     train_cutoffs: int = Field(6, ge=1, le=60)
 
 
-class CampaignConfig(Frozen):
-    """Economics of a retention campaign for the profit metric (benefit = saved value x success
-    rate - contact cost)."""
-
-    contact_cost: float = Field(25.0, ge=0)
-    success_rate: float = Field(0.25, ge=0, le=1)
-
-
 class PromotionConfig(Frozen):
     """How much worse than the champion a new version may be on each test metric and still win.
 
@@ -92,7 +86,8 @@ class TrainingConfig(Frozen):
     split: SplitConfig = SplitConfig()
     churn: ChurnModelConfig = ChurnModelConfig()
     value: ValueModelConfig = ValueModelConfig()
-    campaign: CampaignConfig = CampaignConfig()
+    campaign: CampaignEconomics = CampaignEconomics()
+    """Economics of the ``campaign_profit`` metric (:func:`core.economics.saved_value`)."""
     promotion: PromotionConfig = PromotionConfig()
     top_k_shares: tuple[float, ...] = (0.05, 0.1, 0.2)
     """Contact-list sizes (share of the test population) for precision and recall at k."""

@@ -16,6 +16,7 @@ import mlflow
 import pandas as pd
 from rich.console import Console
 
+from core.registry import client_for, resolve_uri
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION
 from features.dataset import Dataset
@@ -28,15 +29,7 @@ from training.evaluation.model_card import model_card
 from training.fit import Trained, fit_models
 from training.promotion import Decision, gate
 from training.split import CutoffPlan, months_needed, plan_cutoffs
-from training.tracking import (
-    client_for,
-    ensure_experiment,
-    flat_params,
-    log_bundle,
-    metric_dict,
-    resolve_uri,
-    using_store,
-)
+from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
 
 
 @dataclass(frozen=True)

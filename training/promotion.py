@@ -14,8 +14,14 @@ from typing import Any, Literal
 import pandas as pd
 from mlflow import MlflowClient
 
-from core.bundle import BundleError, ModelBundle, load_registered_bundle
-from core.registry import CHAMPION, alias_version, make_challenger, make_champion
+from core.bundle import BundleError, ModelBundle
+from core.registry import (
+    CHAMPION,
+    alias_version,
+    load_registered_bundle,
+    make_challenger,
+    make_champion,
+)
 from training.config import PromotionConfig, TrainingConfig
 from training.evaluation.compare import churn_bundle_metrics, value_bundle_metrics
 

@@ -1,7 +1,7 @@
 """MLflow at the edge: the tracking store, the experiment, and logging bundles as pyfunc models.
 
 Bundles are logged as MLflow "models from code": a three-line script that builds
-:class:`core.bundle.BundlePyfunc` plus the bundle directory (LightGBM model text and JSON) as
+:class:`core.registry.BundlePyfunc` plus the bundle directory (LightGBM model text and JSON) as
 an artifact, so nothing in a logged model is pickled.
 """
 
@@ -11,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -25,49 +26,44 @@ from mlflow.models import infer_signature
 
 from core import paths
 from core.bundle import ARTIFACT_KEY, ModelBundle
+from core.registry import PYFUNC_SCRIPT
 
-PYFUNC_SCRIPT = """\
-# Loads the model bundle (LightGBM text + JSON) logged beside this file; see core/bundle.py.
-from mlflow.models import set_model
-
-from core.bundle import BundlePyfunc
-
-set_model(BundlePyfunc())
-"""
+_MLFLOW_GLOBALS = threading.RLock()
 REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas", "pyyaml", "scikit-learn")
 
 
-def resolve_uri(tracking_uri: str | None = None) -> str:
-    """The tracking URI to use (argument, else ``MLFLOW_TRACKING_URI``, else SQLite in home)."""
-    uri = tracking_uri or paths.tracking_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return uri
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 @contextmanager
 def using_store(uri: str) -> Iterator[None]:
-    """Point MLflow's fluent API at ``uri`` for the duration, then restore the previous URI."""
-    # set_tracking_uri also writes MLFLOW_TRACKING_URI, which core.paths reads: restore the
-    # variables exactly, or later callers would land in ./mlflow.db.
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(before[0])
-        mlflow.set_registry_uri(before[1])
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    """Point MLflow's process-wide tracking and registry URIs at ``uri`` meanwhile, then restore
+    them exactly: the module globals and the ``MLFLOW_*_URI`` variables ``set_tracking_uri`` writes.
 
+    Training needs this for MLflow's fluent API (``start_run``, ``log_model`` and registering a
+    logged model use the process-wide URIs whatever client they are called from). It is the only
+    place the project sets them; the registry (:mod:`core.registry`) takes the URI on every call.
+    ``set_tracking_uri`` writes ``MLFLOW_TRACKING_URI``, which :func:`core.paths.tracking_uri`
+    reads, hence the exact restore.
+    """
+    from mlflow.tracking._model_registry import utils as registry
+    from mlflow.tracking._tracking_service import utils as tracking
 
-def client_for(tracking_uri: str) -> MlflowClient:
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    with _MLFLOW_GLOBALS:
+        saved = tracking._tracking_uri, registry._registry_uri
+        saved_env = {k: os.environ.get(k) for k in _URI_VARIABLES}
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield
+        finally:
+            tracking._tracking_uri = saved[0]
+            registry._registry_uri = saved[1]
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def ensure_experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:

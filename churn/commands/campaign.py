@@ -1,34 +1,34 @@
-"""``churn campaign``: whom each account manager should contact in a retention campaign."""
+"""``churn campaign``: whom each account manager should contact in a retention campaign.
+
+Reads the predictions made at the campaign date from the batch-scoring store by default, with the
+data folder that scoring read; ``--predictions FILE`` and ``--data DIR`` override them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from churn.commands.kpi import (
+from churn.commands._shared import (
     ConfigOpt,
     DataOpt,
     PredOpt,
     StoreOpt,
-    _console,
-    _fail,
-    _from_store,
-    _load,
-    _need_data,
-    _num,
-    _options,
-    _serving,
+    fail,
+    from_store,
+    load_data,
+    need_data,
+    num,
     read_frame,
+    score_options,
+    serving_config,
+    wide_console,
     write_frame,
 )
 from core.errors import ChurnError
-from kpi.campaign import campaign_candidates, select_by_probability, select_campaign
-from kpi.config import KpiError, load_kpi_config
-from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
 
 CAMPAIGN_HELP = (
     "Retention campaign list: per manager, the K customers with the largest expected saved value "
@@ -64,7 +64,13 @@ def campaign(
 ) -> None:
     """Whom each account manager should contact: the K customers with the largest expected
     saved value (probability x value x success rate - cost), with their top reasons."""
-    console = _console()
+    import pandas as pd
+
+    from kpi.campaign import campaign_candidates, select_by_probability, select_campaign
+    from kpi.config import KpiError, load_kpi_config
+    from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
+
+    console = wide_console()
     note = ""
     try:
         cfg = load_kpi_config(config)
@@ -77,17 +83,17 @@ def campaign(
             raise KpiError(f"--asof {asof!r} is not a date (expected YYYY-MM-DD)") from None
         stored = None
         if predictions is None:
-            serving = _serving(config, store)
-            options = _options(config, store)
-            stored = _from_store(
+            serving = serving_config(config, store)
+            options = score_options(config, store)
+            stored = from_store(
                 serving, console, lambda st: read_predictions(st, [when], data, options)
             )
             data = data_folder(stored, data)
             preds = stored.predictions
         else:
-            data = _need_data(data)
+            data = need_data(data)
             preds = read_frame(predictions, "predictions")
-        ds = _load(data, console, as_of=asof)
+        ds = load_data(data, console, as_of=asof)
         candidates = campaign_candidates(ds, preds, when, cfg.outcome)
         chosen = select_campaign(candidates, k, c, s)
         naive = select_by_probability(candidates, k, c, s)
@@ -100,7 +106,7 @@ def campaign(
             chosen["reasons"] = chosen["reasons"].map(_reason_text)
         write_frame(chosen, out)
     except ChurnError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table(
         title=f"Campaign {when:%Y-%m-%d}: up to {k} contacts per manager", header_style="bold"
     )
@@ -110,7 +116,7 @@ def campaign(
     summary = per.sum().join(chosen.groupby("account_manager_id").size().rename("n"))
     for mid, r in summary.iterrows():
         table.add_row(
-            str(mid), f"{r['n']:.0f}", _num(r["value_at_risk"]), _num(r["expected_saved_value"])
+            str(mid), f"{r['n']:.0f}", num(r["value_at_risk"]), num(r["expected_saved_value"])
         )
     console.print(table)
     if note:

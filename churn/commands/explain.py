@@ -1,16 +1,20 @@
-"""``churn explain`` (one customer's reasons and waterfall, or the global drivers) and
-``churn report`` (the self-contained HTML report for analysts)."""
+"""``churn explain``: one customer's reasons and SHAP waterfall, or the global drivers of churn."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from churn.commands._shared import Lang, reasons_language
 from core.paths import home
+
+if TYPE_CHECKING:
+    from serving.config import ServingConfig
 
 console = Console()
 
@@ -18,10 +22,6 @@ EXPLAIN_HELP = (
     "Why a customer is at risk (--customer-id: top reasons and a SHAP waterfall PNG), or what "
     "drives churn across the base (--global: beeswarm, bar, dependence and driver plots). Rows "
     "come from the batch-scoring store, or from --data DIR at --asof DATE."
-)
-REPORT_HELP = (
-    "Write one self-contained HTML report: model quality against baselines, the top at-risk "
-    "customers with reasons, global drivers and the month's KPI scorecards (with --data)."
 )
 
 
@@ -37,7 +37,8 @@ def _value(v: object) -> str:
     return str(v)
 
 
-def _reasons_table(e, lang: str) -> Table:
+def reasons_table(e, lang: str) -> Table:
+    """One customer's explanation: the reasons with their feature values and log-odds."""
     title = (
         f"customer {e.customer_id}: P(churn) {e.probability:.3f} "
         f"(log-odds {e.raw_score:+.3f} = base {e.base_value:+.3f} + contributions)"
@@ -54,14 +55,18 @@ def _reasons_table(e, lang: str) -> Table:
     return table
 
 
-def _explain_one(customer_id, lang, top, data, asof, out, cfg) -> None:
+def explain_one(
+    customer_id: str,
+    lang: Lang,
+    top: int,
+    data: Path | None,
+    asof: str | None,
+    out: Path | None,
+    cfg: ServingConfig,
+) -> None:
+    """Print one customer's reasons and write their waterfall PNG."""
     from reports.explain_local import explain_customers, select_customers, write_waterfall
-    from reports.sources import (
-        champions_for,
-        rows_from_data,
-        rows_from_store,
-        version_note,
-    )
+    from reports.sources import champions_for, rows_from_data, rows_from_store, version_note
 
     with console.status("loading the champion model and the customer's features") as status:
         champions = champions_for(cfg)
@@ -75,7 +80,7 @@ def _explain_one(customer_id, lang, top, data, asof, out, cfg) -> None:
     note = version_note(rows, champions)
     if note:
         console.print(f"[yellow]note:[/] {note}")
-    console.print(_reasons_table(e, lang))
+    console.print(reasons_table(e, lang))
     path = out or home() / "explain" / rows.asof / f"{_safe(customer_id)}.png"
     if path.suffix.lower() != ".png":
         path = path / f"{_safe(customer_id)}.png"
@@ -83,7 +88,10 @@ def _explain_one(customer_id, lang, top, data, asof, out, cfg) -> None:
     console.print(f"as of {rows.asof} ({rows.source}); waterfall: {path}")
 
 
-def _explain_global(data, asof, sample, out, cfg) -> None:
+def explain_global(
+    data: Path | None, asof: str | None, sample: int, out: Path | None, cfg: ServingConfig
+) -> None:
+    """Print the top drivers of churn across the base and write the global plots."""
     from reports.explain_global import global_explanation, importance, write_global
     from reports.sources import champions_for, rows_from_data, rows_from_store
 
@@ -108,84 +116,44 @@ def _explain_global(data, asof, sample, out, cfg) -> None:
     console.print(f"{len(written)} files written to {target} (SHAP by {g.method}, log-odds)")
 
 
+def explain(
+    customer_id: str | None = typer.Option(
+        None, "--customer-id", help="Explain this customer's score."
+    ),
+    global_: bool = typer.Option(
+        False, "--global", help="Explain the whole base: global plots and drivers."
+    ),
+    lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or zh."),
+    top: int = typer.Option(5, "--top", min=1, max=50, help="Reasons to show."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Build features from this data folder instead of the store."
+    ),
+    asof: str | None = typer.Option(
+        None, "--asof", help="As-of date YYYY-MM-DD (default: latest scoring / data's)."
+    ),
+    sample: int = typer.Option(
+        2000, "--sample", min=100, help="Customers sampled for --global plots."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Waterfall PNG file, or folder for --global plots."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML file; reads its serving: section (models, store)."
+    ),
+) -> None:
+    from reports.explain_global import ExplainError
+    from serving.config import load_serving_config
+
+    if (customer_id is None) == (not global_):
+        raise ExplainError("give exactly one of --customer-id ID or --global")
+    language = reasons_language(lang)
+    cfg = load_serving_config(config)
+    if customer_id is None:  # --global
+        explain_global(data, asof, sample, out, cfg)
+    else:
+        explain_one(customer_id, language, top, data, asof, out, cfg)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("explain", help=EXPLAIN_HELP)
-    def explain(
-        customer_id: str | None = typer.Option(
-            None, "--customer-id", help="Explain this customer's score."
-        ),
-        global_: bool = typer.Option(
-            False, "--global", help="Explain the whole base: global plots and drivers."
-        ),
-        lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or zh."),
-        top: int = typer.Option(5, "--top", min=1, max=50, help="Reasons to show."),
-        data: Path | None = typer.Option(
-            None, "--data", help="Build features from this data folder instead of the store."
-        ),
-        asof: str | None = typer.Option(
-            None, "--asof", help="As-of date YYYY-MM-DD (default: latest scoring / data's)."
-        ),
-        sample: int = typer.Option(
-            2000, "--sample", min=100, help="Customers sampled for --global plots."
-        ),
-        out: Path | None = typer.Option(
-            None, "--out", help="Waterfall PNG file, or folder for --global plots."
-        ),
-        config: Path | None = typer.Option(
-            None, "--config", help="YAML file; reads its serving: section (models, store)."
-        ),
-    ) -> None:
-        from reports.explain_global import ExplainError
-        from serving.config import load_serving_config
-
-        if (customer_id is None) == (not global_):
-            raise ExplainError("give exactly one of --customer-id ID or --global")
-        if lang not in ("en", "zh"):
-            raise ExplainError(f"--lang must be en or zh, got {lang!r}")
-        cfg = load_serving_config(config)
-        if global_:
-            _explain_global(data, asof, sample, out, cfg)
-        else:
-            _explain_one(customer_id, lang, top, data, asof, out, cfg)
-
-    @app.command("report", help=REPORT_HELP)
-    def report(
-        out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
-        data: Path | None = typer.Option(
-            None, "--data", help="Data folder: needed for the month's KPI scorecards."
-        ),
-        asof: str | None = typer.Option(
-            None, "--asof", help="Scoring date YYYY-MM-DD in the store (default: the latest)."
-        ),
-        period: str | None = typer.Option(
-            None,
-            "--period",
-            help="KPI month YYYY-MM (default: the scoring date's month); uses the predictions "
-            "stored at its first day (churn score --asof YYYY-MM-01).",
-        ),
-        lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or zh."),
-        sample: int = typer.Option(2000, "--sample", min=100, help="Customers for global SHAP."),
-        config: Path | None = typer.Option(
-            None, "--config", help="YAML file; reads its serving: and kpi: sections."
-        ),
-    ) -> None:
-        from kpi.config import load_kpi_config
-        from reports.explain_global import ExplainError
-        from reports.html import write_report
-        from reports.inputs import gather_report_inputs
-        from serving.config import load_serving_config
-
-        if lang not in ("en", "zh"):
-            raise ExplainError(f"--lang must be en or zh, got {lang!r}")
-        if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
-            raise ExplainError(f"--period must be a month YYYY-MM, got {period!r}")
-        cfg, kpi = load_serving_config(config), load_kpi_config(config)
-        with console.status("gathering the report") as status:
-            inputs = gather_report_inputs(
-                cfg, kpi, asof=asof, data=data, period=period, lang=lang, sample=sample,
-                say=status.update,
-            )  # fmt: skip
-            path = write_report(inputs, out)
-        for note in inputs.notes:
-            console.print(f"[yellow]note:[/] {note}")
-        console.print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    """Add ``explain`` to the ``churn`` app."""
+    app.command("explain", help=EXPLAIN_HELP)(explain)

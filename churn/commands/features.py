@@ -7,60 +7,63 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churn.commands.data import report_table
+from churn.commands._shared import report_table
 from core.errors import ChurnError
-from features.feature_io import load_feature_config, write_features
-from features.loaders import load_dataset
-from features.pipeline.build import build_features
 
 console = Console()
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("features")
-    def features_command(
-        data: Path = typer.Option(..., "--data", help="Data folder: one CSV or Parquet per table."),
-        cutoff: str = typer.Option(
-            ..., "--cutoff", help="Cutoff date T (YYYY-MM-DD): features use events before T."
-        ),
-        out: Path = typer.Option(..., "--out", help="Output Parquet file."),
-        horizon: int | None = typer.Option(
-            None, "--horizon", min=1, help="Label horizon H in days (default: config, else 90)."
-        ),
-        config: Path | None = typer.Option(
-            None, "--config", help="YAML file; its 'features:' section sets FeatureConfig."
-        ),
-        labels: bool = typer.Option(
-            True, "--labels/--no-labels", help="Add churned and future_value over [T, T+H)."
-        ),
-    ) -> None:
-        """Build one row per customer active at the cutoff: RFM, interaction, complaint and
-        profile features from events before T, and churn/value labels over [T, T+H)."""
-        try:
-            cfg = load_feature_config(config, horizon)
-            with console.status(f"loading {data}"):
-                ds = load_dataset(data)
-            console.print(report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})"))
-            with console.status(f"building features at {cutoff}"):
-                frame = build_features(ds, cutoff, cfg, labels=labels)
-            with console.status(f"writing {out}"):
-                write_features(frame, out)
-        except ChurnError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from None
-        for note in frame.attrs["notes"]:
-            console.print(f"[yellow]note:[/yellow] {note}")
-        definition = frame.attrs["label_definition"]
-        console.print(
-            f"{len(frame):,} customers active at {cutoff}, "
-            f"{len(frame.attrs['feature_names'])} features"
+def features_command(
+    data: Path = typer.Option(..., "--data", help="Data folder: one CSV or Parquet per table."),
+    cutoff: str = typer.Option(
+        ..., "--cutoff", help="Cutoff date T (YYYY-MM-DD): features use events before T."
+    ),
+    out: Path = typer.Option(..., "--out", help="Output Parquet file."),
+    horizon: int | None = typer.Option(
+        None, "--horizon", min=1, help="Label horizon H in days (default: config, else 90)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML file; its 'features:' section sets FeatureConfig."
+    ),
+    labels: bool = typer.Option(
+        True, "--labels/--no-labels", help="Add churned and future_value over [T, T+H)."
+    ),
+) -> None:
+    """Build one row per customer active at the cutoff: RFM, interaction, complaint and
+    profile features from events before T, and churn/value labels over [T, T+H)."""
+    from features.feature_io import load_feature_config, write_features
+    from features.loaders import load_dataset
+    from features.pipeline.build import build_features
+
+    try:
+        cfg = load_feature_config(config, horizon)
+        with console.status(f"loading {data}"):
+            ds = load_dataset(data)
+        console.print(report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})"))
+        with console.status(f"building features at {cutoff}"):
+            frame = build_features(ds, cutoff, cfg, labels=labels)
+        with console.status(f"writing {out}"):
+            write_features(frame, out)
+    except ChurnError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for note in frame.attrs["notes"]:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    definition = frame.attrs["label_definition"]
+    console.print(
+        f"{len(frame):,} customers active at {cutoff}, {len(frame.attrs['feature_names'])} features"
+    )
+    if labels:
+        rate = frame["churned"].mean()
+        shown = (
+            "unlabelled (horizon past as-of)"
+            if frame["churned"].isna().all()
+            else (f"churn rate {rate:.1%}")
         )
-        if labels:
-            rate = frame["churned"].mean()
-            shown = (
-                "unlabelled (horizon past as-of)"
-                if frame["churned"].isna().all()
-                else (f"churn rate {rate:.1%}")
-            )
-            console.print(f"labels: {definition['text']}; {shown}")
-        console.print(f"written to {out} (label definition in the Parquet metadata)")
+        console.print(f"labels: {definition['text']}; {shown}")
+    console.print(f"written to {out} (label definition in the Parquet metadata)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``features`` to the ``churn`` app."""
+    app.command("features")(features_command)

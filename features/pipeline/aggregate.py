@@ -54,6 +54,12 @@ def _window_mask(times: np.ndarray, low: float | None, high: float) -> np.ndarra
     return mask
 
 
+def _value_column(spec: WindowAgg) -> str:
+    """The value column of a sum, max or min spec (only ``count`` may go without one)."""
+    assert spec.value is not None, f"{spec.name}: {spec.fn} needs a value column"
+    return spec.value
+
+
 def _reduce(fn: AggFn, customer: np.ndarray, values: np.ndarray, n_customers: int) -> np.ndarray:
     """Max or min per customer, ignoring NaN (NaN where a customer has none); any row order."""
     out = np.full(n_customers, np.nan)
@@ -102,7 +108,7 @@ class _Executor:
         n = self.ev.n_customers
         if spec.fn == "count":
             return np.bincount(cust, minlength=n).astype(np.float64)
-        values = self.ev.columns[spec.value][idx]
+        values = self.ev.columns[_value_column(spec)][idx]
         if spec.fn == "sum":
             return np.bincount(cust, weights=values, minlength=n)
         return _reduce(spec.fn, cust, values, n)
@@ -120,7 +126,9 @@ class _Executor:
             valid &= codes >= 0
             combined = combined * size + codes
         key = (cust * width + combined)[valid]
-        weights = None if specs[0].fn == "count" else self.ev.columns[specs[0].value][idx][valid]
+        weights = (
+            None if specs[0].fn == "count" else self.ev.columns[_value_column(specs[0])][idx][valid]
+        )
         table = np.bincount(key, weights=weights, minlength=self.ev.n_customers * width)
         table = table.reshape(self.ev.n_customers, width).astype(np.float64)
         out = {}
@@ -142,7 +150,14 @@ def aggregate(
     for spec in specs:
         if spec.where and spec.fn in ("count", "sum"):
             where_cols = tuple(c for c, _ in spec.where)
-            key = (spec.fn, spec.value, spec.time, spec.window_days, spec.offset_days, spec.known)
+            key: tuple[object, ...] = (
+                spec.fn,
+                spec.value,
+                spec.time,
+                spec.window_days,
+                spec.offset_days,
+                spec.known,
+            )
             key += where_cols
             groups[key].append(spec)
         else:

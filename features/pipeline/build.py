@@ -7,7 +7,7 @@ Features read events before T only; labels read ``[T, T + H)`` (see ``docs/featu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,11 +162,12 @@ def build_training_set(
         raise FeatureError("no cutoffs given for the training set")
     plan = plan_features(ds, cfg)
     ordered = sorted({parse_cutoff(c, ds) for c in cutoffs})
+    steps: Iterable[pd.Timestamp] = ordered
     if progress:
         from rich.progress import track
 
-        ordered = track(ordered, description="Building features per cutoff")
-    frames = [features_at(plan, c, labels=True) for c in ordered]
+        steps = track(ordered, description="Building features per cutoff")
+    frames = [features_at(plan, c, labels=True) for c in steps]
     notes = list(dict.fromkeys(n for f in frames for n in f.attrs["notes"]))
     attrs = {**frames[0].attrs, "notes": notes}
     out = pd.concat(frames, ignore_index=True)

@@ -27,7 +27,11 @@ def complaint_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
     """Prepared columns this data set allows (None: no table), and notes on removed features."""
     if not ds.has("complaints"):
         return None, ["complaints table absent: complaint features removed"]
-    cp = ds.tables["complaints"]
+    return _complaint_columns(ds.tables["complaints"])
+
+
+def _complaint_columns(cp: pd.DataFrame) -> tuple[set[str], list[str]]:
+    """:func:`complaint_columns` of a complaints table that is present."""
     cols, notes = {"t"}, []
     if "resolved_at" in cp:
         cols |= {RESOLVED, "res_days"}
@@ -55,7 +59,7 @@ def prepare_complaints(ds: Dataset, customers: CustomerArrays) -> EventArrays:
     """Complaints as arrays: ``t`` (opened), ``resolved_t``, resolution days, severity weight
     (missing severity weighs 1), satisfaction and the repeat flag (see :func:`complaint_columns`)."""
     cp = ds.tables["complaints"]
-    available, _ = complaint_columns(ds)
+    available, _ = _complaint_columns(cp)
     columns = {"t": to_days(cp["opened_at"], "complaints.opened_at")}
     if RESOLVED in available:
         columns[RESOLVED] = to_days(cp["resolved_at"], "complaints.resolved_at")

@@ -8,6 +8,7 @@ through pyarrow's hash kernels, which are several times faster than pandas' on l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,7 @@ class EventArrays:
     n_customers: int
     customer: np.ndarray  # int64 position in the customers table
     columns: dict[str, np.ndarray]  # float64 days and values, int16 category codes
-    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)  # code -> value
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # code -> value
 
     def __len__(self) -> int:
         return len(self.customer)
@@ -101,7 +102,7 @@ def make_events(
     customer: np.ndarray,
     columns: dict[str, np.ndarray],
     time: str,
-    categories: dict[str, tuple[str, ...]] | None = None,
+    categories: Mapping[str, tuple[str, ...]] | None = None,
     sort: bool = False,
 ) -> EventArrays:
     """Drop rows of unknown customers, sort by customer then ``time`` if asked, wrap the arrays."""

@@ -4,6 +4,7 @@ recency, inbound share, engagement trend, campaign response rate and unanswered 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from features.config import FeatureConfig
 from features.contract import CHANNELS, DIRECTIONS
@@ -19,7 +20,11 @@ def interaction_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
     """Prepared columns this data set allows (None: no table), and notes on removed features."""
     if not ds.has("interactions"):
         return None, ["interactions table absent: interaction features removed"]
-    it = ds.tables["interactions"]
+    return _interaction_columns(ds.tables["interactions"])
+
+
+def _interaction_columns(it: pd.DataFrame) -> tuple[set[str], list[str]]:
+    """:func:`interaction_columns` of an interactions table that is present."""
     cols, notes = {"t", "channel"}, []
     if "direction" in it:
         cols.add("direction")
@@ -42,12 +47,12 @@ def prepare_interactions(ds: Dataset, customers: CustomerArrays, cfg: FeatureCon
     """Interactions as arrays: ``t``, channel and direction codes, response and unanswered flags
     (those of :func:`interaction_columns`)."""
     it = ds.tables["interactions"]
-    available, _ = interaction_columns(ds)
+    available, _ = _interaction_columns(it)
     columns = {
         "t": to_days(it["ts"], "interactions.ts"),
         "channel": category_codes(it["channel"], CHANNELS),
     }
-    categories = {"channel": CHANNELS}
+    categories: dict[str, tuple[str, ...]] = {"channel": CHANNELS}
     if "direction" in available:
         columns["direction"] = category_codes(it["direction"], DIRECTIONS)
         categories["direction"] = DIRECTIONS

@@ -1,4 +1,4 @@
-"""Churn and value labels over the horizon ``[T, T + H)`` (brief rule 1; ``LabelConfig``).
+"""Churn and value labels over the horizon ``[T, T + H)`` (business rule 1; ``LabelConfig``).
 
 ``churned``: contractual customers churn when ``cancelled_at`` falls in the horizon; the others
 churn when they have no transaction in it. ``future_value``: revenue in the horizon. With
@@ -64,10 +64,11 @@ def churn_basis(customers: CustomerArrays, cfg: LabelConfig) -> ChurnBasis:
 
 def label_specs(horizon_days: int) -> list[WindowAgg]:
     """Transactions and revenue in ``[T, T + H)``: forward-looking aggregates, labels only."""
-    fwd = {"window_days": horizon_days, "offset_days": -horizon_days}
     return [
-        WindowAgg(_COUNT, "count", **fwd),
-        WindowAgg(_REVENUE, "sum", value="amount", **fwd),
+        WindowAgg(_COUNT, "count", window_days=horizon_days, offset_days=-horizon_days),
+        WindowAgg(
+            _REVENUE, "sum", value="amount", window_days=horizon_days, offset_days=-horizon_days
+        ),
     ]
 
 

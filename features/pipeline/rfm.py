@@ -1,4 +1,4 @@
-"""RFM features from transactions before T (brief rule 2): recency, frequency and monetary value
+"""RFM features from transactions before T (business rule 2): recency, frequency and monetary value
 per look-back window, purchase rhythm and trend, quintile scores and the weighted RFM score."""
 
 from __future__ import annotations

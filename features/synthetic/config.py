@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd
 from pydantic import Field, model_validator
 
+from core.config import Frozen
 from core.errors import ChurnError
-from features.config import Frozen
 from features.dataset import Dataset
 
 

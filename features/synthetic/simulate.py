@@ -38,6 +38,9 @@ class Simulation:
 class _State:
     """Per-customer state carried from month to month."""
 
+    burden: np.ndarray  # float64; np.bincount with weights (shock) is float64, not the stubs' intp
+    shock: np.ndarray
+
     def __init__(self, pop: Pop, rng: np.random.Generator) -> None:
         n = len(pop)
         self.e = pop.propensity + 0.3 * rng.standard_normal(n)  # engagement

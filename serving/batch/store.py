@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from pydantic import Field
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from core.config import Frozen
 from core.errors import ChurnError
-from features.config import Frozen
 
 KEY_COLUMNS = ("customer_id", "account_manager_id", "segment")
 PREDICTION_COLUMNS = (
@@ -134,8 +134,9 @@ def _feature_table(name: str, feature_names: Sequence[str], categorical: Sequenc
 def _engine(url: str) -> sa.Engine:
     try:
         parsed = sa.engine.make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database
+        if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         return sa.create_engine(parsed)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"store URL {url!r} is not a usable SQLAlchemy URL: {exc}") from exc
@@ -249,7 +250,7 @@ class PredictionStore:
         """The stored feature rows of these customers (those found; order not kept)."""
         run = self.run(asof)
         with self.engine.connect() as conn:
-            name = conn.execute(
+            name: str = conn.execute(
                 sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof)
             ).scalar_one()
             table = sa.Table(name, sa.MetaData(), autoload_with=conn)

@@ -9,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bundle import (
-    BIAS_COLUMN,
-    BundleError,
-    BundlePyfunc,
-    Calibrator,
-    ModelBundle,
-    jsonable,
-)
+from core.bundle import BIAS_COLUMN, BundleError, Calibrator, ModelBundle, jsonable
+from core.registry import BundlePyfunc
 
 LEVELS = ("enterprise", "smb", "consumer")
 

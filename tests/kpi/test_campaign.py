@@ -26,7 +26,7 @@ def _candidates(n: int = 3000, managers: int = 6, seed: int = 11) -> pd.DataFram
             "customer_id": [f"c{i}" for i in range(n)],
             "account_manager_id": rng.choice([f"m{i}" for i in range(managers)], n),
             "churn_probability": rng.beta(1.2, 4, n),
-            "predicted_value": rng.lognormal(5, 1.3, n),  # heavy-tailed, brief rule 3
+            "predicted_value": rng.lognormal(5, 1.3, n),  # heavy-tailed, business rule 3
             "reasons": [f"reason {i}" for i in range(n)],
         }
     )

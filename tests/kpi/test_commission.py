@@ -1,4 +1,4 @@
-"""Commission by brief rule 6, hand-computed at every tier edge and for each bonus."""
+"""Commission by business rule 6, hand-computed at every tier edge and for each bonus."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ def _section() -> dict:
     return copy.deepcopy(yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["kpi"])
 
 
-def test_shipped_file_holds_the_briefs_defaults():
+def test_shipped_file_holds_the_business_rules_defaults():
     cfg = load_kpi_config(SHIPPED)
     assert cfg == KpiConfig()
     tiers = cfg.commission.tiers

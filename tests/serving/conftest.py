@@ -23,7 +23,7 @@ from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.synthetic.generator import generate, write_dataset
-from serving.champions import Champions, registry_scope
+from serving.champions import Champions
 from serving.config import ServingConfig, load_serving_config
 from serving.launch import free_port, start_service, stop_service, wait_until_up
 
@@ -139,8 +139,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         shap_sample=100,
         early_stopping_rounds=10,
     )
-    with registry_scope(uri):  # training's own scope leaves MLFLOW_TRACKING_URI behind
-        result = train(ds, cfg, tracking_uri=uri, progress=False)
+    result = train(ds, cfg, tracking_uri=uri, progress=False)
     assert {d.outcome for d in result.decisions.values()} == {"champion"}
     common = {
         "tracking_uri": uri,

@@ -19,7 +19,8 @@ import pytest
 from mlflow import MlflowClient
 
 from features.pipeline.build import build_features
-from serving.champions import Champions, load_champions, registry_scope
+from serving.champions import Champions, load_champions
+from training.tracking import using_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
 
@@ -384,7 +385,7 @@ def test_scorecards_refuse_bad_requests_with_4xx_json(service, world, month_star
 
 def _copy_champions(world, names: dict[str, str]) -> None:
     """Register the current champions again under new names and give them the alias."""
-    with registry_scope(world.tracking_uri):
+    with using_store(world.tracking_uri):
         client = MlflowClient(world.tracking_uri, world.tracking_uri)
         for source, target in names.items():
             mv = client.get_model_version_by_alias(source, "champion")
@@ -424,7 +425,7 @@ def test_api_key_and_not_ready_until_a_champion_appears(locked_service, world, r
 def _new_versions(world) -> dict[str, str]:
     """A new version of each champion (same artifacts) that takes the alias."""
     out = {}
-    with registry_scope(world.tracking_uri):
+    with using_store(world.tracking_uri):
         client = MlflowClient(world.tracking_uri, world.tracking_uri)
         for name in ("churn-model", "value-model"):
             mv = client.get_model_version_by_alias(name, "champion")

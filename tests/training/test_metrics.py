@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from core.economics import CampaignEconomics
 from training.calibration import fit_calibrator, fit_isotonic
 from training.evaluation.metrics import (
     best_campaign,
@@ -33,8 +34,7 @@ def test_constant_score_has_lift_one_whatever_the_row_order():
         y,
         np.ones(100),
         top_k_shares=(0.1,),
-        contact_cost=1,
-        success_rate=0.5,
+        economics=CampaignEconomics(cost_per_contact=1, success_rate=0.5),
     )
     assert m["top_decile_lift"] == pytest.approx(1.0)
     assert m["precision_at_10pct"] == pytest.approx(0.1)
@@ -45,7 +45,11 @@ def test_perfect_ranking_metrics():
     y = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1], dtype=float)
     p = np.linspace(0.01, 0.99, 10)
     m = churn_metrics(
-        p, y, np.full(10, 100.0), top_k_shares=(0.2,), contact_cost=10, success_rate=0.5
+        p,
+        y,
+        np.full(10, 100.0),
+        top_k_shares=(0.2,),
+        economics=CampaignEconomics(cost_per_contact=10, success_rate=0.5),
     )
     assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0
     assert m["precision_at_20pct"] == 1.0 and m["recall_at_20pct"] == 1.0
@@ -56,7 +60,11 @@ def test_perfect_ranking_metrics():
 
 
 def test_campaign_contacts_nobody_when_contacts_cost_more_than_they_save():
-    profit, share = best_campaign(np.array([0.9, 0.5]), np.array([10.0, 0.0]), 100.0, 0.5)
+    profit, share = best_campaign(
+        np.array([0.9, 0.5]),
+        np.array([10.0, 0.0]),
+        CampaignEconomics(cost_per_contact=100.0, success_rate=0.5),
+    )
     assert (profit, share) == (0.0, 0.0)
 
 

@@ -7,12 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.bundle import load_registered_bundle
-from core.registry import CHAMPION, alias_version
+from core.registry import CHAMPION, alias_version, client_for, load_registered_bundle
 from training.config import TrainingConfig
 from training.snapshot.job import SnapshotJobConfig, train_snapshot
 from training.snapshot.models import LOGISTIC
-from training.tracking import client_for
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "iranian_churn"
 

@@ -16,11 +16,18 @@ import pytest
 from typer.testing import CliRunner
 
 from churn.cli import register_commands
-from core.bundle import ModelBundle, load_registered_bundle
-from core.registry import CHALLENGER, CHAMPION, alias_version, champion_history
+from core.bundle import ModelBundle
+from core.registry import (
+    CHALLENGER,
+    CHAMPION,
+    alias_version,
+    champion_history,
+    client_for,
+    load_registered_bundle,
+)
 from features.synthetic.generator import generate, write_dataset
 from training.job import TrainResult, train
-from training.tracking import client_for, using_store
+from training.tracking import using_store
 
 pytestmark = pytest.mark.slow
 

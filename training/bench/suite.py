@@ -19,12 +19,13 @@ import pandas as pd
 from pydantic import Field, ValidationError
 
 from core.bundle import jsonable
+from core.config import Frozen, load_yaml
 from core.errors import ChurnError
 from core.paths import home
 from features.adapters import cdnow
 from features.adapters.importer import ADAPTERS, Adapter, get_adapter
 from features.adapters.snapshot import SnapshotData
-from features.config import FeatureConfig, Frozen, PopulationConfig, load_yaml
+from features.config import FeatureConfig, PopulationConfig
 from features.dataset import Dataset
 from training.bench.btyd import fit_bgnbd, fit_gamma_gamma, rf_summary
 from training.bench.targets import assess

@@ -134,8 +134,7 @@ def evaluate_transaction_log(
     lost = ev.churn_test["lost_value"].to_numpy(np.float64)
     metric_args = {
         "top_k_shares": cfg.top_k_shares,
-        "contact_cost": cfg.campaign.contact_cost,
-        "success_rate": cfg.campaign.success_rate,
+        "economics": cfg.campaign,
         "bins": cfg.calibration_bins,
     }
     churn[BGNBD_ALIVE] = churn_metrics(1.0 - scores[BGNBD_ALIVE].to_numpy(), y, lost, **metric_args)

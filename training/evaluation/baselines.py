@@ -1,6 +1,6 @@
 """The rules a model must beat, scored on the same test cutoff.
 
-Churn: the recency rule (longest since last purchase first), the weighted RFM score of the brief
+Churn: the recency rule (longest since last purchase first), the weighted RFM score of business rule 2
 (lowest value score first) and a logistic regression on the same features. Each baseline's
 ranking is its raw score; its probabilities come from an isotonic map fitted on the calibration
 cutoff, exactly like the model's. Value: last period's revenue carried forward.

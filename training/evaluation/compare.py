@@ -48,8 +48,7 @@ def churn_bundle_metrics(
         rows[CHURN_LABEL].to_numpy(float),
         typical_revenue(rows, horizon_days),
         top_k_shares=cfg.top_k_shares,
-        contact_cost=cfg.campaign.contact_cost,
-        success_rate=cfg.campaign.success_rate,
+        economics=cfg.campaign,
         bins=cfg.calibration_bins,
     )
     return metrics, p
@@ -89,8 +88,7 @@ def evaluate(
             y,
             lost,
             top_k_shares=cfg.top_k_shares,
-            contact_cost=cfg.campaign.contact_cost,
-            success_rate=cfg.campaign.success_rate,
+            economics=cfg.campaign,
             bins=cfg.calibration_bins,
             rank_score=b.rank_score,
         )

@@ -12,6 +12,8 @@ import pandas as pd
 from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from core.economics import CampaignEconomics, saved_value
+
 _EPS = 1e-12
 
 
@@ -57,8 +59,7 @@ def churn_metrics(
     value: np.ndarray,
     *,
     top_k_shares: tuple[float, ...],
-    contact_cost: float,
-    success_rate: float,
+    economics: CampaignEconomics,
     bins: int = 10,
     rank_score: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -67,7 +68,7 @@ def churn_metrics(
 
     ``p`` are probabilities; ``rank_score`` (default ``p``) orders the list for the churn ranking
     metrics. ``value`` is each customer's value known at the cutoff: a churner takes it away.
-    The campaign and the value capture use the at-risk list of the brief, ordered by expected
+    The campaign and the value capture use the at-risk list of business rule 3, ordered by expected
     value at risk ``p x value``.
     """
     p, y = np.asarray(p, float), np.asarray(y, float)
@@ -93,7 +94,7 @@ def churn_metrics(
     v = np.nan_to_num(np.asarray(value, float))
     lost = np.where(y > 0, v, 0.0)
     at_risk = p * v
-    profit, share = best_campaign(at_risk, lost, contact_cost, success_rate)
+    profit, share = best_campaign(at_risk, lost, economics)
     out["campaign_profit"] = profit
     out["campaign_contact_share"] = share
     out["lost_value_captured_top_decile"] = top_sum(at_risk, lost, 0.1 * n) / max(lost.sum(), _EPS)
@@ -101,15 +102,15 @@ def churn_metrics(
 
 
 def best_campaign(
-    score: np.ndarray, lost_value: np.ndarray, contact_cost: float, success_rate: float
+    score: np.ndarray, lost_value: np.ndarray, economics: CampaignEconomics
 ) -> tuple[float, float]:
     """Highest expected profit over contact-list sizes and the share contacted to get it.
 
-    Contacting the top n: profit = success_rate x value lost by the churners among them
-    - contact_cost x n. Contacting nobody (profit 0) is allowed.
+    Contacting the top n: profit = :func:`core.economics.saved_value` of the value lost by the
+    churners among them, n contacts. Contacting nobody (profit 0) is allowed.
     """
     counts, saved = gains_curve(np.asarray(score, float), np.asarray(lost_value, float))
-    profit = success_rate * saved - contact_cost * counts
+    profit = saved_value(saved, economics, counts)
     best = int(np.argmax(profit))
     return float(profit[best]), float(counts[best] / max(len(score), 1))
 

@@ -26,9 +26,10 @@ import pandas as pd
 from rich.console import Console
 
 from core.bundle import ModelBundle
+from core.config import Frozen, load_section
+from core.registry import client_for, resolve_uri
 from features.adapters.importer import get_adapter
 from features.adapters.snapshot import LABEL, VALUE, AdapterError, SnapshotData
-from features.config import Frozen, load_section
 from training.config import ConfigError, TrainingConfig
 from training.evaluation import plots
 from training.evaluation.baselines import as_sklearn, logistic_pipeline
@@ -53,15 +54,7 @@ from training.snapshot.models import (
     snapshot_spec,
 )
 from training.spec import VALUE_LABEL
-from training.tracking import (
-    client_for,
-    ensure_experiment,
-    flat_params,
-    log_bundle,
-    metric_dict,
-    resolve_uri,
-    using_store,
-)
+from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
 
 HORIZON_DAYS = 1
 LOST_VALUE = f"revenue_{HORIZON_DAYS}d"
@@ -137,8 +130,7 @@ def load_snapshot(name: str, path: str | Path) -> tuple[SnapshotData, Rules]:
 def _metric_args(cfg: TrainingConfig) -> dict[str, object]:
     return {
         "top_k_shares": cfg.top_k_shares,
-        "contact_cost": cfg.campaign.contact_cost,
-        "success_rate": cfg.campaign.success_rate,
+        "economics": cfg.campaign,
         "bins": cfg.calibration_bins,
     }
 

@@ -21,8 +21,8 @@ from pydantic import Field
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from core.bundle import Calibrator, ModelBundle, encode_features
+from core.config import Frozen
 from features.adapters.snapshot import LABEL, VALUE, SnapshotData
-from features.config import Frozen
 from training.boosting import fit_booster, lgb_params
 from training.calibration import fit_calibrator, fit_isotonic
 from training.config import BoosterParams, TrainingConfig
@@ -215,8 +215,7 @@ def cross_validate(
     value_folds: list[dict[str, dict[str, float]]] = []
     metric_args = {
         "top_k_shares": cfg.top_k_shares,
-        "contact_cost": cfg.campaign.contact_cost,
-        "success_rate": cfg.campaign.success_rate,
+        "economics": cfg.campaign,
         "bins": cfg.calibration_bins,
     }
     for k, (train, test) in enumerate(group_folds(y, data.groups, snap.folds, cfg.seed)):

@@ -1,0 +1,276 @@
+"""What several ``churn`` commands share: option types, consoles, result tables and the
+prediction-store plumbing of ``churn kpi`` and ``churn campaign``.
+
+This module is imported while the commands are registered (``churn --help``), so at top level it
+imports only the standard library, typer, rich and light project modules. pandas, the configs and
+everything from features/, training/, serving/ and kpi/ are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, cast
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import ChurnError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from features.dataset import Dataset
+    from serving.batch.store import PredictionStore
+    from serving.config import ServingConfig
+    from serving.kpi_inputs import PeriodInputs, StoredPredictions
+    from training.evaluation.compare import Evaluation
+
+# The names of ``features.adapters.importer.ADAPTERS`` (in its order), for help texts: importing the
+# adapters loads pandas and numpy. tests/churn/test_cli.py keeps these in step with the registry.
+ADAPTER_NAMES = ("telco", "iranian", "cdnow", "ecommerce")
+SNAPSHOT_ADAPTER_NAMES = ("telco", "iranian", "ecommerce")
+
+
+Lang = Literal["en", "zh"]
+"""Languages of the reasons (``churn explain``, ``churn report``)."""
+
+
+def reasons_language(lang: str) -> Lang:
+    """``--lang`` checked: en or zh, else an ExplainError."""
+    from reports.explain_global import ExplainError
+
+    if lang not in ("en", "zh"):
+        raise ExplainError(f"--lang must be en or zh, got {lang!r}")
+    return cast(Lang, lang)
+
+
+def wide_console(stderr: bool = False) -> Console:
+    """Rich console; when the output is not a terminal (logs, CI) tables get 140 columns."""
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=140)
+
+
+def fail(exc: ChurnError) -> typer.Exit:
+    """Print a user error on stderr; the ``typer.Exit(2)`` to raise."""
+    wide_console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(2)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def report_table(ds: Dataset, title: str) -> Table:
+    """A rich table of read / accepted / rejected counts per table."""
+    table = Table(title=title)
+    for col in ("table", "file", "read", "accepted", "rejected", "optional columns absent"):
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "rejected") else "left"
+        )
+    for r in ds.reports.values():
+        table.add_row(
+            r.table,
+            r.source,
+            f"{r.read:,}",
+            f"{r.accepted:,}",
+            f"{r.rejected:,}",
+            ", ".join(r.missing_optional_columns) or "-",
+        )
+    return table
+
+
+CHURN_SHOWN = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_lift")
+VALUE_SHOWN = ("mae", "rmse", "spearman", "gini", "top_decile_value_capture")
+
+
+def metrics_table(ev: Evaluation, kind: str, columns: tuple[str, ...]) -> Table:
+    """Test metrics of the model and its baselines as a rich table."""
+    frame = ev.table(kind)
+    table = Table(title=f"{kind} model vs baselines (test cutoff)")
+    table.add_column("scorer")
+    for c in columns:
+        table.add_column(c, justify="right")
+    for name, row in frame.iterrows():
+        table.add_row(str(name), *(f"{row[c]:,.4f}" for c in columns))
+    return table
+
+
+def pct(x: float) -> str:
+    """A share as ``12.3%``; ``-`` when missing."""
+    import pandas as pd
+
+    return "-" if pd.isna(x) else f"{100 * x:.1f}%"
+
+
+def num(x: float, fmt: str = ",.0f") -> str:
+    """A number in ``fmt``; ``-`` when missing."""
+    import pandas as pd
+
+    return "-" if pd.isna(x) else format(x, fmt)
+
+
+def _flags(row: pd.Series) -> str:
+    names = [("first_place", "top"), ("last_place", "last"), ("improvement_plan", "plan")]
+    return " ".join(label for col, label in names if bool(row.get(col)) is True)
+
+
+SCORECARD_CAPTION = (
+    "Book: customers at the period start; VWR: value-weighted retention; RAR: risk-adjusted "
+    "retention (1.0 = as predicted); CSAT: satisfied share; Flags: top, last, plan "
+    "(improvement plan); Payout: commission + ranking bonus or deduction"
+)
+
+
+def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None) -> Table:
+    """A readable terminal table of scorecard rows (managers or teams)."""
+    import pandas as pd
+
+    table = Table(
+        title=title,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        caption=caption,
+        caption_justify="left",
+    )
+    heads = ["Manager", "Team", "Book", "Churn", "VWR", "RAR", "CSAT", "Sales/quota", "Score",
+             "Grade", "Rank", "Flags", "Payout"]  # fmt: skip
+    for h in heads:
+        table.add_column(
+            h, justify="left" if h in ("Manager", "Team", "Grade", "Flags") else "right"
+        )
+    for _, r in frame.iterrows():  # one row per manager or team, for display only
+        table.add_row(
+            str(r["account_manager_id"]) if pd.notna(r["account_manager_id"]) else "",
+            str(r["team"]) if pd.notna(r["team"]) else "",
+            num(r["portfolio_start"]),
+            pct(r["churn_rate"]),
+            num(r["value_weighted_retention"], ".3f"),
+            num(r["risk_adjusted_retention"], ".3f"),
+            pct(r["satisfaction"]),
+            pct(r["sales_vs_quota"]),
+            num(r["score"], ".2f"),
+            str(r["grade"]) if pd.notna(r["grade"]) else "-",
+            num(r["rank"], ".0f"),
+            _flags(r),
+            num(r["payout"], ",.0f"),
+        )
+    return table
+
+
+# --- predictions and data of ``churn kpi`` and ``churn campaign`` -------------------------------
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Data set folder (CSV or Parquet tables); default: the folder the batch scoring "
+        "of the period start read.",
+    ),
+]
+PredOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--predictions",
+        help="Predictions file (Parquet or CSV) instead of the store: customer_id, "
+        "churn_probability, predicted_value; optional as_of (score date) and reasons.",
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="YAML file; its kpi: section (and serving: store_url) is read."),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store", help="SQLAlchemy URL of the prediction store (default: config, else SQLite)."
+    ),
+]
+
+
+def read_frame(path: Path, what: str) -> pd.DataFrame:
+    """Read a Parquet or CSV file (ids as text); a missing or unreadable file is a KpiError."""
+    import pandas as pd
+
+    from kpi.config import KpiError
+
+    if not path.is_file():
+        raise KpiError(f"{what} file {path} does not exist")
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"customer_id": "str", "account_manager_id": "str"})
+    except (OSError, ValueError) as exc:
+        raise KpiError(f"{what} file {path} cannot be read: {exc}") from None
+
+
+def write_frame(frame: pd.DataFrame, path: Path) -> None:
+    """Write CSV or Parquet by the file's suffix."""
+    from kpi.config import KpiError
+
+    if path.suffix not in (".csv", ".parquet"):
+        raise KpiError(f"output {path} must end in .csv or .parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+
+
+def load_data(data: Path, console: Console, as_of: str | None = None) -> Dataset:
+    """The data set in folder ``data``, with a status line while it loads."""
+    from features.loaders import load_dataset
+
+    with console.status(f"Loading {data} ..."):
+        return load_dataset(data, as_of=as_of)
+
+
+def need_data(data: Path | None) -> Path:
+    """``--data``, which ``--predictions FILE`` needs; a KpiError when it is missing."""
+    from kpi.config import KpiError
+
+    if data is None:
+        raise KpiError("--predictions FILE needs --data DIR (the data set the predictions score)")
+    return data
+
+
+def serving_config(config: Path | None, store: str | None) -> ServingConfig:
+    """The serving config of ``--config``, with ``--store`` as its store URL when given."""
+    from serving.config import load_serving_config
+
+    cfg = load_serving_config(config)
+    return cfg.model_copy(update={"store_url": store}) if store else cfg
+
+
+def score_options(config: Path | None, store: str | None) -> str:
+    """The options a hinted ``churn score`` command needs to write to the same store."""
+    parts = [f"--config {config}" if config else "", f"--store '{store}'" if store else ""]
+    return " ".join(filter(None, parts))
+
+
+Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")
+
+
+def from_store(
+    serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
+) -> Read:
+    """What ``read`` gets from the prediction store, saying which scoring runs it used."""
+    from serving.batch.store import PredictionStore
+    from serving.kpi_inputs import PeriodInputs
+
+    store = PredictionStore(serving.resolved_store_url())
+    try:
+        with console.status(f"Reading predictions from {store.safe_url} ..."):
+            got = read(store)
+    finally:
+        store.close()
+    stored = got.stored if isinstance(got, PeriodInputs) else got
+    run = stored.runs[-1]
+    console.print(
+        f"predictions made at {', '.join(stored.asof)} by {run.churn_model} "
+        f"v{run.churn_model_version} and {run.value_model} v{run.value_model_version} "
+        f"({store.safe_url})",
+        highlight=False,
+    )
+    return got

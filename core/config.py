@@ -1,0 +1,67 @@
+"""The configuration base every stage shares: frozen pydantic models and reading one YAML section.
+
+One file can configure every stage; each stage validates its own section into its own model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Frozen(BaseModel):
+    """Base for every config model: immutable, unknown keys are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def read_section(path: str | Path | None, section: str, error: type[Exception]) -> dict[str, Any]:
+    """The ``section:`` mapping of a YAML config file ({} when no file or no section).
+
+    One file can configure every stage; each stage reads its own section and ignores the others.
+    Problems raise ``error`` naming the file and why.
+    """
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise error(f"config file {p} does not exist")
+    try:
+        data = load_yaml(p)
+    except (yaml.YAMLError, ValueError, OSError) as exc:  # YAML errors carry line numbers
+        raise error(f"{p}: cannot be read as YAML: {exc}") from None
+    found = data.get(section)
+    if found is not None and not isinstance(found, dict):
+        raise error(f"{p}: the '{section}:' section must be a mapping")
+    return found or {}
+
+
+def validation_message(exc: ValidationError, section: str) -> str:
+    """Pydantic errors as ``section.key.sub: why`` items, one per problem."""
+    return "; ".join(
+        f"{section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_section(
+    path: str | Path | None, section: str, model: type[M], error: type[Exception]
+) -> M:
+    """Validate a config file's ``section:`` into ``model`` (defaults when absent)."""
+    try:
+        return model.model_validate(read_section(path, section, error))
+    except ValidationError as exc:
+        raise error(f"invalid configuration: {validation_message(exc, section)}") from None
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping; an empty file is an empty mapping."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
