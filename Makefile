@@ -22,6 +22,7 @@ demo: $(STAMP)
 ## The whole test suite (fast and slow tests), as CI runs it.
 test: $(STAMP)
 	sh scripts/ensure_chromium.sh
+	sh scripts/ensure_postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -32,6 +32,10 @@ MODEL_FILE = "model.txt"
 META_FILE = "bundle.json"
 ARTIFACT_KEY = "bundle"  # key of the bundle directory in the logged pyfunc model's artifacts
 BIAS_COLUMN = "bias"
+SOURCE_KEY = "source"
+"""Metadata of a bundle trained on a source file (snapshot mode): ``columns`` maps each feature to
+the file's column, ``id_column`` names the file's customer id, ``merge_levels`` the level spellings
+merged per categorical feature; :meth:`ModelBundle.from_source` applies them."""
 
 Kind = Literal["churn", "value"]
 
@@ -200,22 +204,67 @@ class ModelBundle:
             metadata=meta.get("metadata", {}),
         )
 
+    # ---- inputs named as in a source file (the pyfunc) ---------------------------------------
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """The :data:`SOURCE_KEY` metadata (empty for bundles trained on the feature pipeline)."""
+        src = self.metadata.get(SOURCE_KEY)
+        return src if isinstance(src, dict) else {}
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Per feature, the column a pyfunc input holds it in: the source file's column name for
+        snapshot bundles, else the feature name."""
+        columns = self.source.get("columns", {})
+        return tuple(columns.get(f, f) for f in self.feature_names)
+
+    @property
+    def id_column(self) -> str | None:
+        """The source file's customer-id column, if the bundle was trained on one."""
+        col = self.source.get("id_column")
+        return str(col) if col else None
+
+    def from_source(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A frame as the source file holds it (its column names, text, blanks) made scorable.
+
+        Source columns are renamed to their features (a column already named as the feature
+        wins); categorical text is stripped and merged as when training, blanks become missing;
+        numbers given as text have blanks as missing. Bundles without :data:`SOURCE_KEY` get
+        ``frame`` back unchanged.
+        """
+        src = self.source
+        if not src:
+            return frame
+        columns = src.get("columns", {})
+        rename = {s: f for f, s in columns.items() if f not in frame.columns and s in frame.columns}
+        out = frame.rename(columns=rename)
+        merge = src.get("merge_levels", {})
+        for col in self.feature_names:
+            if col not in out.columns:
+                continue
+            s = pd.Series(out[col], copy=False)
+            if col in self.categories:
+                text = _text(s).replace(dict(merge.get(col, {})))
+                out[col] = text.where(text != "")
+            elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+                text = _text(s)
+                out[col] = text.where(text != "")
+        return out
+
     # ---- mlflow helpers ---------------------------------------------------------------------
 
     def pyfunc_input(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The feature columns as a pyfunc input: categoricals as object strings, numerics float64.
-
-        Used for the logged signature and input example: pandas ``category``/``str`` dtypes
-        would be inferred as a string type MLflow then refuses at predict time.
-        """
+        """The feature columns as a pyfunc input example, named by :attr:`input_names`:
+        categoricals as object strings (None when missing), numerics float64."""
         self.check_columns(frame)
         out: dict[str, Any] = {}
-        for col in self.feature_names:
+        for col, name in zip(self.feature_names, self.input_names, strict=True):
             if col in self.categories:
                 s = pd.Series(frame[col], copy=False).astype(object)
-                out[col] = s.where(s.notna(), None).astype(object)
+                out[name] = s.where(s.notna(), None).astype(object)
             else:
-                out[col] = _numeric(frame[col], col)
+                out[name] = _numeric(frame[col], col)
         return pd.DataFrame(out, index=frame.index)
 
 
@@ -259,6 +308,11 @@ def _codes(s: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
     codes = pd.Index(list(levels), dtype=object).get_indexer(values).astype(np.float64)
     codes[codes < 0] = np.nan
     return codes
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Values as stripped pandas ``str`` (missing stays missing), whatever the dtype."""
+    return s.astype("str").str.strip()
 
 
 def _numeric(s: pd.Series, col: str) -> np.ndarray:

@@ -20,12 +20,17 @@ import pandas as pd
 import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel  # mypy types mlflow.pyfunc as a LazyLoader
+from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
 from core import paths
 from core.bundle import ARTIFACT_KEY, BundleError, ModelBundle
 from core.errors import ChurnError
 
+CUSTOMER_ID = "customer_id"
+OUTPUT_COLUMNS = {"churn": "churn_probability", "value": "predicted_value"}
+"""The pyfunc's prediction column per bundle kind."""
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
@@ -165,10 +170,13 @@ def rollback(client: MlflowClient, name: str, reason: str) -> tuple[str, str]:
 
 
 class BundlePyfunc(PythonModel):
-    """MLflow pyfunc wrapper: loads the bundle from the ``bundle`` artifact; predict = bundle.predict.
+    """MLflow pyfunc wrapper: loads the bundle from the ``bundle`` artifact and scores frames.
 
-    Logged as "models from code" (:data:`PYFUNC_SCRIPT`, no cloudpickle) by ``training.tracking``.
-    ``mlflow.pyfunc.load_model(uri).unwrap_python_model().bundle`` gives the ModelBundle.
+    ``predict`` takes a frame holding the model's input columns (:attr:`ModelBundle.input_names`;
+    other columns are ignored) and returns a frame with the prediction column of
+    :data:`OUTPUT_COLUMNS`, row-aligned with the input, and ``customer_id`` first when the input
+    has it (or the source file's id column). Logged as "models from code" (:data:`PYFUNC_SCRIPT`,
+    no cloudpickle) by ``training.tracking``; ``unwrap_python_model().bundle`` is the ModelBundle.
     """
 
     bundle: ModelBundle | None = None
@@ -176,10 +184,54 @@ class BundlePyfunc(PythonModel):
     def load_context(self, context: Any) -> None:
         self.bundle = ModelBundle.load(context.artifacts[ARTIFACT_KEY])
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict | None = None
+    ) -> pd.DataFrame:
         if self.bundle is None:
             raise BundleError("BundlePyfunc.predict called before load_context")
-        return self.bundle.predict(pd.DataFrame(model_input))
+        return pyfunc_predict(self.bundle, pd.DataFrame(model_input))
+
+
+def pyfunc_predict(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
+    """What the pyfunc returns for ``frame``: ``customer_id`` (when given) and the prediction."""
+    out = pd.DataFrame(
+        {OUTPUT_COLUMNS[bundle.kind]: bundle.predict(bundle.from_source(frame))}, index=frame.index
+    )
+    id_column = next((c for c in (CUSTOMER_ID, bundle.id_column) if c in frame.columns), None)
+    if id_column is not None:
+        out.insert(0, CUSTOMER_ID, frame[id_column].astype("str").to_numpy())
+    return out
+
+
+def pyfunc_signature(bundle: ModelBundle) -> ModelSignature:
+    """The logged signature: every input column by name, of MLflow's ``Any`` type, and the output.
+
+    MLflow checks a column-typed signature before ``predict`` runs and refuses a pandas
+    ``category`` column for ``string`` and an int64 column for ``double``; ``Any`` lets those
+    through to the bundle, which encodes every dtype and names a column it cannot read
+    (:func:`pyfunc_input_types` documents the types). The customer id columns are optional.
+    """
+    names = bundle.input_names
+    ids = [c for c in dict.fromkeys((CUSTOMER_ID, bundle.id_column)) if c and c not in names]
+    inputs: list[Any] = [ColSpec(AnyType(), name) for name in names]
+    inputs += [ColSpec(AnyType(), c, required=False) for c in ids]
+    outputs: list[Any] = [
+        ColSpec(DataType.string, CUSTOMER_ID, required=False),
+        ColSpec(DataType.double, OUTPUT_COLUMNS[bundle.kind]),
+    ]
+    return ModelSignature(Schema(inputs), Schema(outputs))
+
+
+def pyfunc_input_types(bundle: ModelBundle) -> dict[str, str]:
+    """Per input column, what it holds: ``number``, or ``category: level | level ...``."""
+    return {
+        name: (
+            "category: " + " | ".join(bundle.categories[feature])
+            if feature in bundle.categories
+            else "number"
+        )
+        for feature, name in zip(bundle.feature_names, bundle.input_names, strict=True)
+    }
 
 
 def load_registered_bundle(name: str, alias: str, tracking_uri: str) -> tuple[ModelBundle, str]:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from core.config import Frozen
+from core.config import Frozen, load_section
+from core.errors import ContractError
+
+DEFAULT_MAX_BAD_ROW_SHARE = 0.2
+
+
+class DataConfig(Frozen):
+    """How data folders are loaded: the ``data:`` section of a YAML file."""
+
+    max_bad_row_share: float = Field(DEFAULT_MAX_BAD_ROW_SHARE, ge=0, le=1)
+    """A table with more rejected rows than this share of its rows stops the run (a single bad
+    row never does): past it the export, not a few rows, is broken."""
+
+
+def load_data_config(path: str | Path | None = None) -> DataConfig:
+    """The ``data:`` section of a YAML file (defaults when absent); other sections ignored."""
+    return load_section(path, "data", DataConfig, ContractError)
+
 
 ChurnDefinition = Literal["auto", "non_contractual", "contractual"]
 """How churn is judged: ``auto`` per customer (contractual when ``contract_end_date`` or

@@ -53,7 +53,10 @@ class Table:
 
 CHANNELS = ("call", "email", "chat", "visit", "app_login", "campaign")
 DIRECTIONS = ("inbound", "outbound")
-TRANSACTION_KINDS = ("new", "renewal", "upsell", "purchase")
+TRANSACTION_KINDS = ("new", "renewal", "upsell", "purchase", "refund")
+REFUND = "refund"
+"""A refund or credit note: a negative ``amount`` or ``kind: refund`` (see ``docs/data-contract.md``).
+Refunds net into revenue and never count as purchases."""
 
 CUSTOMERS = Table(
     name="customers",
@@ -76,14 +79,24 @@ TRANSACTIONS = Table(
     name="transactions",
     required=True,
     event_time="ts",
-    description="One row per purchase, renewal or upsell.",
+    description="One row per purchase, renewal or upsell, or a refund (negative amount).",
     columns=(
         Column("customer_id", "id", "Customer key.", required=True),
         Column("ts", "date", "Time of the transaction.", required=True),
-        Column("amount", "float", "Amount in the data set's currency, >= 0.", True, min=0.0),
+        Column(
+            "amount",
+            "float",
+            "Amount in the data set's currency; negative for a refund or credit note.",
+            required=True,
+        ),
         Column("order_id", "id", "Order key."),
         Column("category", "text", "Product category."),
-        Column("kind", "category", "new, renewal, upsell or purchase.", allowed=TRANSACTION_KINDS),
+        Column(
+            "kind",
+            "category",
+            "new, renewal, upsell, purchase or refund (a refund's amount is taken as negative).",
+            allowed=TRANSACTION_KINDS,
+        ),
     ),
 )
 

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
+
+AsOfSource = Literal["argument", "dataset.yaml", "last event", "today"]
+"""Where a data set's as-of date came from (see ``docs/data-contract.md``, as-of date)."""
+
+AS_OF_SOURCES: dict[str, str] = {
+    "argument": "given with --asof",
+    "dataset.yaml": "from dataset.yaml",
+    "last event": "the last event in the data (no dataset.yaml, no --asof)",
+    "today": "today, UTC (no dataset.yaml, no --asof, and no dated event on or before today)",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,11 @@ class Dataset:
     as_of: pd.Timestamp
     reports: dict[str, TableReport] = field(default_factory=dict)
     rejects: dict[str, pd.DataFrame] = field(default_factory=dict)
+    as_of_source: AsOfSource = "argument"
+
+    def as_of_text(self) -> str:
+        """The as-of date and where it came from, e.g. for the CLI's first line."""
+        return f"as-of date {self.as_of:%Y-%m-%d}: {AS_OF_SOURCES[self.as_of_source]}"
 
     def has(self, table: str, column: str | None = None) -> bool:
         """Whether the table (and, if given, the column) is present."""

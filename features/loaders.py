@@ -1,10 +1,11 @@
 """Load a data set folder, enforce the data contract, and quarantine bad rows with a reason.
 
 Two kinds of problems, two behaviours:
-- schema-level (unknown table file, missing required column, unparsable value, unreadable file)
-  stop the run with a :class:`ContractError` naming the file, the column and offending values;
-- row-level (rule broken by one row) moves that row to the table's rejects with a ``reason``;
-  every table reports ``read = accepted + rejected``.
+- schema-level (unknown table file, missing required column, a whole column that cannot be
+  parsed, unreadable file, or more bad rows in a table than ``max_bad_row_share`` allows) stop the
+  run with a :class:`ContractError` naming the file, the column and offending values;
+- row-level (an unparsable value, or a rule broken by one row) moves that row to the table's
+  rejects with a ``reason``; every table reports ``read = accepted + rejected``.
 
 Time-zone policy: timestamps with an offset are converted to UTC; timestamps without one are taken
 to be UTC already. All dates are then naive UTC ``datetime64``.
@@ -22,12 +23,24 @@ import pandera.pandas as pa
 
 from core.config import load_yaml
 from core.errors import ContractError
-from features.contract import MANIFEST_FILE, TABLE_SUFFIXES, TABLES, Column, Table
-from features.dataset import Dataset, TableReport
+from features.config import DEFAULT_MAX_BAD_ROW_SHARE
+from features.contract import MANIFEST_FILE, REFUND, TABLE_SUFFIXES, TABLES, Column, Table
+from features.dataset import AsOfSource, Dataset, TableReport
 
 SOURCE_ROW = "source_row"
 REASON = "reason"
+PARSE_REASON = "_parse_reason"  # set by parse_table on rows with unparsable values
 MAX_SHOWN = 10
+DATE_FORMAT_HINT = "expected ISO 8601, e.g. 2024-06-30 or 2024-06-30T14:05:00+08:00"
+
+
+class BadRowShareError(ContractError):
+    """Too many bad rows in a table to trust it; ``dataset`` holds what was accepted and
+    rejected, so ``churn validate`` can still write the rejects."""
+
+    def __init__(self, message: str, dataset: Dataset) -> None:
+        super().__init__(message)
+        self.dataset = dataset
 
 
 def _sample(values: pd.Series) -> str:
@@ -69,33 +82,26 @@ def read_raw(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _parse_dates(values: pd.Series, where: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
+def is_datetime(values: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(values)
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    """Dates as naive UTC ``datetime64[us]``; unparsable values become NaT."""
+    if is_datetime(values):
         parsed = values
     else:
         parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
-        bad = values.notna() & parsed.isna()
-        if bad.any():
-            raise ContractError(
-                f"{where}: {int(bad.sum())} value(s) are not dates "
-                f"(expected ISO 8601, e.g. 2024-06-30 or 2024-06-30T14:05:00+08:00): "
-                f"{_sample(values[bad])}"
-            )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.astype("datetime64[us]")
 
 
-def _parse_numbers(values: pd.Series, where: str) -> pd.Series:
+def _parse_numbers(values: pd.Series) -> pd.Series:
+    """Numbers as ``float64``; unparsable values become NaN."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
-    parsed = pd.to_numeric(values.str.strip(), errors="coerce")
-    bad = values.notna() & parsed.isna()
-    if bad.any():
-        raise ContractError(
-            f"{where}: {int(bad.sum())} value(s) are not numbers: {_sample(values[bad])}"
-        )
-    return parsed.astype("float64")
+    return pd.to_numeric(values.astype("str").str.strip(), errors="coerce").astype("float64")
 
 
 def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
@@ -105,7 +111,12 @@ def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
 
 
 def parse_table(raw: pd.DataFrame, table: Table, source: str) -> pd.DataFrame:
-    """Type every contract column of a raw table; extra columns are kept as they are."""
+    """Type every contract column of a raw table; extra columns are kept as they are.
+
+    A value that cannot be parsed as its column's type becomes missing and its row gets a reason
+    in the ``_parse_reason`` column, which :func:`validate_tables` turns into a rejected row. A
+    column none of whose (two or more) values parse stops the run: its format is wrong, not a row.
+    """
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
         raise ContractError(
@@ -113,17 +124,34 @@ def parse_table(raw: pd.DataFrame, table: Table, source: str) -> pd.DataFrame:
             f"'{table.name}'; found columns: {', '.join(c for c in raw.columns if c != SOURCE_ROW)}"
         )
     frame = raw.copy()
+    reasons = pd.Series("", index=frame.index, dtype="str")
     for col in table.columns:
         if col.name not in frame.columns:
             continue
-        where = f"{source}, column '{col.name}'"
         values = frame[col.name]
-        if col.kind == "date":
-            frame[col.name] = _parse_dates(values, where)
-        elif col.kind in ("float", "int"):
-            frame[col.name] = _parse_numbers(values, where)
-        else:
+        if col.kind not in ("date", "float", "int"):
             frame[col.name] = _parse_text(values, lower=col.kind == "category")
+            continue
+        is_date = col.kind == "date"
+        parsed = _parse_dates(values) if is_date else _parse_numbers(values)
+        failed = values.notna() & parsed.isna()
+        bad = failed.copy()
+        if failed.any():  # blank text is a missing value, not a bad one
+            bad[failed] = values[failed].astype("str").str.strip() != ""
+        n_present = int(values.notna().sum()) - int((failed & ~bad).sum())
+        what = "dates" if is_date else "numbers"
+        hint = f" ({DATE_FORMAT_HINT})" if is_date else ""
+        if bad.sum() > 1 and bad.sum() == n_present:
+            raise ContractError(
+                f"{source}, column '{col.name}': all {int(bad.sum())} value(s) are not {what}"
+                f"{hint}, so the column cannot be used: {_sample(values[bad])}"
+            )
+        if bad.any():
+            text = f"{col.name}: not a {what[:-1]} (got " + values[bad].astype("str") + ")"
+            _add_reason(reasons, bad, text)
+        frame[col.name] = parsed
+    if (reasons != "").any():
+        frame[PARSE_REASON] = reasons
     return frame
 
 
@@ -228,22 +256,120 @@ def find_table_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def resolve_as_of(folder: Path, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
-    """As-of date: the argument, else ``dataset.yaml``'s ``as_of``, else today (UTC)."""
-    if as_of is None and (folder / MANIFEST_FILE).is_file():
-        as_of = load_yaml(folder / MANIFEST_FILE).get("as_of")
+def _given_as_of(
+    folder: Path | None, as_of: str | pd.Timestamp | None
+) -> tuple[pd.Timestamp | None, AsOfSource]:
+    """The argument, else ``dataset.yaml``'s ``as_of``; None when neither gives one."""
+    source: AsOfSource = "argument"
+    if as_of is None and folder is not None and (folder / MANIFEST_FILE).is_file():
+        as_of, source = load_yaml(folder / MANIFEST_FILE).get("as_of"), "dataset.yaml"
     if as_of is None:
-        as_of = datetime.now(UTC).date().isoformat()
+        return None, source
     try:
-        return pd.Timestamp(str(as_of)).normalize()
-    except ValueError as exc:
-        raise ContractError(f"as-of date {as_of!r} is not a date (expected YYYY-MM-DD)") from exc
+        ts = pd.Timestamp(str(as_of))
+    except ValueError:
+        ts = pd.NaT
+    if pd.isna(ts):
+        raise ContractError(f"as-of date {as_of!r} is not a date (expected YYYY-MM-DD)")
+    return ts.normalize(), source
+
+
+def last_event_day(typed: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The day of the latest event (transactions, interactions, complaints) on or before today.
+
+    Later dates are typos or not-yet-happened events: they are left to the as-of rule, which
+    rejects them, instead of pushing the as-of date into the future.
+    """
+    today = pd.Timestamp(datetime.now(UTC).date())
+    latest: list[pd.Timestamp] = []
+    for name, frame in typed.items():
+        col = TABLES[name].event_time
+        if col is None or col not in frame:
+            continue
+        times = frame[col]
+        times = times[times < today + pd.Timedelta(days=1)]
+        if times.notna().any():
+            latest.append(pd.Timestamp(times.max()))
+    return max(latest).normalize() if latest else None
+
+
+def resolve_as_of_from(
+    folder: Path | None, as_of: str | pd.Timestamp | None, typed: dict[str, pd.DataFrame]
+) -> tuple[pd.Timestamp, AsOfSource]:
+    """As-of date and its source: the argument, else ``dataset.yaml``'s ``as_of``, else the day
+    of the last event in the data (see :func:`last_event_day`), else today (UTC).
+
+    With the last event's day as as-of, features at that cutoff read events before it, so that
+    day (which an export may have cut short) is in no feature or label.
+    """
+    given, source = _given_as_of(folder, as_of)
+    if given is not None:
+        return given, source
+    last = last_event_day(typed)
+    if last is not None:
+        return last, "last event"
+    return pd.Timestamp(datetime.now(UTC).date()), "today"
+
+
+def resolve_as_of(folder: Path, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+    """As-of date of a data folder (see :func:`resolve_as_of_from`); reads the event tables only
+    when neither the argument nor ``dataset.yaml`` gives one."""
+    given, _ = _given_as_of(folder, as_of)
+    if given is not None:
+        return given
+    files = find_table_files(folder)
+    typed = {
+        name: parse_table(read_raw(path), TABLES[name], path.name)
+        for name, path in files.items()
+        if TABLES[name].event_time is not None
+    }
+    return resolve_as_of_from(folder, None, typed)[0]
+
+
+def _net_refunds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Refunds carry a negative amount: a positive amount with ``kind: refund`` is negated."""
+    if "kind" not in frame or "amount" not in frame:
+        return frame
+    flip = (frame["kind"] == REFUND).fillna(False).to_numpy(dtype=bool) & (frame["amount"] > 0)
+    if flip.any():
+        frame = frame.copy()
+        frame.loc[flip, "amount"] = -frame.loc[flip, "amount"]
+    return frame
+
+
+def _check_bad_share(ds: Dataset, max_share: float) -> None:
+    """Stop when a table has more bad rows than ``max_share`` of its rows (one bad row never)."""
+    lines = []
+    for name, r in ds.reports.items():
+        if r.rejected > 1 and r.rejected > max_share * r.read:
+            top = ds.rejects[name][REASON].value_counts().head(3)
+            reasons = "; ".join(f"{n:,} x {reason}" for reason, n in top.items())
+            lines.append(
+                f"{r.source}: {r.rejected:,} of {r.read:,} rows ({r.rejected / r.read:.1%}) are "
+                f"bad, more than the {max_share:g} max bad-row share allows; most common: {reasons}"
+            )
+    if lines:
+        raise BadRowShareError(
+            "; ".join(lines) + ". See the rejected rows with `churn validate DIR`, fix the export, "
+            "or raise --max-bad-row-share (config: data.max_bad_row_share)",
+            ds,
+        )
 
 
 def validate_tables(
-    typed: dict[str, pd.DataFrame], sources: dict[str, str], as_of: pd.Timestamp
+    typed: dict[str, pd.DataFrame],
+    sources: dict[str, str],
+    as_of: pd.Timestamp,
+    *,
+    as_of_source: AsOfSource = "argument",
+    max_bad_row_share: float | None = None,
 ) -> Dataset:
-    """Apply row and cross-table rules; split every table into accepted rows and rejects."""
+    """Apply row and cross-table rules; split every table into accepted rows and rejects.
+
+    Rows that :func:`parse_table` marked unparsable are rejected with that reason. With
+    ``max_bad_row_share`` set, a table whose rejected share exceeds it stops the run with a
+    :class:`BadRowShareError`.
+    """
     tables: dict[str, pd.DataFrame] = {}
     rejects: dict[str, pd.DataFrame] = {}
     reports: dict[str, TableReport] = {}
@@ -251,11 +377,20 @@ def validate_tables(
     # customers first: events are checked against the accepted customers
     for name in sorted(typed, key=lambda n: n != "customers"):
         frame, table = typed[name], TABLES[name]
-        reasons = _row_reasons(frame, table)
+        if PARSE_REASON in frame:
+            reasons = frame[PARSE_REASON].fillna("").astype("str")
+            frame = frame.drop(columns=PARSE_REASON)
+        else:
+            reasons = pd.Series("", index=frame.index, dtype="str")
+        parsed_ok = reasons == ""
+        checked = frame if parsed_ok.all() else frame[parsed_ok]
+        rules = _row_reasons(checked, table).reindex(frame.index, fill_value="")
+        _add_reason(reasons, rules != "", rules)
         cross = _cross_table_reasons(frame, table, customers, as_of)
         _add_reason(reasons, cross != "", cross)
         bad = reasons != ""
-        tables[name] = frame[~bad].drop(columns=SOURCE_ROW).reset_index(drop=True)
+        accepted = frame[~bad].drop(columns=SOURCE_ROW).reset_index(drop=True)
+        tables[name] = _net_refunds(accepted) if name == "transactions" else accepted
         rejects[name] = frame[bad].assign(**{REASON: reasons[bad]}).reset_index(drop=True)
         if name == "customers":
             customers = pd.Index(tables[name]["customer_id"])
@@ -267,21 +402,39 @@ def validate_tables(
             rejected=int(bad.sum()),
             missing_optional_columns=tuple(c for c in table.column_names if c not in frame),
         )
-    return Dataset(tables=tables, as_of=as_of, reports=reports, rejects=rejects)
+    ds = Dataset(
+        tables=tables, as_of=as_of, reports=reports, rejects=rejects, as_of_source=as_of_source
+    )
+    if max_bad_row_share is not None:
+        _check_bad_share(ds, max_bad_row_share)
+    return ds
 
 
 def load_dataset(
-    folder: str | Path, as_of: str | pd.Timestamp | None = None, encoding: str = "utf-8"
+    folder: str | Path,
+    as_of: str | pd.Timestamp | None = None,
+    encoding: str = "utf-8",
+    max_bad_row_share: float | None = DEFAULT_MAX_BAD_ROW_SHARE,
 ) -> Dataset:
-    """Load and validate a data set folder (one CSV or Parquet file per table)."""
+    """Load and validate a data set folder (one CSV or Parquet file per table).
+
+    The as-of date is ``as_of``, else ``dataset.yaml``'s, else the last event's day
+    (:func:`resolve_as_of_from`); ``Dataset.as_of_source`` says which.
+    """
     folder = Path(folder)
     files = find_table_files(folder)
-    resolved = resolve_as_of(folder, as_of)
     typed = {
         name: parse_table(read_raw(path, encoding), TABLES[name], path.name)
         for name, path in files.items()
     }
-    return validate_tables(typed, {n: p.name for n, p in files.items()}, resolved)
+    resolved, source = resolve_as_of_from(folder, as_of, typed)
+    return validate_tables(
+        typed,
+        {n: p.name for n, p in files.items()},
+        resolved,
+        as_of_source=source,
+        max_bad_row_share=max_bad_row_share,
+    )
 
 
 def write_rejects(ds: Dataset, out_dir: str | Path) -> list[Path]:

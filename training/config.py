@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from core.config import Frozen, load_section
+from core.config import Frozen, load_section, validation_message
 from core.economics import CampaignEconomics
 from core.errors import ChurnError
 from features.config import FeatureConfig
@@ -116,3 +116,23 @@ def load_training_config(path: str | Path | None = None) -> TrainingConfig:
 def load_feature_config(path: str | Path | None = None) -> FeatureConfig:
     """The ``features:`` section of a YAML file (defaults when absent)."""
     return load_section(path, "features", FeatureConfig, ConfigError)
+
+
+def with_overrides(
+    features: FeatureConfig,
+    cfg: TrainingConfig,
+    horizon_days: int | None = None,
+    train_cutoffs: int | None = None,
+) -> tuple[FeatureConfig, TrainingConfig]:
+    """The configs with ``features.labels.horizon_days`` and ``training.split.train_cutoffs``
+    replaced where given (``churn train --horizon --train-cutoffs``), validated like the file."""
+    try:
+        if horizon_days is not None:
+            labels = {**features.labels.model_dump(), "horizon_days": horizon_days}
+            features = FeatureConfig.model_validate({**features.model_dump(), "labels": labels})
+        if train_cutoffs is not None:
+            split = {**cfg.split.model_dump(), "train_cutoffs": train_cutoffs}
+            cfg = TrainingConfig.model_validate({**cfg.model_dump(), "split": split})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid option: {validation_message(exc, 'option')}") from None
+    return features, cfg

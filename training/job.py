@@ -18,7 +18,7 @@ from rich.console import Console
 
 from core.registry import client_for, resolve_uri
 from features.config import FeatureConfig
-from features.contract import CONTRACT_VERSION
+from features.contract import CONTRACT_VERSION, TABLES
 from features.dataset import Dataset
 from features.pipeline.build import build_training_set
 from features.pipeline.cutoffs import monthly_cutoffs
@@ -28,7 +28,7 @@ from training.evaluation.compare import MODEL, Evaluation
 from training.evaluation.model_card import model_card
 from training.fit import Trained, fit_models
 from training.promotion import Decision, gate
-from training.split import CutoffPlan, months_needed, plan_cutoffs
+from training.split import CutoffPlan, check_history, months_needed, plan_cutoffs
 from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
 
 
@@ -53,11 +53,36 @@ class TrainResult:
         return self.trained.split.test
 
 
+def data_range(ds: Dataset) -> str:
+    """The data's dates in words: first sign-up, first and last event, and the as-of date."""
+    times = [
+        frame[TABLES[name].event_time]
+        for name, frame in ds.tables.items()
+        if TABLES[name].event_time in frame and frame[TABLES[name].event_time].notna().any()
+    ]
+    signup = ds.tables["customers"]["signup_date"].min()
+    span = (
+        f"events from {min(t.min() for t in times):%Y-%m-%d} to "
+        f"{max(t.max() for t in times):%Y-%m-%d}"
+        if times
+        else "no events"
+    )
+    first = f"first sign-up {signup:%Y-%m-%d}" if pd.notna(signup) else "no sign-up dates"
+    return f"the data has {span} ({first}), {ds.as_of_text()}"
+
+
 def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> CutoffPlan:
-    """The time split of this data set: monthly cutoffs with complete label horizons."""
-    h = features.labels.horizon_days
-    candidates = monthly_cutoffs(ds, months_needed(h, cfg.split.train_cutoffs), h)
-    return plan_cutoffs(candidates, h, cfg.split.train_cutoffs)
+    """The time split of this data set: monthly cutoffs with complete label horizons.
+
+    A history too short for the split raises :class:`training.split.HistoryError`, naming the
+    data's range, the history needed and the horizons that would work.
+    """
+    h, n = features.labels.horizon_days, cfg.split.train_cutoffs
+    first = ds.tables["customers"]["signup_date"].min()
+    if pd.notna(first):
+        check_history(pd.Timestamp(first), ds.as_of, h, n, data_range(ds))
+    candidates = monthly_cutoffs(ds, months_needed(h, n), h)
+    return plan_cutoffs(candidates, h, n)
 
 
 def train(
@@ -82,6 +107,12 @@ def train(
 
         t0 = time.perf_counter()
         plan = plan_for(ds, features, cfg)
+        if len(plan.train) < cfg.split.train_cutoffs:
+            console.print(
+                f"note: {len(plan.train)} of the {cfg.split.train_cutoffs} training cutoffs fit in "
+                f"the history ({plan.describe()['train_cutoffs']}); {data_range(ds)}",
+                highlight=False,
+            )
         say(f"building features for {len(plan.all)} cutoffs")
         frame = build_training_set(ds, plan.all, features)
         t1 = time.perf_counter()

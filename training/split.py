@@ -71,6 +71,84 @@ def plan_cutoffs(candidates: list[pd.Timestamp], horizon_days: int, n_train: int
     return CutoffPlan(tuple(train), calibration, test, horizon_days)
 
 
+class HistoryError(SplitError):
+    """The data's history is shorter than the time split needs for the chosen horizon."""
+
+
+def _next_month_start(ts: pd.Timestamp, strictly_after: bool) -> pd.Timestamp:
+    """The first month start after ``ts`` (or on it, unless ``strictly_after``)."""
+    start = pd.Timestamp(year=ts.year, month=ts.month, day=1)
+    if start > ts or (start == ts and not strictly_after):
+        return start
+    return start + pd.offsets.MonthBegin(1)
+
+
+def earliest_as_of(first_signup: pd.Timestamp, horizon_days: int, n_train: int = 1) -> pd.Timestamp:
+    """The earliest as-of date for which :func:`plan_cutoffs` finds ``n_train`` training cutoffs.
+
+    The split rules on month-start cutoffs: the first cutoff is the first month start after the
+    first sign-up (earlier ones have nobody to score); the calibration cutoff is the first month
+    start at least H days after the last training cutoff, the test cutoff the first at least H
+    days after that, and the test's own horizon must end by the as-of date.
+    """
+    h = pd.Timedelta(days=horizon_days)
+    first = _next_month_start(pd.Timestamp(first_signup), strictly_after=True)
+    last_train = first + pd.offsets.MonthBegin(n_train - 1) if n_train > 1 else first
+    calibration = _next_month_start(last_train + h, strictly_after=False)
+    test = _next_month_start(calibration + h, strictly_after=False)
+    return test + h
+
+
+def longest_horizon(first_signup: pd.Timestamp, as_of: pd.Timestamp) -> int:
+    """The longest horizon in days that a history from ``first_signup`` to ``as_of`` can train
+    with (one training cutoff); 0 when none can."""
+    lo, hi = 0, max(int((as_of - first_signup) / pd.Timedelta(days=1)), 0)
+    while lo < hi:  # earliest_as_of grows with the horizon: binary search
+        mid = (lo + hi + 1) // 2
+        if earliest_as_of(first_signup, mid) <= as_of:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+NICE_HORIZONS = (365, 180, 120, 90, 60, 30, 14, 7)
+
+
+def check_history(
+    first_signup: pd.Timestamp,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    n_train: int,
+    data_range: str,
+) -> None:
+    """Raise :class:`HistoryError` naming the data's range, the as-of date, the history the split
+    needs and the horizons that would work, when no split fits; ``data_range`` describes the
+    data's dates and as-of date for the message."""
+    need = earliest_as_of(first_signup, horizon_days, 1)
+    if need <= as_of:
+        return
+    full = earliest_as_of(first_signup, horizon_days, n_train)
+    days = int((need - first_signup) / pd.Timedelta(days=1))
+    longest = longest_horizon(first_signup, as_of)
+    if longest >= 1:
+        nice = next((h for h in NICE_HORIZONS if h <= longest), longest)
+        advice = (
+            f"Use --horizon {nice} (the longest horizon this history allows is {longest} days), "
+            "or add history"
+        )
+    else:
+        advice = "Add history: it is too short for any horizon"
+    raise HistoryError(
+        f"the history is too short to train with a {horizon_days}-day horizon: {data_range}. "
+        f"The time split (a training cutoff on the first month start after the first sign-up "
+        f"{first_signup:%Y-%m-%d}, a calibration cutoff {horizon_days} days or more later, a test "
+        f"cutoff {horizon_days} days or more after that, and the test's {horizon_days}-day "
+        f"horizon, on month starts) needs an as-of date on or after {need:%Y-%m-%d} ({days} days "
+        f"of history); all {n_train} training cutoffs need {full:%Y-%m-%d}. {advice}"
+    )
+
+
 def months_needed(horizon_days: int, n_train: int) -> int:
     """How many monthly candidate cutoffs cover the plan (train + two purged gaps + cal + test)."""
     gap = -(-horizon_days // 28)  # months a horizon can span, rounded up
@@ -96,5 +174,10 @@ def split_frame(frame: pd.DataFrame, plan: CutoffPlan) -> Split:
     }
     for name, part in parts.items():
         if part.empty:
-            raise SplitError(f"the {name} cutoff(s) have no active customers")
+            dates = plan.describe()[f"{name}_cutoff" + ("s" if name == "train" else "")]
+            raise SplitError(
+                f"the {name} cutoff(s) {dates} have no active customers (nobody signed up before "
+                "them and bought within the active window); check the as-of date and the "
+                "population's active_window_days"
+            )
     return Split(**parts)

@@ -22,11 +22,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
 
 from core import paths
 from core.bundle import ARTIFACT_KEY, ModelBundle
-from core.registry import PYFUNC_SCRIPT
+from core.registry import CUSTOMER_ID, PYFUNC_SCRIPT, pyfunc_input_types, pyfunc_signature
 
 _MLFLOW_GLOBALS = threading.RLock()
 REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas", "pyyaml", "scikit-learn")
@@ -88,10 +87,15 @@ def _requirements() -> list[str]:
 
 
 def log_bundle(bundle: ModelBundle, example: pd.DataFrame, registered_name: str) -> tuple[str, str]:
-    """Log a bundle to the active run as a pyfunc model with signature and input example, and
-    register it; returns (model URI, registered version)."""
-    inputs = bundle.pyfunc_input(example)
-    signature = infer_signature(inputs, bundle.predict(example))
+    """Log a bundle to the active run as a pyfunc model with signature, input example and the
+    input columns' types, and register it; returns (model URI, registered version).
+
+    ``example`` holds the bundle's features (and ``customer_id``); the example logged is named
+    and typed as the pyfunc takes it (:func:`core.registry.pyfunc_signature`).
+    """
+    inputs = bundle.pyfunc_input(example.head(5))
+    if CUSTOMER_ID in example.columns:
+        inputs.insert(0, CUSTOMER_ID, example[CUSTOMER_ID].head(5).astype(object).to_numpy())
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = bundle.save(Path(tmp) / ARTIFACT_KEY)
         script = Path(tmp) / "bundle_model.py"
@@ -100,11 +104,11 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, registered_name: str)
             name=f"{bundle.kind}_model",
             python_model=str(script),
             artifacts={ARTIFACT_KEY: str(bundle_dir)},
-            signature=signature,
-            input_example=inputs.head(5),
+            signature=pyfunc_signature(bundle),
+            input_example=inputs,
             registered_model_name=registered_name,
             pip_requirements=_requirements(),
-            metadata={"kind": bundle.kind},
+            metadata={"kind": bundle.kind, "inputs": pyfunc_input_types(bundle)},
         )
     return info.model_uri, str(info.registered_model_version)
 

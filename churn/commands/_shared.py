@@ -274,3 +274,42 @@ def from_store(
         highlight=False,
     )
     return got
+
+
+# --- loading a data folder (``churn validate``, ``train``, ``features``, ``score``) ------------
+
+MaxBadRowShareOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-bad-row-share",
+        min=0.0,
+        max=1.0,
+        help="Stop when more than this share of a table's rows is rejected (one bad row never "
+        "stops a run); default: the config's data.max_bad_row_share, else 0.2.",
+    ),
+]
+
+
+def load_folder(
+    data: Path,
+    console: Console,
+    *,
+    as_of: str | None = None,
+    encoding: str = "utf-8",
+    max_bad_row_share: float | None = None,
+    config: Path | None = None,
+) -> Dataset:
+    """Load a data folder with the bad-row share of the option, else of ``config``'s ``data:``
+    section, and say which as-of date it uses and why."""
+    from features.config import load_data_config
+    from features.loaders import load_dataset
+
+    share = (
+        max_bad_row_share
+        if max_bad_row_share is not None
+        else load_data_config(config).max_bad_row_share
+    )
+    with console.status(f"loading {data}"):
+        ds = load_dataset(data, as_of=as_of, encoding=encoding, max_bad_row_share=share)
+    console.print(ds.as_of_text(), highlight=False)
+    return ds

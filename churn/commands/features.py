@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churn.commands._shared import report_table
+from churn.commands._shared import MaxBadRowShareOpt, load_folder, report_table
 from core.errors import ChurnError
 
 console = Console()
@@ -28,17 +28,25 @@ def features_command(
     labels: bool = typer.Option(
         True, "--labels/--no-labels", help="Add churned and future_value over [T, T+H)."
     ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        "--asof",
+        help="The data's as-of date YYYY-MM-DD (default: dataset.yaml's as_of, else the last "
+        "event's day).",
+    ),
+    max_bad_row_share: MaxBadRowShareOpt = None,
 ) -> None:
     """Build one row per customer active at the cutoff: RFM, interaction, complaint and
     profile features from events before T, and churn/value labels over [T, T+H)."""
     from features.feature_io import load_feature_config, write_features
-    from features.loaders import load_dataset
     from features.pipeline.build import build_features
 
     try:
         cfg = load_feature_config(config, horizon)
-        with console.status(f"loading {data}"):
-            ds = load_dataset(data)
+        ds = load_folder(
+            data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config
+        )
         console.print(report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})"))
         with console.status(f"building features at {cutoff}"):
             frame = build_features(ds, cutoff, cfg, labels=labels)

@@ -1,5 +1,6 @@
-"""``churn import``: adapt a real export (cdnow, telco, iranian, ecommerce) into the product's
-inputs. The module is ``import_`` because ``import`` is a keyword."""
+"""``churn import``: adapt a real export into the product's inputs, with a named adapter (cdnow,
+telco, iranian, ecommerce) or a mapping spec (``--spec``). The module is ``import_`` because
+``import`` is a keyword."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import ADAPTER_NAMES
+from churn.commands._shared import ADAPTER_NAMES, fail
 
 if TYPE_CHECKING:
     from features.adapters.snapshot import SnapshotData
@@ -33,25 +34,56 @@ def import_table(data: Dataset | SnapshotData) -> Table:
 
 
 def import_data(
-    name: str = typer.Argument(..., help=f"Adapter: one of {', '.join(ADAPTER_NAMES)}."),
-    path: Path = typer.Argument(..., help="The export: its file, or the folder holding it."),
-    out: Path = typer.Option(..., "--out", help="Folder to write the adapted data into."),
+    name: str | None = typer.Argument(
+        None, help=f"Adapter: one of {', '.join(ADAPTER_NAMES)} (leave out with --spec)."
+    ),
+    path: Path | None = typer.Argument(
+        None,
+        help="The export: its file, or the folder holding it. With --spec: optional, the folder "
+        "its relative file: paths start from (default: the spec's folder) or the one file it reads.",
+    ),
+    spec: Path | None = typer.Option(
+        None, "--spec", help="A mapping spec (YAML) for your own export; see docs/mapping.md."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Folder to write the adapted data into (with --spec: default the spec's out:, "
+        "else $CHURN_HOME/imports/<name>).",
+    ),
 ) -> None:
-    """Adapt a real export into the product's inputs (see docs/adapters.md).
+    """Adapt a real export into the product's inputs (see docs/adapters.md, docs/mapping.md).
 
-    Event logs become a contract data folder (customers.csv, transactions.csv, dataset.yaml)
+    Contract data become a data folder (customers.csv, transactions.csv, ..., dataset.yaml)
     for `churn validate`, `churn features` and `churn train`; snapshots become
     snapshot.parquet + snapshot.yaml for the snapshot mode. Bad rows go to rejects/.
     """
-    from features.adapters.importer import import_to_folder
+    from core.errors import ChurnError
 
-    with console.status(f"importing {path} with the {name} adapter"):
-        data, written = import_to_folder(name, path, out)
-    console.print(import_table(cast("Dataset | SnapshotData", data)))
-    for note in getattr(data, "notes", ()):
-        console.print(f"  note: {note}")
+    if spec is not None:
+        if name is not None and path is not None:
+            raise fail(ChurnError("with --spec give at most one PATH (the export), not an adapter"))
+        source = path or (Path(name) if name is not None else None)
+        from features.adapters.importer import import_spec
+
+        with console.status(f"importing with the mapping spec {spec}"):
+            mapped, written = import_spec(spec, source, out)
+    else:
+        if name is None or path is None or out is None:
+            raise fail(
+                ChurnError(
+                    "give NAME PATH --out DIR (a named adapter), or --spec FILE (your own export)"
+                )
+            )
+        from features.adapters.importer import import_named
+
+        with console.status(f"importing {path} with the {name} adapter"):
+            mapped, written = import_named(name, path, out)
+    console.print(import_table(cast("Dataset | SnapshotData", mapped.data)))
+    for note in mapped.notes:
+        console.print(f"  note: {note}", highlight=False)
     for p in written:
-        console.print(f"wrote {p}")
+        console.print(f"wrote {p}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

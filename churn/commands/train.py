@@ -7,7 +7,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churn.commands._shared import CHURN_SHOWN, VALUE_SHOWN, metrics_table
+from churn.commands._shared import (
+    CHURN_SHOWN,
+    VALUE_SHOWN,
+    MaxBadRowShareOpt,
+    load_folder,
+    metrics_table,
+)
 
 console = Console()
 
@@ -15,24 +21,44 @@ console = Console()
 def train(
     data: Path = typer.Option(..., "--data", help="Data folder (one file per table)."),
     config: Path | None = typer.Option(
-        None, "--config", help="YAML file; reads its features: and training: sections."
+        None, "--config", help="YAML file; reads its data:, features: and training: sections."
     ),
     as_of: str | None = typer.Option(
-        None, help="As-of date YYYY-MM-DD (default: dataset.yaml's as_of, else today)."
+        None,
+        "--as-of",
+        "--asof",
+        help="As-of date YYYY-MM-DD (default: dataset.yaml's as_of, else the last event's day).",
     ),
+    horizon: int | None = typer.Option(
+        None,
+        "--horizon",
+        min=1,
+        help="Label horizon in days (default: the config's features.labels.horizon_days, else 90).",
+    ),
+    train_cutoffs: int | None = typer.Option(
+        None,
+        "--train-cutoffs",
+        min=1,
+        max=60,
+        help="Most monthly training cutoffs (default: training.split.train_cutoffs, else 6).",
+    ),
+    max_bad_row_share: MaxBadRowShareOpt = None,
     tracking_uri: str | None = typer.Option(
         None, help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite in home)."
     ),
 ) -> None:
-    """Train the churn and value models, log them to MLflow, register and gate them."""
-    from features.loaders import load_dataset
-    from training.config import load_feature_config, load_training_config
+    """Train the churn and value models, log them to MLflow, register and gate them.
+
+    User errors (a bad config, a history too short for the split) propagate as ``ChurnError``:
+    the ``churn`` entry point prints them without a traceback.
+    """
+    from training.config import load_feature_config, load_training_config, with_overrides
     from training.job import train as run_training
 
-    features = load_feature_config(config)
-    cfg = load_training_config(config)
-    with console.status(f"loading {data}"):
-        ds = load_dataset(data, as_of=as_of)
+    features, cfg = with_overrides(
+        load_feature_config(config), load_training_config(config), horizon, train_cutoffs
+    )
+    ds = load_folder(data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config)
     result = run_training(ds, cfg, features, tracking_uri=tracking_uri, progress=True)
     console.print(metrics_table(result.evaluation, "churn", CHURN_SHOWN))
     console.print(metrics_table(result.evaluation, "value", VALUE_SHOWN))

@@ -1,22 +1,101 @@
-"""``churn train-snapshot``: train, log, register and gate models on a snapshot data set."""
+"""``churn train-snapshot``: train, log, register and gate models on a snapshot file (one row per
+customer with a churn label), of any layout or of a named data set."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from churn.commands._shared import CHURN_SHOWN, SNAPSHOT_ADAPTER_NAMES, VALUE_SHOWN, metrics_table
+from churn.commands._shared import (
+    CHURN_SHOWN,
+    SNAPSHOT_ADAPTER_NAMES,
+    VALUE_SHOWN,
+    fail,
+    metrics_table,
+    wide_console,
+)
+from core.errors import ChurnError
+
+if TYPE_CHECKING:
+    from features.adapters.snapshot import ColumnInfo, SnapshotData
 
 console = Console()
 
 
+def columns_table(columns: list[ColumnInfo], title: str) -> Table:
+    """What was made of each column of the file: role, type, distinct values, blanks, why."""
+    table = Table(title=title)
+    for col in ("column", "role", "type", "distinct", "blank", "note"):
+        table.add_column(col, justify="right" if col in ("distinct", "blank") else "left")
+    for c in columns:
+        role = f"[dim]{c.role}[/dim]" if c.role == "dropped" else c.role
+        table.add_row(c.column, role, c.kind, f"{c.distinct:,}", f"{c.missing:,}", c.note)
+    return table
+
+
+def _print_read(data: SnapshotData) -> None:
+    from features.adapters.snapshot import rejection_summary
+
+    r = data.report
+    console.print(
+        f"{r.source}: {r.read:,} rows read, {r.accepted:,} accepted, {r.rejected:,} rejected; "
+        f"{len(data.features)} features ({len(data.categorical)} categorical), "
+        f"churn rate {data.label.mean():.1%}",
+        highlight=False,
+    )
+    if r.rejected:
+        console.print(f"[yellow]rejected:[/yellow] {rejection_summary(data.rejects)}")
+    for note in data.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+
+
 def train_snapshot(
-    name: str = typer.Argument(
-        ..., help=f"Snapshot adapter: one of {', '.join(SNAPSHOT_ADAPTER_NAMES)}."
+    file: str = typer.Argument(
+        ...,
+        metavar="FILE",
+        help="The snapshot file: CSV, TSV or whitespace text, Parquet or .xlsx.",
     ),
-    path: Path = typer.Argument(..., help="The export: its file, or the folder holding it."),
+    legacy_path: Path | None = typer.Argument(
+        None,
+        metavar="[PATH]",
+        help=f"Old form `train-snapshot NAME PATH`, NAME one of {', '.join(SNAPSHOT_ADAPTER_NAMES)}.",
+        show_default=False,
+    ),
+    spec: str | None = typer.Option(
+        None,
+        "--spec",
+        help=f"A named data set's layout ({', '.join(SNAPSHOT_ADAPTER_NAMES)}) instead of "
+        "--id/--label; FILE may then be the folder holding it.",
+    ),
+    id_column: str | None = typer.Option(
+        None, "--id", help="Customer id column (without it, customers are numbered by row)."
+    ),
+    label: str | None = typer.Option(None, "--label", help="Churn label column."),
+    positive: str | None = typer.Option(
+        None,
+        "--positive",
+        help="Label value meaning churned (default: guessed from two values: 1, yes, true, ...).",
+    ),
+    value: str | None = typer.Option(
+        None, "--value", help="Customer value column: also trains <name>-value-model."
+    ),
+    cost: str | None = typer.Option(
+        None,
+        "--cost",
+        help="Per-customer contact cost column, used in the campaign profit (needs --value).",
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Data set name; models are <name>-churn-model (default: file name)."
+    ),
+    encoding: str | None = typer.Option(None, help="Text encoding (default: detected)."),
+    delimiter: str | None = typer.Option(
+        None, help="Text delimiter: a character, comma, semicolon, tab, pipe, whitespace."
+    ),
+    sheet: str | None = typer.Option(None, help="Excel sheet name or 0-based index."),
     config: Path | None = typer.Option(
         None, "--config", help="YAML file; reads its training: and snapshot: sections."
     ),
@@ -29,21 +108,136 @@ def train_snapshot(
         help="Register the models as <name>-churn-model / <name>-value-model and gate them.",
     ),
 ) -> None:
-    """Train the churn (and value) model on a snapshot data set with an 80/20 holdout, log
-    to MLflow, register under the data set's own model names and run the promotion gate."""
-    from training.config import load_training_config
-    from training.snapshot.job import load_snapshot_job_config
-    from training.snapshot.job import train_snapshot as run_snapshot
+    """Train the churn (and value) model on a snapshot file with an 80/20 holdout, log to MLflow,
+    register it under the data set's own model names and run the promotion gate. Column types
+    are inferred (numbers or categorical text); ids and constant columns are dropped; a table
+    says what was made of every column.
+    """
+    try:
+        _run(
+            file,
+            legacy_path,
+            spec=spec,
+            id_column=id_column,
+            label=label,
+            positive=positive,
+            value=value,
+            cost=cost,
+            name=name,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+            config=config,
+            tracking_uri=tracking_uri,
+            register_models=register_models,
+        )
+    except ChurnError as exc:
+        raise fail(exc) from None
 
+
+def _run(
+    file: str,
+    legacy_path: Path | None,
+    *,
+    spec: str | None,
+    id_column: str | None,
+    label: str | None,
+    positive: str | None,
+    value: str | None,
+    cost: str | None,
+    name: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    sheet: str | None,
+    config: Path | None,
+    tracking_uri: str | None,
+    register_models: bool,
+) -> None:
+    from dataclasses import replace
+
+    from features.adapters.snapshot import AdapterError
+    from training.config import load_training_config
+    from training.snapshot.job import (
+        check_name,
+        load_snapshot,
+        load_snapshot_job_config,
+        no_rules,
+        read_snapshot_file,
+        train_snapshot_data,
+    )
+
+    if legacy_path is not None:
+        if spec is not None or file.strip().lower() not in SNAPSHOT_ADAPTER_NAMES:
+            raise AdapterError(
+                f"one file only: `churn train-snapshot FILE --id COL --label COL`, or "
+                f"`churn train-snapshot PATH --spec NAME` ({', '.join(SNAPSHOT_ADAPTER_NAMES)})"
+            )
+        spec, file = file, str(legacy_path)
+    layout = {"--id": id_column, "--label": label, "--positive": positive, "--value": value}
+    given = [flag for flag, v in {**layout, "--cost": cost}.items() if v]
     cfg = load_training_config(config)
     job = load_snapshot_job_config(config)
-    result = run_snapshot(name, path, cfg, job, tracking_uri=tracking_uri, register=register_models)
-    for kind, columns in (("churn", CHURN_SHOWN), ("value", VALUE_SHOWN)):
+    if spec is not None:
+        if given:
+            raise AdapterError(
+                f"--spec {spec} reads that data set's own columns; {', '.join(given)} describe "
+                "a file of another layout (leave out --spec)"
+            )
+        data, rules = load_snapshot(spec, file)
+        if name:
+            data = replace(data, name=check_name(name))
+        _print_read(data)
+    else:
+        if label is None:
+            raise AdapterError(
+                "--label COL is needed (the churn label column), with --id COL for the customer "
+                f"id; or --spec NAME for a named data set ({', '.join(SNAPSHOT_ADAPTER_NAMES)})"
+            )
+        if cost and not value:
+            raise AdapterError(
+                "--cost needs --value: the campaign profit weighs each contact's cost against "
+                "the value a churner takes away"
+            )
+        sheet_arg: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
+        with console.status(f"reading {file}"):
+            data, columns = read_snapshot_file(
+                file,
+                label=label,
+                id_column=id_column,
+                positive=positive,
+                value=value,
+                cost=cost,
+                name=name,
+                encoding=encoding,
+                delimiter=delimiter,
+                sheet=sheet_arg,
+            )
+        wide_console().print(columns_table(columns, f"{Path(file).name}: columns"))
+        _print_read(data)
+        rules = no_rules
+    result = train_snapshot_data(
+        lambda: (data, rules),
+        cfg,
+        job,
+        tracking_uri=tracking_uri,
+        register=register_models,
+        what=file,
+    )
+    for kind, shown in (("churn", CHURN_SHOWN), ("value", VALUE_SHOWN)):
         if getattr(result.evaluation, kind):
-            table = metrics_table(result.evaluation, kind, columns)
+            table = metrics_table(result.evaluation, kind, shown)
             table.title = f"{result.name}: {kind} model vs baselines (holdout)"
             console.print(table)
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}")
+    for model, version in result.versions.items():
+        outcome = result.decisions[model].outcome
+        console.print(f"registered {model} v{version} as {outcome}", highlight=False)
+        if outcome == "champion":
+            console.print(
+                f"  score a frame of the file's columns: mlflow.pyfunc.load_model(\"models:/"
+                f'{model}@champion").predict(frame)',
+                highlight=False,
+            )
 
 
 def register(app: typer.Typer) -> None:

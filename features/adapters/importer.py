@@ -16,13 +16,25 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from features.adapters import cdnow, ecommerce, iranian, telco
+from core.paths import home
 from features.adapters.event_log import write_contract_folder
+from features.adapters.mapping import (
+    ContractMapping,
+    Mapped,
+    SnapshotMapping,
+    apply_spec,
+    load_spec,
+    shipped_spec,
+    spec_file,
+    spec_rules,
+)
 from features.adapters.snapshot import REASON, AdapterError, SnapshotData
 from features.dataset import Dataset
 
 SNAPSHOT_FILE = "snapshot.parquet"
 SNAPSHOT_MANIFEST = "snapshot.yaml"
+SHIPPED = ("telco", "iranian", "cdnow", "ecommerce")
+"""The specs in ``features/adapters/specs/`` that are named adapters, in the order listed."""
 
 
 @dataclass(frozen=True)
@@ -36,48 +48,28 @@ class Adapter:
     file: str
     load: Callable[[Path], Dataset | SnapshotData]
     rules: Callable[[pd.DataFrame], dict[str, np.ndarray]] | None = None
+    spec: ContractMapping | SnapshotMapping | None = None
 
 
-ADAPTERS: dict[str, Adapter] = {
-    a.name: a
-    for a in (
-        Adapter(
-            "telco",
-            "IBM Telco Customer Churn",
-            "snapshot",
-            telco.FOLDER,
-            telco.FILE,
-            telco.load,
-            telco.rules,
-        ),
-        Adapter(
-            "iranian",
-            "UCI Iranian Churn",
-            "snapshot",
-            iranian.FOLDER,
-            iranian.FILE,
-            iranian.load,
-            iranian.rules,
-        ),
-        Adapter(
-            "cdnow",
-            "CDNOW purchases (even half)",
-            "event_log",
-            cdnow.FOLDER,
-            cdnow.FILE,
-            cdnow.load,
-        ),
-        Adapter(
-            "ecommerce",
-            "Kaggle e-commerce churn",
-            "snapshot",
-            ecommerce.FOLDER,
-            ecommerce.FILE,
-            ecommerce.load,
-            ecommerce.rules,
-        ),
+def spec_adapter(spec: ContractMapping | SnapshotMapping) -> Adapter:
+    """A named adapter from a mapping spec: its loader applies the spec to a file or folder."""
+
+    def load(path: Path) -> Dataset | SnapshotData:
+        return apply_spec(spec, path).data
+
+    return Adapter(
+        name=spec.name,
+        title=spec.title or spec.name,
+        kind="snapshot" if isinstance(spec, SnapshotMapping) else "event_log",
+        folder=spec.folder or spec.name,
+        file=spec_file(spec),
+        load=load,
+        rules=spec_rules(spec),
+        spec=spec,
     )
-}
+
+
+ADAPTERS: dict[str, Adapter] = {n: spec_adapter(shipped_spec(n)) for n in SHIPPED}
 
 
 def get_adapter(name: str) -> Adapter:
@@ -119,16 +111,56 @@ def write_snapshot_folder(data: SnapshotData, out: str | Path) -> list[Path]:
     return written
 
 
+def write_mapped(data: Dataset | SnapshotData, out: str | Path) -> list[Path]:
+    """Write an import: a contract data folder, or a snapshot folder."""
+    if isinstance(data, SnapshotData):
+        return write_snapshot_folder(data, out)
+    return write_contract_folder(data, out)
+
+
 def import_to_folder(name: str, path: str | Path, out: str | Path) -> tuple[object, list[Path]]:
     """Adapt the source at ``path`` with adapter ``name`` and write it to ``out``.
 
     Returns the loaded data (Dataset or SnapshotData) and the files written.
     """
+    mapped, written = import_named(name, path, out)
+    return mapped.data, written
+
+
+def import_named(name: str, path: str | Path, out: str | Path) -> tuple[Mapped, list[Path]]:
+    """:func:`import_to_folder` with the notes of the import (encoding detected, repairs)."""
     adapter = get_adapter(name)
-    data = adapter.load(Path(path))
-    if isinstance(data, SnapshotData):
-        return data, write_snapshot_folder(data, out)
-    return data, write_contract_folder(data, out)
+    assert adapter.spec is not None
+    mapped = apply_spec(adapter.spec, Path(path))
+    return mapped, write_mapped(mapped.data, out)
 
 
-__all__ = ["ADAPTERS", "REASON", "Adapter", "get_adapter", "import_to_folder"]
+def default_out(spec: ContractMapping | SnapshotMapping, spec_path: Path) -> Path:
+    """Where ``churn import --spec`` writes without ``--out``: the spec's ``out:`` (relative to
+    the spec), else ``$CHURN_HOME/imports/<name>``."""
+    if spec.out:
+        return spec_path.resolve().parent / spec.out
+    return home() / "imports" / spec.name
+
+
+def import_spec(
+    spec_path: str | Path, path: str | Path | None = None, out: str | Path | None = None
+) -> tuple[Mapped, list[Path]]:
+    """Apply the mapping spec at ``spec_path`` (its sources, or the export at ``path``) and write
+    the result to ``out`` (default :func:`default_out`)."""
+    p = Path(spec_path)
+    spec = load_spec(p)
+    mapped = apply_spec(spec, path, base=p.resolve().parent)
+    target = Path(out) if out is not None else default_out(spec, p)
+    return mapped, write_mapped(mapped.data, target)
+
+
+__all__ = [
+    "ADAPTERS",
+    "REASON",
+    "Adapter",
+    "get_adapter",
+    "import_named",
+    "import_spec",
+    "import_to_folder",
+]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig
+from features.contract import REFUND
 from features.dataset import Dataset
 from features.pipeline.aggregate import WindowAgg
 
@@ -38,11 +39,18 @@ def prepared_sql(table: str, available: set[str], cfg: FeatureConfig, dialect: s
     """SELECT producing the prepared columns of ``table`` (as :mod:`features.pipeline.events` does)."""
     days = DAYS[dialect].format
     if table == "transactions":
-        t = days(col="ts")
+        # refunds: a negative amount or kind 'refund'; purchase_t and gap are NULL for them
+        refund = "amount < 0" + (f" OR kind = {_lit(REFUND)}" if "kind" in available else "")
+        flagged = (
+            f"SELECT customer_id, ts, {days(col='ts')} AS t, amount, "
+            f"CASE WHEN {refund} THEN 1 ELSE 0 END AS refund FROM transactions"
+        )
         return (
-            f"SELECT customer_id, {t} AS t, amount, gap, gap * gap AS gap_sq FROM ("
-            f"SELECT customer_id, ts, amount, {t} - LAG({t}) OVER "
-            "(PARTITION BY customer_id ORDER BY ts) AS gap FROM transactions)"
+            "SELECT customer_id, t, amount, purchase_t, gap, gap * gap AS gap_sq FROM ("
+            "SELECT customer_id, t, amount, CASE WHEN refund = 0 THEN t END AS purchase_t, "
+            "CASE WHEN refund = 0 THEN t - LAG(t) OVER "
+            "(PARTITION BY customer_id, refund ORDER BY ts) END AS gap "
+            f"FROM ({flagged}))"
         )
     cols = ["customer_id"]
     if table == "interactions":

@@ -56,7 +56,7 @@ __all__ = [
     "plan_features",
 ]
 
-TRANSACTION_COLUMNS = {"t", "amount", "gap", "gap_sq"}
+TRANSACTION_COLUMNS = {"t", "amount", "purchase_t", "gap", "gap_sq"}
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def plan_features(ds: Dataset, cfg: FeatureConfig) -> FeaturePlan:
     customers = prepare_customers(ds)
     basis = churn_basis(customers, cfg.labels)
     dtypes, notes = profile_dtypes(ds)
-    available = {"transactions": TRANSACTION_COLUMNS}
+    tx_kind = {"kind"} if ds.has("transactions", "kind") else set()
+    available = {"transactions": TRANSACTION_COLUMNS | tx_kind}
     specs = {"transactions": rfm_specs(cfg)}
     for table, columns, make_specs in (
         ("interactions", interaction_columns, interaction_specs),

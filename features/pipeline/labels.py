@@ -1,7 +1,8 @@
 """Churn and value labels over the horizon ``[T, T + H)`` (business rule 1; ``LabelConfig``).
 
 ``churned``: contractual customers churn when ``cancelled_at`` falls in the horizon; the others
-churn when they have no transaction in it. ``future_value``: revenue in the horizon. With
+churn when they have no purchase in it (a refund is not one). ``future_value``: revenue in the
+horizon net of refunds, floored at 0 (the value model predicts revenue, which is never negative). With
 ``churn_definition: auto`` a customer is contractual when their ``contract_end_date`` or
 ``cancelled_at`` is filled. Rows whose horizon runs past the data's as-of date get NaN labels.
 """
@@ -16,6 +17,7 @@ from features.config import LabelConfig
 from features.pipeline.aggregate import WindowAgg
 from features.pipeline.cutoffs import FeatureError
 from features.pipeline.population import CustomerArrays
+from features.pipeline.rfm import PURCHASE_T
 
 LABEL_COLUMNS = ("churned", "future_value")
 _COUNT = "_label_txn_count"
@@ -56,16 +58,18 @@ def churn_basis(customers: CustomerArrays, cfg: LabelConfig) -> ChurnBasis:
         if not label.any():
             notes.append(
                 "churn_definition auto: no contract_end_date or cancelled_at values, so every "
-                "customer is non-contractual (churn = no transaction in the horizon)"
+                "customer is non-contractual (churn = no purchase in the horizon)"
             )
     used = "contractual" if label.all() else "non_contractual" if not label.any() else "mixed"
     return ChurnBasis(cfg.churn_definition, used, label, exempt, tuple(notes))
 
 
 def label_specs(horizon_days: int) -> list[WindowAgg]:
-    """Transactions and revenue in ``[T, T + H)``: forward-looking aggregates, labels only."""
+    """Purchases and net revenue in ``[T, T + H)``: forward-looking aggregates, labels only."""
     return [
-        WindowAgg(_COUNT, "count", window_days=horizon_days, offset_days=-horizon_days),
+        WindowAgg(
+            _COUNT, "count", value=PURCHASE_T, window_days=horizon_days, offset_days=-horizon_days
+        ),
         WindowAgg(
             _REVENUE, "sum", value="amount", window_days=horizon_days, offset_days=-horizon_days
         ),
@@ -88,7 +92,9 @@ def compute_labels(
     cancelled = (customers.cancelled >= cutoff_days) & (customers.cancelled < end)
     inactive = forward[_COUNT] == 0
     churned = np.where(basis.label_contractual, cancelled, inactive).astype(np.float64)
-    return {"churned": churned, "future_value": forward[_REVENUE].astype(np.float64)}
+    # refunds exceeding purchases in the horizon give 0: a value to predict and weigh risk by
+    value = np.maximum(forward[_REVENUE].astype(np.float64), 0.0)
+    return {"churned": churned, "future_value": value}
 
 
 def label_definition(basis: ChurnBasis, cfg: LabelConfig) -> dict:
@@ -96,10 +102,10 @@ def label_definition(basis: ChurnBasis, cfg: LabelConfig) -> dict:
     h = cfg.horizon_days
     rules = {
         "contractual": f"churned = cancelled_at in [T, T+{h}d)",
-        "non_contractual": f"churned = no transaction in [T, T+{h}d)",
+        "non_contractual": f"churned = no purchase in [T, T+{h}d)",
         "mixed": (
             f"churned = cancelled_at in [T, T+{h}d) for customers with a contract "
-            f"(contract_end_date or cancelled_at filled), no transaction in [T, T+{h}d) otherwise"
+            f"(contract_end_date or cancelled_at filled), no purchase in [T, T+{h}d) otherwise"
         ),
     }
     return {
@@ -110,7 +116,8 @@ def label_definition(basis: ChurnBasis, cfg: LabelConfig) -> dict:
         "contractual_customers": int(basis.label_contractual.sum()),
         "non_contractual_customers": int((~basis.label_contractual).sum()),
         "text": (
-            f"{rules[basis.used]}; future_value = revenue in [T, T+{h}d); features use events "
+            f"{rules[basis.used]} (refunds are not purchases); future_value = revenue net of "
+            f"refunds in [T, T+{h}d), at least 0; features use events "
             "before T only; rows whose horizon ends after the data's as-of date are unlabelled"
         ),
     }

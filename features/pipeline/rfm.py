@@ -1,5 +1,9 @@
 """RFM features from transactions before T (business rule 2): recency, frequency and monetary value
-per look-back window, purchase rhythm and trend, quintile scores and the weighted RFM score."""
+per look-back window, purchase rhythm and trend, quintile scores and the weighted RFM score.
+
+Refunds (a negative amount or ``kind: refund``) net into the revenue sums but are not purchases:
+recency, counts and gaps read ``purchase_t``, the time of purchases only (NaN for refunds).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import FeatureConfig
+from features.contract import REFUND
 from features.dataset import Dataset
 from features.pipeline.aggregate import WindowAgg
 from features.pipeline.cutoffs import to_days
@@ -16,18 +21,32 @@ from features.pipeline.events import EventArrays, make_events, positions, previo
 from features.pipeline.population import CustomerArrays
 
 LAST_PURCHASE = "_last_t"  # needed by the population as well
+PURCHASE_T = "purchase_t"
+
+
+def is_refund(tx: pd.DataFrame) -> np.ndarray:
+    """Refund rows: a negative amount, or ``kind: refund`` where the column exists."""
+    refund = tx["amount"].to_numpy(dtype=np.float64) < 0
+    if "kind" in tx:
+        refund |= (tx["kind"] == REFUND).fillna(False).to_numpy(dtype=bool)
+    return refund
 
 
 def prepare_transactions(ds: Dataset, customers: CustomerArrays) -> EventArrays:
-    """Transactions as arrays: time ``t``, ``amount`` and ``gap`` (days since previous purchase)."""
+    """Transactions as arrays: time ``t``, ``amount``, ``purchase_t`` (``t`` of purchases, NaN for
+    refunds) and ``gap`` (days since the customer's previous purchase; NaN for refunds)."""
     tx = ds.tables["transactions"]
     cust = positions(customers.index, tx["customer_id"])
+    t = to_days(tx["ts"], "transactions.ts")
     columns = {
-        "t": to_days(tx["ts"], "transactions.ts"),
+        "t": t,
         "amount": tx["amount"].to_numpy(dtype=np.float64),
+        PURCHASE_T: np.where(is_refund(tx), np.nan, t),
     }
     events = make_events("transactions", len(customers.index), cust, columns, "t", sort=True)
-    gap = previous_gap(events.customer, events.columns["t"])
+    purchase = ~np.isnan(events.columns[PURCHASE_T])
+    gap = np.full(len(events), np.nan)
+    gap[purchase] = previous_gap(events.customer[purchase], events.columns[PURCHASE_T][purchase])
     return replace(events, columns={**events.columns, "gap": gap, "gap_sq": gap * gap})
 
 
@@ -36,18 +55,25 @@ def trend_name(prefix: str, cfg: FeatureConfig) -> str:
 
 
 def rfm_specs(cfg: FeatureConfig) -> list[WindowAgg]:
-    """Window aggregates of transactions; names starting with ``_`` are intermediate."""
+    """Window aggregates of transactions; names starting with ``_`` are intermediate.
+
+    Counts and the last purchase read ``purchase_t`` (purchases only); sums read ``amount``
+    (net of refunds).
+    """
     a, b = cfg.trend_recent_days, cfg.trend_base_days
-    specs = [WindowAgg(LAST_PURCHASE, "max", value="t")]
-    specs += [WindowAgg(f"txn_count_{w}d", "count", window_days=w) for w in cfg.windows_days]
+    p = PURCHASE_T
+    specs = [WindowAgg(LAST_PURCHASE, "max", value=p)]
+    specs += [
+        WindowAgg(f"txn_count_{w}d", "count", value=p, window_days=w) for w in cfg.windows_days
+    ]
     specs += [
         WindowAgg(f"revenue_{w}d", "sum", value="amount", window_days=w) for w in cfg.windows_days
     ]
     specs += [
-        WindowAgg("txn_count_total", "count"),
+        WindowAgg("txn_count_total", "count", value=p),
         WindowAgg("revenue_total", "sum", value="amount"),
-        WindowAgg("_txn_recent", "count", window_days=a),
-        WindowAgg("_txn_base", "count", window_days=b, offset_days=a),
+        WindowAgg("_txn_recent", "count", value=p, window_days=a),
+        WindowAgg("_txn_base", "count", value=p, window_days=b, offset_days=a),
         WindowAgg("_rev_recent", "sum", value="amount", window_days=a),
         WindowAgg("_rev_base", "sum", value="amount", window_days=b, offset_days=a),
         WindowAgg("_gap_sum", "sum", value="gap"),

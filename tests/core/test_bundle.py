@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bundle import BIAS_COLUMN, BundleError, Calibrator, ModelBundle, jsonable
-from core.registry import BundlePyfunc
+from core.bundle import BIAS_COLUMN, SOURCE_KEY, BundleError, Calibrator, ModelBundle, jsonable
+from core.registry import BundlePyfunc, pyfunc_input_types, pyfunc_predict, pyfunc_signature
 
 LEVELS = ("enterprise", "smb", "consumer")
 
@@ -152,7 +152,7 @@ def test_pyfunc_input_has_no_pandas_string_or_category_dtypes():
     assert (out[["recency_days", "spend"]].dtypes == np.float64).all()
 
 
-def test_pyfunc_wrapper_loads_bundle_from_artifacts(tmp_path):
+def test_pyfunc_wrapper_loads_bundle_from_artifacts_and_returns_a_frame(tmp_path):
     bundle = _bundle()
     bundle.save(tmp_path / "b")
 
@@ -161,8 +161,92 @@ def test_pyfunc_wrapper_loads_bundle_from_artifacts(tmp_path):
 
     model = BundlePyfunc()
     model.load_context(Context())
-    frame = _frame(20, 11)
-    assert np.array_equal(model.predict(None, frame), bundle.predict(frame))
+    frame = _frame(20, 11).set_axis(range(100, 120))
+    out = model.predict(None, frame)
+    assert list(out.columns) == ["customer_id", "churn_probability"]
+    assert list(out.index) == list(frame.index)
+    assert np.array_equal(out["churn_probability"].to_numpy(), bundle.predict(frame))
+    assert list(out["customer_id"]) == list(frame["customer_id"])
+    no_ids = model.predict(None, frame.drop(columns="customer_id"))
+    assert list(no_ids.columns) == ["churn_probability"]
+
+
+def test_pyfunc_scores_any_dtype_and_ignores_extra_columns():
+    bundle = _bundle("value")
+    frame = _frame(30, 12)
+    expected = bundle.predict(frame)
+    variants = [
+        frame.assign(segment=frame["segment"].astype("str")),
+        frame.assign(segment=frame["segment"].astype(object)),
+        frame.assign(recency_days=frame["recency_days"].round().astype("int64")),
+        frame.assign(churned=1.0, label="x")[["label", *frame.columns, "churned"]],
+    ]
+    for variant in variants[:2] + variants[3:]:
+        out = pyfunc_predict(bundle, variant)
+        assert np.array_equal(out["predicted_value"].to_numpy(), expected)
+    rounded = pyfunc_predict(bundle, variants[2])["predicted_value"].to_numpy()
+    assert np.array_equal(rounded, bundle.predict(variants[2]))
+    gaps = frame.assign(spend=frame["spend"].where(frame.index % 3 != 0))
+    assert np.isfinite(pyfunc_predict(bundle, gaps)["predicted_value"]).all()
+
+
+def _source_bundle() -> ModelBundle:
+    bundle = _bundle()
+    source = {
+        "columns": {"segment": "Segment", "recency_days": "Recency Days", "spend": "spend"},
+        "id_column": "Cust ID",
+        "merge_levels": {"segment": {"SMB": "smb"}},
+    }
+    return ModelBundle(
+        bundle.kind,
+        bundle.booster,
+        bundle.feature_names,
+        bundle.categories,
+        bundle.calibrator,
+        {**bundle.metadata, SOURCE_KEY: source},
+    )
+
+
+def test_source_bundle_reads_the_files_own_columns_text_and_blanks():
+    bundle = _source_bundle()
+    assert bundle.input_names == ("Segment", "Recency Days", "spend")
+    assert bundle.id_column == "Cust ID"
+    frame = _frame(6, 13)
+    source = pd.DataFrame(
+        {
+            "Cust ID": [f"k{i}" for i in range(6)],
+            "Churn": "No",
+            "Segment": [" SMB ", "smb", "consumer ", "", "enterprise", "smb"],
+            "Recency Days": frame["recency_days"].map(str).where(frame.index != 2, " "),
+            "spend": frame["spend"],
+        },
+        dtype=object,
+    )
+    typed = frame.assign(
+        segment=["smb", "smb", "consumer", None, "enterprise", "smb"],
+        recency_days=frame["recency_days"].where(frame.index != 2),
+    )
+    out = pyfunc_predict(bundle, source)
+    assert list(out.columns) == ["customer_id", "churn_probability"]
+    assert list(out["customer_id"]) == [f"k{i}" for i in range(6)]
+    assert np.allclose(out["churn_probability"].to_numpy(), bundle.predict(typed))
+    # a frame already named by feature is scored as it is
+    assert np.array_equal(pyfunc_predict(bundle, typed)["churn_probability"], bundle.predict(typed))
+
+
+def test_pyfunc_signature_names_every_input_and_types_none_of_them():
+    bundle = _source_bundle()
+    signature = pyfunc_signature(bundle)
+    inputs = {c.name: c for c in signature.inputs.inputs}
+    assert list(inputs) == ["Segment", "Recency Days", "spend", "customer_id", "Cust ID"]
+    assert [c.required for c in inputs.values()] == [True, True, True, False, False]
+    assert signature.outputs.input_names() == ["customer_id", "churn_probability"]
+    types = pyfunc_input_types(bundle)
+    assert types == {
+        "Segment": "category: enterprise | smb | consumer",
+        "Recency Days": "number",
+        "spend": "number",
+    }
 
 
 def test_jsonable_handles_numpy_nan_and_timestamps():

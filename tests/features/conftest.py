@@ -196,7 +196,16 @@ def _moment(lo: int, hi: int):
 
 def _events(n: int, lo: int, hi: int):
     cust = st.integers(0, n - 1)
-    tx = st.lists(st.tuples(cust, _moment(lo, hi), st.floats(0, 500, allow_nan=False)), max_size=12)
+    # refunds: a negative amount, or kind refund (its amount is negated as the loader does)
+    tx = st.lists(
+        st.tuples(
+            cust,
+            _moment(lo, hi),
+            st.floats(-200, 500, allow_nan=False),
+            st.sampled_from(["purchase", "renewal", "refund", None]),
+        ),
+        max_size=12,
+    )
     it = st.lists(
         st.tuples(
             cust,
@@ -259,7 +268,9 @@ def book_dataset(book: dict) -> Dataset:
         }
     )
     ev = {k: book["past"][k] + book["future"][k] for k in ("tx", "it", "cp")}
-    tx = pd.DataFrame(ev["tx"], columns=["c", "ts", "amount"], dtype="object")
+    tx = pd.DataFrame(ev["tx"], columns=["c", "ts", "amount", "kind"], dtype="object")
+    amount = pd.Series(list(tx["amount"]), dtype="float64")
+    amount = amount.where(tx["kind"].to_numpy() != "refund", -amount.abs())
     it = pd.DataFrame(ev["it"], columns=["c", "ts", "channel", "direction", "outcome"])
     cp = pd.DataFrame(
         ev["cp"], columns=["c", "opened_at", "delay", "category", "severity", "satisfaction"]
@@ -274,7 +285,8 @@ def book_dataset(book: dict) -> Dataset:
             {
                 "customer_id": _text([ids[c] for c in tx["c"]]),
                 "ts": _dates(list(tx["ts"])),
-                "amount": pd.Series(list(tx["amount"]), dtype="float64"),
+                "amount": amount,
+                "kind": _text(list(tx["kind"])),
             }
         ),
         "interactions": pd.DataFrame(

@@ -134,15 +134,22 @@ def test_cdnow_slice_maps_into_the_contract(tmp_path):
 @needs_data
 def test_cdnow_rejects_and_schema_errors(tmp_path):
     src = DATA / cdnow.FOLDER / cdnow.FILE
-    path = head(src, tmp_path / "cd.csv", 50, ["99999,19970105,1,-3.0", ",19970105,1,3.0"])
+    extra = ["99999,19970105,1,abc", ",19970105,1,3.0", "00001,1997-13-45,1,3.0"]
+    path = head(src, tmp_path / "cd.csv", 50, extra)
     ds = cdnow.load(path)
     rep = ds.reports["transactions"]
-    assert (rep.read, rep.rejected) == (52, 2)
+    assert (rep.read, rep.rejected) == (53, 3)
     reasons = " | ".join(ds.rejects["transactions"]["reason"])
-    assert "amount: must be >= 0" in reasons and "customer_id: required value is empty" in reasons
-    bad_date = head(src, tmp_path / "bad.csv", 5, ["00001,1997-13-45,1,3.0"])
-    with pytest.raises(ContractError, match="column 'date': 1 value\\(s\\) are not dates"):
-        cdnow.load(bad_date)
+    assert "amount: not a number (got 'abc')" in reasons
+    assert "customer_id: required value is empty" in reasons
+    # one bad date is one rejected row; a date column none of whose values parse is a schema error
+    assert "ts: not a date in the format %Y%m%d (got '1997-13-45')" in reasons
+    iso = tmp_path / "iso.csv"
+    iso.write_text("customer_id,date,number_of_cds,dollar_value\n00001,1997-01-01,1,3.0\n")
+    with pytest.raises(
+        ContractError, match="column 'date' \\(mapped to ts\\): none of its 1 value"
+    ):
+        cdnow.load(iso)
 
 
 @needs_data

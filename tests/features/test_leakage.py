@@ -78,7 +78,7 @@ def test_a_purchase_before_cutoff_changes_what_it_should(data, books, when, amou
     book = _active_first_customer(data.draw(books.books()))
     ts = T - pd.Timedelta(days=when[0], hours=when[1])
     old = _c0(features(books.build(book)))
-    new = _c0(features(books.build(_with_event(book, "tx", (0, ts, amount)))))
+    new = _c0(features(books.build(_with_event(book, "tx", (0, ts, amount, "purchase")))))
     age = (T - ts) / DAY
     for w in CFG.windows_days:
         inside = age <= w
@@ -132,3 +132,17 @@ def test_an_open_complaint_before_cutoff_changes_what_it_should(data, books, whe
         new[["complaint_satisfaction_mean", "complaint_resolution_max_days"]],
         old[["complaint_satisfaction_mean", "complaint_resolution_max_days"]],
     )
+
+
+def test_events_on_the_derived_as_of_day_are_not_features_at_it(tmp_path):
+    from features.loaders import load_dataset
+
+    (tmp_path / "customers.csv").write_text("customer_id,signup_date\nA,2024-01-01\n")
+    (tmp_path / "transactions.csv").write_text(
+        "customer_id,ts,amount\nA,2024-03-01,10\nA,2024-03-31T15:00:00,99\n"
+    )
+    ds = load_dataset(tmp_path)  # no dataset.yaml: as-of is the last event's day
+    assert ds.as_of == pd.Timestamp("2024-03-31") and ds.reports["transactions"].rejected == 0
+    row = build_features(ds, ds.as_of, CFG, labels=False).iloc[0]
+    assert row["txn_count_total"] == 1 and row["revenue_total"] == 10
+    assert row["recency_days"] == 30

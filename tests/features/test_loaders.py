@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from core.errors import ContractError
-from features.loaders import load_dataset, write_rejects
+from features.config import DataConfig
+from features.loaders import BadRowShareError, load_dataset, resolve_as_of, write_rejects
 
 CUSTOMERS = (
     "customer_id,signup_date,segment,account_manager_id\nC1,2023-01-01,smb,M1\nC2,2023-02-01,,M1\n"
@@ -69,12 +70,12 @@ def test_extra_columns_are_kept(tmp_path):
         ({"transactions": None}, "required table 'transactions'"),
         ({"refunds": "a\n1\n"}, "refunds.csv: unknown table file"),
         (
-            {"transactions": "customer_id,ts,amount\nC1,yesterday,1\n"},
-            "column 'ts': 1 value(s) are not dates",
+            {"transactions": "customer_id,ts,amount\nC1,yesterday,1\nC2,30/06/2024,2\n"},
+            "transactions.csv, column 'ts': all 2 value(s) are not dates",
         ),
         (
-            {"transactions": "customer_id,ts,amount\nC1,2024-01-01,ten\n"},
-            "column 'amount': 1 value(s) are not numbers: 'ten'",
+            {"transactions": "customer_id,ts,amount\nC1,2024-01-01,ten\nC2,2024-01-01,$3\n"},
+            "column 'amount': all 2 value(s) are not numbers",
         ),
         ({"customers": ""}, "customers.csv: the file is empty"),
         (
@@ -109,9 +110,14 @@ def test_offending_values_are_capped_at_ten(tmp_path):
     ("tables", "table", "reason"),
     [
         (
-            {"transactions": TRANSACTIONS + "C1,2024-01-03,-5,purchase\n"},
+            {"transactions": TRANSACTIONS + "C1,yesterday,5,purchase\n"},
             "transactions",
-            "amount: must be >= 0",
+            "ts: not a date (got yesterday)",
+        ),
+        (
+            {"transactions": TRANSACTIONS + "C1,2024-01-03,ten,purchase\n"},
+            "transactions",
+            "amount: not a number (got ten)",
         ),
         (
             {"customers": CUSTOMERS + "C1,2023-05-01,smb,M2\n"},
@@ -129,7 +135,7 @@ def test_offending_values_are_capped_at_ten(tmp_path):
             "ts after the as-of date",
         ),
         (
-            {"transactions": TRANSACTIONS + "C1,2024-01-03,5,refund\n"},
+            {"transactions": TRANSACTIONS + "C1,2024-01-03,5,gift\n"},
             "transactions",
             "kind: must be one of",
         ),
@@ -202,6 +208,129 @@ def test_parquet_tables(tmp_path):
     assert ds.reports["transactions"].accepted == 2
 
 
+def test_parquet_missing_values_are_not_bad_values(tmp_path):
+    make(tmp_path)
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "signup_date": pd.to_datetime(["2023-01-01", "2023-02-01"]),
+            "cancelled_at": pd.to_datetime(["2024-01-01", None]),
+        }
+    )
+    complaints = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "opened_at": pd.to_datetime(["2024-02-01", "2024-02-02"]),
+            "severity": [2.0, float("nan")],
+        }
+    )
+    (tmp_path / "customers.csv").unlink()
+    customers.to_parquet(tmp_path / "customers.parquet")
+    complaints.to_parquet(tmp_path / "complaints.parquet")
+    ds = load_dataset(tmp_path)
+    assert all(r.rejected == 0 for r in ds.reports.values())
+
+
 def test_header_only_file_is_an_empty_table(tmp_path):
     ds = load_dataset(make(tmp_path, complaints="customer_id,opened_at\n"))
     assert ds.reports["complaints"].read == 0
+
+
+def test_a_bad_value_is_quarantined_with_its_line_column_and_value(tmp_path):
+    body = TRANSACTIONS + "C1,2024-13-45,5,purchase\nC2,2024-01-04,5,purchase\n"
+    ds = load_dataset(make(tmp_path, transactions=body))
+    assert_balanced(ds)
+    assert ds.reports["transactions"].accepted == 3
+    written = write_rejects(ds, tmp_path / "out")
+    rejects = pd.read_csv(written[0], dtype=str)
+    assert rejects["source_row"].tolist() == ["4"]  # the CSV line, header = line 1
+    assert rejects["reason"].iloc[0] == "ts: not a date (got 2024-13-45)"
+    assert "_parse_reason" not in ds.tables["transactions"]
+
+
+def test_a_whole_unusable_column_stops_naming_it_with_samples(tmp_path):
+    body = "customer_id,signup_date\n" + "".join(f"C{i},06/{i + 1:02d}/2023\n" for i in range(5))
+    with pytest.raises(ContractError) as exc:
+        load_dataset(make(tmp_path, customers=body))
+    text = str(exc.value)
+    assert "customers.csv, column 'signup_date': all 5 value(s) are not dates" in text
+    assert "'06/01/2023'" in text and "expected ISO 8601" in text
+
+
+def test_bad_row_share_over_the_limit_stops_and_under_it_loads(tmp_path):
+    good = "".join(f"C1,2024-01-{d:02d},1,purchase\n" for d in range(1, 8))
+    body = (
+        "customer_id,ts,amount,kind\n"
+        + good
+        + "C1,x,1,purchase\nC1,y,1,purchase\nC9,2024-01-09,1,new\n"
+    )
+    make(tmp_path, transactions=body)
+    with pytest.raises(BadRowShareError) as exc:
+        load_dataset(tmp_path)  # 3 of 10 rows bad, default max share 0.2
+    text = str(exc.value)
+    assert "transactions.csv: 3 of 10 rows (30.0%) are bad" in text
+    assert "--max-bad-row-share" in text and "unknown customer_id" in text
+    assert exc.value.dataset.reports["transactions"].rejected == 3  # rejects still at hand
+    ds = load_dataset(tmp_path, max_bad_row_share=0.3)
+    assert ds.reports["transactions"].accepted == 7
+    assert DataConfig().max_bad_row_share == 0.2
+
+
+def test_one_bad_row_never_stops_a_run_whatever_the_share(tmp_path):
+    body = "customer_id,opened_at,severity\nC1,2024-02-02,9\n"  # 1 of 1 rows bad
+    ds = load_dataset(make(tmp_path, complaints=body), max_bad_row_share=0.0)
+    assert ds.reports["complaints"].rejected == 1
+
+
+def test_as_of_is_the_last_event_day_without_manifest_or_argument(tmp_path):
+    make(
+        tmp_path,
+        interactions="customer_id,ts,channel\nC1,2024-03-05T17:00:00,call\n",
+        complaints="customer_id,opened_at\nC2,2999-01-01\n",  # a typo far in the future
+    )
+    (tmp_path / "dataset.yaml").unlink()
+    ds = load_dataset(tmp_path)
+    assert ds.as_of == pd.Timestamp("2024-03-05")  # interactions end later than transactions
+    assert ds.as_of_source == "last event"
+    assert "as-of date 2024-03-05: the last event in the data" in ds.as_of_text()
+    assert "ts after the as-of date" not in ds.rejects["interactions"]["reason"].tolist()
+    assert ds.rejects["complaints"]["reason"].tolist() == [
+        "opened_at after the as-of date 2024-03-05"
+    ]
+    assert load_dataset(tmp_path, as_of="2024-06-30").as_of_source == "argument"
+    (tmp_path / "dataset.yaml").write_text("as_of: 2024-06-30\n")
+    assert load_dataset(tmp_path).as_of_source == "dataset.yaml"
+    assert resolve_as_of(tmp_path, None) == pd.Timestamp("2024-06-30")
+
+
+def test_refunds_are_accepted_with_a_negative_amount(tmp_path):
+    body = TRANSACTIONS + "C1,2024-01-03,-5,purchase\nC1,2024-01-04,4,refund\n"
+    ds = load_dataset(make(tmp_path, transactions=body))
+    tx = ds.tables["transactions"]
+    assert ds.reports["transactions"].rejected == 0
+    assert tx["amount"].tolist() == [10.5, 3.0, -5.0, -4.0]  # kind refund: amount negated
+    assert tx["kind"].tolist() == ["new", "purchase", "purchase", "refund"]  # kind kept as given
+
+
+def test_validate_writes_the_rejects_then_stops_past_the_max_bad_row_share(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from churn.cli import register_commands
+
+    app = register_commands()
+    bad = "".join(f"C1,2024-02-{d:02d},x{d}\n" for d in range(1, 4))
+    (tmp_path / "data").mkdir()
+    folder = make(tmp_path / "data", transactions=TRANSACTIONS + bad)  # 3 of 5 rows bad
+    out = tmp_path / "rejects"
+    done = CliRunner().invoke(app, ["validate", str(folder), "--rejects", str(out)])
+    assert isinstance(done.exception, BadRowShareError)
+    assert "transactions.csv: 3 of 5 rows (60.0%) are bad" in str(done.exception)
+    assert len(pd.read_csv(out / "transactions.rejects.csv")) == 3
+    args = ["validate", str(folder), "--rejects", str(out), "--max-bad-row-share", "0.6"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0 and "3 row(s) rejected" in done.output
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for command in ("validate", "train", "features", "score"):
+        options = {o for p in commands[command].params for o in p.opts}
+        assert "--max-bad-row-share" in options, command

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from features.adapters.snapshot import SOURCE_ROW, SnapshotSpec, read_snapshot
+from core.economics import CampaignEconomics
+from features.adapters.snapshot import (
+    COST,
+    REASON,
+    SOURCE_ROW,
+    AdapterError,
+    SnapshotSpec,
+    infer_spec,
+    read_snapshot,
+)
 from training.config import TrainingConfig
+from training.evaluation.metrics import churn_metrics
 from training.snapshot.models import (
     CARRY_FORWARD,
     LOGISTIC,
     MODEL,
     SnapshotConfig,
+    campaign_with_costs,
     cross_validate,
     group_folds,
 )
@@ -119,3 +132,107 @@ def test_cross_validation_is_reproducible():
     first = cross_validate(data, lambda f: {}, FAST, SNAP)
     second = cross_validate(data, lambda f: {}, FAST, SNAP)
     assert first.churn == second.churn and first.value == second.value
+
+
+def test_a_snapshot_with_no_accepted_row_says_so_with_the_commonest_reasons():
+    raw = synthetic(30, seed=6).assign(left="maybe")
+    raw.loc[:4, "usage"] = "lots"
+    with pytest.raises(AdapterError) as err:
+        read_snapshot(raw, SPEC, "all_bad.csv")
+    text = str(err.value)
+    assert "all_bad.csv: no rows accepted: all 30 rows were rejected" in text
+    assert "\"left: label must be one of 'yes', 'no'\" (30 rows, first at row 2)" in text
+    assert "'usage: not a number' (5 rows, first at row 2)" in text
+    with pytest.raises(AdapterError, match="no rows to read"):
+        read_snapshot(raw.head(0), SPEC, "empty.csv")
+
+
+def _layout(n: int = 60) -> pd.DataFrame:
+    """A text snapshot of an unknown layout: ids, a text label, numbers, text, junk columns."""
+    raw = synthetic(n, seed=7).rename(columns={"id": "Cust ID", "left": "Status"})
+    raw["Status"] = np.where(raw["Status"] == "yes", "Churned", "Active")
+    raw["Monthly Fee"] = raw["spend"]
+    raw["country"] = "NL"
+    raw["note"] = [f"free text {i}" for i in range(n)]
+    raw["blank"] = ""
+    raw["Unnamed: 0"] = [str(i) for i in range(n)]
+    raw["cost"] = "2.5"
+    raw.loc[3, "usage"] = "n/a"  # one bad number: the row is rejected, the column stays numeric
+    return raw
+
+
+def test_infer_spec_types_columns_drops_ids_and_constants_and_says_why():
+    raw = _layout()
+    spec, columns = infer_spec(
+        raw,
+        name="acme",
+        label="Status",
+        source="acme.csv",
+        id_column="Cust ID",
+        positive="churned",
+        value="spend",
+        cost="cost",
+    )
+    assert spec.numeric == ("usage", "complaints", "spend", "Monthly Fee")
+    assert spec.categorical == ("plan",)
+    assert (spec.positive, spec.negative) == (("Churned",), ("Active",))
+    roles = {c.column: (c.role, c.note) for c in columns}
+    assert roles["Cust ID"][0] == "id" and roles["Status"][0] == "label"
+    assert roles["cost"][0] == "cost" and roles["spend"][0] == "value"
+    assert roles["country"] == ("dropped", "one value only")
+    assert roles["blank"] == ("dropped", "no values")
+    assert roles["note"] == ("dropped", "every value differs: an id or free text")
+    assert roles["Unnamed: 0"] == ("dropped", "named like a row id and every value differs")
+    data = read_snapshot(raw, spec, "acme.csv")
+    assert data.report.rejected == 1 and "usage: not a number" in data.rejects[REASON].iloc[0]
+    assert data.cost == COST and (data.frame[COST] == 2.5).all()
+    assert COST not in data.features and "monthly_fee" in data.features
+    assert data.source_columns["monthly_fee"] == "Monthly Fee"
+
+
+def test_infer_spec_guesses_the_positive_label_or_asks_for_it():
+    raw = _layout()
+    one_zero = raw.assign(Status=np.where(raw["Status"] == "Churned", "1", "0"))
+    spec, _ = infer_spec(one_zero, name="a", label="Status", source="a.csv")
+    assert spec.positive == ("1",)
+    assert infer_spec(raw, name="a", label="Status", source="a.csv")[0].positive == ("Churned",)
+    gone = raw.assign(Status=raw["Status"].replace({"Churned": "Gone"}))
+    with pytest.raises(AdapterError, match="give --positive VALUE"):
+        infer_spec(gone, name="a", label="Status", source="a.csv")
+    three = raw.assign(Status=np.resize(["a", "b", "c"], len(raw)))
+    with pytest.raises(AdapterError, match="3 distinct values"):
+        infer_spec(three, name="a", label="Status", source="a.csv")
+    with pytest.raises(AdapterError, match="'gone' is not a value"):
+        infer_spec(raw, name="a", label="Status", source="a.csv", positive="gone")
+    with pytest.raises(AdapterError, match="--value column 'plan' is not numeric"):
+        infer_spec(raw, name="a", label="Status", source="a.csv", positive="Churned", value="plan")
+    with pytest.raises(AdapterError, match="missing column"):
+        infer_spec(raw, name="a", label="Churn", source="a.csv")
+
+
+def test_feature_names_stay_unique_and_off_reserved_names():
+    spec = SnapshotSpec(
+        name="x",
+        label="y",
+        positive=("1",),
+        negative=("0",),
+        numeric=("Value", "value ", "Churned", "customer id", "Contact Cost"),
+    )
+    names = ["value", "value_2", "churned_2", "customer_id_2", "contact_cost"]
+    assert list(spec.feature_names().values()) == names
+    with_value = replace(spec, value="Value", cost="Contact Cost")
+    names = ["value_2", "value_3", "churned_2", "customer_id_2", "contact_cost_2"]
+    assert list(with_value.feature_names().values()) == names
+
+
+def test_per_customer_costs_follow_the_saved_value_rule():
+    rng = np.random.default_rng(8)
+    p, y = rng.random(400), (rng.random(400) < 0.3).astype(float)
+    value = rng.gamma(2.0, 50.0, 400)
+    econ = CampaignEconomics(cost_per_contact=5.0, success_rate=0.3)
+    flat = churn_metrics(p, y, value, top_k_shares=(0.1,), economics=econ)
+    same = campaign_with_costs(p, y, value, np.full(400, 5.0), econ)
+    assert same["campaign_profit"] == pytest.approx(flat["campaign_profit"])
+    assert same["campaign_contact_share"] == flat["campaign_contact_share"]
+    dear = campaign_with_costs(p, y, value, np.full(400, 5.0) + 20 * (value > 80), econ)
+    assert dear["campaign_profit"] < same["campaign_profit"]

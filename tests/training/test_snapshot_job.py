@@ -5,11 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from core.registry import CHAMPION, alias_version, client_for, load_registered_bundle
+from core.registry import (
+    CHAMPION,
+    alias_version,
+    client_for,
+    load_registered_bundle,
+    pyfunc_predict,
+)
 from training.config import TrainingConfig
-from training.snapshot.job import SnapshotJobConfig, train_snapshot
+from training.snapshot.job import SnapshotJobConfig, load_snapshot, train_snapshot
 from training.snapshot.models import LOGISTIC
 
 DATA = Path(__file__).parents[2].parent / "shared" / "data" / "iranian_churn"
@@ -58,3 +65,18 @@ def test_holdout_beats_baselines(result) -> None:
     assert auc >= churn["complained"]["roc_auc"] + 0.1
     value = result.evaluation.value
     assert value["lightgbm"]["spearman"] > value["carry_forward"]["spearman"]
+
+
+def test_registered_models_read_the_csv_as_pandas_reads_it(result) -> None:
+    """The pyfunc takes the file's own columns (``Call  Failure``, ints, the label ignored)."""
+    data, _ = load_snapshot("iranian", DATA)
+    raw = pd.read_csv(DATA / "Customer_Churn.csv")
+    for model, column in (
+        ("iranian-churn-model", "churn_probability"),
+        ("iranian-value-model", "predicted_value"),
+    ):
+        bundle, _ = load_registered_bundle(model, CHAMPION, result.tracking_uri)
+        assert "Call  Failure" in bundle.input_names
+        out = pyfunc_predict(bundle, raw)
+        assert list(out.columns) == [column]
+        np.testing.assert_array_equal(out[column].to_numpy(), bundle.predict(data.frame))

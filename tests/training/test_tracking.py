@@ -128,7 +128,7 @@ def test_champion_loaded_by_alias_reproduces_test_predictions_exactly(store):
     with using_store(store["uri"]):
         model = mlflow.pyfunc.load_model("models:/churn-model@champion")
     assert isinstance(model.unwrap_python_model().bundle, ModelBundle)
-    via_pyfunc = np.asarray(model.predict(bundle.pyfunc_input(test)))
+    via_pyfunc = model.predict(bundle.pyfunc_input(test))["churn_probability"].to_numpy()
     assert np.array_equal(via_pyfunc, expected)
     value, _ = load_registered_bundle("value-model", "champion", store["uri"])
     assert np.array_equal(value.predict(test), first.evaluation.value_test["value"].to_numpy())

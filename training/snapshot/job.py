@@ -14,6 +14,7 @@ them: ``revenue_1d`` holds what a churner takes away (the value column, else 1) 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -29,7 +30,16 @@ from core.bundle import ModelBundle
 from core.config import Frozen, load_section
 from core.registry import client_for, resolve_uri
 from features.adapters.importer import get_adapter
-from features.adapters.snapshot import LABEL, VALUE, AdapterError, SnapshotData
+from features.adapters.snapshot import (
+    LABEL,
+    VALUE,
+    AdapterError,
+    ColumnInfo,
+    SnapshotData,
+    infer_spec,
+    read_snapshot,
+)
+from features.adapters.sources import read_file
 from training.config import ConfigError, TrainingConfig
 from training.evaluation import plots
 from training.evaluation.baselines import as_sklearn, logistic_pipeline
@@ -46,12 +56,15 @@ from training.snapshot.models import (
     LOGISTIC,
     Rules,
     SnapshotConfig,
+    campaign_with_costs,
+    contact_costs,
     fit_churn_bundle,
     fit_value_bundle,
     group_folds,
     inner_split,
     rule_probability,
     snapshot_spec,
+    source_metadata,
 )
 from training.spec import VALUE_LABEL
 from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
@@ -127,6 +140,65 @@ def load_snapshot(name: str, path: str | Path) -> tuple[SnapshotData, Rules]:
     return data, adapter.rules
 
 
+def no_rules(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A snapshot of an unknown layout has no rule baselines (logistic regression remains)."""
+    return {}
+
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def default_name(path: str | Path) -> str:
+    """The data set name of a file: its stem as a lower-case slug (``Churn Data.csv`` ->
+    ``churn-data``); the models are registered as ``<name>-churn-model``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(path).stem.lower()).strip("-")
+    return slug[:100] or "snapshot"
+
+
+def check_name(name: str) -> str:
+    """``name`` when MLflow accepts ``<name>-churn-model`` as a registered model name."""
+    if not _NAME.match(name):
+        raise AdapterError(
+            f"--name {name!r}: use letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    return name
+
+
+def read_snapshot_file(
+    path: str | Path,
+    *,
+    label: str,
+    id_column: str | None = None,
+    positive: str | None = None,
+    value: str | None = None,
+    cost: str | None = None,
+    name: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | int | None = None,
+) -> tuple[SnapshotData, list[ColumnInfo]]:
+    """A snapshot file of any layout (CSV/TSV/whitespace text, Parquet, Excel) read with a spec
+    inferred from its columns; returns the data and what was made of each column."""
+    p = Path(path)
+    if p.is_dir():
+        raise AdapterError(f"{p}: is a folder; give the snapshot file (or --spec NAME)")
+    raw = read_file(p, encoding=encoding, delimiter=delimiter, sheet=sheet)
+    data_set = check_name(name) if name else default_name(p)
+    spec, columns = infer_spec(
+        raw,
+        name=data_set,
+        label=label,
+        source=p.name,
+        id_column=id_column,
+        positive=positive,
+        value=value,
+        cost=cost,
+    )
+    data = read_snapshot(raw, spec, p.name)
+    notes = tuple(raw.attrs.get("notes", ())) + data.notes
+    return replace(data, notes=notes), columns
+
+
 def _metric_args(cfg: TrainingConfig) -> dict[str, object]:
     return {
         "top_k_shares": cfg.top_k_shares,
@@ -150,7 +222,9 @@ def fit_snapshot(
         holdout[VALUE_LABEL] = kept[test]
     holdout = holdout.reset_index(drop=True)
 
+    meta = {**source_metadata(data), **_cost_metadata(data, cfg)}
     churn = fit_churn_bundle(frame, spec, fit_rows, valid_rows, cfg, snap.churn_candidates)
+    churn = replace(churn, metadata={**churn.metadata, **meta})
     scores, p = churn_bundle_metrics(churn, holdout, cfg, HORIZON_DAYS)
     y_test, lost = y[test], holdout[LOST_VALUE].to_numpy(np.float64)
     churn_table = {MODEL: scores}
@@ -169,10 +243,16 @@ def fit_snapshot(
             p_rule, y_test, lost, rank_score=score[test], **_metric_args(cfg)
         )
         churn_test[f"p_{name}"] = p_rule
+    cost = contact_costs(data, cfg.campaign)
+    if cost is not None:
+        for scorer, metrics in churn_table.items():
+            p_scorer = churn_test["p_churn" if scorer == MODEL else f"p_{scorer}"].to_numpy()
+            metrics.update(campaign_with_costs(p_scorer, y_test, lost, cost[test], cfg.campaign))
 
     value_bundle, value_table, value_test = None, {}, pd.DataFrame()
     if kept is not None and value is not None:
         value_bundle = fit_value_bundle(frame, spec, kept, fit_rows, valid_rows, cfg)
+        value_bundle = replace(value_bundle, metadata={**value_bundle.metadata, **meta})
         v_scores, v_pred = value_bundle_metrics(value_bundle, holdout, cfg)
         value_table = {
             MODEL: v_scores,
@@ -191,6 +271,24 @@ def fit_snapshot(
     return SnapshotFit(churn, value_bundle, ev, holdout, rows)
 
 
+def _cost_metadata(data: SnapshotData, cfg: TrainingConfig) -> dict[str, object]:
+    """How the per-customer contact cost was used, recorded with the models."""
+    cost = contact_costs(data, cfg.campaign)
+    if cost is None or data.spec is None:
+        return {}
+    blank = int(data.frame[data.cost].isna().sum()) if data.cost else 0
+    return {
+        "contact_cost": {
+            "column": data.spec.cost,
+            "mean": float(cost.mean()),
+            "median": float(np.median(cost)),
+            "blank_set_to_cost_per_contact": blank,
+            "cost_per_contact": cfg.campaign.cost_per_contact,
+            "used_in": "campaign_profit, campaign_contact_share",
+        }
+    }
+
+
 def train_snapshot(
     name: str,
     path: str | Path,
@@ -203,10 +301,34 @@ def train_snapshot(
 ) -> SnapshotTrainResult:
     """Load, fit, evaluate, log and (unless ``register`` is False) register and gate the models
     of snapshot data set ``name``; same data + config + seed give the same metrics."""
+    return train_snapshot_data(
+        lambda: load_snapshot(name, path),
+        cfg,
+        job,
+        tracking_uri=tracking_uri,
+        register=register,
+        progress=progress,
+        what=str(path),
+    )
+
+
+def train_snapshot_data(
+    load: Callable[[], tuple[SnapshotData, Rules]] | SnapshotData,
+    cfg: TrainingConfig | None = None,
+    job: SnapshotJobConfig | None = None,
+    *,
+    tracking_uri: str | None = None,
+    register: bool = True,
+    progress: bool = True,
+    what: str = "the snapshot",
+) -> SnapshotTrainResult:
+    """:func:`train_snapshot` on a snapshot already read (no rule baselines), or on what ``load``
+    returns: fit, evaluate, log, and register and gate ``<data.name>-churn-model`` (and
+    ``-value-model`` when the data has a value column)."""
     cfg = cfg or TrainingConfig()
     job = job or SnapshotJobConfig()
     console = Console(stderr=True, quiet=not progress)
-    status = console.status(f"loading {path}") if progress else nullcontext()
+    status = console.status(f"loading {what}") if progress else nullcontext()
     with status as st:
 
         def say(msg: str) -> None:
@@ -214,7 +336,7 @@ def train_snapshot(
                 st.update(msg)
 
         t0 = time.perf_counter()
-        data, rules = load_snapshot(name, path)
+        data, rules = (load, no_rules) if isinstance(load, SnapshotData) else load()
         say(f"training on {len(data.frame):,} customers")
         fitted = fit_snapshot(data, rules, cfg, job)
         t1 = time.perf_counter()
@@ -279,6 +401,7 @@ def _log_run(
             **flat_params("training", cfg.model_dump(mode="json")),
             **flat_params("snapshot", job.model_dump(mode="json")),
             **{f"rows.{k}": str(v) for k, v in fitted.rows.items()},
+            "contact_cost_column": str(data.spec.cost if data.spec else None),
             "churn.best_iteration": str(fitted.churn.metadata.get("best_iteration")),
         }
     )
@@ -299,6 +422,8 @@ def _log_run(
             "features": list(fitted.churn.feature_names),
             "categories": {k: list(v) for k, v in fitted.churn.categories.items()},
             "notes": list(data.notes),
+            "source_columns": data.source_columns,
+            "contact_cost": fitted.churn.metadata.get("contact_cost"),
             "import": {
                 "read": data.report.read,
                 "accepted": data.report.accepted,

@@ -20,14 +20,15 @@ import pandas as pd
 from pydantic import Field
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from core.bundle import Calibrator, ModelBundle, encode_features
+from core.bundle import SOURCE_KEY, Calibrator, ModelBundle, encode_features
 from core.config import Frozen
+from core.economics import CampaignEconomics, saved_value
 from features.adapters.snapshot import LABEL, VALUE, SnapshotData
 from training.boosting import fit_booster, lgb_params
 from training.calibration import fit_calibrator, fit_isotonic
 from training.config import BoosterParams, TrainingConfig
 from training.evaluation.baselines import as_sklearn, logistic_pipeline
-from training.evaluation.metrics import churn_metrics, value_metrics
+from training.evaluation.metrics import churn_metrics, gains_curve, value_metrics
 from training.spec import FeatureSpec, TrainingDataError
 
 MODEL = "lightgbm"
@@ -178,6 +179,58 @@ def fit_value_bundle(
     return ModelBundle("value", fitted.booster, spec.names, spec.categories, Calibrator(), meta)
 
 
+def contact_costs(data: SnapshotData, economics: CampaignEconomics) -> np.ndarray | None:
+    """Each customer's contact cost (a blank one is the configured ``cost_per_contact``), or None
+    when the snapshot has no cost column."""
+    if data.cost is None:
+        return None
+    cost = data.frame[data.cost].to_numpy(np.float64)
+    return np.where(np.isnan(cost), economics.cost_per_contact, cost)
+
+
+def campaign_with_costs(
+    p: np.ndarray,
+    y: np.ndarray,
+    value: np.ndarray,
+    cost: np.ndarray,
+    economics: CampaignEconomics,
+) -> dict[str, float]:
+    """``campaign_profit`` and ``campaign_contact_share`` of the best campaign when each customer
+    has their own contact cost.
+
+    The list and the saved value are those of :func:`training.evaluation.metrics.churn_metrics`
+    (order by ``p x value``; a contacted churner is saved with ``success_rate``); the cost of the
+    top n is the sum of their costs: :func:`core.economics.saved_value` with a unit cost per
+    contact and that sum as the contacts.
+    """
+    v = np.nan_to_num(np.asarray(value, float))
+    at_risk = np.asarray(p, float) * v
+    counts, saved = gains_curve(at_risk, np.where(np.asarray(y) > 0, v, 0.0))
+    _, spent = gains_curve(at_risk, np.asarray(cost, float))
+    profit = saved_value(saved, economics.model_copy(update={"cost_per_contact": 1.0}), spent)
+    best = int(np.argmax(profit))
+    return {
+        "campaign_profit": float(profit[best]),
+        "campaign_contact_share": float(counts[best] / max(len(at_risk), 1)),
+    }
+
+
+def source_metadata(data: SnapshotData) -> dict[str, object]:
+    """The bundle metadata (:data:`core.bundle.SOURCE_KEY`) that lets the logged model read the
+    snapshot's own file: feature -> column, the id column, merged level spellings."""
+    if data.spec is None:
+        return {}
+    names = data.spec.feature_names()
+    merge = {names[c]: dict(m) for c, m in data.spec.merge_levels.items() if c in names}
+    return {
+        SOURCE_KEY: {
+            "columns": data.source_columns,
+            "id_column": data.spec.id_column,
+            "merge_levels": merge,
+        }
+    }
+
+
 def rule_probability(score: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
     """A rule score as a probability: isotonic map of its training-fold empirical CDF."""
     ref = np.sort(score[train])
@@ -207,6 +260,7 @@ def cross_validate(
     y = frame[LABEL].to_numpy(np.float64)
     value = frame[VALUE].to_numpy(np.float64) if data.value else None
     lost = value if value is not None else np.ones(len(y))
+    cost = contact_costs(data, cfg.campaign)
     rule_scores = rules(frame)
     x_lr = as_sklearn(frame, spec)
     oof = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), LABEL: y})
@@ -231,11 +285,18 @@ def cross_validate(
             MODEL: churn_metrics(p_model, y[test], lost[test], **metric_args),
             LOGISTIC: churn_metrics(p_lr, y[test], lost[test], **metric_args),
         }
+        probs = {MODEL: p_model, LOGISTIC: p_lr}
         for name, score in rule_scores.items():
             p_rule = rule_probability(score, y, train)[test]
             fold[name] = churn_metrics(
                 p_rule, y[test], lost[test], rank_score=score[test], **metric_args
             )
+            probs[name] = p_rule
+        if cost is not None:
+            for name, p in probs.items():
+                fold[name].update(
+                    campaign_with_costs(p, y[test], lost[test], cost[test], cfg.campaign)
+                )
         churn_folds.append(fold)
         if value is not None:
             kept = value * (1.0 - y)
@@ -256,6 +317,11 @@ def cross_validate(
             f"{data.duplicate_rows} row(s) repeat another row's features and label; each group of "
             "duplicates is kept inside one fold (folds are drawn over the groups), so none is both "
             "trained on and tested"
+        )
+    if cost is not None:
+        notes.append(
+            f"campaign profit counts each customer's own contact cost (mean {cost.mean():.2f}) "
+            "instead of one cost per contact"
         )
     if value is not None:
         notes.append(

@@ -1,0 +1,1 @@
+"""The mapping specs of the named adapters (package data: ``churn import NAME`` reads them)."""

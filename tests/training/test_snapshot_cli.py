@@ -1,0 +1,70 @@
+"""``churn train-snapshot`` refuses what it cannot train with one clear line (exit 2, no traceback):
+a missing label flag, flags that contradict each other, a folder, a file whose every row is
+rejected; the old ``train-snapshot NAME PATH`` form still reaches the named data set's reader.
+Successful runs are in tests/e2e/test_pyfunc_contract.py and tests/training/test_snapshot_job.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from churn.cli import register_commands
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(register_commands(), ["train-snapshot", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result.exit_code, " ".join(result.output.split())
+
+
+@pytest.fixture()
+def csv(tmp_path: Path) -> Path:
+    path = tmp_path / "crm.csv"
+    pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(40)],
+            "left": [i % 2 for i in range(40)],
+            "usage": [float(i) for i in range(40)],
+            "spend": [-1.0] * 40,  # a customer value must be >= 0: every row is rejected
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--label COL is needed"),
+        (("--label", "left", "--cost", "usage"), "--cost needs --value"),
+        (("--label", "left", "--name", "no good!"), "--name 'no good!'"),
+        (("--label", "left", "--id", "left"), "--label and --id both name column 'left'"),
+        (("--label", "gone"), "missing column(s) 'gone'"),
+    ],
+)
+def test_bad_flags_are_refused_with_one_line(csv: Path, args: tuple[str, ...], message: str):
+    code, output = _run(str(csv), *args)
+    assert code == 2 and message in output and "Traceback" not in output
+
+
+def test_a_file_whose_every_row_is_rejected_says_no_rows_were_accepted(csv: Path):
+    code, output = _run(str(csv), "--id", "id", "--label", "left", "--value", "spend")
+    assert code == 2
+    assert "crm.csv: no rows accepted: all 40 rows were rejected" in output
+    assert "'spend: customer value must be >= 0' (40 rows, first at row 2)" in output
+    assert "single value" not in output
+
+
+def test_named_data_sets_keep_both_forms(tmp_path: Path, csv: Path):
+    missing = str(tmp_path / "nowhere")
+    for args in (("telco", missing), (missing, "--spec", "telco")):
+        code, output = _run(*args)
+        assert code == 2 and "nowhere" in output and "no such file" in output
+    code, output = _run("crm", missing)
+    assert code == 2 and "train-snapshot PATH --spec NAME" in output
+    code, output = _run(str(csv), "--spec", "telco", "--label", "left")
+    assert code == 2 and "--spec telco reads that data set's own columns" in output
+    code, output = _run(str(tmp_path), "--label", "left")
+    assert code == 2 and "is a folder" in output
