@@ -1,4 +1,5 @@
-"""``churn score``: batch-score every active customer into the store and write the at-risk CSV."""
+"""``churn score``: batch-score every active customer into the store and write the two lists:
+customers at risk (active or lapsing) and lapsed customers to win back."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from serving.batch.job import BatchResult
 
 console = Console()
@@ -28,28 +31,36 @@ def summary_table(result: BatchResult) -> Table:
     for band in ("high", "medium", "low"):
         table.add_row(f"risk band {band}", f"{int((preds['risk_band'] == band).sum()):,}")
     table.add_row("expected value at risk", f"{preds['expected_value_at_risk'].sum():,.2f}")
+    stages = preds["lifecycle_status"].value_counts()
+    for stage in ("active", "lapsing", "lapsed"):
+        table.add_row(f"lifecycle {stage}", f"{int(stages.get(stage, 0)):,}")
     table.add_row("store", result.store)
     table.add_row("at-risk CSV", str(result.csv))
+    table.add_row("win-back CSV", str(result.win_back_csv))
     return table
 
 
-def top_table(result: BatchResult, n: int = 10) -> Table:
-    """The ``n`` customers with the largest expected value at risk."""
-    table = Table(title=f"top {n} by expected value at risk")
-    cols = ("rank", "customer_id", "account_manager_id", "segment", "churn_probability")
-    for col in (*cols, "predicted_value", "expected_value_at_risk", "risk_band"):
-        table.add_column(col, justify="right" if col != "customer_id" else "left")
-    for row in result.batch.predictions.head(n).itertuples(index=False):
-        table.add_row(
-            str(row.rank),
-            str(row.customer_id),
-            str(row.account_manager_id or "-"),
-            str(row.segment or "-"),
-            f"{row.churn_probability:.3f}",
-            f"{row.predicted_value:,.2f}",
-            f"{row.expected_value_at_risk:,.2f}",
-            row.risk_band,
-        )
+def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
+    """The first ``n`` rows of a list, as a retention lead reads them."""
+    h = next(c for c in rows.columns if c.startswith("churn_probability_")).removeprefix(
+        "churn_probability"
+    )
+    shown = (
+        "rank",
+        "customer_id",
+        "account_manager_id",
+        "lifecycle_status",
+        f"churn_probability{h}",
+        f"value_if_retained{h}",
+        f"expected_value_at_risk{h}",
+        "reason_1",
+        "recommended_action",
+    )
+    table = Table(title=title)
+    for col in shown:
+        table.add_column(col, justify="right" if rows[col].dtype.kind in "fiu" else "left")
+    for row in rows.head(n)[list(shown)].itertuples(index=False):
+        table.add_row(*(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
     return table
 
 
@@ -67,6 +78,11 @@ def score(
     out: Path | None = typer.Option(
         None, "--out", help="At-risk CSV (default: $CHURN_HOME/at_risk/at_risk_<asof>.csv)."
     ),
+    win_back_out: Path | None = typer.Option(
+        None,
+        "--win-back-out",
+        help="Win-back CSV of lapsed customers (default: $CHURN_HOME/win_back/win_back_<asof>.csv).",
+    ),
 ) -> None:
     """Score every active customer with the champion models; write the store and the CSV."""
     from serving.batch.job import run_batch
@@ -76,9 +92,11 @@ def score(
     if store:
         cfg = cfg.model_copy(update={"store_url": store})
     with console.status("batch scoring") as status:
-        result = run_batch(data, asof, cfg, out, say=status.update)
+        result = run_batch(data, asof, cfg, out, win_back_out, say=status.update)
     console.print(summary_table(result))
-    console.print(top_table(result))
+    lists = result.batch.lists()
+    console.print(top_table(lists["at_risk"], "top 10 at risk (active or lapsing)"))
+    console.print(top_table(lists["win_back"], "top 10 to win back (lapsed)"))
 
 
 def register(app: typer.Typer) -> None:
