@@ -104,7 +104,7 @@ def lifecycle(
         {
             "lifecycle_status": np.where(is_contractual, by_contract, by_purchase),
             "last_purchase_date": last.dt.normalize(),
-            "days_since_last_purchase": np.floor((cutoff - last).dt.total_seconds() / 86400.0),
+            "days_since_last_purchase": np.round((cutoff - last).dt.total_seconds() / 86400.0),
             "contract_end_date": end.dt.normalize(),
         },
         index=ids,
