@@ -83,6 +83,8 @@ def campaign_candidates(
     book = active_portfolio(ds, as_of, cfg)
     if book.empty:
         raise KpiError(f"no assigned customer is active at {as_of:%Y-%m-%d}; nothing to contact")
+    if "lifecycle_status" in predictions:  # lapsed customers belong to the win-back list
+        predictions = predictions[predictions["lifecycle_status"].fillna("active") != "lapsed"]
     preds = prepare_predictions(predictions, as_of=as_of)
     joined = book[["customer_id", MANAGER]].join(preds, on="customer_id", how="inner")
     if joined.empty:

@@ -25,6 +25,20 @@ def _ids(values: pd.Series | pd.Index, limit: int = 10) -> str:
     return ", ".join(map(str, list(dict.fromkeys(values))[:limit]))
 
 
+def _list_names(columns: pd.Index) -> dict[str, str]:
+    """The at-risk and win-back lists name scores after the horizon (``churn_probability_90d``,
+    ``value_if_retained_90d``): map them to the predictions' own names."""
+    out = {}
+    for col in map(str, columns):
+        for prefix, name in (
+            ("churn_probability_", "churn_probability"),
+            ("value_if_retained_", "predicted_value"),
+        ):
+            if col.startswith(prefix) and col.endswith("d") and name not in columns:
+                out[col] = name
+    return out
+
+
 def prepare_predictions(
     predictions: pd.DataFrame, as_of: pd.Timestamp | None = None
 ) -> pd.DataFrame:
@@ -33,7 +47,7 @@ def prepare_predictions(
     When the frame has an ``as_of`` column (several scoring dates), only the rows made at ``as_of``
     are kept. An optional ``reasons`` column is carried along.
     """
-    frame = predictions
+    frame = predictions.rename(columns=_list_names(predictions.columns))
     if "customer_id" in frame.columns:
         frame = frame.set_index("customer_id")
     elif frame.index.name != "customer_id":

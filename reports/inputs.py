@@ -32,7 +32,7 @@ from reports.explain_global import (
     importance,
     png_bytes,
 )
-from reports.explain_local import explain_customers, select_customers
+from reports.explain_local import select_customers
 from reports.sources import (
     ScoredRows,
     champions_for,
@@ -43,7 +43,7 @@ from reports.sources import (
 )
 from serving.champions import Champions
 from serving.config import ServingConfig
-from serving.reasons import Lang
+from serving.reasons import NO_RISK_REASON, Lang, risk_reasons
 
 QUALITY_ARTIFACTS = {
     "Gains and lift on the test cutoff (model and baselines)": "plots/churn_gains_lift.png",
@@ -121,12 +121,16 @@ def model_quality(
 def top_at_risk(
     champions: Champions, cfg: ServingConfig, scored: ScoredRows, top: int, lang: Lang
 ) -> pd.DataFrame:
-    """The ``top`` customers by expected value at risk with their three main reasons."""
-    head = scored.predictions.head(top).copy()
+    """The ``top`` customers of the at-risk list (lapsed customers left out: they are for the
+    win-back list) by expected value at risk, with the reasons that raise their risk."""
+    preds = scored.predictions
+    if "lifecycle_status" in preds:
+        preds = preds[preds["lifecycle_status"].fillna("active") != "lapsed"]
+    head = preds.head(top).copy()
     ids = head["customer_id"].astype(str).tolist()
-    features = features_from_store(cfg, scored.asof, ids)
-    explained = explain_customers(champions.churn, select_customers(features, ids), 3, lang)
-    head["reasons"] = [[r.sentence for r in e.reasons] for e in explained]
+    features = select_customers(features_from_store(cfg, scored.asof, ids), ids)
+    reasons = risk_reasons(features, champions.churn, 3, lang)
+    head["reasons"] = [[r.sentence for r in row] or [NO_RISK_REASON[lang]] for row in reasons]
     return head
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from core.bundle import BundleError
 from features.loaders import load_dataset
+from features.pipeline.lifecycle import STATUSES
 from reports.explain_global import ExplainError
 from serving.batch.job import parse_asof, score_customers
 from serving.batch.store import AtRiskQuery, PredictionStore
@@ -55,7 +56,7 @@ def stored_predictions(cfg: ServingConfig, asof: str | None) -> ScoredRows:
     store = PredictionStore(cfg.resolved_store_url())
     try:
         run = store.run(asof)
-        everyone = AtRiskQuery(asof=run.asof, limit=max(run.n_customers, 1))
+        everyone = AtRiskQuery(lifecycle=STATUSES, asof=run.asof, limit=max(run.n_customers, 1))
         predictions = store.at_risk(everyone).rows
     finally:
         store.close()

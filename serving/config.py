@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from core.config import Frozen, load_section
 from core.errors import ChurnError
 from core.paths import home, tracking_uri
+from features.pipeline.lifecycle import LifecycleConfig
 
 SECTION = "serving"
 CONFIG_ENV = "CHURN_SERVING_CONFIG"
@@ -46,6 +47,41 @@ class ModelRefs(Frozen):
     alias: str = "champion"
 
 
+class ActionRule(Frozen):
+    """One rule of the recommended action: it applies when every condition it sets holds."""
+
+    action: str
+    lifecycle: tuple[str, ...] | None = None
+    """Lifecycle statuses it applies to (``active``, ``lapsing``, ``lapsed``); None: any."""
+    risk_band: tuple[str, ...] | None = None
+    """Risk bands it applies to (``high``, ``medium``, ``low``); None: any."""
+    open_complaint: bool | None = None
+    """True: only customers with a complaint still open at the as-of date."""
+    contract_ends_within_days: int | None = Field(None, ge=0)
+    """Only customers whose contract ends within this many days after the as-of date."""
+
+
+DEFAULT_ACTIONS = (
+    ActionRule(action="win-back offer", lifecycle=("lapsed",)),
+    ActionRule(action="service recovery: resolve the open complaint", open_complaint=True),
+    ActionRule(action="renewal call before the contract ends", contract_ends_within_days=90),
+    ActionRule(action="retention call", risk_band=("high",)),
+    ActionRule(action="check-in contact", risk_band=("medium",)),
+    ActionRule(action="no contact: monitor"),
+)
+
+
+class ListsConfig(Frozen):
+    """The at-risk and win-back lists: lifecycle rules, reasons per row, recommended actions."""
+
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    reasons: int = Field(3, ge=1, le=10)
+    """Risk-raising reasons per row (``reason_1`` ..)."""
+    actions: tuple[ActionRule, ...] = DEFAULT_ACTIONS
+    """Ordered rules: a row gets the action of the first rule that applies (keep a last rule
+    without conditions, or rows no rule covers get no action)."""
+
+
 class ServingConfig(Frozen):
     """Everything the API and batch scoring need; safe defaults (loopback, bounded requests)."""
 
@@ -67,6 +103,7 @@ class ServingConfig(Frozen):
     poll_interval_s: float = Field(30.0, ge=0)
     """How often the service checks the registry for a moved champion alias; 0 turns polling off
     (POST /reload still works)."""
+    lists: ListsConfig = ListsConfig()
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)
     api_key_env: str = "CHURN_API_KEY"

@@ -78,11 +78,53 @@ def explain_frame(
     ]
 
 
+NO_RISK_REASON: dict[Lang, str] = {
+    "en": "nothing in the data raises this customer's risk; listed for the value at stake",
+    "zh": "数据中没有提高该客户流失风险的因素；因涉及的价值而列出",
+}
+"""What a retention list says for a row whose features all lower the risk."""
+
+
+def risk_reasons(
+    frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang
+) -> list[list[Reason]]:
+    """Per row, up to ``k`` reasons that RAISE the churn risk (positive contributions), largest
+    first: why a customer is at risk, never what keeps them. The one source of "reasons for risk"
+    for the lists, the campaign and the report; ``/explain`` shows both directions."""
+    contrib = bundle.contributions(frame)
+    values = contrib.drop(columns=BIAS_COLUMN, errors="ignore").to_numpy(dtype=np.float64)
+    k = min(k, values.shape[1])
+    raising = np.where(values > 0, values, -np.inf)
+    order = np.argsort(-raising, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(values, order, axis=1)
+    names = np.asarray(bundle.feature_names, dtype=object)[order]
+    raw = frame[list(bundle.feature_names)].to_numpy(dtype=object)
+    picked = np.take_along_axis(raw, order, axis=1)
+    return [
+        [
+            Reason(name, _plain(value), float(c), _sentence(name, _plain(value), lang))
+            for name, value, c in zip(row_names, row_values, row_top, strict=True)
+            if c > 0
+        ]
+        for row_names, row_values, row_top in zip(names, picked, top, strict=True)
+    ]
+
+
+def risk_reason_columns(
+    frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang
+) -> pd.DataFrame:
+    """``reason_1`` .. ``reason_k`` of every row (same index): the risk-raising sentences, empty
+    after the last one; a row with none says so in ``reason_1``."""
+    reasons = risk_reasons(frame, bundle, k, lang) if len(frame) else []
+    cells = [[r.sentence for r in row] + [""] * (k - len(row)) for row in reasons]
+    out = pd.DataFrame(cells, columns=[f"reason_{i}" for i in range(1, k + 1)], index=frame.index)
+    out.loc[out["reason_1"] == "", "reason_1"] = NO_RISK_REASON[lang]
+    return out.astype(object)
+
+
 def risk_reason_text(frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang) -> list[str]:
-    """Per row, the ``k`` largest reasons that RAISE churn risk, joined by "; " (for retention
-    lists: why this customer is at risk, not what keeps them)."""
-    out = []
-    for reasons in explain_frame(frame, bundle, len(bundle.feature_names), lang):
-        raising = [r.sentence for r in reasons if r.direction == "raises"][:k]
-        out.append("; ".join(raising))
-    return out
+    """Per row, the ``k`` largest risk-raising reasons joined by "; " (campaign lists)."""
+    return [
+        "; ".join(r.sentence for r in row) or NO_RISK_REASON[lang]
+        for row in risk_reasons(frame, bundle, k, lang)
+    ]

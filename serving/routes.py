@@ -30,7 +30,8 @@ from serving.kpi_inputs import (
     select_rows,
     store_scorecard,
 )
-from serving.schemas import AtRiskItem, AtRiskResponse, ModelInfo, ModelStatus
+from serving.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from serving.schemas import ListItem, ListResponse, ModelInfo, ModelStatus
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -74,19 +75,18 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_exception_handler(RequestValidationError, _bad_query)
 
-    @app.get("/at_risk", response_model=AtRiskResponse)
-    def at_risk(
+    def list_page(
+        name: str,
         request: Request,
-        svc: Any = Depends(service),
-        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
-        account_manager_id: str | None = Query(None, max_length=200),
-        segment: str | None = Query(None, max_length=200),
-        min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
-        limit: int | None = Query(None, ge=1, description="Page size; default from config."),
-        offset: int = Query(0, ge=0),
-        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+        svc: Any,
+        asof: str | None,
+        account_manager_id: str | None,
+        segment: str | None,
+        min_probability: float,
+        limit: int | None,
+        offset: int,
+        format: str | None,
     ) -> Any:
-        """Customers of the latest batch scoring, highest expected value at risk first."""
         cfg = svc.config
         size = limit or cfg.at_risk_page_size
         if size > cfg.at_risk_max_page_size:
@@ -96,6 +96,7 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
                 ("query", "limit"),
             )
         query = AtRiskQuery(
+            lifecycle=LIST_LIFECYCLES[name],
             asof=asof,
             account_manager_id=account_manager_id,
             segment=segment,
@@ -107,21 +108,82 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
             page = svc.store.at_risk(query)
         except StoreError as exc:
             return _error(404, str(exc))
+        rows = present(page.rows, page.horizon_days, cfg.lists.reasons)
         wants_csv = format == "csv" or (
             format is None and "text/csv" in request.headers.get("accept", "")
         )
         if wants_csv:
             return Response(
-                page.rows.to_csv(index=False),
+                rows.to_csv(index=False),
                 media_type="text/csv; charset=utf-8",
                 headers={
-                    "Content-Disposition": f'attachment; filename="at_risk_{page.asof}.csv"',
+                    "Content-Disposition": f'attachment; filename="{name}_{page.asof}.csv"',
                     "X-Total-Count": str(page.total),
                 },
             )
-        items = [AtRiskItem.model_validate(r) for r in page.rows.to_dict("records")]
-        return AtRiskResponse(
-            asof=page.asof, total=page.total, offset=page.offset, limit=page.limit, items=items
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        body = ListResponse(
+            asof=page.asof,
+            total=page.total,
+            offset=page.offset,
+            limit=page.limit,
+            items=[ListItem.model_validate(r) for r in records],
+        )
+        # the items keep the list's column order (the model puts its extra fields last)
+        return JSONResponse({**body.model_dump(exclude={"items"}), "items": records})
+
+    @app.get("/at_risk", response_model=ListResponse)
+    def at_risk(
+        request: Request,
+        svc: Any = Depends(service),
+        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
+        account_manager_id: str | None = Query(None, max_length=200),
+        segment: str | None = Query(None, max_length=200),
+        min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
+        limit: int | None = Query(None, ge=1, description="Page size; default from config."),
+        offset: int = Query(0, ge=0),
+        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+    ) -> Any:
+        """Active and lapsing customers of the latest batch scoring, highest expected value at
+        risk first."""
+        return list_page(
+            AT_RISK,
+            request,
+            svc,
+            asof,
+            account_manager_id,
+            segment,
+            min_probability,
+            limit,
+            offset,
+            format,
+        )
+
+    @app.get("/win_back", response_model=ListResponse)
+    def win_back(
+        request: Request,
+        svc: Any = Depends(service),
+        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
+        account_manager_id: str | None = Query(None, max_length=200),
+        segment: str | None = Query(None, max_length=200),
+        min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
+        limit: int | None = Query(None, ge=1, description="Page size; default from config."),
+        offset: int = Query(0, ge=0),
+        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+    ) -> Any:
+        """Lapsed customers of the latest batch scoring (the win-back list), highest expected
+        value at risk first."""
+        return list_page(
+            WIN_BACK,
+            request,
+            svc,
+            asof,
+            account_manager_id,
+            segment,
+            min_probability,
+            limit,
+            offset,
+            format,
         )
 
     datasets = DatasetCache()

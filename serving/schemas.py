@@ -189,25 +189,35 @@ class ModelStatus(BaseModel):
     categories: dict[str, list[str]] = {}
 
 
-class AtRiskItem(BaseModel):
+class ListItem(BaseModel):
+    """One row of the at-risk or win-back list; the score columns are named after the label
+    horizon (``churn_probability_90d``, ``value_if_retained_90d``,
+    ``expected_value_at_risk_90d``) and ``reason_1`` .. ``reason_k`` follow the configuration."""
+
+    model_config = ConfigDict(extra="allow")
+
     rank: int
+    asof: str
     customer_id: str
     account_manager_id: str | None
     segment: str | None
-    churn_probability: float
-    predicted_value: float
-    expected_value_at_risk: float
+    plan: str | None
+    lifecycle_status: Literal["active", "lapsing", "lapsed"] | None
+    last_purchase_date: str | None
+    days_since_last_purchase: int | None
+    contract_end_date: str | None
     risk_band: Band
+    recommended_action: str | None
     churn_model_version: str
     value_model_version: str
 
 
-class AtRiskResponse(BaseModel):
+class ListResponse(BaseModel):
     asof: str
     total: int
     offset: int
     limit: int
-    items: list[AtRiskItem]
+    items: list[ListItem]
 
 
 class ErrorDetail(BaseModel):

@@ -101,17 +101,21 @@ def score_batches(
     outputs: Outputs,
 ) -> tuple[BatchResult, BatchResult]:
     """Step 5: batch scoring at the period start (for the KPIs) and at the as-of date."""
+    from features.loaders import load_dataset
     from serving.batch.job import run_batch
 
     _step(5, f"batch scoring at {period_start:%Y-%m-%d} (period start) and {asof:%Y-%m-%d}")
     with console.status("scoring"):
-        start_run = run_batch(data_dir, f"{period_start:%Y-%m-%d}", cfg, say=None)
-        now_run = run_batch(data_dir, f"{asof:%Y-%m-%d}", cfg, say=None)
+        ds, source = load_dataset(data_dir), str(data_dir.resolve())
+        start_run = run_batch(ds, period_start, cfg, source)
+        now_run = run_batch(ds, asof, cfg, source)
     outputs["prediction store"] = now_run.store
     outputs["at-risk list"] = now_run.csv
-    top = now_run.batch.predictions.head(5)
-    console.print(top[["customer_id", "churn_probability", "predicted_value",
-                       "expected_value_at_risk", "risk_band"]].to_string(index=False))  # fmt: skip
+    outputs["win-back list"] = now_run.win_back_csv
+    top = now_run.batch.lists()["at_risk"].head(5)
+    console.print(top[["customer_id", "lifecycle_status", "churn_probability_90d",
+                       "expected_value_at_risk_90d", "risk_band",
+                       "recommended_action"]].to_string(index=False))  # fmt: skip
     return start_run, now_run
 
 

@@ -1,4 +1,5 @@
-"""``churn score``: batch-score every active customer into the store and write the at-risk CSV."""
+"""``churn score``: batch-score every active customer into the store and write the two lists:
+customers at risk (active or lapsing) and lapsed customers to win back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rich.table import Table
 from churn.commands._shared import MaxBadRowShareOpt, load_folder
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from serving.batch.job import BatchResult
 
 console = Console()
@@ -30,28 +33,36 @@ def summary_table(result: BatchResult) -> Table:
     for band in ("high", "medium", "low"):
         table.add_row(f"risk band {band}", f"{int((preds['risk_band'] == band).sum()):,}")
     table.add_row("expected value at risk", f"{preds['expected_value_at_risk'].sum():,.2f}")
+    stages = preds["lifecycle_status"].value_counts()
+    for stage in ("active", "lapsing", "lapsed"):
+        table.add_row(f"lifecycle {stage}", f"{int(stages.get(stage, 0)):,}")
     table.add_row("store", result.store)
     table.add_row("at-risk CSV", str(result.csv))
+    table.add_row("win-back CSV", str(result.win_back_csv))
     return table
 
 
-def top_table(result: BatchResult, n: int = 10) -> Table:
-    """The ``n`` customers with the largest expected value at risk."""
-    table = Table(title=f"top {n} by expected value at risk")
-    cols = ("rank", "customer_id", "account_manager_id", "segment", "churn_probability")
-    for col in (*cols, "predicted_value", "expected_value_at_risk", "risk_band"):
-        table.add_column(col, justify="right" if col != "customer_id" else "left")
-    for row in result.batch.predictions.head(n).itertuples(index=False):
-        table.add_row(
-            str(row.rank),
-            str(row.customer_id),
-            str(row.account_manager_id or "-"),
-            str(row.segment or "-"),
-            f"{row.churn_probability:.3f}",
-            f"{row.predicted_value:,.2f}",
-            f"{row.expected_value_at_risk:,.2f}",
-            row.risk_band,
-        )
+def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
+    """The first ``n`` rows of a list, as a retention lead reads them."""
+    h = next(c for c in rows.columns if c.startswith("churn_probability_")).removeprefix(
+        "churn_probability"
+    )
+    shown = (
+        "rank",
+        "customer_id",
+        "account_manager_id",
+        "lifecycle_status",
+        f"churn_probability{h}",
+        f"value_if_retained{h}",
+        f"expected_value_at_risk{h}",
+        "reason_1",
+        "recommended_action",
+    )
+    table = Table(title=title)
+    for col in shown:
+        table.add_column(col, justify="right" if rows[col].dtype.kind in "fiu" else "left")
+    for row in rows.head(n)[list(shown)].itertuples(index=False):
+        table.add_row(*(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
     return table
 
 
@@ -72,37 +83,17 @@ def score(
     out: Path | None = typer.Option(
         None, "--out", help="At-risk CSV (default: $CHURN_HOME/at_risk/at_risk_<asof>.csv)."
     ),
+    win_back_out: Path | None = typer.Option(
+        None,
+        "--win-back-out",
+        help="Win-back CSV of lapsed customers (default: $CHURN_HOME/win_back/win_back_<asof>.csv).",
+    ),
     max_bad_row_share: MaxBadRowShareOpt = None,
 ) -> None:
-    """Score every active customer with the champion models; write the store and the CSV."""
-    result = _score(data, asof, config, store, out, max_bad_row_share)
-    console.print(summary_table(result))
-    console.print(top_table(result))
-
-
-def _score(
-    data: Path,
-    asof: str | None,
-    config: Path | None,
-    store: str | None,
-    out: Path | None,
-    max_bad_row_share: float | None,
-) -> BatchResult:
-    """Load the data (its as-of date said), score ``asof`` or the data's as-of date, write."""
+    """Score every active customer with the champion models; write the store and the two lists."""
     from dataclasses import replace
 
-    from core.bundle import BundleError
-    from core.paths import home
-    from serving.batch.job import (
-        BatchError,
-        BatchResult,
-        parse_asof,
-        save_batch,
-        score_customers,
-        write_at_risk_csv,
-    )
-    from serving.batch.store import PredictionStore
-    from serving.champions import load_champions
+    from serving.batch.job import parse_asof, run_batch
     from serving.config import load_serving_config
 
     cfg = load_serving_config(config)
@@ -116,21 +107,13 @@ def _score(
         ds = replace(ds, as_of=when, as_of_source="argument")
         console.print(f"{ds.as_of_text()} (after the last event in the data)", highlight=False)
     with console.status("batch scoring") as status:
-        status.update("loading the champion models")
-        try:
-            champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
-        except BundleError as exc:
-            raise BatchError(str(exc)) from exc
-        status.update(f"building features and scoring customers active at {when:%Y-%m-%d}")
-        batch = score_customers(ds, when, champions, cfg)
-        status.update("writing the store")
-        prediction_store = PredictionStore(cfg.resolved_store_url())
-        try:
-            run = save_batch(prediction_store, batch, cfg, source=str(Path(data).resolve()))
-        finally:
-            prediction_store.close()
-        csv = write_at_risk_csv(batch, out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv")
-    return BatchResult(batch, run, prediction_store.safe_url, csv)
+        result = run_batch(
+            ds, when, cfg, str(Path(data).resolve()), out, win_back_out, say=status.update
+        )
+    console.print(summary_table(result))
+    lists = result.batch.lists()
+    console.print(top_table(lists["at_risk"], "top 10 at risk (active or lapsing)"))
+    console.print(top_table(lists["win_back"], "top 10 to win back (lapsed)"))
 
 
 def register(app: typer.Typer) -> None:

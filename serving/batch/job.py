@@ -7,6 +7,7 @@ metadata), so batch and API rows are encoded exactly like the training rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,21 +19,14 @@ from core.bundle import BundleError
 from core.errors import ChurnError
 from core.paths import home
 from features.dataset import Dataset
-from features.loaders import load_dataset
 from features.pipeline.build import build_features
+from features.pipeline.lifecycle import lifecycle_at
 from serving.batch.store import KEY_COLUMNS, PredictionStore, ScoringRun
 from serving.champions import Champions, load_champions
 from serving.config import ServingConfig
-from serving.scoring import SCORE_COLUMNS, score_frame
-
-AT_RISK_COLUMNS = (
-    "rank",
-    "asof",
-    *KEY_COLUMNS,
-    *SCORE_COLUMNS,
-    "churn_model_version",
-    "value_model_version",
-)
+from serving.lists import AT_RISK, WIN_BACK, present, recommended_actions, split_lists
+from serving.reasons import NO_RISK_REASON, risk_reasons
+from serving.scoring import score_frame
 
 
 class BatchError(ChurnError):
@@ -45,8 +39,17 @@ class ScoredBatch:
 
     asof: pd.Timestamp
     features: pd.DataFrame
-    predictions: pd.DataFrame  # AT_RISK_COLUMNS, highest expected value at risk first
+    predictions: pd.DataFrame  # every scored customer, highest expected value at risk first
     champions: Champions
+    horizon_days: int
+    reasons: int
+
+    def lists(self) -> dict[str, pd.DataFrame]:
+        """The at-risk and win-back lists as people read them (:func:`serving.lists.present`)."""
+        return {
+            name: present(rows, self.horizon_days, self.reasons)
+            for name, rows in split_lists(self.predictions).items()
+        }
 
     @property
     def asof_text(self) -> str:
@@ -61,6 +64,7 @@ class BatchResult:
     run: ScoringRun
     store: str
     csv: Path
+    win_back_csv: Path
 
 
 def parse_asof(asof: str) -> pd.Timestamp:
@@ -85,17 +89,36 @@ def score_customers(
             f"the data cannot feed the champion models: {exc}; was a table or column the "
             "models were trained with left out of this data set?"
         ) from exc
+    feature_cfg = champions.feature_config()
     scores = score_frame(features, champions, cfg.risk_bands)
-    keys = features.reindex(columns=list(KEY_COLUMNS)).astype(object)
+    keys = features.reindex(columns=[*KEY_COLUMNS, "plan"]).astype(object)
     keys = keys.where(keys.notna(), None)
-    predictions = pd.concat([keys, scores], axis=1).assign(
-        asof=f"{asof:%Y-%m-%d}", **champions.versions
+    ids = features["customer_id"].astype(str).to_numpy()
+    stage = lifecycle_at(ds, asof, feature_cfg, cfg.lists.lifecycle).reindex(ids)
+    stage.index = features.index
+    reasons = risk_reasons(features, champions.churn, cfg.lists.reasons, "en")
+    predictions = pd.concat([keys, stage, scores], axis=1).assign(
+        asof=f"{asof:%Y-%m-%d}",
+        reasons=[
+            json.dumps([r.sentence for r in row] or [NO_RISK_REASON["en"]], ensure_ascii=False)
+            for row in reasons
+        ],
+        **champions.versions,
     )
+    signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
+    predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
     predictions = predictions.sort_values(
         ["expected_value_at_risk", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
     predictions["rank"] = range(1, len(predictions) + 1)
-    return ScoredBatch(asof, features, predictions[list(AT_RISK_COLUMNS)], champions)
+    return ScoredBatch(
+        asof,
+        features,
+        predictions,
+        champions,
+        feature_cfg.labels.horizon_days,
+        cfg.lists.reasons,
+    )
 
 
 def save_batch(
@@ -113,44 +136,53 @@ def save_batch(
         value_model_version=champions.value_version,
         feature_names=champions.feature_names,
         source=source,
+        horizon_days=batch.horizon_days,
     )
     categorical = [f for f in champions.feature_names if f in champions.categories]
     store.write_scores(run, batch.features, categorical, batch.predictions)
     return run
 
 
-def write_at_risk_csv(batch: ScoredBatch, path: str | Path) -> Path:
-    """The ranked at-risk list as CSV (UTF-8, one row per active customer)."""
+def write_list_csv(rows: pd.DataFrame, path: str | Path) -> Path:
+    """One list as CSV (UTF-8, the columns of :func:`serving.lists.list_columns`)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    batch.predictions.to_csv(out, index=False, encoding="utf-8")
+    rows.to_csv(out, index=False, encoding="utf-8")
     return out
 
 
 def run_batch(
-    data: str | Path,
-    asof: str,
+    ds: Dataset,
+    asof: pd.Timestamp,
     cfg: ServingConfig,
+    source: str,
     out: str | Path | None = None,
+    win_back_out: str | Path | None = None,
     say: Callable[[str], None] | None = None,
 ) -> BatchResult:
-    """Load the data folder and the champions, score the as-of date, write store and CSV."""
+    """Load the champions, score the data set at ``asof``, write the store and both lists
+    (``source`` names the data folder in the store, for scorecards that read it again)."""
     step = say or (lambda _msg: None)
-    when = parse_asof(asof)
-    step(f"loading data from {data}")
-    ds = load_dataset(data)
     step("loading the champion models")
     try:
         champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
     except BundleError as exc:
         raise BatchError(str(exc)) from exc
-    step(f"building features and scoring customers active at {asof}")
-    batch = score_customers(ds, when, champions, cfg)
+    step(f"building features and scoring customers active at {asof:%Y-%m-%d}")
+    batch = score_customers(ds, asof, champions, cfg)
     step("writing the store")
     store = PredictionStore(cfg.resolved_store_url())
     try:
-        run = save_batch(store, batch, cfg, source=str(Path(data).resolve()))
+        run = save_batch(store, batch, cfg, source=source)
     finally:
         store.close()
-    csv = write_at_risk_csv(batch, out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv")
-    return BatchResult(batch, run, store.safe_url, csv)
+    lists = batch.lists()
+    at_risk = out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv"
+    win_back = win_back_out or home() / "win_back" / f"win_back_{batch.asof_text}.csv"
+    return BatchResult(
+        batch,
+        run,
+        store.safe_url,
+        write_list_csv(lists[AT_RISK], at_risk),
+        write_list_csv(lists[WIN_BACK], win_back),
+    )

@@ -36,6 +36,18 @@ PREDICTION_COLUMNS = (
     "churn_model_version",
     "value_model_version",
 )
+LIST_COLUMNS = (
+    "plan",
+    "lifecycle_status",
+    "last_purchase_date",
+    "days_since_last_purchase",
+    "contract_end_date",
+    "reasons",
+    "recommended_action",
+)
+"""What the lists show besides the scores (``reasons``: a JSON list of sentences). Rows stored
+before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows."""
+DEFAULT_HORIZON_DAYS = 90
 
 _META = sa.MetaData()
 RUNS = sa.Table(
@@ -51,6 +63,7 @@ RUNS = sa.Table(
     sa.Column("feature_table", sa.String(63), nullable=False),
     sa.Column("feature_names", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
+    sa.Column("horizon_days", sa.Integer),
 )
 PREDICTIONS = sa.Table(
     "predictions",
@@ -65,6 +78,13 @@ PREDICTIONS = sa.Table(
     sa.Column("risk_band", sa.String(10), nullable=False),
     sa.Column("churn_model_version", sa.String(50), nullable=False),
     sa.Column("value_model_version", sa.String(50), nullable=False),
+    sa.Column("plan", sa.String(200)),
+    sa.Column("lifecycle_status", sa.String(10)),
+    sa.Column("last_purchase_date", sa.String(10)),
+    sa.Column("days_since_last_purchase", sa.Double),
+    sa.Column("contract_end_date", sa.String(10)),
+    sa.Column("reasons", sa.Text),
+    sa.Column("recommended_action", sa.Text),
     sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
 )
 
@@ -86,11 +106,14 @@ class ScoringRun:
     value_model_version: str
     feature_names: tuple[str, ...]
     source: str
+    horizon_days: int = DEFAULT_HORIZON_DAYS
 
 
 class AtRiskQuery(Frozen):
-    """Filters and page of the at-risk list; ``asof`` None means the latest scored date."""
+    """Filters and page of a list; ``asof`` None means the latest scored date."""
 
+    lifecycle: tuple[str, ...] = ("active", "lapsing")
+    """Lifecycle statuses of the list (the win-back list: ``lapsed``)."""
     asof: str | None = None
     account_manager_id: str | None = None
     segment: str | None = None
@@ -108,6 +131,7 @@ class AtRiskPage:
     offset: int
     limit: int
     rows: pd.DataFrame
+    horizon_days: int = DEFAULT_HORIZON_DAYS
 
 
 def feature_table_name(feature_names: Sequence[str], categorical: Sequence[str]) -> str:
@@ -142,6 +166,21 @@ def _engine(url: str) -> sa.Engine:
         raise StoreError(f"store URL {url!r} is not a usable SQLAlchemy URL: {exc}") from exc
 
 
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Bring a store written by an earlier version up to date: add the columns it lacks
+    (nullable, so its rows stay readable)."""
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in (RUNS, PREDICTIONS):
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(
+                        sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                    )
+
+
 class PredictionStore:
     """Read and write materialised features and predictions through one SQLAlchemy engine."""
 
@@ -150,6 +189,7 @@ class PredictionStore:
         self.engine = _engine(url)
         try:
             _META.create_all(self.engine)
+            _add_missing_columns(self.engine)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: {exc}"
@@ -185,9 +225,9 @@ class PredictionStore:
             feature_rows[col] = (
                 feature_rows[col].astype(object).where(feature_rows[col].notna(), None)
             )
-        pred_rows = predictions.reindex(columns=[*KEY_COLUMNS, *PREDICTION_COLUMNS]).assign(
-            asof=run.asof
-        )
+        pred_rows = predictions.reindex(
+            columns=[*KEY_COLUMNS, *PREDICTION_COLUMNS, *LIST_COLUMNS]
+        ).assign(asof=run.asof)
         with self.engine.begin() as conn:
             table.create(conn, checkfirst=True)
             old = conn.execute(sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof))
@@ -211,6 +251,7 @@ class PredictionStore:
                     feature_table=table_name,
                     feature_names=json.dumps(list(run.feature_names)),
                     source=run.source,
+                    horizon_days=run.horizon_days,
                 )
             )
 
@@ -242,6 +283,7 @@ class PredictionStore:
             value_model_version=row["value_model_version"],
             feature_names=tuple(json.loads(row["feature_names"])),
             source=row["source"],
+            horizon_days=row["horizon_days"] or DEFAULT_HORIZON_DAYS,
         )
 
     def features_for(
@@ -265,12 +307,18 @@ class PredictionStore:
         run = self.run(query.asof)
         p = PREDICTIONS.c
         where = [p.asof == run.asof, p.churn_probability >= query.min_probability]
+        statuses = p.lifecycle_status.in_(query.lifecycle)
+        where.append(
+            sa.or_(statuses, p.lifecycle_status.is_(None))
+            if "active" in query.lifecycle
+            else statuses
+        )
         if query.account_manager_id is not None:
             where.append(p.account_manager_id == query.account_manager_id)
         if query.segment is not None:
             where.append(p.segment == query.segment)
         select = (
-            sa.select(*[p[c] for c in (*KEY_COLUMNS, *PREDICTION_COLUMNS)])
+            sa.select(*[p[c] for c in (*KEY_COLUMNS, *PREDICTION_COLUMNS, *LIST_COLUMNS)])
             .where(*where)
             .order_by(p.expected_value_at_risk.desc(), p.customer_id)
             .limit(query.limit)
@@ -282,4 +330,5 @@ class PredictionStore:
             rows = pd.read_sql(select, conn)
         rows = rows.astype(object).where(rows.notna(), None)  # NULL is None, never NaN
         rows.insert(0, "rank", range(query.offset + 1, query.offset + 1 + len(rows)))
-        return AtRiskPage(run.asof, total, query.offset, query.limit, rows)
+        rows.insert(1, "asof", run.asof)
+        return AtRiskPage(run.asof, total, query.offset, query.limit, rows, run.horizon_days)

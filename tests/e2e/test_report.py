@@ -13,11 +13,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from churn.cli import register_commands
 from core.errors import ChurnError
+from features.loaders import load_dataset
 from features.synthetic.generator import generate, write_dataset
 from serving.batch.job import run_batch
 from serving.config import ServingConfig
@@ -45,7 +47,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    run_batch(root / "demo", ASOF, ServingConfig())
+    demo = root / "demo"
+    run_batch(load_dataset(demo), pd.Timestamp(ASOF), ServingConfig(), str(demo.resolve()))
     yield root
     if saved is None:
         os.environ.pop("CHURN_HOME", None)

@@ -101,6 +101,7 @@ class World:
     config: Path  # champion models, auth off
     config_b: Path  # models that have no champion yet, auth on, polling
     csv: Path
+    win_back: Path
 
     @property
     def cfg(self) -> ServingConfig:
@@ -159,9 +160,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     csv = root / "at_risk.csv"
     register_commands()
     args = ["score", "--data", str(root / "data"), "--asof", asof, "--config", str(config)]
-    run = CliRunner().invoke(app, [*args, "--out", str(csv)])
+    win_back = root / "win_back.csv"
+    run = CliRunner().invoke(app, [*args, "--out", str(csv), "--win-back-out", str(win_back)])
     assert run.exit_code == 0, run.output
-    return World(root, root / "data", ds, asof, uri, config, config_b, csv)
+    return World(root, root / "data", ds, asof, uri, config, config_b, csv, win_back)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Batch scoring: every active customer, ranked, stored and written as CSV."""
+"""Batch scoring: every active customer, ranked, stored and written as two lists."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import pytest
 from core.errors import ChurnError
 from features.dataset import Dataset
 from serving.batch.job import (
-    AT_RISK_COLUMNS,
     BatchError,
     parse_asof,
     save_batch,
     score_customers,
-    write_at_risk_csv,
+    write_list_csv,
 )
 from serving.batch.store import AtRiskQuery, PredictionStore
 from serving.champions import Champions
 from serving.config import ServingConfig
+from serving.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, list_columns, present
 from serving.scoring import score_frame
 
 
@@ -36,7 +36,6 @@ def test_asof_must_be_a_date():
 
 def test_every_active_customer_is_scored_and_ranked(batch, scoring_frame, champions):
     preds = batch.predictions
-    assert list(preds.columns) == list(AT_RISK_COLUMNS)
     assert len(preds) == len(scoring_frame) and preds["customer_id"].is_unique
     assert set(preds["customer_id"]) == set(scoring_frame["customer_id"])
     assert list(preds["rank"]) == list(range(1, len(preds) + 1))
@@ -62,16 +61,38 @@ def test_stored_features_score_like_the_batch(batch, champions, tmp_path):
     assert np.array_equal(
         again["churn_probability"].to_numpy(), want["churn_probability"].to_numpy(float)
     )
-    top = store.at_risk(AtRiskQuery(limit=5)).rows
-    assert list(top["customer_id"]) == list(batch.predictions["customer_id"].head(5))
+    lists = batch.lists()
+    for name, statuses in LIST_LIFECYCLES.items():
+        page = store.at_risk(AtRiskQuery(lifecycle=statuses, limit=5))
+        assert page.total == len(lists[name])
+        shown = present(page.rows, page.horizon_days)
+        assert shown.astype(str).equals(lists[name].head(5).astype(str))
     store.close()
 
 
+def test_two_lists_split_the_scored_customers_by_lifecycle(batch):
+    lists = batch.lists()
+    at_risk, win_back = lists[AT_RISK], lists[WIN_BACK]
+    assert len(at_risk) + len(win_back) == len(batch.predictions)
+    assert set(at_risk["lifecycle_status"]) <= {"active", "lapsing"}
+    assert set(win_back["lifecycle_status"]) == {"lapsed"}
+    for rows in (at_risk, win_back):
+        assert list(rows.columns) == list(list_columns(90))
+        assert list(rows["rank"]) == list(range(1, len(rows) + 1))
+        assert rows["expected_value_at_risk_90d"].is_monotonic_decreasing
+        assert rows["recommended_action"].ne("").all() and rows["reason_1"].ne("").all()
+    assert (win_back["recommended_action"] == "win-back offer").all()
+
+
 def test_csv_round_trip(batch, tmp_path):
-    path = write_at_risk_csv(batch, tmp_path / "out" / "at_risk.csv")
+    rows = batch.lists()[AT_RISK]
+    path = write_list_csv(rows, tmp_path / "out" / "at_risk.csv")
     back = pd.read_csv(path, dtype={"customer_id": str})
-    assert list(back.columns) == list(AT_RISK_COLUMNS) and len(back) == len(batch.predictions)
-    assert list(back["customer_id"]) == list(batch.predictions["customer_id"])
+    assert list(back.columns) == list(list_columns(90)) and len(back) == len(rows)
+    assert list(back["customer_id"]) == list(rows["customer_id"])
+    assert back["rank"].dtype.kind == "i"
+    probability = back["churn_probability_90d"].dropna().astype(str)
+    assert probability.str.split(".").str[-1].str.len().max() <= 4
 
 
 def test_data_lacking_what_the_models_need_is_refused(book: Dataset, champions: Champions):

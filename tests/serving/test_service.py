@@ -64,7 +64,15 @@ def test_probes_metrics_models_and_openapi(service, local: Champions):
     assert status["feature_names"] == list(local.feature_names)
     assert set(status["categories"]) == set(local.categories)
     paths = c.get("/docs.json").json()["paths"]
-    for path in ("/predict", "/predict_by_id", "/explain", "/reload", "/at_risk", "/models"):
+    for path in (
+        "/predict",
+        "/predict_by_id",
+        "/explain",
+        "/reload",
+        "/at_risk",
+        "/win_back",
+        "/models",
+    ):
         assert path in paths
     metrics = c.get("/metrics")
     assert metrics.status_code == 200 and "bentoml_service_request_total" in metrics.text
@@ -120,8 +128,9 @@ def test_predict_by_id_uses_the_stored_features(service, world):
     assert [r["customer_id"] for r in body["results"]] == ids
     for item, (_, row) in zip(body["results"][:3], batch.iloc[[0, 5, 9]].iterrows(), strict=True):
         assert item["error"] is None
-        assert item["prediction"]["churn_probability"] == row["churn_probability"]
-        assert item["prediction"]["expected_value_at_risk"] == row["expected_value_at_risk"]
+        pred = item["prediction"]  # the lists round to 4 decimals (probability) and 2 (values)
+        assert round(pred["churn_probability"], 4) == row["churn_probability_90d"]
+        assert round(pred["expected_value_at_risk"], 2) == row["expected_value_at_risk_90d"]
     last = body["results"][3]
     assert last["prediction"] is None and "unknown customer id" in last["error"]
 
@@ -155,6 +164,7 @@ def test_at_risk_lists_sort_filter_page_and_export_csv(service, world):
     body = c.get("/at_risk", params={"limit": 10}).json()
     assert body["asof"] == world.asof and body["total"] == len(batch)
     assert [i["customer_id"] for i in body["items"]] == list(batch["customer_id"].head(10))
+    assert list(body["items"][0]) == list(batch.columns)
     page = c.get("/at_risk", params={"limit": 5, "offset": 5}).json()
     assert [i["rank"] for i in page["items"]] == [6, 7, 8, 9, 10]
     manager = batch["account_manager_id"].dropna().iloc[0]
@@ -164,7 +174,7 @@ def test_at_risk_lists_sort_filter_page_and_export_csv(service, world):
     want = batch[
         (batch["account_manager_id"] == manager)
         & (batch["segment"] == "smb")
-        & (batch["churn_probability"] >= 0.1)
+        & (batch["churn_probability_90d"] >= 0.1)
     ]
     assert mine["total"] == len(want)
     assert [i["customer_id"] for i in mine["items"]] == list(want["customer_id"].head(100))
@@ -175,8 +185,26 @@ def test_at_risk_lists_sort_filter_page_and_export_csv(service, world):
         resp = c.get("/at_risk", params=query, headers=headers)
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
         table = pd.read_csv(StringIO(resp.text), dtype={"customer_id": str})
+        assert list(table.columns) == list(batch.columns)
         assert list(table["customer_id"]) == list(batch["customer_id"].head(7))
         assert resp.headers["x-total-count"] == str(len(batch))
+
+
+def test_win_back_list_holds_the_lapsed_customers_like_the_cli(service, world):
+    cli = pd.read_csv(world.win_back, dtype={"customer_id": str, "account_manager_id": str})
+    assert len(cli) > 0 and set(cli["lifecycle_status"]) == {"lapsed"}
+    body = service.client.get("/win_back", params={"limit": 1000}).json()
+    assert body["total"] == len(cli)
+    api = pd.DataFrame(body["items"])
+    assert list(api.columns) == list(cli.columns)
+    assert list(api["customer_id"]) == list(cli["customer_id"])
+    assert api["reason_1"].tolist() == cli["reason_1"].tolist()
+    assert (api["recommended_action"] == "win-back offer").all()
+    resp = service.client.get("/win_back", params={"format": "csv", "limit": 1000})
+    table = pd.read_csv(StringIO(resp.text), dtype={"customer_id": str, "account_manager_id": str})
+    assert table.astype(str).equals(cli.astype(str))
+    at_risk = pd.read_csv(world.csv, dtype={"customer_id": str})
+    assert not set(at_risk["customer_id"]) & set(cli["customer_id"])
 
 
 # ---- bad input: 4xx JSON naming the field and the reason, never a 500 ---------------------------
