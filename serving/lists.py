@@ -92,6 +92,12 @@ def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataF
     out = rows.rename(columns={k: f"{v}{h}" for k, v in SCORE_NAMES.items()})
     if "reasons" in out:
         listed = [_reason_list(r) for r in out["reasons"]]
+        low = (out["risk_band"] == "low").to_numpy()
+        for j, (p, v) in enumerate(
+            zip(rows["churn_probability"], rows["predicted_value"], strict=True)
+        ):
+            if low[j]:  # why a low-probability customer sits high: the value at stake
+                listed[j] = [value_note(float(p), float(v), horizon_days), *listed[j]]
         for i in range(reasons):
             out[f"reason_{i + 1}"] = [r[i] if i < len(r) else "" for r in listed]
     for col in ("last_purchase_date", "contract_end_date"):
@@ -106,6 +112,14 @@ def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataF
     out["days_since_last_purchase"] = days.astype("Int64")
     out["rank"] = out["rank"].astype(int)
     return out.reindex(columns=list(list_columns(horizon_days, reasons)))
+
+
+def value_note(probability: float, value: float, horizon_days: int) -> str:
+    """The first reason of a low-band row: it is on the list for the value it would take away."""
+    return (
+        f"listed for its value: {value:,.0f} over {horizon_days} days if retained, "
+        f"although P(churn) is only {probability:.0%}"
+    )
 
 
 def _reason_list(value: object) -> list[str]:

@@ -50,6 +50,11 @@ class ValueModelConfig(Frozen):
     params: BoosterParams = BoosterParams(min_data_in_leaf=50)
     objective: Literal["tweedie", "regression", "huber"] = "tweedie"
     tweedie_variance_power: float = Field(1.3, gt=1.0, lt=2.0)
+    target: Literal["if_retained", "unconditional"] = "if_retained"
+    """``if_retained``: revenue over the horizon of the customers who stayed (trained and tested
+    on the rows not labelled churned), the value a retention contact saves, so expected value at
+    risk = P(churn) x value counts churn once. ``unconditional``: revenue of every customer,
+    which already discounts likely churners."""
 
 
 class SplitConfig(Frozen):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from core.bundle import ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
 from training.config import TrainingConfig
-from training.spec import VALUE_LABEL, FeatureSpec, TrainingDataError, labelled
+from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, TrainingDataError, labelled
 from training.split import Split
 
 
@@ -24,12 +25,21 @@ def _objective(cfg: TrainingConfig) -> dict[str, Any]:
     return {"objective": v.objective, "metric": "l1" if v.objective == "huber" else "l2"}
 
 
+def value_rows(frame: pd.DataFrame, cfg: TrainingConfig) -> pd.DataFrame:
+    """The rows the value model learns from and is tested on: labelled rows, and with the
+    ``if_retained`` target only the customers who did not churn in the horizon."""
+    rows = labelled(frame, VALUE_LABEL)
+    if cfg.value.target == "if_retained":
+        rows = rows[rows[CHURN_LABEL] == 0]
+    return rows
+
+
 def fit_value(
     split: Split, spec: FeatureSpec, cfg: TrainingConfig, metadata: dict[str, Any]
 ) -> tuple[ModelBundle, Fitted]:
-    """Train on all active customers of the training cutoffs (churners have ~zero future revenue),
-    stopping early on the calibration cutoff: the prediction is unconditional expected revenue."""
-    train, cal = labelled(split.train, VALUE_LABEL), labelled(split.calibration, VALUE_LABEL)
+    """Train on the training cutoffs' :func:`value_rows`, stopping early on the calibration
+    cutoff's: the prediction is revenue over the horizon if retained (or unconditional)."""
+    train, cal = value_rows(split.train, cfg), value_rows(split.calibration, cfg)
     y_train = train[VALUE_LABEL].to_numpy(float)
     if (y_train < 0).any():
         raise TrainingDataError(f"{VALUE_LABEL} has negative values; revenue must be >= 0")
@@ -54,7 +64,12 @@ def fit_value(
             **metadata,
             "objective": cfg.value.objective,
             "best_iteration": fitted.best_iteration,
-            "output": "expected revenue over the horizon (churn included), >= 0",
+            "target": cfg.value.target,
+            "output": (
+                "expected revenue over the horizon if the customer stays, >= 0"
+                if cfg.value.target == "if_retained"
+                else "expected revenue over the horizon (churn included), >= 0"
+            ),
         },
     )
     return bundle, fitted

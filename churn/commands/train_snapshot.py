@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from churn.commands._shared import (
+    ADAPTER_NAMES,
     CHURN_SHOWN,
     SNAPSHOT_ADAPTER_NAMES,
     VALUE_SHOWN,
@@ -21,6 +22,7 @@ from churn.commands._shared import (
 from core.errors import ChurnError
 
 if TYPE_CHECKING:
+    from features.adapters.hooks import Rules
     from features.adapters.snapshot import ColumnInfo, SnapshotData
 
 console = Console()
@@ -54,10 +56,12 @@ def _print_read(data: SnapshotData) -> None:
 
 
 def train_snapshot(
-    file: str = typer.Argument(
-        ...,
+    file: str | None = typer.Argument(
+        None,
         metavar="FILE",
-        help="The snapshot file: CSV, TSV or whitespace text, Parquet or .xlsx.",
+        help="The snapshot file: CSV, TSV or whitespace text, Parquet or .xlsx (with --spec: the "
+        "file or the folder holding it; optional for a mapping file, whose file: it replaces).",
+        show_default=False,
     ),
     legacy_path: Path | None = typer.Argument(
         None,
@@ -68,8 +72,9 @@ def train_snapshot(
     spec: str | None = typer.Option(
         None,
         "--spec",
-        help=f"A named data set's layout ({', '.join(SNAPSHOT_ADAPTER_NAMES)}) instead of "
-        "--id/--label; FILE may then be the folder holding it.",
+        help=f"Instead of --id/--label: a shipped data set's name ({', '.join(SNAPSHOT_ADAPTER_NAMES)}) "
+        "or the path of a snapshot mapping file (kind: snapshot, see docs/mapping.md), as for "
+        "`churn import --spec`.",
     ),
     id_column: str | None = typer.Option(
         None, "--id", help="Customer id column (without it, customers are numbered by row)."
@@ -136,7 +141,7 @@ def train_snapshot(
 
 
 def _run(
-    file: str,
+    file: str | None,
     legacy_path: Path | None,
     *,
     spec: str | None,
@@ -159,7 +164,6 @@ def _run(
     from training.config import load_training_config
     from training.snapshot.job import (
         check_name,
-        load_snapshot,
         load_snapshot_job_config,
         no_rules,
         read_snapshot_file,
@@ -167,7 +171,7 @@ def _run(
     )
 
     if legacy_path is not None:
-        if spec is not None or file.strip().lower() not in SNAPSHOT_ADAPTER_NAMES:
+        if spec is not None or (file or "").strip().lower() not in SNAPSHOT_ADAPTER_NAMES:
             raise AdapterError(
                 f"one file only: `churn train-snapshot FILE --id COL --label COL`, or "
                 f"`churn train-snapshot PATH --spec NAME` ({', '.join(SNAPSHOT_ADAPTER_NAMES)})"
@@ -183,7 +187,7 @@ def _run(
                 f"--spec {spec} reads that data set's own columns; {', '.join(given)} describe "
                 "a file of another layout (leave out --spec)"
             )
-        data, rules = load_snapshot(spec, file)
+        data, rules = _load_spec(spec, file)
         if name:
             data = replace(data, name=check_name(name))
         _print_read(data)
@@ -193,6 +197,8 @@ def _run(
                 "--label COL is needed (the churn label column), with --id COL for the customer "
                 f"id; or --spec NAME for a named data set ({', '.join(SNAPSHOT_ADAPTER_NAMES)})"
             )
+        if file is None:
+            raise AdapterError("give the snapshot FILE (or --spec NAME|MAPPING.yaml)")
         if cost and not value:
             raise AdapterError(
                 "--cost needs --value: the campaign profit weighs each contact's cost against "
@@ -221,7 +227,7 @@ def _run(
         job,
         tracking_uri=tracking_uri,
         register=register_models,
-        what=file,
+        what=file or str(spec),
     )
     for kind, shown in (("churn", CHURN_SHOWN), ("value", VALUE_SHOWN)):
         if getattr(result.evaluation, kind):
@@ -238,6 +244,35 @@ def _run(
                 f'{model}@champion").predict(frame)',
                 highlight=False,
             )
+
+
+def _load_spec(spec: str, file: str | None) -> tuple[SnapshotData, Rules]:
+    """The snapshot that ``--spec`` describes, with its rule baselines: a shipped data set's
+    name reads ``file`` (required); a mapping file reads ``file`` when given, else its own
+    ``file:``/``query:`` (relative paths from the spec's folder), like ``churn import --spec``."""
+    from features.adapters.mapping import SnapshotMapping, apply_spec, load_spec, spec_rules
+    from features.adapters.snapshot import AdapterError, SnapshotData
+    from training.snapshot.job import load_snapshot, no_rules
+
+    if spec.strip().lower() in ADAPTER_NAMES:
+        if file is None:
+            raise AdapterError(f"--spec {spec} needs the data set's FILE or the folder holding it")
+        return load_snapshot(spec, file)
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise AdapterError(
+            f"--spec {spec}: neither a shipped data set ({', '.join(SNAPSHOT_ADAPTER_NAMES)}) "
+            "nor a mapping file"
+        )
+    mapping = load_spec(path)
+    if not isinstance(mapping, SnapshotMapping):
+        raise AdapterError(
+            f"{path}: a contract mapping (an event log, not one row per customer): import it "
+            f"with `churn import --spec {path}` and train with `churn train --data DIR`"
+        )
+    data = apply_spec(mapping, file, base=path.resolve().parent).data
+    assert isinstance(data, SnapshotData)
+    return data, spec_rules(mapping) or no_rules
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,14 @@ import pytest
 from core.bundle import BIAS_COLUMN, ModelBundle
 from features.catalog import sentence
 from serving.champions import Champions
-from serving.reasons import explain_frame, top_contributions
+from serving.reasons import (
+    NO_RISK_REASON,
+    explain_frame,
+    risk_reason_columns,
+    risk_reason_text,
+    risk_reasons,
+    top_contributions,
+)
 
 
 def test_top_contributions_orders_by_absolute_value_and_skips_bias():
@@ -60,3 +67,37 @@ def test_a_feature_the_registry_does_not_know_is_still_explained():
     by_name = {r.feature: r for r in reasons}
     assert by_name["mystery_x"].sentence == f"mystery_x = {x['mystery_x'].iloc[0]}"
     assert by_name["recency_days"].sentence.startswith("Last purchase")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_risk_reasons_only_ever_list_contributions_that_raise_the_risk(
+    champions: Champions, scoring_frame, lang
+):
+    bundle = champions.churn
+    contrib = bundle.contributions(scoring_frame).drop(columns=BIAS_COLUMN)
+    reasons = risk_reasons(scoring_frame, bundle, 3, lang)
+    assert len(reasons) == len(scoring_frame)
+    for (_, row), listed in zip(contrib.iterrows(), reasons, strict=True):
+        raising = row[row > 0].sort_values(ascending=False, kind="stable")
+        assert [r.feature for r in listed] == list(raising.index[:3])
+        assert all(r.contribution > 0 and r.direction == "raises" for r in listed)
+    columns = risk_reason_columns(scoring_frame, bundle, 3, lang)
+    for listed, (_, cells) in zip(reasons, columns.iterrows(), strict=True):
+        if listed:
+            assert list(cells[: len(listed)]) == [r.sentence for r in listed]
+        else:
+            assert cells["reason_1"] == NO_RISK_REASON[lang]
+
+
+def test_a_row_whose_features_all_lower_the_risk_says_so():
+    x = pd.DataFrame({"a": np.r_[np.zeros(50), np.ones(50)], "b": np.tile([0.0, 1.0], 50)})
+    y = x["a"].to_numpy()
+    booster = lgb.train(
+        {"objective": "binary", "verbose": -1, "min_data_in_leaf": 5}, lgb.Dataset(x, y), 5
+    )
+    bundle = ModelBundle(kind="churn", booster=booster, feature_names=("a", "b"), categories={})
+    safe = x.iloc[[0]]  # a = 0: every contribution lowers the risk
+    assert (bundle.contributions(safe).drop(columns=BIAS_COLUMN).to_numpy() <= 0).all()
+    assert risk_reasons(safe, bundle, 3, "en") == [[]]
+    assert risk_reason_text(safe, bundle, 3, "en") == [NO_RISK_REASON["en"]]
+    assert risk_reason_columns(safe, bundle, 3, "en")["reason_1"].tolist() == [NO_RISK_REASON["en"]]

@@ -148,3 +148,42 @@ def test_tables_compile_for_postgresql():
         )
     )
     assert "segment TEXT" in ddl and "recency_days DOUBLE PRECISION" in ddl
+
+
+def test_a_store_from_before_the_lists_is_upgraded_and_keeps_its_rows(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = sa.create_engine(url)
+    with old.begin() as conn:  # the tables as the previous version wrote them
+        conn.execute(sa.text(
+            "CREATE TABLE scoring_runs (asof VARCHAR(10) PRIMARY KEY, scored_at DATETIME NOT NULL, "
+            "n_customers INTEGER NOT NULL, churn_model VARCHAR(200) NOT NULL, "
+            "churn_model_version VARCHAR(50) NOT NULL, value_model VARCHAR(200) NOT NULL, "
+            "value_model_version VARCHAR(50) NOT NULL, feature_table VARCHAR(63) NOT NULL, "
+            "feature_names TEXT NOT NULL, source TEXT NOT NULL)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "CREATE TABLE predictions (asof VARCHAR(10), customer_id VARCHAR(200), "
+            "account_manager_id VARCHAR(200), segment VARCHAR(200), churn_probability FLOAT NOT NULL, "
+            "predicted_value FLOAT NOT NULL, expected_value_at_risk FLOAT NOT NULL, "
+            "risk_band VARCHAR(10) NOT NULL, churn_model_version VARCHAR(50) NOT NULL, "
+            "value_model_version VARCHAR(50) NOT NULL, PRIMARY KEY (asof, customer_id))"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO scoring_runs VALUES ('2024-05-31', '2024-06-01 00:00:00', 1, 'c', '1', "
+            "'v', '1', 'features_x', '[]', 'old')"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO predictions VALUES ('2024-05-31', 'C1', 'AM1', 'smb', 0.4, 100.0, 40.0, "
+            "'medium', '1', '1')"
+        ))  # fmt: skip
+    old.dispose()
+    store = PredictionStore(url)
+    columns = {c["name"] for c in sa.inspect(store.engine).get_columns("predictions")}
+    assert {"lifecycle_status", "reasons", "recommended_action", "plan"} <= columns
+    page = store.at_risk(AtRiskQuery())
+    assert page.total == 1 and page.rows["customer_id"].tolist() == ["C1"]
+    assert page.rows["lifecycle_status"].tolist() == [None] and page.horizon_days == 90
+    assert store.at_risk(AtRiskQuery(lifecycle=("lapsed",))).total == 0
+    store.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -68,3 +69,57 @@ def test_named_data_sets_keep_both_forms(tmp_path: Path, csv: Path):
     assert code == 2 and "--spec telco reads that data set's own columns" in output
     code, output = _run(str(tmp_path), "--label", "left")
     assert code == 2 and "is a folder" in output
+
+
+SNAPSHOT_SPEC = """
+kind: snapshot
+name: smallco
+file: {file}
+id: id
+label: left
+positive: ["1"]
+value: usage
+"""
+
+
+def test_spec_takes_a_snapshot_mapping_file_as_well_as_a_name(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    usage = rng.gamma(2.0, 20.0, 400).round(2)
+    pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(400)],
+            "left": (rng.random(400) < 1 / (1 + usage / 20)).astype(int),
+            "usage": usage,
+            "plan": rng.choice(["basic", "pro"], 400),
+        }
+    ).to_csv(tmp_path / "crm.csv", index=False)
+    spec = tmp_path / "smallco.yaml"
+    spec.write_text(SNAPSHOT_SPEC.format(file="crm.csv"), encoding="utf-8")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # The spec's own file: (relative to the spec), no FILE argument.
+    code, output = _run("--spec", str(spec), "--no-register", "--tracking-uri", uri)
+    assert code == 0, output
+    assert "crm.csv: 400 rows read, 400 accepted, 0 rejected; 2 features" in output
+    assert "smallco: churn model vs baselines (holdout)" in output
+    assert "smallco: value model vs baselines (holdout)" in output
+
+    contract = tmp_path / "events.yaml"
+    contract.write_text("tables: {customers: {file: c.csv}, transactions: {file: t.csv}}\n")
+    code, output = _run("--spec", str(contract))
+    assert code == 2 and "a contract mapping" in output and "churn import --spec" in output
+    code, output = _run(str(tmp_path / "crm.csv"), "--spec", str(tmp_path / "nothing.yaml"))
+    assert code == 2 and "neither a shipped data set (telco, iranian, ecommerce)" in output
+    spec.write_text(SNAPSHOT_SPEC.format(file="gone.csv"), encoding="utf-8")
+    code, output = _run("--spec", str(spec), "--id", "id")
+    assert code == 2 and "--id describe a file of another layout" in output
+    code, output = _run(
+        str(tmp_path / "crm.csv"),
+        "--spec",
+        str(spec),
+        "--no-register",
+        "--tracking-uri",
+        uri,
+        "--name",
+        "bigco",
+    )
+    assert code == 0 and "bigco: churn model vs baselines (holdout)" in output

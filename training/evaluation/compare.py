@@ -18,6 +18,7 @@ from training.evaluation.baselines import (
 from training.evaluation.metrics import churn_metrics, value_metrics
 from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, labelled
 from training.split import Split
+from training.value_model import value_rows
 
 MODEL = "lightgbm"
 
@@ -57,8 +58,9 @@ def churn_bundle_metrics(
 def value_bundle_metrics(
     bundle: ModelBundle, test: pd.DataFrame, cfg: TrainingConfig
 ) -> tuple[dict[str, float], np.ndarray]:
-    """A value bundle's metrics on the labelled test rows, and its predictions."""
-    rows = labelled(test, VALUE_LABEL)
+    """A value bundle's metrics on the test rows of its target (:func:`value_rows`), and its
+    predictions."""
+    rows = value_rows(test, cfg)
     pred = bundle.predict(rows)
     return value_metrics(rows[VALUE_LABEL].to_numpy(float), pred, cfg.calibration_bins), pred
 
@@ -94,7 +96,7 @@ def evaluate(
         )
         churn_test[f"p_{b.name}"] = b.probability
 
-    v_rows = labelled(split.test, VALUE_LABEL)
+    v_rows = value_rows(split.test, cfg)
     value_scores, v_pred = value_bundle_metrics(value, split.test, cfg)
     carry = value_baseline(v_rows, horizon_days)
     actual = v_rows[VALUE_LABEL].to_numpy(float)

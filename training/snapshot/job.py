@@ -211,6 +211,9 @@ def fit_snapshot(
     data: SnapshotData, rules: Rules, cfg: TrainingConfig, job: SnapshotJobConfig
 ) -> SnapshotFit:
     """Fit on a stratified holdout split and score models and baselines on the holdout."""
+    # a snapshot's value target is the value kept (0 for churners), an unconditional figure
+    unconditional = cfg.value.model_copy(update={"target": "unconditional"})
+    cfg = cfg.model_copy(update={"value": unconditional})
     frame, spec, snap = data.frame, snapshot_spec(data), job.split
     y = frame[LABEL].to_numpy(np.float64)
     value = frame[VALUE].to_numpy(np.float64) if data.value else None
