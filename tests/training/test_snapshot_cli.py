@@ -104,7 +104,9 @@ def test_spec_takes_a_snapshot_mapping_file_as_well_as_a_name(tmp_path: Path):
     assert "smallco: value model vs baselines (holdout)" in output
 
     contract = tmp_path / "events.yaml"
-    contract.write_text("tables: {customers: {file: c.csv}, transactions: {file: t.csv}}\n")
+    contract.write_text(
+        "name: shop\ntables: {customers: {file: c.csv}, transactions: {file: t.csv}}\n"
+    )
     code, output = _run("--spec", str(contract))
     assert code == 2 and "a contract mapping" in output and "churn import --spec" in output
     code, output = _run(str(tmp_path / "crm.csv"), "--spec", str(tmp_path / "nothing.yaml"))
