@@ -13,6 +13,7 @@ from features.dataset import Dataset
 from features.pipeline.cutoffs import timestamp_days, to_days
 from features.pipeline.labels import churn_basis
 from features.pipeline.population import active_mask, prepare_customers
+from features.pipeline.rfm import is_refund
 from kpi.config import KpiError, OutcomeConfig
 from kpi.periods import month_end
 
@@ -154,7 +155,8 @@ def churned_between(
     ds: Dataset, book: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
 ) -> np.ndarray:
     """Whether each portfolio customer churned in ``[start, end)``: cancelled (contractual) or
-    no transaction at all (non-contractual), the rule of ``features.pipeline.labels``."""
+    no purchase at all, refunds not counting (non-contractual), the rule of
+    ``features.pipeline.labels``."""
     customers = ds.tables["customers"].set_index("customer_id")  # a required table
     ids = book["customer_id"].to_numpy()
     if "cancelled_at" in customers.columns:
@@ -163,7 +165,8 @@ def churned_between(
     else:
         cancelled = np.zeros(len(ids), dtype=bool)
     tx = ds.tables["transactions"]
-    buyers = tx.loc[(tx["ts"] >= start) & (tx["ts"] < end), "customer_id"].astype("str")
+    bought = (tx["ts"] >= start).to_numpy() & (tx["ts"] < end).to_numpy() & ~is_refund(tx)
+    buyers = tx.loc[bought, "customer_id"].astype("str")
     inactive = ~book["customer_id"].isin(buyers).to_numpy()
     return np.where(book["contractual"].to_numpy(), cancelled, inactive)
 

@@ -27,6 +27,7 @@ from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.labels import churn_basis
 from features.pipeline.population import prepare_customers
+from features.pipeline.rfm import is_refund
 
 LIFECYCLE_COLUMNS = (
     "lifecycle_status",
@@ -56,12 +57,8 @@ class LifecycleConfig(Frozen):
 
 def _purchases(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Purchases strictly before the cutoff (refunds, negative amounts, excluded)."""
-    before = transactions["ts"] < cutoff
-    if "kind" in transactions:
-        before &= transactions["kind"].astype("string").str.lower().ne("refund").fillna(True)
-    if "amount" in transactions:
-        before &= ~(transactions["amount"] < 0)
-    return transactions.loc[before, ["customer_id", "ts"]]
+    keep = (transactions["ts"] < cutoff).to_numpy() & ~is_refund(transactions)
+    return transactions.loc[keep, ["customer_id", "ts"]]
 
 
 def lifecycle(

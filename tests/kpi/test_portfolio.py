@@ -224,3 +224,19 @@ def test_predictions_of_several_dates_use_the_period_start():
         KpiError, match=r"no rows made at 2024-07-01 \(found: 2024-05-01, 2024-06-01"
     ):
         prepare_predictions(pd.concat([may, june]), as_of=JULY)
+
+
+def test_a_refund_in_the_month_is_not_a_purchase_that_keeps_a_customer():
+    ds = tiny_dataset()
+    refund = pd.DataFrame(
+        {
+            "customer_id": _text(["c4"]),
+            "ts": _dates(["2024-06-12"]),
+            "amount": [-70.0],
+            "kind": _text(["refund"]),
+        }
+    )
+    tx = pd.concat([ds.tables["transactions"], refund], ignore_index=True)
+    with_refund = Dataset(tables={**ds.tables, "transactions": tx}, as_of=ds.as_of)
+    m = portfolio_metrics(with_refund, tiny_predictions(), JUNE, NO_RESCALE)
+    assert m.loc["A1", "churned"] == 2  # c4 only returned what it bought: still churned
