@@ -62,7 +62,10 @@ def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
     for col in shown:
         table.add_column(col, justify="right" if rows[col].dtype.kind in "fiu" else "left")
     for row in rows.head(n)[list(shown)].itertuples(index=False):
-        table.add_row(*(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row))
+        cells = [str(v) for v in row]
+        cells[4] = f"{row[4]:.4f}"  # the probability as the CSV has it (a band edge stays readable)
+        cells[5:7] = [f"{row[5]:,.2f}", f"{row[6]:,.2f}"]
+        table.add_row(*cells)
     return table
 
 

@@ -1,5 +1,6 @@
 """``churn train-snapshot``: train, log, register and gate models on a snapshot file (one row per
-customer with a churn label), of any layout or of a named data set."""
+customer with a churn label), of any layout, of a named data set or described by a snapshot
+mapping file."""
 
 from __future__ import annotations
 
@@ -195,10 +196,11 @@ def _run(
         if label is None:
             raise AdapterError(
                 "--label COL is needed (the churn label column), with --id COL for the customer "
-                f"id; or --spec NAME for a named data set ({', '.join(SNAPSHOT_ADAPTER_NAMES)})"
+                f"id; or --spec with a named data set ({', '.join(SNAPSHOT_ADAPTER_NAMES)}) or a "
+                "snapshot mapping file"
             )
         if file is None:
-            raise AdapterError("give the snapshot FILE (or --spec NAME|MAPPING.yaml)")
+            raise AdapterError("give the snapshot FILE (or --spec NAME or --spec MAPPING.yaml)")
         if cost and not value:
             raise AdapterError(
                 "--cost needs --value: the campaign profit weighs each contact's cost against "
