@@ -60,22 +60,34 @@ def _sentence(name: str, value: object, lang: Lang) -> str:
         return f"{name} = {value}"
 
 
-def explain_frame(
-    frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang
+def _reasons(
+    frame: pd.DataFrame,
+    bundle: ModelBundle,
+    order: np.ndarray,
+    top: np.ndarray,
+    lang: Lang,
+    raising_only: bool = False,
 ) -> list[list[Reason]]:
-    """The top-``k`` reasons of every row of ``frame`` under ``bundle``, in row order."""
-    contrib = bundle.contributions(frame)
-    order, top = top_contributions(contrib, k)
+    """The reasons at positions ``order`` (contributions ``top``) of every row, in row order."""
     names = np.asarray(bundle.feature_names, dtype=object)[order]
     raw = frame[list(bundle.feature_names)].to_numpy(dtype=object)
-    values = np.take_along_axis(raw, order, axis=1)
+    picked = np.take_along_axis(raw, order, axis=1)
     return [
         [
             Reason(name, _plain(value), float(c), _sentence(name, _plain(value), lang))
             for name, value, c in zip(row_names, row_values, row_top, strict=True)
+            if c > 0 or not raising_only
         ]
-        for row_names, row_values, row_top in zip(names, values, top, strict=True)
+        for row_names, row_values, row_top in zip(names, picked, top, strict=True)
     ]
+
+
+def explain_frame(
+    frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang
+) -> list[list[Reason]]:
+    """The top-``k`` reasons of every row of ``frame`` under ``bundle``, in row order."""
+    order, top = top_contributions(bundle.contributions(frame), k)
+    return _reasons(frame, bundle, order, top, lang)
 
 
 NO_RISK_REASON: dict[Lang, str] = {
@@ -93,21 +105,10 @@ def risk_reasons(
     for the lists, the campaign and the report; ``/explain`` shows both directions."""
     contrib = bundle.contributions(frame)
     values = contrib.drop(columns=BIAS_COLUMN, errors="ignore").to_numpy(dtype=np.float64)
-    k = min(k, values.shape[1])
     raising = np.where(values > 0, values, -np.inf)
-    order = np.argsort(-raising, axis=1, kind="stable")[:, :k]
+    order = np.argsort(-raising, axis=1, kind="stable")[:, : min(k, values.shape[1])]
     top = np.take_along_axis(values, order, axis=1)
-    names = np.asarray(bundle.feature_names, dtype=object)[order]
-    raw = frame[list(bundle.feature_names)].to_numpy(dtype=object)
-    picked = np.take_along_axis(raw, order, axis=1)
-    return [
-        [
-            Reason(name, _plain(value), float(c), _sentence(name, _plain(value), lang))
-            for name, value, c in zip(row_names, row_values, row_top, strict=True)
-            if c > 0
-        ]
-        for row_names, row_values, row_top in zip(names, picked, top, strict=True)
-    ]
+    return _reasons(frame, bundle, order, top, lang, raising_only=True)
 
 
 def risk_reason_columns(

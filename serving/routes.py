@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -70,25 +71,39 @@ def _read_kpi_config() -> KpiConfig | KpiError:
         return exc
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """The filters, page and format both lists take."""
+
+    asof: str | None
+    account_manager_id: str | None
+    segment: str | None
+    min_probability: float
+    limit: int | None
+    offset: int
+    format: str | None
+
+
+def _list_query(
+    asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
+    account_manager_id: str | None = Query(None, max_length=200),
+    segment: str | None = Query(None, max_length=200),
+    min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
+    limit: int | None = Query(None, ge=1, description="Page size; default from config."),
+    offset: int = Query(0, ge=0),
+    format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+) -> ListQuery:
+    return ListQuery(asof, account_manager_id, segment, min_probability, limit, offset, format)
+
+
 def build_routes(service: Callable[[], Any]) -> FastAPI:
     """The GET app; ``service`` returns the running service instance (config, models, store)."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_exception_handler(RequestValidationError, _bad_query)
 
-    def list_page(
-        name: str,
-        request: Request,
-        svc: Any,
-        asof: str | None,
-        account_manager_id: str | None,
-        segment: str | None,
-        min_probability: float,
-        limit: int | None,
-        offset: int,
-        format: str | None,
-    ) -> Any:
+    def list_page(name: str, request: Request, svc: Any, q: ListQuery) -> Any:
         cfg = svc.config
-        size = limit or cfg.at_risk_page_size
+        size = q.limit or cfg.at_risk_page_size
         if size > cfg.at_risk_max_page_size:
             return _error(
                 400,
@@ -97,20 +112,20 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
             )
         query = AtRiskQuery(
             lifecycle=LIST_LIFECYCLES[name],
-            asof=asof,
-            account_manager_id=account_manager_id,
-            segment=segment,
-            min_probability=min_probability,
+            asof=q.asof,
+            account_manager_id=q.account_manager_id,
+            segment=q.segment,
+            min_probability=q.min_probability,
             limit=size,
-            offset=offset,
+            offset=q.offset,
         )
         try:
             page = svc.store.at_risk(query)
         except StoreError as exc:
             return _error(404, str(exc))
         rows = present(page.rows, page.horizon_days, cfg.lists.reasons)
-        wants_csv = format == "csv" or (
-            format is None and "text/csv" in request.headers.get("accept", "")
+        wants_csv = q.format == "csv" or (
+            q.format is None and "text/csv" in request.headers.get("accept", "")
         )
         if wants_csv:
             return Response(
@@ -134,57 +149,19 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
 
     @app.get("/at_risk", response_model=ListResponse)
     def at_risk(
-        request: Request,
-        svc: Any = Depends(service),
-        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
-        account_manager_id: str | None = Query(None, max_length=200),
-        segment: str | None = Query(None, max_length=200),
-        min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
-        limit: int | None = Query(None, ge=1, description="Page size; default from config."),
-        offset: int = Query(0, ge=0),
-        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+        request: Request, svc: Any = Depends(service), q: ListQuery = Depends(_list_query)
     ) -> Any:
         """Active and lapsing customers of the latest batch scoring, highest expected value at
         risk first."""
-        return list_page(
-            AT_RISK,
-            request,
-            svc,
-            asof,
-            account_manager_id,
-            segment,
-            min_probability,
-            limit,
-            offset,
-            format,
-        )
+        return list_page(AT_RISK, request, svc, q)
 
     @app.get("/win_back", response_model=ListResponse)
     def win_back(
-        request: Request,
-        svc: Any = Depends(service),
-        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
-        account_manager_id: str | None = Query(None, max_length=200),
-        segment: str | None = Query(None, max_length=200),
-        min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
-        limit: int | None = Query(None, ge=1, description="Page size; default from config."),
-        offset: int = Query(0, ge=0),
-        format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+        request: Request, svc: Any = Depends(service), q: ListQuery = Depends(_list_query)
     ) -> Any:
         """Lapsed customers of the latest batch scoring (the win-back list), highest expected
         value at risk first."""
-        return list_page(
-            WIN_BACK,
-            request,
-            svc,
-            asof,
-            account_manager_id,
-            segment,
-            min_probability,
-            limit,
-            offset,
-            format,
-        )
+        return list_page(WIN_BACK, request, svc, q)
 
     datasets = DatasetCache()
     kpi_config = _read_kpi_config()
