@@ -3,25 +3,40 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NB_STAMP := $(VENV)/.installed-notebooks
+CHURN_HOME_DIR := $(or $(CHURN_HOME),$(CURDIR)/.churn)
 
-.PHONY: setup demo test lint lock bench bench-real clean
+.PHONY: setup demo test lint lock bench bench-real notebooks clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
+
+# JupyterLab and its dependencies, pinned in the same lock, only for `make notebooks`.
+$(NB_STAMP): $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock -e ".[dev,notebooks]"
+	touch $(NB_STAMP)
 
 setup: $(STAMP)
 
 ## Main job end to end on generated demo data.
 demo: $(STAMP)
+	-sh scripts/ensure_fonts.sh
 	$(BIN)/churn demo
+
+## JupyterLab on the demo's data (`churn demo` runs first when its output is missing), loopback only.
+notebooks: $(NB_STAMP)
+	test -d "$(CHURN_HOME_DIR)/demo-run/data" || CHURN_HOME="$(CHURN_HOME_DIR)" $(BIN)/churn demo
+	CHURN_HOME="$(CHURN_HOME_DIR)" CHURN_DATA="$(CHURN_HOME_DIR)/demo-run/data" \
+		$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir notebooks \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root)  # Jupyter refuses root without it (containers)
 
 ## The whole test suite (fast and slow tests), as CI runs it.
 test: $(STAMP)
 	sh scripts/ensure_chromium.sh
+	sh scripts/ensure_fonts.sh
 	sh scripts/ensure_postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,7 +49,7 @@ lint: $(STAMP)
 
 ## Re-resolve the pinned dependency set after changing pyproject.toml.
 lock:
-	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra notebooks pyproject.toml -o requirements.lock
 
 ## Speed figures on generated data (see each script's --help for sizes).
 bench: $(STAMP)

@@ -10,14 +10,19 @@ import only the standard library, typer, rich and light project modules (``core.
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 import pkgutil
 import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
 import churn.commands
 from core.errors import ChurnError
+from core.paths import home
 
 app = typer.Typer(
     name="churn",
@@ -28,9 +33,77 @@ app = typer.Typer(
 )
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LIBRARY_LOGGERS = ("mlflow", "alembic")
+_stderr_handler: logging.Handler | None = None
+
+
+def configure_logging(level: str | None = None) -> Path:
+    """Send library logs (MLflow, alembic, ...) to ``$CHURN_HOME/logs/churn.log`` and only
+    warnings to stderr, so INFO lines do not break the progress display; ``level`` (or
+    ``CHURN_LOG_LEVEL``) shows more on stderr. Returns the log file."""
+    global _stderr_handler
+    # MLflow otherwise gives its loggers their own INFO handler on stderr when it is imported,
+    # and draws download bars there
+    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in LIBRARY_LOGGERS:  # in case MLflow was imported (and configured them) already
+        lib = logging.getLogger(name)
+        lib.handlers, lib.propagate = [], True
+        lib.setLevel(logging.NOTSET)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_churn", False)]:
+        root.removeHandler(handler)
+    root.setLevel(logging.INFO)
+    _stderr_handler = logging.StreamHandler(sys.stderr)
+    _stderr_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    set_stderr_level(level or os.environ.get("CHURN_LOG_LEVEL") or "WARNING")
+    _stderr_handler._churn = True  # type: ignore[attr-defined]
+    root.addHandler(_stderr_handler)
+    logging.captureWarnings(True)
+    path = home() / "logs" / "churn.log"
+    to_file = _LogFile(path, maxBytes=5_000_000, backupCount=2, encoding="utf-8", delay=True)
+    to_file.setFormatter(logging.Formatter(LOG_FORMAT))
+    to_file.setLevel(logging.INFO)
+    to_file._churn = True  # type: ignore[attr-defined]
+    root.addHandler(to_file)
+    return path
+
+
+class _LogFile(RotatingFileHandler):
+    """The log file, with its folder made at the first record (``churn --help`` writes nothing);
+    a folder that cannot be written drops the records instead of failing the command."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        """Drop the record: a log file that cannot be written must not stop a command."""
+
+
+def set_stderr_level(level: str) -> None:
+    """The least severe log level printed on stderr (DEBUG, INFO, WARNING, ...)."""
+    name = level.upper()
+    if _stderr_handler is not None and isinstance(logging.getLevelName(name), int):
+        _stderr_handler.setLevel(name)
+        if logging.getLevelName(name) < logging.INFO:
+            logging.getLogger().setLevel(name)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Print library logs (MLflow, alembic) on stderr from INFO; they always go to "
+        "$CHURN_HOME/logs/churn.log. CHURN_LOG_LEVEL sets the level too.",
+    ),
+) -> None:
     """Churn prediction service: data, features, models, scoring, KPIs and the API."""
+    if verbose:
+        set_stderr_level("INFO")
 
 
 def register_commands() -> typer.Typer:
@@ -45,6 +118,7 @@ def register_commands() -> typer.Typer:
 def main() -> None:
     """Console entry point: user errors print a message and exit 2, without a traceback."""
     register_commands()
+    configure_logging()
     try:
         app()
     except ChurnError as exc:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Literal, SupportsFloat, SupportsIndex
@@ -48,6 +49,8 @@ class Pattern(Frozen):
     zh: str
     missing_en: str = "No data for this feature"
     missing_zh: str = "无数据"
+    levels_zh: dict[str, str] = {}
+    """Chinese names of a category's levels; a level not listed is shown as it is."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class FeatureInfo:
     template_zh: str
     missing_en: str
     missing_zh: str
+    levels_zh: Mapping[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -118,6 +122,7 @@ def describe(name: str) -> FeatureInfo:
                 template_zh=_fill(p.zh, params, 1),
                 missing_en=_fill(p.missing_en, params, 0),
                 missing_zh=_fill(p.missing_zh, params, 1),
+                levels_zh=p.levels_zh,
             )
     raise FeatureError(f"unknown feature {name!r}: not in the feature registry")
 
@@ -161,6 +166,13 @@ def format_value(kind: Kind, value: object) -> str:
     return f"{x:.0f}" if x.is_integer() else f"{x:.1f}"
 
 
+def level(name: str, value: object, lang: Lang = "en") -> str:
+    """A level of the category feature ``name`` as shown in ``lang``: its Chinese name from the
+    registry for ``zh`` where one is listed, else the level itself."""
+    shown = str(value)
+    return describe(name).levels_zh.get(shown, shown) if lang == "zh" else shown
+
+
 def sentence(name: str, value: object, lang: Lang = "en") -> str:
     """The human-readable sentence for a feature's value, in English (``en``) or Chinese (``zh``)."""
     if lang not in ("en", "zh"):
@@ -170,6 +182,7 @@ def sentence(name: str, value: object, lang: Lang = "en") -> str:
         return info.missing_en if lang == "en" else info.missing_zh
     shown = format_value(info.kind, value)
     if lang == "zh":
+        shown = info.levels_zh.get(shown, shown) if info.kind == "category" else shown
         return info.template_zh.replace("{value}", shown)
     plural = "" if shown == "1" else "s"
     return info.template_en.replace("{value}", shown).replace("{s}", plural)

@@ -15,7 +15,9 @@ from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
+from reports.i18n import category, has_levels, plot_language, shap_label, tr
 from reports.treeshap.kernel import FastExplainer
+from serving.reasons import Lang
 
 MISSING_GROUP = "(missing)"
 UNITS = {"churn": "log-odds of churn", "value": "log of expected value"}
@@ -40,6 +42,10 @@ class GlobalExplanation:
     @property
     def units(self) -> str:
         return UNITS.get(self.kind, "raw score")
+
+    def title(self, lang: Lang) -> str:
+        """The model kind as plot titles name it."""
+        return category("kind", self.kind, lang)
 
 
 def global_explanation(
@@ -104,35 +110,57 @@ def _explanation(g: GlobalExplanation):
     )
 
 
-def beeswarm_figure(g: GlobalExplanation, top: int = 20) -> Figure:
+def _relabel_shap(fig: Figure, lang: Lang) -> None:
+    """SHAP's own texts (colour bar, "N other features") in ``lang``."""
+    if lang == "en":
+        return
+    for ax in fig.axes:
+        ax.set_ylabel(shap_label(ax.get_ylabel(), lang))
+        for axis in (ax.xaxis, ax.yaxis):
+            old = [t.get_text() for t in axis.get_ticklabels()]
+            new = [shap_label(t, lang) for t in old]
+            if new != old:  # tick labels are redrawn from the ticks: set them, not the texts
+                axis.set_ticks(axis.get_ticklocs(), new)
+
+
+def beeswarm_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> Figure:
     """Every customer's SHAP value per feature, coloured by the feature's value."""
     import shap
 
-    plt.figure()
-    shap.plots.beeswarm(
-        _explanation(g), max_display=top, show=False, plot_size=(8, 0.35 * top + 1.5)
-    )
-    fig = plt.gcf()
-    fig.axes[0].set_xlabel(f"SHAP value ({g.units})")
-    fig.suptitle(f"{g.kind} model: SHAP values of {len(g.contributions):,} customers")
-    fig.tight_layout()
+    with plot_language(lang):
+        plt.figure()
+        shap.plots.beeswarm(
+            _explanation(g), max_display=top, show=False, plot_size=(8, 0.35 * top + 1.5)
+        )
+        fig = plt.gcf()
+        _relabel_shap(fig, lang)
+        fig.axes[0].set_xlabel(tr("SHAP value ({units})", lang).format(units=tr(g.units, lang)))
+        title = tr("{kind} model: SHAP values of {n} customers", lang)
+        fig.suptitle(title.format(kind=g.title(lang), n=f"{len(g.contributions):,}"))
+        fig.tight_layout()
     return fig
 
 
-def bar_figure(g: GlobalExplanation, top: int = 20) -> Figure:
+def bar_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> Figure:
     """Mean |SHAP| per feature: how much each feature moves the score on average."""
     imp = importance(g).head(top).iloc[::-1]
-    fig = Figure(figsize=(8, 0.32 * len(imp) + 1.4))
-    ax = fig.subplots()
-    ax.barh(imp.index, imp["mean_abs_shap"], color="#1E88E5")
-    ax.set_xlabel(f"mean |SHAP value| ({g.units})")
-    ax.set_title(f"{g.kind} model: global feature importance")
-    fig.tight_layout()
+    with plot_language(lang):
+        fig = Figure(figsize=(8, 0.32 * len(imp) + 1.4))
+        ax = fig.subplots()
+        ax.barh(imp.index, imp["mean_abs_shap"], color="#1E88E5")
+        ax.set_xlabel(tr("mean |SHAP value| ({units})", lang).format(units=tr(g.units, lang)))
+        ax.set_title(tr("{kind} model: global feature importance", lang).format(kind=g.title(lang)))
+        fig.tight_layout()
     return fig
 
 
-def dependence_figure(g: GlobalExplanation, feature: str) -> Figure:
+def dependence_figure(g: GlobalExplanation, feature: str, lang: Lang = "en") -> Figure:
     """SHAP value of one feature against its value: a scatter (numeric) or a box per level."""
+    with plot_language(lang):
+        return _dependence_figure(g, feature, lang)
+
+
+def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure:
     values, shap_values = g.frame[feature], g.contributions[feature]
     fig = Figure(figsize=(6, 4.2))
     ax = fig.subplots()
@@ -142,23 +170,39 @@ def dependence_figure(g: GlobalExplanation, feature: str) -> Figure:
         shown = np.isfinite(x) & (x >= lo) & (x <= hi)
         dots = ax.scatter(x[shown], shap_values.to_numpy()[shown], c=g.prediction[shown], s=9,
                           cmap="coolwarm", alpha=0.7)  # fmt: skip
-        fig.colorbar(dots, ax=ax, label="prediction")
-        ax.set_xlabel(f"{feature} (1st to 99th percentile)")
+        fig.colorbar(dots, ax=ax, label=tr("prediction", lang))
+        ax.set_xlabel(tr("{feature} (1st to 99th percentile)", lang).format(feature=feature))
     else:
         keys = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
         groups = shap_values.groupby(keys.to_numpy())
         names = list(groups.groups)
-        ax.boxplot([groups.get_group(n).to_numpy() for n in names], tick_labels=names)
+        ax.boxplot([groups.get_group(n).to_numpy() for n in names],
+                   tick_labels=[_level(feature, n, lang) for n in names])  # fmt: skip
         ax.set_xlabel(feature)
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_ylabel(f"SHAP value ({g.units})")
-    ax.set_title(f"dependence: {feature}")
+    ax.set_ylabel(tr("SHAP value ({units})", lang).format(units=tr(g.units, lang)))
+    ax.set_title(tr("dependence: {feature}", lang).format(feature=feature))
     fig.tight_layout()
     return fig
 
 
-def drivers_figure(table: pd.DataFrame, title: str, max_groups: int = 25) -> Figure:
-    """Heatmap of mean SHAP per group (rows, largest groups) and feature (columns)."""
+def _level(column: str | None, key: object, lang: Lang) -> str:
+    """A group's name in ``lang``: a category level translated, "(missing)" too."""
+    if key == MISSING_GROUP:
+        return tr(MISSING_GROUP, lang)
+    return category(column, key, lang) if column and has_levels(column) else str(key)
+
+
+def drivers_figure(
+    table: pd.DataFrame, title: str, max_groups: int = 25, lang: Lang = "en"
+) -> Figure:
+    """Heatmap of mean SHAP per group (rows, largest groups) and feature (columns); ``title``
+    as given, the group names (category levels) and colour bar in ``lang``."""
+    with plot_language(lang):
+        return _drivers_figure(table, title, max_groups, lang)
+
+
+def _drivers_figure(table: pd.DataFrame, title: str, max_groups: int, lang: Lang) -> Figure:
     shown = table.head(max_groups)
     values = shown.drop(columns=["customers", "mean_prediction"])
     fig = Figure(figsize=(1.0 + 0.9 * values.shape[1], 1.6 + 0.34 * len(shown)))
@@ -166,10 +210,10 @@ def drivers_figure(table: pd.DataFrame, title: str, max_groups: int = 25) -> Fig
     limit = float(np.nanmax(np.abs(values.to_numpy()))) if values.size else 1.0
     image = ax.imshow(values.to_numpy(), cmap="coolwarm", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_xticks(range(values.shape[1]), values.columns, rotation=40, ha="right", fontsize=8)
-    labels = [f"{k} (n={n}, p={p:.2f})" for k, n, p in
+    labels = [f"{_level(shown.index.name, k, lang)} (n={n}, p={p:.2f})" for k, n, p in
               zip(shown.index, shown["customers"], shown["mean_prediction"], strict=True)]  # fmt: skip
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
-    fig.colorbar(image, ax=ax, label="mean SHAP value (+ raises the score)")
+    fig.colorbar(image, ax=ax, label=tr("mean SHAP value (+ raises the score)", lang))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -179,15 +223,18 @@ def global_figures(
     g: GlobalExplanation,
     dependence: int = 4,
     groups: tuple[str, ...] = ("segment", "account_manager_id"),
+    lang: Lang = "en",
 ) -> dict[str, Figure]:
-    """All global plots by file stem: beeswarm, bar, dependence of the top features, drivers."""
-    figures = {"shap_beeswarm": beeswarm_figure(g), "shap_bar": bar_figure(g)}
+    """All global plots by file stem: beeswarm, bar, dependence of the top features, drivers;
+    titles and labels in ``lang``."""
+    figures = {"shap_beeswarm": beeswarm_figure(g, lang=lang), "shap_bar": bar_figure(g, lang=lang)}
     for feature in importance(g).index[:dependence]:
-        figures[f"dependence_{feature}"] = dependence_figure(g, feature)
+        figures[f"dependence_{feature}"] = dependence_figure(g, feature, lang)
     for column in groups:
         if column in g.frame.columns:
+            title = tr("drivers by {column}", lang).format(column=tr(column, lang))
             figures[f"drivers_by_{column}"] = drivers_figure(
-                drivers_by(g, column), f"drivers by {column}"
+                drivers_by(g, column), title, lang=lang
             )
     return figures
 
@@ -201,12 +248,15 @@ def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def write_global(g: GlobalExplanation, out_dir: str | Path, dependence: int = 4) -> list[Path]:
-    """Write the plots (PNG) and the importance and driver tables (CSV) into ``out_dir``."""
+def write_global(
+    g: GlobalExplanation, out_dir: str | Path, dependence: int = 4, lang: Lang = "en"
+) -> list[Path]:
+    """Write the plots (PNG, labelled in ``lang``) and the importance and driver tables (CSV)
+    into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, fig in global_figures(g, dependence).items():
+    for stem, fig in global_figures(g, dependence, lang=lang).items():
         path = out / f"{stem}.png"
         path.write_bytes(png_bytes(fig))
         written.append(path)

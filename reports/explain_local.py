@@ -13,7 +13,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
-from reports.explain_global import UNITS, ExplainError, png_bytes
+from reports.explain_global import UNITS, ExplainError, _relabel_shap, png_bytes
+from reports.i18n import category, plot_language, tr
 from serving.reasons import Lang, Reason, explain_frame
 
 
@@ -33,6 +34,7 @@ class CustomerExplanation:
     contributions: pd.Series  # per feature, raw-score units
     values: pd.Series  # the feature values as scored
     reasons: list[Reason]
+    lang: Lang = "en"  # of the reasons, and of the waterfall's labels
 
 
 def select_customers(frame: pd.DataFrame, customer_ids: Sequence[str]) -> pd.DataFrame:
@@ -73,38 +75,54 @@ def explain_customers(
                 contributions=row.drop(BIAS_COLUMN),
                 values=rows[features].iloc[i],
                 reasons=reasons[i],
+                lang=lang,
             )
         )
     return out
 
 
-def _shown(value: object) -> object:
-    """A value as the waterfall labels it: numbers stay numbers, missing is 'missing'."""
+def _shown(value: object, lang: Lang = "en", feature: str = "") -> object:
+    """A value as the waterfall labels it: numbers stay numbers, missing is 'missing', category
+    levels in ``lang``."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "missing"
+        return tr("missing", lang)
+    if isinstance(value, str) and lang != "en":
+        return category(feature, value, lang)
     return value
 
 
 def waterfall_figure(e: CustomerExplanation, max_display: int = 12) -> Figure:
-    """SHAP waterfall from the base value to the customer's raw score (pyplot figure)."""
+    """SHAP waterfall from the base value to the customer's raw score (pyplot figure), labelled
+    in the language of the customer's reasons."""
     import shap
 
+    lang = e.lang
+    shown = [_shown(v, lang, f) for f, v in zip(e.values.index, e.values.to_numpy(dtype=object),
+                                                 strict=True)]  # fmt: skip
     explanation = shap.Explanation(
         values=e.contributions.to_numpy(dtype=np.float64),
         base_values=e.base_value,
-        data=np.array([_shown(v) for v in e.values.to_numpy(dtype=object)], dtype=object),
+        data=np.array(shown, dtype=object),
         feature_names=list(e.contributions.index),
     )
-    plt.figure()
-    shap.plots.waterfall(explanation, max_display=max_display, show=False)
-    fig = plt.gcf()
-    what = "P(churn)" if e.kind == "churn" else "expected value"
-    fig.suptitle(
-        f"customer {e.customer_id}: {what} {e.probability:.3f}; raw score {e.raw_score:+.3f} "
-        f"({UNITS.get(e.kind, 'raw score')})",
-        fontsize=10,
-    )
-    fig.tight_layout()
+    with plot_language(lang):
+        plt.figure()
+        shap.plots.waterfall(explanation, max_display=max_display, show=False)
+        fig = plt.gcf()
+        _relabel_shap(fig, lang)
+        what = "P(churn)" if e.kind == "churn" else "expected value"
+        title = tr("customer {customer}: {what} {p}; raw score {raw} ({units})", lang)
+        fig.suptitle(
+            title.format(
+                customer=e.customer_id,
+                what=tr(what, lang),
+                p=f"{e.probability:.3f}",
+                raw=f"{e.raw_score:+.3f}",
+                units=tr(UNITS.get(e.kind, "raw score"), lang),
+            ),
+            fontsize=10,
+        )
+        fig.tight_layout()
     return fig
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
-from reports.template import REPORT_TEMPLATE
+from reports.template import REPORT_TEMPLATE, TEXT
+from serving.reasons import Lang
 
 Formatter = Callable[[object], str]
 
@@ -78,8 +80,10 @@ def _text(value: object) -> str:
     return html.escape(str(value))
 
 
-def _formatter(column: str, series: pd.Series) -> tuple[Formatter, bool]:
+def _formatter(column: str, series: pd.Series, lang: Lang = "en") -> tuple[Formatter, bool]:
     """How a column's cells are written, and whether they are numbers (right-aligned)."""
+    if lang != "en" and has_levels(column):
+        return (lambda v: _text(v if _missing(v) else category(column, v, lang))), False
     if column in PERCENT:
         return _number(".1f", 100.0, "%"), True
     if column in FORMATS:
@@ -95,13 +99,16 @@ def html_table(
     index: str | None = None,
     highlight: str | None = None,
     row_class: Callable[[pd.Series], str] | None = None,
+    lang: Lang = "en",
 ) -> str:
-    """A plain HTML table of the named columns (those present), escaped and formatted."""
+    """A plain HTML table of the named columns (those present), escaped and formatted; headers
+    and category values in ``lang``."""
     shown = [c for c in columns if c in frame.columns]
-    cells = {c: _formatter(c, frame[c]) for c in shown}
-    head = f"<th>{html.escape(index)}</th>" if index else ""
+    cells = {c: _formatter(c, frame[c], lang) for c in shown}
+    head = f"<th>{html.escape(tr(index, lang))}</th>" if index else ""
     head += "".join(
-        f'<th class="{"num" if cells[c][1] else ""}">{html.escape(columns[c])}</th>' for c in shown
+        f'<th class="{"num" if cells[c][1] else ""}">{html.escape(tr(columns[c], lang))}</th>'
+        for c in shown
     )
     body = []
     for key, row in frame.iterrows():  # a few dozen rows of a report, not a hot path
@@ -129,64 +136,76 @@ def figure(png: bytes, caption: str) -> str:
     )
 
 
-def _figures(images: Mapping[str, bytes]) -> str:
-    return "".join(figure(png, caption) for caption, png in images.items())
+def _figures(images: Mapping[str, bytes], lang: Lang) -> str:
+    return "".join(figure(png, tr(caption, lang)) for caption, png in images.items())
 
 
-def _notes(notes: Sequence[str]) -> str:
+def _notes(notes: Sequence[str], lang: Lang) -> str:
     if not notes:
         return ""
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return f'<div class="notes"><b>Notes</b><ul>{items}</ul></div>'
+    return f'<div class="notes"><b>{tr("Notes", lang)}</b><ul>{items}</ul></div>'
 
 
 def _quality(r: ReportInputs) -> str:
     if r.metrics is None and not r.quality_images:
-        return "<p>Not available (see the notes above).</p>"
+        return f"<p>{tr('Not available (see the notes above).', r.lang)}</p>"
     parts = []
     if r.metrics is not None:
+        about = "Test-cutoff metrics of the champion (first row) and of the baselines it must beat."
+        parts.append(f"<p>{tr(about, r.lang)}</p>")
         parts.append(
-            "<p>Test-cutoff metrics of the champion (first row) and of the baselines it must beat."
-            "</p>"
+            html_table(r.metrics, METRIC_COLUMNS, "scorer", highlight="lightgbm", lang=r.lang)
         )
-        parts.append(html_table(r.metrics, METRIC_COLUMNS, "scorer", highlight="lightgbm"))
-    return "".join(parts) + _figures(r.quality_images)
+    return "".join(parts) + _figures(r.quality_images, r.lang)
 
 
 def _kpi(r: ReportInputs) -> str:
     if r.scorecard is None:
-        return "<p>Not available (see the notes above).</p>"
+        return f"<p>{tr('Not available (see the notes above).', r.lang)}</p>"
     managers = r.scorecard[r.scorecard["level"] == "manager"].sort_values("rank")
     teams = r.scorecard[r.scorecard["level"] == "team"]
-    parts = ["<h3>Account managers</h3>", html_table(managers, SCORECARD_COLUMNS)]
+    parts = [f"<h3>{tr('Account managers', r.lang)}</h3>"]
+    parts.append(html_table(managers, SCORECARD_COLUMNS, lang=r.lang))
     if len(teams):
         team_columns = {k: v for k, v in SCORECARD_COLUMNS.items() if k != "account_manager_id"}
-        parts += ["<h3>Teams</h3>", html_table(teams, team_columns)]
+        parts += [f"<h3>{tr('Teams', r.lang)}</h3>", html_table(teams, team_columns, lang=r.lang)]
     return "".join(parts)
 
 
-def render_report(r: ReportInputs, title: str = "Churn report") -> str:
-    """The whole HTML document."""
+def render_report(r: ReportInputs) -> str:
+    """The whole HTML document, in the report's language."""
+
+    def text(key: str, **values: str) -> str:
+        return tr(TEXT[key], r.lang).format(**values)
+
     models = ", ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in r.models.items())
+    period = tr("for {period}", r.lang).format(period=r.period) if r.period else ""
+    drivers = {"mean_abs_shap": "mean |SHAP|", "mean_shap": "mean SHAP"}
     return REPORT_TEMPLATE.substitute(
-        title=html.escape(f"{title}, {r.asof}"),
-        asof=html.escape(r.asof),
-        customers=f"{r.total_customers:,}",
-        models=models,
-        generated=html.escape(r.generated_at),
-        label=html.escape(r.label_definition or "not recorded"),
-        notes=_notes(r.notes),
+        lang=r.lang,
+        title=text("title", asof=html.escape(r.asof)),
+        meta=text(
+            "meta",
+            asof=html.escape(r.asof),
+            customers=f"{r.total_customers:,}",
+            models=models,
+            generated=html.escape(r.generated_at),
+        ),
+        label=text("label", label=html.escape(r.label_definition or tr("not recorded", r.lang))),
+        notes=_notes(r.notes, r.lang),
+        h_quality=text("h_quality"),
         quality=_quality(r),
-        top_n=str(len(r.at_risk)),
-        at_risk=html_table(r.at_risk, AT_RISK_COLUMNS),
-        explained=f"{r.explained:,}",
-        shap_note="Top features by mean |SHAP value|:",
-        drivers=html_table(
-            r.importance, {"mean_abs_shap": "mean |SHAP|", "mean_shap": "mean SHAP"}, "feature"
-        )
-        + _figures(r.driver_images),  # fmt: skip
-        period=html.escape(f"for {r.period}") if r.period else "",
+        h_at_risk=text("h_at_risk", top_n=str(len(r.at_risk))),
+        at_risk_note=text("at_risk_note"),
+        at_risk=html_table(r.at_risk, AT_RISK_COLUMNS, lang=r.lang),
+        h_drivers=text("h_drivers"),
+        drivers_note=text("drivers_note", explained=f"{r.explained:,}"),
+        drivers=html_table(r.importance, drivers, "feature", lang=r.lang)
+        + _figures(r.driver_images, r.lang),
+        h_kpi=text("h_kpi", period=html.escape(period)),
         kpi=_kpi(r),
+        footer=text("footer"),
     )
 
 

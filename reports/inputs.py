@@ -33,6 +33,7 @@ from reports.explain_global import (
     png_bytes,
 )
 from reports.explain_local import select_customers
+from reports.i18n import NO_FONT, cjk_font, tr
 from reports.sources import (
     ScoredRows,
     champions_for,
@@ -54,7 +55,8 @@ METRICS_ARTIFACT = "metrics/churn.csv"
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """The report's content; images are PNG bytes keyed by caption."""
+    """The report's content; images are PNG bytes keyed by their English caption; ``lang`` is
+    the language of the whole report (texts, category values, plots)."""
 
     asof: str
     models: dict[str, str]
@@ -69,6 +71,7 @@ class ReportInputs:
     scorecard: pd.DataFrame | None = None
     period: str | None = None
     notes: tuple[str, ...] = ()
+    lang: Lang = "en"
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
@@ -90,16 +93,21 @@ def _quiet_downloads() -> Iterator[None]:
 
 
 def model_quality(
-    champions: Champions, tracking_uri: str
+    champions: Champions, tracking_uri: str, lang: Lang = "en"
 ) -> tuple[pd.DataFrame | None, dict[str, bytes], list[str]]:
     """The champion's test metrics against the baselines and its gains/lift and calibration
-    plots, as logged with its training run."""
+    plots, as logged with its training run (the plots as drawn then, in English); notes in
+    ``lang``."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
     run_id = champions.churn.metadata.get("run_id")
     if not run_id:
-        return None, {}, ["the churn champion records no training run: model quality left out"]
+        return (
+            None,
+            {},
+            [tr("the churn champion records no training run: model quality left out", lang)],
+        )
     metrics, images, notes = None, {}, []
     with tempfile.TemporaryDirectory() as tmp, _quiet_downloads():
         wanted = {METRICS_ARTIFACT: None, **{v: k for k, v in QUALITY_ARTIFACTS.items()}}
@@ -109,7 +117,8 @@ def model_quality(
                     run_id=run_id, artifact_path=artifact, dst_path=tmp, tracking_uri=tracking_uri
                 )
             except (MlflowException, OSError) as exc:
-                notes.append(f"run {run_id} has no {artifact}: {str(exc)[:200]}")
+                note = tr("run {run_id} has no {artifact}: {error}", lang)
+                notes.append(note.format(run_id=run_id, artifact=artifact, error=str(exc)[:200]))
                 continue
             if caption is None:
                 metrics = pd.read_csv(local, index_col=0)
@@ -135,14 +144,15 @@ def top_at_risk(
 
 
 def global_drivers(
-    champions: Champions, cfg: ServingConfig, scored: ScoredRows, sample: int
+    champions: Champions, cfg: ServingConfig, scored: ScoredRows, sample: int, lang: Lang = "en"
 ) -> tuple[dict[str, bytes], pd.DataFrame, int]:
-    """Bar, beeswarm and driver heatmaps of a random sample of the scored customers."""
+    """Bar, beeswarm and driver heatmaps of a random sample of the scored customers, labelled
+    in ``lang``."""
     features = features_from_store(cfg, scored.asof, sample_ids(scored.predictions, sample))
     g = global_explanation(champions.churn, features, sample=None)
     images = {
-        "Mean |SHAP value| per feature": png_bytes(bar_figure(g, top=15)),
-        "SHAP value of every sampled customer": png_bytes(beeswarm_figure(g, top=15)),
+        "Mean |SHAP value| per feature": png_bytes(bar_figure(g, top=15, lang=lang)),
+        "SHAP value of every sampled customer": png_bytes(beeswarm_figure(g, top=15, lang=lang)),
     }
     for column, caption in (
         ("segment", "Drivers by segment (mean SHAP value)"),
@@ -150,7 +160,7 @@ def global_drivers(
     ):
         if column in g.frame.columns:
             table = drivers_by(g, column)
-            images[caption] = png_bytes(drivers_figure(table, caption))
+            images[caption] = png_bytes(drivers_figure(table, tr(caption, lang), lang=lang))
     return images, importance(g).head(15), len(g.contributions)
 
 
@@ -185,23 +195,26 @@ def gather_report_inputs(
     step("reading the at-risk list from the store")
     scored = stored_predictions(cfg, asof)
     asof_text = scored.asof
-    notes = [n for n in [version_note(scored, champions)] if n]
+    notes = [n for n in [version_note(scored, champions, lang)] if n]
+    if lang != "en" and cjk_font() is None:
+        notes.append(tr(NO_FONT, lang))
     step("explaining the top at-risk customers")
     at_risk = top_at_risk(champions, cfg, scored, top, lang)
     step("computing global drivers")
-    images, imp, explained = global_drivers(champions, cfg, scored, sample)
+    images, imp, explained = global_drivers(champions, cfg, scored, sample, lang)
     step("reading model quality from the training run")
-    metrics, quality, quality_notes = model_quality(champions, cfg.resolved_tracking_uri())
+    metrics, quality, quality_notes = model_quality(champions, cfg.resolved_tracking_uri(), lang)
     notes += quality_notes
     card, month = None, period or asof_text[:7]
     if data is None:
-        notes.append("no --data given: the KPI scorecards are left out")
+        notes.append(tr("no --data given: the KPI scorecards are left out", lang))
     else:
         step(f"scoring account managers for {month}")
         try:
             card = month_scorecards(cfg, data, month, kpi)
         except ChurnError as exc:
-            notes.append(f"KPI scorecards for {month} left out: {exc}")
+            note = tr("KPI scorecards for {month} left out: {error}", lang)
+            notes.append(note.format(month=month, error=exc))
     label = champions.churn.metadata.get("label_definition", "")
     if isinstance(label, dict):
         label = label.get("text") or str(label)
@@ -222,4 +235,5 @@ def gather_report_inputs(
         scorecard=card,
         period=month if card is not None else None,
         notes=tuple(notes),
+        lang=lang,
     )

@@ -14,10 +14,12 @@ from core.bundle import BundleError
 from features.loaders import load_dataset
 from features.pipeline.lifecycle import STATUSES
 from reports.explain_global import ExplainError
+from reports.i18n import tr
 from serving.batch.job import parse_asof, score_customers
 from serving.batch.store import AtRiskQuery, PredictionStore
 from serving.champions import Champions, load_champions
 from serving.config import ServingConfig
+from serving.reasons import Lang
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,14 @@ def sample_ids(predictions: pd.DataFrame, sample: int | None, seed: int = 42) ->
     return list(ids)
 
 
-def version_note(rows: ScoredRows, champions: Champions) -> str | None:
-    """A warning when the stored scores came from another churn model version than the one
-    explaining them."""
+def version_note(rows: ScoredRows, champions: Champions, lang: Lang = "en") -> str | None:
+    """A warning (in ``lang``) when the stored scores came from another churn model version
+    than the one explaining them."""
     if rows.scored_by is None or rows.scored_by == champions.churn_version:
         return None
-    return (
-        f"the scores of {rows.asof} were made by churn model v{rows.scored_by}; the reasons "
-        f"are those of the current champion v{champions.churn_version} "
-        f"(re-run `churn score --asof {rows.asof}` to align them)"
+    note = tr(
+        "the scores of {asof} were made by churn model v{scored_by}; the reasons are those of "
+        "the current champion v{champion} (re-run `churn score --asof {asof}` to align them)",
+        lang,
     )
+    return note.format(asof=rows.asof, scored_by=rows.scored_by, champion=champions.churn_version)

@@ -1,4 +1,5 @@
-"""The HTML skeleton of the analysts' report (``string.Template``: ``$name`` placeholders).
+"""The HTML skeleton of the analysts' report (``string.Template``: ``$name`` placeholders) and its
+English texts.
 
 Kept in a module rather than an ``.html`` file so that it ships with the package. Everything is
 inline (styles, images as data URIs): the report is one self-contained file.
@@ -8,9 +9,30 @@ from __future__ import annotations
 
 from string import Template
 
+TEXT = {
+    "title": "Churn report, {asof}",
+    "meta": "Scoring date <b>{asof}</b> &middot; {customers} customers scored &middot; models "
+    "{models}\n&middot; generated {generated}",
+    "label": "Churn definition: {label}",
+    "h_quality": "1. Model quality against the baselines",
+    "h_at_risk": "2. Top {top_n} at-risk customers",
+    "at_risk_note": "Ordered by expected value at risk (P(churn) &times; predicted value). "
+    "Reasons are the three\nlargest exact SHAP contributions of the churn model for each customer.",
+    "h_drivers": "3. What drives churn across the base",
+    "drivers_note": "Exact TreeSHAP values of {explained} randomly sampled customers, in log-odds "
+    "of churn\n(positive values raise the risk). Top features by mean |SHAP value|:",
+    "h_kpi": "4. KPI scorecards {period}",
+    "footer": "How to read SHAP values here: each customer's contributions add up, with the\n"
+    "base value, to the churn model's raw log-odds; the probability shown is that score passed\n"
+    "through the sigmoid and the isotonic calibrator, which keeps the order of customers. See\n"
+    "docs/explain.md.",
+}
+"""The report's English texts (HTML; ``{name}`` filled with escaped values); their Chinese
+versions are in :data:`reports.i18n.ZH`."""
+
 REPORT_TEMPLATE = Template(
     """<!DOCTYPE html>
-<html lang="en">
+<html lang="$lang">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -40,31 +62,25 @@ REPORT_TEMPLATE = Template(
 </head>
 <body>
 <h1>$title</h1>
-<p class="meta">Scoring date <b>$asof</b> &middot; $customers customers scored &middot; models $models
-&middot; generated $generated</p>
-<p class="meta">Churn definition: $label</p>
+<p class="meta">$meta</p>
+<p class="meta">$label</p>
 $notes
 
-<h2 id="quality">1. Model quality against the baselines</h2>
+<h2 id="quality">$h_quality</h2>
 $quality
 
-<h2 id="at-risk">2. Top $top_n at-risk customers</h2>
-<p>Ordered by expected value at risk (P(churn) &times; predicted value). Reasons are the three
-largest exact SHAP contributions of the churn model for each customer.</p>
+<h2 id="at-risk">$h_at_risk</h2>
+<p>$at_risk_note</p>
 $at_risk
 
-<h2 id="drivers">3. What drives churn across the base</h2>
-<p>Exact TreeSHAP values of $explained randomly sampled customers, in log-odds of churn
-(positive values raise the risk). $shap_note</p>
+<h2 id="drivers">$h_drivers</h2>
+<p>$drivers_note</p>
 $drivers
 
-<h2 id="kpi">4. KPI scorecards $period</h2>
+<h2 id="kpi">$h_kpi</h2>
 $kpi
 
-<p class="small">How to read SHAP values here: each customer's contributions add up, with the
-base value, to the churn model's raw log-odds; the probability shown is that score passed
-through the sigmoid and the isotonic calibrator, which keeps the order of customers. See
-docs/explain.md.</p>
+<p class="small">$footer</p>
 </body>
 </html>
 """

@@ -114,7 +114,12 @@ def train(
                 highlight=False,
             )
         say(f"building features for {len(plan.all)} cutoffs")
-        frame = build_training_set(ds, plan.all, features)
+        frame = build_training_set(
+            ds,
+            plan.all,
+            features,
+            on_cutoff=lambda done, total: say(f"building features: {done}/{total} cutoffs"),
+        )
         t1 = time.perf_counter()
         say(f"training on {len(frame):,} customer-cutoff rows")
         trained = fit_models(frame, plan, features, cfg)

@@ -7,7 +7,10 @@ an artifact, so nothing in a logged model is pickled.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import re
 import tempfile
@@ -27,6 +30,7 @@ from core import paths
 from core.bundle import ARTIFACT_KEY, ModelBundle
 from core.registry import CUSTOMER_ID, PYFUNC_SCRIPT, pyfunc_input_types, pyfunc_signature
 
+log = logging.getLogger(__name__)
 _MLFLOW_GLOBALS = threading.RLock()
 REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas", "pyyaml", "scikit-learn")
 
@@ -100,16 +104,21 @@ def log_bundle(bundle: ModelBundle, example: pd.DataFrame, registered_name: str)
         bundle_dir = bundle.save(Path(tmp) / ARTIFACT_KEY)
         script = Path(tmp) / "bundle_model.py"
         script.write_text(PYFUNC_SCRIPT, encoding="utf-8")
-        info = mlflow.pyfunc.log_model(
-            name=f"{bundle.kind}_model",
-            python_model=str(script),
-            artifacts={ARTIFACT_KEY: str(bundle_dir)},
-            signature=pyfunc_signature(bundle),
-            input_example=inputs,
-            registered_model_name=registered_name,
-            pip_requirements=_requirements(),
-            metadata={"kind": bundle.kind, "inputs": pyfunc_input_types(bundle)},
-        )
+        printed = io.StringIO()
+        with contextlib.redirect_stderr(printed):  # MLflow prints registry news to stderr
+            info = mlflow.pyfunc.log_model(
+                name=f"{bundle.kind}_model",
+                python_model=str(script),
+                artifacts={ARTIFACT_KEY: str(bundle_dir)},
+                signature=pyfunc_signature(bundle),
+                input_example=inputs,
+                registered_model_name=registered_name,
+                pip_requirements=_requirements(),
+                metadata={"kind": bundle.kind, "inputs": pyfunc_input_types(bundle)},
+            )
+    for line in printed.getvalue().splitlines():
+        if line.strip():
+            log.info("%s", line)
     return info.model_uri, str(info.registered_model_version)
 
 

@@ -8,7 +8,11 @@ everything from features/, training/, serving/ and kpi/ are imported inside the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, cast
 
@@ -53,6 +57,112 @@ def wide_console(stderr: bool = False) -> Console:
     return probe if probe.is_terminal else Console(stderr=stderr, width=140)
 
 
+# --- output formats: a table for people, CSV or JSON for programs -------------------------------
+
+
+class Fmt(StrEnum):
+    """What a command prints on stdout: rich tables, or the same rows as CSV or JSON."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    Fmt,
+    typer.Option(
+        "--format",
+        case_sensitive=False,
+        help="Output: table (for people), csv or json (only the data on stdout; messages and "
+        "progress go to stderr).",
+    ),
+]
+
+
+def messages(fmt: Fmt = Fmt.table) -> Console:
+    """The console for messages and progress: stdout with tables, stderr with CSV or JSON, so
+    that stdout holds only the data."""
+    return wide_console(stderr=fmt is not Fmt.table)
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print a rich table; when the output is not a terminal (a pipe, a log file) the console is
+    made as wide as the table, so ids and numbers are never folded or cut."""
+    console = console or Console()
+    if console.is_terminal:
+        console.print(table)
+        return
+    title, caption = table.title, table.caption  # measured without them: they wrap, cells must not
+    table.title = table.caption = None
+    width = Console(file=io.StringIO(), width=100_000).measure(table).maximum
+    table.title, table.caption = title, caption
+    Console(file=console.file, width=max(width, 80)).print(table)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a command's output: its rows as data (for CSV and JSON) and as people read
+    them; ``in_csv=False`` sends it to stderr as a table under ``--format csv`` (a summary next
+    to the list that the CSV holds)."""
+
+    name: str
+    frame: pd.DataFrame
+    table: Table
+    in_csv: bool = True
+
+
+WHOLE_COLUMNS = frozenset({"rank", "portfolio_start", "contacts", "read", "accepted", "rejected"})
+"""Columns that hold whole numbers, though a missing value may have made them float."""
+
+
+def machine_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as CSV and JSON carry it: ranks and counts as integers (also where a missing
+    value made them float), categories as text."""
+    import pandas as pd
+
+    out = frame.reset_index(drop=True).copy()
+    for col in out.columns:
+        s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            out[col] = s.astype("string")
+        elif s.dtype.kind == "f" and col in WHOLE_COLUMNS:
+            known = s.dropna()
+            if bool((known == known.round()).all()):
+                out[col] = s.astype("Int64")
+    return out
+
+
+def emit(sections: Sequence[Section], fmt: Fmt) -> None:
+    """Print a command's tables: rich tables (``table``), one CSV (with a ``table`` column naming
+    the section when there are several), or one JSON object ``{section: [rows]}``."""
+    if fmt is Fmt.table:
+        for s in sections:
+            print_table(s.table)
+        return
+    import pandas as pd
+
+    if fmt is Fmt.json:
+        import json
+
+        data = {
+            s.name: json.loads(machine_frame(s.frame).to_json(orient="records")) for s in sections
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    for s in sections:
+        if not s.in_csv:
+            print_table(s.table, wide_console(stderr=True))
+    shown = [s for s in sections if s.in_csv]
+    if len(shown) == 1:
+        frame = machine_frame(shown[0].frame)
+    else:
+        frame = pd.concat(
+            [machine_frame(s.frame).assign(table=s.name) for s in shown], ignore_index=True
+        )
+        frame = frame[["table", *[c for c in frame.columns if c != "table"]]]
+    sys.stdout.write(frame.to_csv(index=False))
+
+
 def fail(exc: ChurnError) -> typer.Exit:
     """Print a user error on stderr; the ``typer.Exit(2)`` to raise."""
     wide_console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
@@ -60,6 +170,18 @@ def fail(exc: ChurnError) -> typer.Exit:
 
 
 # --- tables -------------------------------------------------------------------------------------
+
+
+def report_frame(ds: Dataset) -> pd.DataFrame:
+    """Read / accepted / rejected counts per table, as data."""
+    import pandas as pd
+
+    rows = [
+        (r.table, r.source, r.read, r.accepted, r.rejected, ", ".join(r.missing_optional_columns))
+        for r in ds.reports.values()
+    ]
+    cols = ["table", "file", "read", "accepted", "rejected", "optional_columns_absent"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def report_table(ds: Dataset, title: str) -> Table:
@@ -97,6 +219,22 @@ def metrics_table(ev: Evaluation, kind: str, columns: tuple[str, ...]) -> Table:
     return table
 
 
+def metrics_sections(
+    ev: Evaluation, title: str = "{kind} model vs baselines (test cutoff)"
+) -> list[Section]:
+    """The churn and value metrics tables (those evaluated) as output sections; ``title`` gets
+    the model kind."""
+    sections = []
+    for kind, columns in (("churn", CHURN_SHOWN), ("value", VALUE_SHOWN)):
+        if not getattr(ev, kind):
+            continue
+        table = metrics_table(ev, kind, columns)
+        table.title = title.format(kind=kind)
+        frame = ev.table(kind)[list(columns)].rename_axis("scorer").reset_index()
+        sections.append(Section(kind, frame, table))
+    return sections
+
+
 def pct(x: float) -> str:
     """A share as ``12.3%``; ``-`` when missing."""
     import pandas as pd
@@ -121,6 +259,19 @@ SCORECARD_CAPTION = (
     "retention (1.0 = as predicted); CSAT: satisfied share; Flags: top, last, plan "
     "(improvement plan); Payout: commission + ranking bonus or deduction"
 )
+
+
+SCORECARD_COLUMNS = ("account_manager_id", "team", "portfolio_start", "churn_rate",
+                     "value_weighted_retention", "risk_adjusted_retention", "satisfaction",
+                     "sales_vs_quota", "score", "grade", "rank")  # fmt: skip
+
+
+def scorecard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard columns of :func:`scorecard_table` as data, with ``flags`` and ``payout``."""
+    out = frame[list(SCORECARD_COLUMNS)].copy()
+    out["flags"] = [_flags(r) for _, r in frame.iterrows()]
+    out["payout"] = frame["payout"]
+    return out
 
 
 def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None) -> Table:

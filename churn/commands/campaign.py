@@ -15,20 +15,25 @@ from rich.table import Table
 from churn.commands._shared import (
     ConfigOpt,
     DataOpt,
+    Fmt,
+    FormatOpt,
     PredOpt,
+    Section,
     StoreOpt,
+    emit,
     fail,
     from_store,
     load_data,
+    messages,
     need_data,
     num,
     read_frame,
     score_options,
     serving_config,
-    wide_console,
     write_frame,
 )
 from core.errors import ChurnError
+from core.paths import home
 
 CAMPAIGN_HELP = (
     "Retention campaign list: per manager, the K customers with the largest expected saved value "
@@ -38,7 +43,13 @@ CAMPAIGN_HELP = (
 
 def campaign(
     asof: Annotated[str, typer.Option("--asof", help="Campaign date YYYY-MM-DD (portfolio date).")],
-    out: Annotated[Path, typer.Option("--out", help="Campaign list, .csv or .parquet.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Campaign list, .csv or .parquet (default: $CHURN_HOME/campaigns/campaign_<asof>.csv).",
+        ),
+    ] = None,
     predictions: PredOpt = None,
     data: DataOpt = None,
     capacity: Annotated[
@@ -61,6 +72,7 @@ def campaign(
             "churn model (top 3 reasons).",
         ),
     ] = True,
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Whom each account manager should contact: the K customers with the largest expected
     saved value (probability x value x success rate - cost), with their top reasons."""
@@ -70,7 +82,7 @@ def campaign(
     from kpi.config import KpiError, load_kpi_config
     from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
 
-    console = wide_console()
+    console = messages(fmt)
     note = ""
     try:
         cfg = load_kpi_config(config)
@@ -104,6 +116,7 @@ def campaign(
                 chosen["reasons"] = found.to_numpy()
         if "reasons" in chosen.columns:
             chosen["reasons"] = chosen["reasons"].map(_reason_text)
+        out = out or home() / "campaigns" / f"campaign_{when:%Y-%m-%d}.csv"
         write_frame(chosen, out)
     except ChurnError as exc:
         raise fail(exc) from None
@@ -112,13 +125,17 @@ def campaign(
     )
     for h in ("Manager", "Contacts", "Value at risk", "Expected saved value"):
         table.add_column(h, justify="left" if h == "Manager" else "right")
-    per = chosen.groupby("account_manager_id")[["value_at_risk", "expected_saved_value"]]
-    summary = per.sum().join(chosen.groupby("account_manager_id").size().rename("n"))
+    per = chosen.groupby("account_manager_id", observed=True)
+    summary = per[["value_at_risk", "expected_saved_value"]].sum()
+    summary.insert(0, "contacts", per.size())
     for mid, r in summary.iterrows():
         table.add_row(
-            str(mid), f"{r['n']:.0f}", num(r["value_at_risk"]), num(r["expected_saved_value"])
+            str(mid),
+            f"{r['contacts']:.0f}",
+            num(r["value_at_risk"]),
+            num(r["expected_saved_value"]),
         )
-    console.print(table)
+    emit([Section("managers", summary.reset_index(), table)], fmt)
     if note:
         console.print(note, highlight=False)
     console.print(

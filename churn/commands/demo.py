@@ -19,6 +19,7 @@ from churn.commands._shared import (
     SCORECARD_CAPTION,
     VALUE_SHOWN,
     metrics_table,
+    print_table,
     report_table,
     scorecard_table,
 )
@@ -58,7 +59,7 @@ def generate_data(customers: int, seed: int, data_dir: Path, outputs: Outputs) -
 
     _step(2, "validate against the data contract")
     ds = load_dataset(data_dir)
-    console.print(report_table(ds, f"{data_dir} (as of {ds.as_of:%Y-%m-%d})"))
+    print_table(report_table(ds, f"{data_dir} (as of {ds.as_of:%Y-%m-%d})"), console)
     return ds
 
 
@@ -85,8 +86,8 @@ def train_models(ds: Dataset, cfg: FeatureConfig, outputs: Outputs) -> TrainResu
 
     _step(4, "train, evaluate and register the churn and value models")
     result = train(ds, TrainingConfig(), cfg, progress=True)
-    console.print(metrics_table(result.evaluation, "churn", CHURN_SHOWN))
-    console.print(metrics_table(result.evaluation, "value", VALUE_SHOWN))
+    print_table(metrics_table(result.evaluation, "churn", CHURN_SHOWN), console)
+    print_table(metrics_table(result.evaluation, "value", VALUE_SHOWN), console)
     for name, decision in result.decisions.items():
         console.print(f"  {name} v{result.versions[name]}: {decision}")
     outputs["MLflow tracking store"] = result.tracking_uri
@@ -130,7 +131,9 @@ def write_scorecards(
     kpi_cfg = load_kpi_config(None)
     cards = scorecard(ds, start_run.batch.predictions, period, kpi_cfg)
     managers = cards[cards["level"] == "manager"].sort_values(["rank", "account_manager_id"])
-    console.print(scorecard_table(managers, f"Account managers, {period}", SCORECARD_CAPTION))
+    print_table(
+        scorecard_table(managers, f"Account managers, {period}", SCORECARD_CAPTION), console
+    )
     outputs["scorecards"] = root / f"scorecards_{period}.csv"
     cards.to_csv(outputs["scorecards"], index=False)
     return kpi_cfg
@@ -213,7 +216,7 @@ def print_where_everything_is(
     table = Table(show_header=False)
     for what, where in outputs.items():
         table.add_row(what, str(where))
-    console.print(table)
+    print_table(table, console)
     console.print(f"browse the runs:  .venv/bin/mlflow ui --backend-store-uri {tracking_uri}")
     console.print("start the API:    .venv/bin/churn serve")
     console.print(

@@ -10,13 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import Lang, reasons_language
+from churn.commands._shared import Fmt, FormatOpt, Lang, Section, emit, messages, reasons_language
+from churn.i18n import t
 from core.paths import home
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from serving.config import ServingConfig
 
 console = Console()
+"""Messages and progress: stdout with ``--format table``, stderr with csv or json."""
 
 EXPLAIN_HELP = (
     "Why a customer is at risk (--customer-id: top reasons and a SHAP waterfall PNG), or what "
@@ -29,9 +33,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "customer"
 
 
-def _value(v: object) -> str:
+def _value(v: object, lang: str = "en") -> str:
     if v is None:
-        return "missing"
+        return t("missing", lang)
     if isinstance(v, float):
         return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
     return str(v)
@@ -39,20 +43,37 @@ def _value(v: object) -> str:
 
 def reasons_table(e, lang: str) -> Table:
     """One customer's explanation: the reasons with their feature values and log-odds."""
-    title = (
-        f"customer {e.customer_id}: P(churn) {e.probability:.3f} "
-        f"(log-odds {e.raw_score:+.3f} = base {e.base_value:+.3f} + contributions)"
-    )
+    title = t(
+        "customer_title", lang, id=e.customer_id, p=e.probability, raw=e.raw_score,
+        base=e.base_value,
+    )  # fmt: skip
     table = Table(title=title, header_style="bold")
-    for col in ("#", "reason" if lang == "en" else "原因", "feature", "value", "log-odds"):
-        table.add_column(col, justify="right" if col in ("#", "log-odds") else "left")
+    for col in ("#", "reason", "feature", "value", "log-odds"):
+        table.add_column(
+            t(col, lang) if col != "#" else col,
+            justify="right" if col in ("#", "log-odds") else "left",
+        )
     for rank, r in enumerate(e.reasons, start=1):
-        value = _value(r.value)
+        value = _value(r.value, lang)
         colour = "red" if r.contribution > 0 else "green"
         table.add_row(
             str(rank), r.sentence, r.feature, value, f"[{colour}]{r.contribution:+.3f}[/{colour}]"
         )
     return table
+
+
+def reasons_frame(e) -> pd.DataFrame:
+    """One customer's reasons as data: rank, sentence, feature, its value and log-odds."""
+    import pandas as pd
+
+    rows = [
+        (e.customer_id, rank, r.sentence, r.feature, r.value, r.contribution)
+        for rank, r in enumerate(e.reasons, start=1)
+    ]
+    cols = ["customer_id", "rank", "reason", "feature", "value", "log_odds"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["value"] = frame["value"].astype(object)  # numbers and category labels side by side
+    return frame
 
 
 def explain_one(
@@ -63,6 +84,7 @@ def explain_one(
     asof: str | None,
     out: Path | None,
     cfg: ServingConfig,
+    fmt: Fmt = Fmt.table,
 ) -> None:
     """Print one customer's reasons and write their waterfall PNG."""
     from reports.explain_local import explain_customers, select_customers, write_waterfall
@@ -79,17 +101,23 @@ def explain_one(
         e = explain_customers(champions.churn, found, k=top, lang=lang)[0]
     note = version_note(rows, champions)
     if note:
-        console.print(f"[yellow]note:[/] {note}")
-    console.print(reasons_table(e, lang))
+        console.print(f"[yellow]{t('note', lang)}:[/] {note}")
+    emit([Section("reasons", reasons_frame(e), reasons_table(e, lang))], fmt)
     path = out or home() / "explain" / rows.asof / f"{_safe(customer_id)}.png"
     if path.suffix.lower() != ".png":
         path = path / f"{_safe(customer_id)}.png"
     write_waterfall(e, path)
-    console.print(f"as of {rows.asof} ({rows.source}); waterfall: {path}")
+    console.print(t("as_of_waterfall", lang, asof=rows.asof, source=rows.source, path=path))
 
 
 def explain_global(
-    data: Path | None, asof: str | None, sample: int, out: Path | None, cfg: ServingConfig
+    data: Path | None,
+    asof: str | None,
+    sample: int,
+    out: Path | None,
+    cfg: ServingConfig,
+    lang: Lang = "en",
+    fmt: Fmt = Fmt.table,
 ) -> None:
     """Print the top drivers of churn across the base and write the global plots."""
     from reports.explain_global import global_explanation, importance, write_global
@@ -106,14 +134,19 @@ def explain_global(
         g = global_explanation(champions.churn, rows.features, sample=sample)
         target = out or home() / "explain" / f"global_{rows.asof}"
         status.update(f"drawing plots into {target}")
-        written = write_global(g, target)
-    table = Table(title=f"what drives churn, {len(g.contributions):,} customers as of {rows.asof}")
+        written = write_global(g, target, lang=lang)
+    title = t("drivers_title", lang, n=len(g.contributions), asof=rows.asof)
+    table = Table(title=title)
     for col in ("feature", "mean |SHAP|", "mean SHAP"):
-        table.add_column(col, justify="left" if col == "feature" else "right")
-    for name, r in importance(g).head(10).iterrows():
+        table.add_column(t(col, lang), justify="left" if col == "feature" else "right")
+    top = importance(g).head(10)
+    for name, r in top.iterrows():
         table.add_row(str(name), f"{r['mean_abs_shap']:.3f}", f"{r['mean_shap']:+.3f}")
-    console.print(table)
-    console.print(f"{len(written)} files written to {target} (SHAP by {g.method}, log-odds)")
+    frame = top[["mean_abs_shap", "mean_shap"]].rename_axis("feature").reset_index()
+    emit([Section("drivers", frame, table)], fmt)
+    console.print(
+        t("files_written", lang, n=len(written), target=target, method=g.method), highlight=False
+    )
 
 
 def explain(
@@ -140,18 +173,21 @@ def explain(
     config: Path | None = typer.Option(
         None, "--config", help="YAML file; reads its serving: section (models, store)."
     ),
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     from reports.explain_global import ExplainError
     from serving.config import load_serving_config
 
     if (customer_id is None) == (not global_):
         raise ExplainError("give exactly one of --customer-id ID or --global")
+    global console
+    console = messages(fmt)
     language = reasons_language(lang)
     cfg = load_serving_config(config)
     if customer_id is None:  # --global
-        explain_global(data, asof, sample, out, cfg)
+        explain_global(data, asof, sample, out, cfg, language, fmt)
     else:
-        explain_one(customer_id, language, top, data, asof, out, cfg)
+        explain_one(customer_id, language, top, data, asof, out, cfg, fmt)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from churn.commands._shared import MaxBadRowShareOpt, load_folder, report_table
+from churn.commands._shared import (
+    Fmt,
+    FormatOpt,
+    MaxBadRowShareOpt,
+    Section,
+    emit,
+    load_folder,
+    messages,
+    report_frame,
+    report_table,
+)
 from core.errors import ChurnError
-
-console = Console()
 
 
 def features_command(
@@ -36,18 +43,21 @@ def features_command(
         "event's day).",
     ),
     max_bad_row_share: MaxBadRowShareOpt = None,
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Build one row per customer active at the cutoff: RFM, interaction, complaint and
     profile features from events before T, and churn/value labels over [T, T+H)."""
     from features.feature_io import load_feature_config, write_features
     from features.pipeline.build import build_features
 
+    console = messages(fmt)
     try:
         cfg = load_feature_config(config, horizon)
         ds = load_folder(
             data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config
         )
-        console.print(report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})"))
+        table = report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})")
+        emit([Section("tables", report_frame(ds), table)], fmt)
         with console.status(f"building features at {cutoff}"):
             frame = build_features(ds, cutoff, cfg, labels=labels)
         with console.status(f"writing {out}"):

@@ -11,26 +11,40 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import ADAPTER_NAMES, fail
+from churn.commands._shared import ADAPTER_NAMES, Fmt, FormatOpt, Section, emit, fail, messages
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from features.adapters.snapshot import SnapshotData
     from features.dataset import Dataset
 
 console = Console()
+"""Messages and progress: stdout with ``--format table``, stderr with csv or json."""
 
 
 def import_table(data: Dataset | SnapshotData) -> Table:
     """Rows read, accepted and rejected per imported table (an event log's or a snapshot's)."""
-    from features.adapters.snapshot import SnapshotData
-
     table = Table(title="import")
     for col in ("table", "read", "accepted", "rejected"):
         table.add_column(col, justify="left" if col == "table" else "right")
-    reports = [data.report] if isinstance(data, SnapshotData) else list(data.reports.values())
-    for r in reports:
+    for r in _reports(data):
         table.add_row(r.table, f"{r.read:,}", f"{r.accepted:,}", f"{r.rejected:,}")
     return table
+
+
+def import_frame(data: Dataset | SnapshotData) -> pd.DataFrame:
+    """Rows read, accepted and rejected per imported table, as data."""
+    import pandas as pd
+
+    rows = [(r.table, r.read, r.accepted, r.rejected) for r in _reports(data)]
+    return pd.DataFrame(rows, columns=["table", "read", "accepted", "rejected"])
+
+
+def _reports(data: Dataset | SnapshotData) -> list:
+    from features.adapters.snapshot import SnapshotData
+
+    return [data.report] if isinstance(data, SnapshotData) else list(data.reports.values())
 
 
 def import_data(
@@ -51,6 +65,7 @@ def import_data(
         help="Folder to write the adapted data into (with --spec: default the spec's out:, "
         "else $CHURN_HOME/imports/<name>).",
     ),
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Adapt a real export into the product's inputs (see docs/adapters.md, docs/mapping.md).
 
@@ -60,6 +75,8 @@ def import_data(
     """
     from core.errors import ChurnError
 
+    global console
+    console = messages(fmt)
     if spec is not None:
         if name is not None and path is not None:
             raise fail(ChurnError("with --spec give at most one PATH (the export), not an adapter"))
@@ -79,7 +96,8 @@ def import_data(
 
         with console.status(f"importing {path} with the {name} adapter"):
             mapped, written = import_named(name, path, out)
-    console.print(import_table(cast("Dataset | SnapshotData", mapped.data)))
+    imported = cast("Dataset | SnapshotData", mapped.data)
+    emit([Section("tables", import_frame(imported), import_table(imported))], fmt)
     for note in mapped.notes:
         console.print(f"  note: {note}", highlight=False)
     for p in written:

@@ -15,17 +15,22 @@ from churn.commands._shared import (
     SCORECARD_CAPTION,
     ConfigOpt,
     DataOpt,
+    Fmt,
+    FormatOpt,
     PredOpt,
+    Section,
     StoreOpt,
+    emit,
     fail,
     from_store,
     load_data,
+    messages,
     need_data,
     read_frame,
     score_options,
+    scorecard_frame,
     scorecard_table,
     serving_config,
-    wide_console,
     write_frame,
 )
 from core.errors import ChurnError
@@ -51,6 +56,7 @@ def kpi(
     manager: Annotated[
         list[str] | None, typer.Option("--manager", help="Only this manager (repeatable).")
     ] = None,
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Scorecards of account managers and teams: retention, value-weighted and risk-adjusted
     retention, service, sales, 100-point score, grade, rank and commission."""
@@ -60,7 +66,7 @@ def kpi(
     from kpi.scorecard import NO_CUSTOMERS, scorecard
     from serving.kpi_inputs import period_inputs
 
-    console = wide_console()
+    console = messages(fmt)
     try:
         cfg = load_kpi_config(config)
         p = parse_period(period)
@@ -83,10 +89,13 @@ def kpi(
         raise fail(exc) from None
     label = frame["period"].iloc[0]
     managers = frame[frame["level"] == "manager"].sort_values(["rank", "account_manager_id"])
-    console.print(scorecard_table(managers, f"Account managers, {label}", SCORECARD_CAPTION))
+    table = scorecard_table(managers, f"Account managers, {label}", SCORECARD_CAPTION)
+    sections = [Section("managers", scorecard_frame(managers), table)]
     teams = frame[frame["level"] == "team"]
     if len(teams):
-        console.print(scorecard_table(teams, f"Teams, {label}"))
+        table = scorecard_table(teams, f"Teams, {label}")
+        sections.append(Section("teams", scorecard_frame(teams), table))
+    emit(sections, fmt)
     unscored = managers.loc[managers["notes"].str.contains(NO_CUSTOMERS, regex=False)]
     if len(unscored):
         ids = ", ".join(unscored["account_manager_id"].astype(str))

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from churn.commands._shared import reasons_language
+from churn.i18n import t
 
 console = Console()
 
@@ -55,8 +56,8 @@ def report(
         )  # fmt: skip
         path = write_report(inputs, out)
     for note in inputs.notes:
-        console.print(f"[yellow]note:[/] {note}")
-    console.print(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+        console.print(f"[yellow]{t('note', language)}:[/] {note}")
+    console.print(t("report_written", language, path=path, mb=path.stat().st_size / 1e6))
 
 
 def register(app: typer.Typer) -> None:

@@ -7,43 +7,66 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import MaxBadRowShareOpt, load_folder
+from churn.commands._shared import (
+    Fmt,
+    FormatOpt,
+    MaxBadRowShareOpt,
+    Section,
+    emit,
+    load_folder,
+    messages,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from serving.batch.job import BatchResult
 
-console = Console()
+
+def summary_rows(result: BatchResult) -> list[tuple[str, object]]:
+    """Who scored what, the risk bands, the value at risk and where the outputs are."""
+    preds = result.batch.predictions
+    run = result.run
+    stages = preds["lifecycle_status"].value_counts()
+    return [
+        ("customers scored", int(run.n_customers)),
+        ("churn model", f"{run.churn_model} v{run.churn_model_version}"),
+        ("value model", f"{run.value_model} v{run.value_model_version}"),
+        *(
+            (f"risk band {b}", int((preds["risk_band"] == b).sum()))
+            for b in ("high", "medium", "low")
+        ),
+        ("expected value at risk", round(float(preds["expected_value_at_risk"].sum()), 2)),
+        *((f"lifecycle {s}", int(stages.get(s, 0))) for s in ("active", "lapsing", "lapsed")),
+        ("store", result.store),
+        ("at-risk CSV", str(result.csv)),
+        ("win-back CSV", str(result.win_back_csv)),
+    ]
 
 
 def summary_table(result: BatchResult) -> Table:
-    """Who scored what, the risk bands and the top of the at-risk list."""
-    preds = result.batch.predictions
-    run = result.run
-    table = Table(title=f"batch scoring as of {run.asof}", show_header=False)
+    """Who scored what, the risk bands and where the outputs are, as a two-column table."""
+    table = Table(title=f"batch scoring as of {result.run.asof}", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    table.add_row("customers scored", f"{run.n_customers:,}")
-    table.add_row("churn model", f"{run.churn_model} v{run.churn_model_version}")
-    table.add_row("value model", f"{run.value_model} v{run.value_model_version}")
-    for band in ("high", "medium", "low"):
-        table.add_row(f"risk band {band}", f"{int((preds['risk_band'] == band).sum()):,}")
-    table.add_row("expected value at risk", f"{preds['expected_value_at_risk'].sum():,.2f}")
-    stages = preds["lifecycle_status"].value_counts()
-    for stage in ("active", "lapsing", "lapsed"):
-        table.add_row(f"lifecycle {stage}", f"{int(stages.get(stage, 0)):,}")
-    table.add_row("store", result.store)
-    table.add_row("at-risk CSV", str(result.csv))
-    table.add_row("win-back CSV", str(result.win_back_csv))
+    for what, value in summary_rows(result):
+        shown = f"{value:,.2f}" if isinstance(value, float) else value
+        table.add_row(what, f"{shown:,}" if isinstance(shown, int) else str(shown))
     return table
 
 
-def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
-    """The first ``n`` rows of a list, as a retention lead reads them."""
+def summary_section(result: BatchResult) -> Section:
+    """The summary as an output section (``what``, ``value``); not part of the CSV."""
+    import pandas as pd
+
+    frame = pd.DataFrame(summary_rows(result), columns=["what", "value"], dtype=object)
+    return Section("summary", frame, summary_table(result), in_csv=False)
+
+
+def top_rows(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The first ``n`` rows of a list with the columns a retention lead reads."""
     h = next(c for c in rows.columns if c.startswith("churn_probability_")).removeprefix(
         "churn_probability"
     )
@@ -58,11 +81,20 @@ def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
         "reason_1",
         "recommended_action",
     )
+    return rows.head(n)[list(shown)]
+
+
+def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
+    """The first ``n`` rows of a list, as a retention lead reads them."""
+    import pandas as pd
+
+    top = top_rows(rows, n)
     table = Table(title=title)
-    for col in shown:
-        table.add_column(col, justify="right" if rows[col].dtype.kind in "fiu" else "left")
-    for row in rows.head(n)[list(shown)].itertuples(index=False):
-        cells = [str(v) for v in row]
+    for col in top.columns:
+        table.add_column(col, justify="right" if top[col].dtype.kind in "fiu" else "left")
+    for row in top.itertuples(index=False):
+        cells = ["" if pd.isna(v) else str(v) for v in row]
+        cells[0] = "" if pd.isna(row[0]) else f"{row[0]:.0f}"  # the rank, whole
         cells[4] = f"{row[4]:.4f}"  # the probability as the CSV has it (a band edge stays readable)
         cells[5:7] = [f"{row[5]:,.2f}", f"{row[6]:,.2f}"]
         table.add_row(*cells)
@@ -92,13 +124,19 @@ def score(
         help="Win-back CSV of lapsed customers (default: $CHURN_HOME/win_back/win_back_<asof>.csv).",
     ),
     max_bad_row_share: MaxBadRowShareOpt = None,
+    top: int = typer.Option(10, "--top", min=0, help="Rows of each list to print."),
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
-    """Score every active customer with the champion models; write the store and the two lists."""
+    """Score every active customer with the champion models; write the store and the two lists.
+
+    Prints a summary and the top of both lists; ``--format csv`` prints the listed rows (with a
+    ``table`` column: at_risk or win_back) and sends the summary to stderr."""
     from dataclasses import replace
 
     from serving.batch.job import parse_asof, run_batch
     from serving.config import load_serving_config
 
+    console = messages(fmt)
     cfg = load_serving_config(config)
     if store:
         cfg = cfg.model_copy(update={"store_url": store})
@@ -113,10 +151,24 @@ def score(
         result = run_batch(
             ds, when, cfg, str(Path(data).resolve()), out, win_back_out, say=status.update
         )
-    console.print(summary_table(result))
     lists = result.batch.lists()
-    console.print(top_table(lists["at_risk"], "top 10 at risk (active or lapsing)"))
-    console.print(top_table(lists["win_back"], "top 10 to win back (lapsed)"))
+    at_risk, win_back = lists["at_risk"], lists["win_back"]
+    emit(
+        [
+            summary_section(result),
+            Section(
+                "at_risk",
+                top_rows(at_risk, top),
+                top_table(at_risk, f"top {top} at risk (active or lapsing)", top),
+            ),
+            Section(
+                "win_back",
+                top_rows(win_back, top),
+                top_table(win_back, f"top {top} to win back (lapsed)", top),
+            ),
+        ],
+        fmt,
+    )
 
 
 def register(app: typer.Typer) -> None:

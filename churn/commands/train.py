@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from churn.commands._shared import (
-    CHURN_SHOWN,
-    VALUE_SHOWN,
+    Fmt,
+    FormatOpt,
     MaxBadRowShareOpt,
+    emit,
     load_folder,
-    metrics_table,
+    messages,
+    metrics_sections,
 )
-
-console = Console()
 
 
 def train(
@@ -46,6 +45,7 @@ def train(
     tracking_uri: str | None = typer.Option(
         None, help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite in home)."
     ),
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Train the churn and value models, log them to MLflow, register and gate them.
 
@@ -55,14 +55,14 @@ def train(
     from training.config import load_feature_config, load_training_config, with_overrides
     from training.job import train as run_training
 
+    console = messages(fmt)
     features, cfg = with_overrides(
         load_feature_config(config), load_training_config(config), horizon, train_cutoffs
     )
     ds = load_folder(data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config)
     result = run_training(ds, cfg, features, tracking_uri=tracking_uri, progress=True)
-    console.print(metrics_table(result.evaluation, "churn", CHURN_SHOWN))
-    console.print(metrics_table(result.evaluation, "value", VALUE_SHOWN))
-    console.print(f"MLflow run {result.run_id} at {result.tracking_uri}")
+    emit(metrics_sections(result.evaluation), fmt)
+    console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,20 +13,25 @@ from rich.table import Table
 
 from churn.commands._shared import (
     ADAPTER_NAMES,
-    CHURN_SHOWN,
     SNAPSHOT_ADAPTER_NAMES,
-    VALUE_SHOWN,
+    Fmt,
+    FormatOpt,
+    Section,
+    emit,
     fail,
-    metrics_table,
-    wide_console,
+    messages,
+    metrics_sections,
 )
 from core.errors import ChurnError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from features.adapters.hooks import Rules
     from features.adapters.snapshot import ColumnInfo, SnapshotData
 
 console = Console()
+"""Messages and progress: stdout with ``--format table``, stderr with csv or json."""
 
 
 def columns_table(columns: list[ColumnInfo], title: str) -> Table:
@@ -38,6 +43,14 @@ def columns_table(columns: list[ColumnInfo], title: str) -> Table:
         role = f"[dim]{c.role}[/dim]" if c.role == "dropped" else c.role
         table.add_row(c.column, role, c.kind, f"{c.distinct:,}", f"{c.missing:,}", c.note)
     return table
+
+
+def columns_frame(columns: list[ColumnInfo]) -> pd.DataFrame:
+    """What was made of each column of the file, as data."""
+    import pandas as pd
+
+    rows = [(c.column, c.role, c.kind, c.distinct, c.missing, c.note) for c in columns]
+    return pd.DataFrame(rows, columns=["column", "role", "type", "distinct", "blank", "note"])
 
 
 def _print_read(data: SnapshotData) -> None:
@@ -113,12 +126,15 @@ def train_snapshot(
         "--register/--no-register",
         help="Register the models as <name>-churn-model / <name>-value-model and gate them.",
     ),
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Train the churn (and value) model on a snapshot file with an 80/20 holdout, log to MLflow,
     register it under the data set's own model names and run the promotion gate. Column types
     are inferred (numbers or categorical text); ids and constant columns are dropped; a table
     says what was made of every column.
     """
+    global console
+    console = messages(fmt)
     try:
         _run(
             file,
@@ -136,6 +152,7 @@ def train_snapshot(
             config=config,
             tracking_uri=tracking_uri,
             register_models=register_models,
+            fmt=fmt,
         )
     except ChurnError as exc:
         raise fail(exc) from None
@@ -158,6 +175,7 @@ def _run(
     config: Path | None,
     tracking_uri: str | None,
     register_models: bool,
+    fmt: Fmt = Fmt.table,
 ) -> None:
     from dataclasses import replace
 
@@ -182,6 +200,7 @@ def _run(
     given = [flag for flag, v in {**layout, "--cost": cost}.items() if v]
     cfg = load_training_config(config)
     job = load_snapshot_job_config(config)
+    sections: list[Section] = []
     if spec is not None:
         if given:
             raise AdapterError(
@@ -220,7 +239,11 @@ def _run(
                 delimiter=delimiter,
                 sheet=sheet_arg,
             )
-        wide_console().print(columns_table(columns, f"{Path(file).name}: columns"))
+        shown = columns_table(columns, f"{Path(file).name}: columns")
+        sections.append(Section("columns", columns_frame(columns), shown))
+        if fmt is Fmt.table:  # people read it before the training's progress
+            emit(sections, fmt)
+            sections = []
         _print_read(data)
         rules = no_rules
     result = train_snapshot_data(
@@ -231,11 +254,8 @@ def _run(
         register=register_models,
         what=file or str(spec),
     )
-    for kind, shown in (("churn", CHURN_SHOWN), ("value", VALUE_SHOWN)):
-        if getattr(result.evaluation, kind):
-            table = metrics_table(result.evaluation, kind, shown)
-            table.title = f"{result.name}: {kind} model vs baselines (holdout)"
-            console.print(table)
+    title = f"{result.name}: {{kind}} model vs baselines (holdout)"
+    emit([*sections, *metrics_sections(result.evaluation, title)], fmt)
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}")
     for model, version in result.versions.items():
         outcome = result.decisions[model].outcome

@@ -5,12 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from churn.commands._shared import MaxBadRowShareOpt, load_folder, report_table
+from churn.commands._shared import (
+    Fmt,
+    FormatOpt,
+    MaxBadRowShareOpt,
+    Section,
+    emit,
+    load_folder,
+    messages,
+    report_frame,
+    report_table,
+)
 from core.paths import home
-
-console = Console()
 
 
 def validate(
@@ -27,13 +34,17 @@ def validate(
     ),
     strict: bool = typer.Option(False, help="Exit with code 1 when any row is rejected."),
     max_bad_row_share: MaxBadRowShareOpt = None,
+    fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Check DATA against the data contract; report N read = M accepted + K rejected."""
     from features.dataset import Dataset
     from features.loaders import BadRowShareError, write_rejects
 
+    console = messages(fmt)
+
     def show(ds: Dataset) -> int:
-        console.print(report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})"))
+        table = report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})")
+        emit([Section("tables", report_frame(ds), table)], fmt)
         total = sum(r.rejected for r in ds.reports.values())
         if total:
             out = rejects or home() / "rejects" / Path(data).resolve().name

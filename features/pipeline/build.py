@@ -7,7 +7,7 @@ Features read events before T only; labels read ``[T, T + H)`` (see ``docs/featu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,11 +153,16 @@ def build_features(
 
 
 def build_training_set(
-    ds: Dataset, cutoffs: Sequence[pd.Timestamp], cfg: FeatureConfig, progress: bool = False
+    ds: Dataset,
+    cutoffs: Sequence[pd.Timestamp],
+    cfg: FeatureConfig,
+    progress: bool = False,
+    on_cutoff: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Labelled rows of several cutoffs stacked (rolling origin), keyed by (customer_id, cutoff).
 
     The data set is prepared once; categoricals share their categories across cutoffs.
+    ``on_cutoff(done, total)`` is called after each cutoff (for a status line).
     """
     if len(cutoffs) == 0:
         raise FeatureError("no cutoffs given for the training set")
@@ -168,7 +173,11 @@ def build_training_set(
         from rich.progress import track
 
         steps = track(ordered, description="Building features per cutoff")
-    frames = [features_at(plan, c, labels=True) for c in steps]
+    frames = []
+    for c in steps:
+        frames.append(features_at(plan, c, labels=True))
+        if on_cutoff is not None:
+            on_cutoff(len(frames), len(ordered))
     notes = list(dict.fromkeys(n for f in frames for n in f.attrs["notes"]))
     attrs = {**frames[0].attrs, "notes": notes}
     out = pd.concat(frames, ignore_index=True)

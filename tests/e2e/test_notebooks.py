@@ -5,13 +5,16 @@ notebooks carry no outputs."""
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
 ORDER = (
     "01_data_contract.ipynb",
     "02_training_mlflow.ipynb",
@@ -58,3 +61,29 @@ def test_notebooks_run_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert (home / "mlflow.db").is_file()
     assert not (NOTEBOOKS / ".churn").exists() and not (NOTEBOOKS / "mlflow.db").exists()
     assert os.environ["CHURN_HOME"] == str(home)
+
+
+def test_make_notebooks_serves_jupyterlab_on_loopback_over_the_demo_data(tmp_path: Path):
+    """`make -n -B` prints every recipe the target would run (all of them, as if out of date)."""
+    env = {**os.environ, "CHURN_HOME": str(tmp_path)}
+    dry = subprocess.run(
+        ["make", "-n", "-B", "notebooks"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = dry.stdout.replace("\\\n", " ").splitlines()
+    demo = [line for line in lines if "churn demo" in line]
+    lab = [shlex.split(line) for line in lines if "jupyter lab" in line]
+    assert demo == [
+        f'test -d "{tmp_path}/demo-run/data" || CHURN_HOME="{tmp_path}" .venv/bin/churn demo'
+    ]
+    assert len(lab) == 1, dry.stdout
+    args = lab[0]
+    assert args[args.index("--ip") + 1] == "127.0.0.1" and "--no-browser" in args
+    assert f"CHURN_DATA={tmp_path}/demo-run/data" in args and f"CHURN_HOME={tmp_path}" in args
+    installs = [line.replace('"', "") for line in lines if "uv pip install" in line]
+    assert installs[0].endswith("-c requirements.lock -e .[dev]"), installs  # make test/demo
+    assert installs[-1].endswith("-c requirements.lock -e .[dev,notebooks]"), installs

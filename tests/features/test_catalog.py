@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from features.catalog import describe, is_known, patterns, sentence
+from features.catalog import describe, is_known, level, patterns, sentence
 from features.config import FeatureConfig
 from features.pipeline.build import build_features, feature_columns
 from features.pipeline.cutoffs import FeatureError
@@ -56,12 +56,22 @@ def test_groups_match_the_feature_families():
          "近90天公司发起的电话2次"),
         ("revenue_90d", 1234.5, "Spent 1,234.50 in the last 90 days", "近90天消费金额1,234.50"),
         ("rfm_score", 3.4, "Weighted RFM score 3.4 of 5", "RFM加权价值分3.4分（满分5分）"),
-        ("segment", "smb", "Segment: smb", "客户细分：smb"),
+        ("segment", "smb", "Segment: smb", "客户细分：中小企业"),
+        ("plan", "annual", "Plan: annual", "套餐：包年"),
+        ("region", "atlantis", "Region: atlantis", "地区：atlantis"),  # a level with no name
     ],
 )  # fmt: skip
 def test_sentences(name, value, en, zh):
     assert sentence(name, value, "en") == en
     assert sentence(name, value, lang="zh") == zh
+
+
+def test_category_levels_have_chinese_names():
+    for p in patterns():
+        assert (p.kind == "category") or not p.levels_zh, p.pattern  # levels only on categories
+        assert all(name and name != key for key, name in p.levels_zh.items()), p.pattern
+    assert level("plan", "payg", "zh") == "按量付费" and level("plan", "payg", "en") == "payg"
+    assert level("segment", "startup", "zh") == "startup"
 
 
 def test_missing_values_have_their_own_sentence():

@@ -3,6 +3,8 @@ the calibrated probability, per-customer reasons and waterfall, global plots and
 
 from __future__ import annotations
 
+import warnings
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -10,20 +12,26 @@ import pytest
 import shap
 
 from core.bundle import BIAS_COLUMN, ModelBundle
+from reports import i18n
 from reports.explain_global import (
     MISSING_GROUP,
     ExplainError,
+    bar_figure,
     drivers_by,
     global_explanation,
+    global_figures,
     importance,
+    png_bytes,
     write_global,
 )
 from reports.explain_local import (
     explain_customers,
     reasons_frame,
     select_customers,
+    waterfall_figure,
     write_waterfall,
 )
+from reports.i18n import cjk_font
 from reports.treeshap.kernel import FastExplainer
 from training.calibration import fit_calibrator
 
@@ -231,3 +239,51 @@ def test_global_plots_are_written(bundle: ModelBundle, scored: pd.DataFrame, tmp
             assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
     managers = pd.read_csv(tmp_path / "drivers_by_account_manager_id.csv")
     assert set(managers["account_manager_id"]) <= {"AM01", "AM02", "AM03", "AM04"}
+
+
+def _texts(fig) -> list[str]:
+    """Every text a figure draws: titles, axis labels and tick labels of all its axes."""
+    out = [t.get_text() for t in fig.texts]
+    for ax in fig.axes:
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        out += [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
+    return out
+
+
+def test_plots_in_chinese_use_a_cjk_font(bundle: ModelBundle, scored: pd.DataFrame):
+    assert cjk_font(), "no Chinese font installed: run scripts/ensure_fonts.sh (make test does)"
+    g = global_explanation(bundle, scored, sample=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figures = global_figures(g, dependence=1, lang="zh")
+        figures["waterfall"] = waterfall_figure(
+            explain_customers(bundle, select_customers(scored, ["C00003"]), lang="zh")[0]
+        )
+        pngs = {stem: png_bytes(fig) for stem, fig in figures.items()}
+    assert [str(w.message) for w in caught if "missing from font" in str(w.message)] == []
+    texts = {stem: _texts(fig) for stem, fig in figures.items()}
+    assert f"流失模型：{len(scored):,} 位客户的 SHAP 值" in texts["shap_beeswarm"]
+    assert {"特征值", "高", "低", "SHAP 值（流失的对数几率）"} <= set(texts["shap_beeswarm"])
+    assert "流失模型：全局特征重要性" in texts["shap_bar"]
+    assert any(t.startswith("个人消费者 (n=") for t in texts["drivers_by_segment"])
+    assert any(t.startswith("（缺失） (n=") for t in texts["drivers_by_segment"])
+    assert "按客户经理的驱动因素" in texts["drivers_by_account_manager_id"]
+    assert any(t.startswith("客户 C00003：流失概率") for t in texts["waterfall"])
+    english = {stem: _texts(fig) for stem, fig in global_figures(g, dependence=1).items()}
+    assert "churn model: global feature importance" in english["shap_bar"]
+    assert {"Feature value", "High", "Low"} <= set(english["shap_beeswarm"])
+    assert all(png[:4] == b"\x89PNG" for png in pngs.values())
+
+
+def test_no_cjk_font_warns_once(bundle: ModelBundle, scored: pd.DataFrame, monkeypatch):
+    """A machine without a Chinese font (simulated) still draws, with a warning that says how to
+    install one; matplotlib then reports the missing glyphs, which the checks above look for."""
+    monkeypatch.setattr(i18n, "cjk_font", lambda: None)
+    g = global_explanation(bundle, scored, sample=200, seed=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = png_bytes(bar_figure(g, lang="zh"))
+    messages = [str(w.message) for w in caught]
+    assert messages.count(i18n.NO_FONT) == 1 and "scripts/ensure_fonts.sh" in i18n.NO_FONT
+    assert any("missing from font" in m for m in messages)
+    assert png[:4] == b"\x89PNG"

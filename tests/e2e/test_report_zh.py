@@ -1,0 +1,148 @@
+"""The report and the waterfall in Chinese, end to end: `churn report --lang zh` opened in headless
+Chromium (the report's headings, table headers and category values are Chinese, no English
+heading is left) and `churn explain --lang zh` drawing its waterfall with a CJK font (installed by
+``scripts/ensure_fonts.sh``). Screenshots go to the folder named by ``ZH_SHOTS`` when it is set,
+to look at them."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_report import ASOF, CHROMIUM, _churn, _start_chromium, home  # noqa: F401 (fixture)
+
+from reports.i18n import CATEGORIES_ZH, cjk_font
+
+pytestmark = pytest.mark.slow
+
+ENGLISH_TEXTS = (
+    "Churn report", "Scoring date", "customers scored", "Churn definition", "Model quality",
+    "at-risk customers", "Ordered by expected value", "What drives churn", "Exact TreeSHAP",
+    "KPI scorecards", "Account managers", "Teams", "How to read SHAP", "Notes", "Not available",
+)  # fmt: skip
+ENGLISH_HEADINGS = ENGLISH_TEXTS + (
+    "top reasons", "value at risk", "value if retained", "lifecycle", "segment", "manager",
+    "customer", "band", "payout", "grade", "mean |SHAP|", "Mean |SHAP value| per feature",
+    "SHAP value of every sampled customer", "Drivers by segment", "Calibration on the test",
+)  # fmt: skip
+SHOTS = os.environ.get("ZH_SHOTS")
+
+
+def _keep(name: str, png: bytes, tmp: Path) -> Path:
+    """Write a screenshot into the test's folder, and into ``ZH_SHOTS`` when set."""
+    (tmp / name).write_bytes(png)
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        (Path(SHOTS) / name).write_bytes(png)
+    return tmp / name
+
+
+async def _page(port: int, url: str) -> tuple[dict, bytes, bytes]:
+    """Load ``url``; return what the page shows and screenshots of its top and its drivers."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/json/list") as resp:
+            targets = await resp.json()
+        ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+        async with http.ws_connect(ws_url, max_msg_size=0) as ws:
+            counter = 0
+
+            async def call(method: str, **params) -> dict:
+                nonlocal counter
+                counter += 1
+                await ws.send_json({"id": counter, "method": method, "params": params})
+                while True:
+                    msg = json.loads((await ws.receive(timeout=60)).data)
+                    if msg.get("id") == counter:
+                        return msg.get("result", {})
+                    if msg.get("method") == "Page.loadEventFired":
+                        loaded.append(True)
+
+            loaded: list[bool] = []
+            await call("Page.enable")
+            await call("Emulation.setDeviceMetricsOverride", width=1280, height=1100,
+                       deviceScaleFactor=1, mobile=False)  # fmt: skip
+            await call("Page.navigate", url=url)
+            while not loaded:
+                if json.loads((await ws.receive(timeout=60)).data).get("method") == (
+                    "Page.loadEventFired"
+                ):
+                    loaded.append(True)
+            script = """JSON.stringify({
+              lang: document.documentElement.lang,
+              text: document.body.innerText,
+              headings: Array.from(document.querySelectorAll('h1,h2,h3,th,figcaption'))
+                .map(e => e.innerText),
+              images: Array.from(document.images).map(i => [i.complete, i.naturalWidth]),
+              atRisk: Array.from(document.querySelector('#at-risk ~ table').rows)
+                .map(r => Array.from(r.cells).map(c => c.innerText)),
+              drivers: document.getElementById('drivers').getBoundingClientRect().top
+                + window.scrollY})"""
+            result = await call("Runtime.evaluate", expression=script, returnByValue=True)
+            page = json.loads(result["result"]["value"])
+            top = await call("Page.captureScreenshot", format="png")
+            clip = {"x": 0, "y": page["drivers"], "width": 1280, "height": 1400, "scale": 1}
+            drivers = await call(
+                "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+            )
+    return page, base64.b64decode(top["data"]), base64.b64decode(drivers["data"])
+
+
+def test_report_and_waterfall_in_chinese(home: Path, tmp_path: Path):  # noqa: F811 (fixture)
+    """One test, so that the trained home is built once whichever worker runs it."""
+    _waterfall_in_chinese_is_drawn_with_a_cjk_font(home, tmp_path)
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("run scripts/ensure_chromium.sh (make test does)")
+    report_zh = home / "out" / "report_zh.html"
+    args = ("report", "--lang", "zh", "--data", str(home / "demo"), "--sample", "300")
+    _churn(*args, "--out", str(report_zh))
+    proc, port = _start_chromium(tmp_path / "profile")
+    try:
+        page, top, drivers = asyncio.run(_page(port, report_zh.resolve().as_uri()))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    _keep("report_zh_top.png", top, tmp_path)
+    _keep("report_zh_drivers.png", drivers, tmp_path)
+    assert page["lang"] == "zh"
+    shown = "\n".join(page["headings"])
+    assert [h for h in ENGLISH_HEADINGS if h in shown] == []
+    assert [h for h in ENGLISH_TEXTS if h in page["text"]] == []
+    for heading in (
+        "模型质量",
+        "流失风险最高的 50 位客户",
+        "流失驱动因素",
+        "KPI 评分卡",
+        "客户经理",
+    ):
+        assert heading in shown
+    assert len(page["images"]) >= 6 and all(ok and width > 0 for ok, width in page["images"])
+    table = pd.DataFrame(page["atRisk"][1:], columns=page["atRisk"][0])
+    assert set(table["风险等级"]) <= set(CATEGORIES_ZH["risk_band"].values())
+    assert set(table["生命周期"]) <= set(CATEGORIES_ZH["lifecycle_status"].values())
+    assert set(table["客户细分"].dropna()) <= {"大客户", "中小企业", "个人消费者", "-"}
+    assert re.search("优秀|良好|一般|较差", page["text"])  # the scorecards' grades
+    assert re.search("(套餐|客户细分|地区)：[a-z]", page["text"]) is None  # levels named in reasons
+
+
+def _waterfall_in_chinese_is_drawn_with_a_cjk_font(root: Path, tmp_path: Path) -> None:
+    assert cjk_font(), "no Chinese font installed: run scripts/ensure_fonts.sh (make test does)"
+    top = pd.read_csv(root / "at_risk" / f"at_risk_{ASOF}.csv", dtype={"customer_id": str})
+    customer = top["customer_id"].iloc[0]
+    out = tmp_path / "waterfall_zh.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _churn("explain", "--customer-id", customer, "--lang", "zh", "--out", str(out))
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []  # every glyph, Chinese included, was found in a font
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    _keep("waterfall_zh.png", out.read_bytes(), tmp_path)

@@ -1,0 +1,75 @@
+"""The report in Chinese: every text of the report has a Chinese version with the same
+placeholders, headings, headers and category values render in Chinese, English stays as it was."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pandas as pd
+from test_report_render import _inputs
+
+from reports.html import AT_RISK_COLUMNS, METRIC_COLUMNS, SCORECARD_COLUMNS, render_report
+from reports.i18n import CATEGORIES_ZH, ZH, category, tr
+from reports.inputs import QUALITY_ARTIFACTS
+from reports.template import TEXT
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_report_text_has_chinese_with_the_same_placeholders():
+    labels = [*METRIC_COLUMNS.values(), *AT_RISK_COLUMNS.values(), *SCORECARD_COLUMNS.values()]
+    wanted = [*TEXT.values(), *labels, *QUALITY_ARTIFACTS, "scorer", "feature", "mean SHAP"]
+    assert [t for t in wanted if t not in ZH and t != "#"] == []
+    assert [en for en, zh in ZH.items() if _fields(en) != _fields(zh)] == []
+    assert [en for en, zh in ZH.items() if en.count("<b>") != zh.count("<b>")] == []
+
+
+def test_category_values_in_chinese():
+    assert (
+        category("risk_band", "high", "zh") == "高"
+        and category("risk_band", "high", "en") == "high"
+    )
+    assert category("plan", "annual", "zh") == "包年"  # through the feature registry
+    assert category("segment", "government", "zh") == "government"  # no name: as it is
+    assert category("customer_id", "C1", "zh") == "C1"
+    actions = CATEGORIES_ZH["recommended_action"]
+    assert category("recommended_action", "retention call", "zh") == actions["retention call"]
+    assert tr("Teams", "zh") == "团队" and tr("Teams", "en") == "Teams"
+
+
+def test_report_in_chinese():
+    cards = pd.DataFrame(
+        {
+            "level": ["manager", "team"],
+            "account_manager_id": ["AM1", None],
+            "team": ["retail", "retail"],
+            "score": [91.5, 61.0],
+            "grade": ["Excellent", "Fair"],
+            "rank": [1, None],
+        }
+    )
+    metrics = pd.DataFrame({"roc_auc": [0.9]}, index=["lightgbm"])
+    inputs = _inputs(lang="zh", scorecard=cards, period="2024-05", metrics=metrics,
+                     notes=("n1",), quality_images={})  # fmt: skip
+    inputs.at_risk["lifecycle_status"] = ["active", "lapsing"]
+    text = render_report(inputs)
+    assert '<html lang="zh">' in text and "<title>客户流失报告（2024-05-01）</title>" in text
+    visible = re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", text, flags=re.S))
+    for english in ("Model quality", "at-risk", "drives churn", "KPI scorecards", "Teams",
+                    "Scoring date", "Notes", "top reasons", "segment", "How to read"):  # fmt: skip
+        assert english not in visible
+    assert "KPI 评分卡（2024-05）" in text and "<th>评分方法</th>" in text
+    for value in ("中小企业", "个人消费者", "活跃", "即将流失", "优秀", "一般", ">高</span>"):
+        assert value in text
+    assert 'class="band-high"' in text  # styles keep the stored level
+    assert "Plan: annual" in text  # the stored reasons are shown as they are
+
+
+def test_english_report_is_unchanged_by_the_language_option():
+    text = render_report(_inputs())
+    assert '<html lang="en">' in text and "<title>Churn report, 2024-05-01</title>" in text
+    assert '<th class="">segment</th>' in text and ">smb<" in text and ">high</span>" in text
+    assert '<h2 id="kpi">4. KPI scorecards </h2>' in text
