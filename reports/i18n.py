@@ -19,6 +19,16 @@ from pathlib import Path
 from features.catalog import Lang, describe, is_known, level
 
 ZH: dict[str, str] = {
+    # the training run's quality plots, drawn again in Chinese (reports.inputs.PLOT_LABELS)
+    "gains": "累计增益",
+    "lift": "提升度",
+    "random": "随机",
+    "share of customers contacted": "联系的客户比例",
+    "share of churners found": "找到的流失客户比例",
+    "calibration on the test cutoff": "测试截止日的校准",
+    "mean predicted P(churn)": "平均预测流失概率",
+    "observed churn rate": "实际流失率",
+    "perfect": "完美校准",
     # the HTML report (reports.template.TEXT; ``{name}`` placeholders are kept)
     "Churn report, {asof}": "客户流失报告（{asof}）",
     "Scoring date <b>{asof}</b> &middot; {customers} customers scored &middot; models "
@@ -28,9 +38,10 @@ ZH: dict[str, str] = {
     "not recorded": "未记录",
     "1. Model quality against the baselines": "1. 模型质量与基线对比",
     "2. Top {top_n} at-risk customers": "2. 流失风险最高的 {top_n} 位客户",
-    "Ordered by expected value at risk (P(churn) &times; predicted value). Reasons are the three\n"
-    "largest exact SHAP contributions of the churn model for each customer.": "按风险价值期望"
-    "（流失概率 &times; 预测价值）排序。原因是流失模型对每位客户贡献最大的三个\n精确 SHAP 值。",
+    "Active and lapsing customers, ordered by expected value at risk (P(churn) &times; value if "
+    "retained).\nReasons are the three largest exact SHAP contributions that raise each "
+    "customer's risk.": "活跃与即将流失的客户，按风险价值期望（流失概率 &times; 留存价值）排序。"
+    "\n原因是提高该客户风险的三个最大的精确 SHAP 贡献。",
     "3. What drives churn across the base": "3. 全体客户的流失驱动因素",
     "Exact TreeSHAP values of {explained} randomly sampled customers, in log-odds of churn\n"
     "(positive values raise the risk). Top features by mean |SHAP value|:": "随机抽样的 "

@@ -33,7 +33,7 @@ from reports.explain_global import (
     png_bytes,
 )
 from reports.explain_local import select_customers
-from reports.i18n import NO_FONT, cjk_font, tr
+from reports.i18n import NO_FONT, cjk_font, plot_language, tr
 from reports.sources import (
     ScoredRows,
     champions_for,
@@ -51,6 +51,18 @@ QUALITY_ARTIFACTS = {
     "Calibration on the test cutoff": "plots/churn_calibration.png",
 }
 METRICS_ARTIFACT = "metrics/churn.csv"
+PLOT_LABELS = (
+    "gains",
+    "lift",
+    "random",
+    "share of customers contacted",
+    "share of churners found",
+    "calibration on the test cutoff",
+    "mean predicted P(churn)",
+    "observed churn rate",
+    "perfect",
+)
+"""The English labels of the training run's quality plots (``training.evaluation.plots``)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +108,8 @@ def model_quality(
     champions: Champions, tracking_uri: str, lang: Lang = "en"
 ) -> tuple[pd.DataFrame | None, dict[str, bytes], list[str]]:
     """The champion's test metrics against the baselines and its gains/lift and calibration
-    plots, as logged with its training run (the plots as drawn then, in English); notes in
-    ``lang``."""
+    plots, as logged with its training run (in Chinese drawn again from the run's test
+    predictions); notes in ``lang``."""
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
@@ -124,7 +136,47 @@ def model_quality(
                 metrics = pd.read_csv(local, index_col=0)
             else:
                 images[caption] = Path(local).read_bytes()
+        if lang != "en":
+            images.update(_quality_plots_in(lang, run_id, tracking_uri, tmp))
     return metrics, images, notes
+
+
+def _quality_plots_in(lang: Lang, run_id: str, tracking_uri: str, tmp: str) -> dict[str, bytes]:
+    """The gains/lift and calibration plots drawn again in ``lang`` from the run's logged test
+    predictions; nothing (the logged English plots stay) for a run that did not log them."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+
+    from training.evaluation import plots
+    from training.evaluation.compare import MODEL
+    from training.job import CHURN_TEST_ARTIFACT
+
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id,
+            artifact_path=CHURN_TEST_ARTIFACT,
+            dst_path=tmp,
+            tracking_uri=tracking_uri,
+        )
+    except (MlflowException, OSError):
+        return {}
+    test = pd.read_csv(local)
+    y = test["churned"].to_numpy(float)
+    probs = {MODEL: test["p_churn"].to_numpy()}
+    probs.update(
+        {
+            c.removeprefix("p_"): test[c].to_numpy()
+            for c in test
+            if c.startswith("p_") and c != "p_churn"
+        }
+    )
+    text = {label: tr(label, lang) for label in PLOT_LABELS}
+    gains_caption, calibration_caption = QUALITY_ARTIFACTS
+    with plot_language(lang):
+        return {
+            gains_caption: png_bytes(plots.gains_chart(y, probs, text)),
+            calibration_caption: png_bytes(plots.calibration_curve(y, probs, text=text)),
+        }
 
 
 def top_at_risk(

@@ -16,8 +16,9 @@ TEXT = {
     "label": "Churn definition: {label}",
     "h_quality": "1. Model quality against the baselines",
     "h_at_risk": "2. Top {top_n} at-risk customers",
-    "at_risk_note": "Ordered by expected value at risk (P(churn) &times; predicted value). "
-    "Reasons are the three\nlargest exact SHAP contributions of the churn model for each customer.",
+    "at_risk_note": "Active and lapsing customers, ordered by expected value at risk (P(churn) "
+    "&times; value if retained).\nReasons are the three largest exact SHAP contributions that "
+    "raise each customer's risk.",
     "h_drivers": "3. What drives churn across the base",
     "drivers_note": "Exact TreeSHAP values of {explained} randomly sampled customers, in log-odds "
     "of churn\n(positive values raise the risk). Top features by mean |SHAP value|:",

@@ -71,6 +71,11 @@ def data_range(ds: Dataset) -> str:
     return f"the data has {span} ({first}), {ds.as_of_text()}"
 
 
+CHURN_TEST_ARTIFACT = "evaluation/churn_test.csv"
+"""The test cutoff's labels and the probabilities of the model and every baseline (the report
+draws its gains and calibration plots from them in the reader's language)."""
+
+
 def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> CutoffPlan:
     """The time split of this data set: monthly cutoffs with complete label horizons.
 
@@ -230,6 +235,7 @@ def _log_run(
     mlflow.log_text(json.dumps(label, indent=2, default=str), "label_definition.json")
     mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
     mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
+    mlflow.log_text(ev.churn_test.to_csv(index=False), CHURN_TEST_ARTIFACT)
     _log_plots(trained, cfg)
 
 

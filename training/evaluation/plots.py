@@ -6,6 +6,8 @@ the SHAP summary, which the shap package draws with pyplot: close it with :func:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -18,6 +20,12 @@ def _subplots(ncols: int = 1, figsize: tuple[float, float] = (6, 4.5)):
     fig = Figure(figsize=figsize)
     axes = fig.subplots(1, ncols)
     return fig, axes
+
+
+def _texts(text: Mapping[str, str] | None) -> Callable[[str], str]:
+    """A label in the figure's language: its entry in ``text``, else the English label."""
+    table = text or {}
+    return lambda label: table.get(label, label)
 
 
 def close(fig: Figure) -> None:
@@ -58,26 +66,34 @@ def shap_summary(bundle: ModelBundle, frame: pd.DataFrame, top: int = 20) -> Fig
 
 
 def calibration_curve(
-    y: np.ndarray, probabilities: dict[str, np.ndarray], bins: int = 10
+    y: np.ndarray,
+    probabilities: dict[str, np.ndarray],
+    bins: int = 10,
+    text: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Observed churn rate against mean predicted probability per equal-count bin."""
+    """Observed churn rate against mean predicted probability per equal-count bin; ``text``
+    maps the English labels to another language (the report draws it again in Chinese)."""
+    say = _texts(text)
     fig, ax = _subplots(figsize=(5.5, 5))
     top = 0.0
     for name, p in probabilities.items():
         table = calibration_table(p, y, bins)
         ax.plot(table["predicted"], table["observed"], marker="o", label=name)
         top = max(top, table["predicted"].max(), table["observed"].max())
-    ax.plot([0, top], [0, top], color="grey", linestyle="--", label="perfect")
-    ax.set_xlabel("mean predicted P(churn)")
-    ax.set_ylabel("observed churn rate")
-    ax.set_title("calibration on the test cutoff")
+    ax.plot([0, top], [0, top], color="grey", linestyle="--", label=say("perfect"))
+    ax.set_xlabel(say("mean predicted P(churn)"))
+    ax.set_ylabel(say("observed churn rate"))
+    ax.set_title(say("calibration on the test cutoff"))
     ax.legend()
     fig.tight_layout()
     return fig
 
 
-def gains_chart(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
+def gains_chart(
+    y: np.ndarray, scores: dict[str, np.ndarray], text: Mapping[str, str] | None = None
+) -> Figure:
     """Cumulative share of churners found against share of customers contacted, and lift."""
+    say = _texts(text)
     fig, (ax1, ax2) = _subplots(2, figsize=(11, 4.5))
     n, positives = len(y), max(float(np.sum(y)), 1.0)
     for name, s in scores.items():
@@ -87,12 +103,12 @@ def gains_chart(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
         with np.errstate(divide="ignore", invalid="ignore"):
             lift = np.where(share > 0, captured / share, np.nan)
         ax2.plot(share[share >= 0.01], lift[share >= 0.01], label=name)
-    ax1.plot([0, 1], [0, 1], color="grey", linestyle="--", label="random")
-    ax1.set(xlabel="share of customers contacted", ylabel="share of churners found")
-    ax1.set_title("gains")
+    ax1.plot([0, 1], [0, 1], color="grey", linestyle="--", label=say("random"))
+    ax1.set(xlabel=say("share of customers contacted"), ylabel=say("share of churners found"))
+    ax1.set_title(say("gains"))
     ax2.axhline(1, color="grey", linestyle="--")
-    ax2.set(xlabel="share of customers contacted", ylabel="lift")
-    ax2.set_title("lift")
+    ax2.set(xlabel=say("share of customers contacted"), ylabel=say("lift"))
+    ax2.set_title(say("lift"))
     ax1.legend()
     fig.tight_layout()
     return fig
