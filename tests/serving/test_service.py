@@ -287,6 +287,10 @@ def test_bad_input_gets_a_4xx_json_answer(service, records):
         ("GET", "/at_risk", {"params": {"limit": 0}}, 400, "limit"),
         ("GET", "/at_risk", {"params": {"limit": 1001}}, 400, "maximum of 1000"),
         ("GET", "/at_risk", {"params": {"asof": "June"}}, 400, "asof"),
+        ("GET", "/win_back", {"params": {"min_probability": -1}}, 400, "min_probability"),
+        ("GET", "/win_back", {"params": {"limit": 1001}}, 400, "maximum of 1000"),
+        ("GET", "/win_back", {"params": {"format": "xml"}}, 400, "format"),
+        ("GET", "/win_back", {"params": {"asof": "1999-01-01"}}, 404, "no batch scoring"),
         (
             "GET",
             "/at_risk",
