@@ -10,7 +10,10 @@ customers to win back. Only information dated before T is used.
   they never bought) against their own purchase rhythm, the mean gap between their purchases:
   ``lapsed`` beyond ``max(lapsed_gaps x gap, lapsed_min_days)``, ``lapsing`` beyond
   ``max(lapsing_gaps x gap, lapsing_min_days)``. A customer with one purchase has no rhythm yet,
-  so only the day floors apply. Refunds are not purchases.
+  so only the day floors apply. Refunds are not purchases. A repeat buyer is also ``lapsed``
+  when the BG/NBD model, fitted at T on the purchases of every pay-as-you-go customer, gives
+  them a probability of still being a customer below ``lapsed_p_alive``: a long silence counts
+  for more from a customer who used to buy often.
 
 The defaults were chosen on generated data against its hidden truth; docs/lists.md gives the
 figures.
@@ -25,6 +28,7 @@ from pydantic import Field, model_validator
 from core.config import Frozen
 from features.config import FeatureConfig
 from features.dataset import Dataset
+from features.pipeline.btyd import BtydError, fit_bgnbd, p_alive, rf_summary
 from features.pipeline.labels import churn_basis
 from features.pipeline.population import prepare_customers
 from features.pipeline.rfm import is_refund
@@ -47,6 +51,8 @@ class LifecycleConfig(Frozen):
     lapsed_min_days: int = Field(45, ge=0)
     renewal_window_days: int = Field(90, ge=0)
     """A contract ending within this many days after T is up for renewal: ``lapsing``."""
+    lapsed_p_alive: float = Field(0.5, ge=0, le=1)
+    """A repeat buyer whose BG/NBD probability of being alive is below this is ``lapsed``; 0: off."""
 
     @model_validator(mode="after")
     def _ordered(self) -> LifecycleConfig:
@@ -58,7 +64,22 @@ class LifecycleConfig(Frozen):
 def _purchases(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """Purchases strictly before the cutoff (refunds, negative amounts, excluded)."""
     keep = (transactions["ts"] < cutoff).to_numpy() & ~is_refund(transactions)
-    return transactions.loc[keep, ["customer_id", "ts"]]
+    out = transactions.loc[keep, ["customer_id", "ts", "amount"]]
+    return out.assign(customer_id=out["customer_id"].astype(str))
+
+
+def _p_alive(bought: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) -> np.ndarray:
+    """BG/NBD probability that each customer of ``ids`` is still alive at the cutoff, fitted on
+    ``bought``; NaN for customers without a repeat purchase and for every customer when the book
+    is too small to fit."""
+    summary = rf_summary(bought, cutoff)
+    x, tx, t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    try:
+        params = fit_bgnbd(x, tx, t)
+    except BtydError:
+        return np.full(len(ids), np.nan)
+    alive = pd.Series(np.where(x > 0, p_alive(params, x, tx, t), np.nan), index=summary.index)
+    return alive.reindex(ids).to_numpy()
 
 
 def lifecycle(
@@ -75,7 +96,7 @@ def lifecycle(
     """
     ids = pd.Index(customers["customer_id"].astype(str), name="customer_id")
     bought = _purchases(transactions, cutoff)
-    by_customer = bought.groupby(bought["customer_id"].astype(str))["ts"]
+    by_customer = bought.groupby("customer_id")["ts"]
     last = by_customer.max().reindex(ids)
     first = by_customer.min().reindex(ids)
     count = by_customer.size().reindex(ids).fillna(0).to_numpy()
@@ -86,9 +107,12 @@ def lifecycle(
     gap = np.where(count > 1, span / np.maximum(count - 1, 1), np.nan)
     lapsing_after = np.fmax(cfg.lapsing_gaps * gap, cfg.lapsing_min_days)
     lapsed_after = np.fmax(cfg.lapsed_gaps * gap, cfg.lapsed_min_days)
-    by_purchase = np.select(
-        [since > lapsed_after, since > lapsing_after], ["lapsed", "lapsing"], "active"
-    )
+    is_contractual = contractual.reindex(ids).fillna(False).to_numpy(dtype=bool)
+    gone = since > lapsed_after
+    if cfg.lapsed_p_alive > 0:
+        payg = bought["customer_id"].isin(ids[~is_contractual]).to_numpy()
+        gone |= _p_alive(bought.loc[payg], cutoff, ids) < cfg.lapsed_p_alive
+    by_purchase = np.select([gone, since > lapsing_after], ["lapsed", "lapsing"], "active")
     end = (
         pd.to_datetime(customers["contract_end_date"]).set_axis(ids)
         if "contract_end_date" in customers
@@ -96,7 +120,6 @@ def lifecycle(
     )
     days_to_end = ((end - cutoff).dt.total_seconds() / 86400.0).to_numpy()
     by_contract = np.where(days_to_end < cfg.renewal_window_days, "lapsing", "active")
-    is_contractual = contractual.reindex(ids).fillna(False).to_numpy(dtype=bool)
     return pd.DataFrame(
         {
             "lifecycle_status": np.where(is_contractual, by_contract, by_purchase),

@@ -110,3 +110,36 @@ def test_thresholds_are_configuration(book):
     assert got["weekly_overdue"] == "lapsed" and got["one_purchase"] == "lapsing"
     with pytest.raises(ValueError, match="lapsed thresholds"):
         LifecycleConfig(lapsing_min_days=60, lapsed_min_days=45)
+
+
+def _rhythm_book(n: int = 60) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """A book large enough for BG/NBD: ``n`` steady buyers on different rhythms, plus two
+    customers silent for the same 35 days, one who bought every 3 days, one every 30 days."""
+    steady = [(f"s{i}", 4 + i % 20) for i in range(n)]  # gaps of 4 to 23 days, bought recently
+    rows = [(c, "2023-01-01", None) for c, _ in steady] + [
+        ("often_then_silent", "2023-01-01", None),
+        ("monthly_then_silent", "2023-01-01", None),
+    ]
+    tx = [p for i, (c, gap) in enumerate(steady) for p in _purchases(c, *range(i % 3, 360, gap))]
+    tx += _purchases("often_then_silent", *range(35, 200, 3))
+    tx += _purchases("monthly_then_silent", *range(35, 360, 30))
+    customers = _customers(*rows)
+    return customers, pd.DataFrame(tx), pd.Series(False, index=customers["customer_id"])
+
+
+def test_a_long_silence_from_a_frequent_buyer_is_lapsed_by_p_alive():
+    customers, tx, contractual = _rhythm_book()
+    got = lifecycle(customers, tx, T, contractual, LifecycleConfig())["lifecycle_status"]
+    assert got["often_then_silent"] == "lapsed"  # 35 days: under the 45-day floor, ~12 gaps
+    assert got["monthly_then_silent"] == "lapsing"  # the same 35 days is about one gap
+    assert (got[[c for c in got.index if c.startswith("s")]] == "active").all()
+    off = LifecycleConfig(lapsed_p_alive=0)
+    without = lifecycle(customers, tx, T, contractual, off)["lifecycle_status"]
+    assert without["often_then_silent"] == "lapsing"
+
+
+def test_a_book_too_small_for_bg_nbd_falls_back_to_the_day_rules(book):
+    customers, tx, contractual = book
+    with_rule = lifecycle(customers, tx, T, contractual, LifecycleConfig())
+    without = lifecycle(customers, tx, T, contractual, LifecycleConfig(lapsed_p_alive=0))
+    pd.testing.assert_frame_equal(with_rule, without)

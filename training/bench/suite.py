@@ -27,7 +27,7 @@ from features.adapters.importer import ADAPTERS, Adapter, get_adapter
 from features.adapters.snapshot import SnapshotData
 from features.config import FeatureConfig, PopulationConfig
 from features.dataset import Dataset
-from training.bench.btyd import fit_bgnbd, fit_gamma_gamma, rf_summary
+from features.pipeline.btyd import fit_bgnbd, fit_gamma_gamma, rf_summary
 from training.bench.targets import assess
 from training.bench.transaction_log import evaluate_transaction_log
 from training.config import ConfigError, TrainingConfig

@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.build import build_training_set
-from training.bench.btyd import (
+from features.pipeline.btyd import (
     WEEK_DAYS,
     BgNbd,
     GammaGamma,

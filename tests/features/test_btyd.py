@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.bench.btyd import (
+from features.pipeline.btyd import (
     BgNbd,
     BtydError,
     GammaGamma,
