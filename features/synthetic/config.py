@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from core.config import Frozen
 from core.errors import ChurnError
 from features.dataset import Dataset
+from features.synthetic.drift import DriftConfig
 
 
 class GeneratorError(ChurnError):
@@ -60,6 +61,8 @@ class GeneratorConfig(Frozen):
     """Share of optional values left empty (segment, region, direction, category, ...)."""
     satisfaction_missing_rate: float = Field(0.1, ge=0.0, le=1.0)
     currency: str = "CNY"
+    drift: DriftConfig | None = None
+    """Drift injected from a date on (``features.synthetic.drift``); None: no drift."""
 
     @model_validator(mode="after")
     def _consistent(self) -> GeneratorConfig:
@@ -82,6 +85,17 @@ class GeneratorConfig(Frozen):
         lo, hi = self.target_quarterly_churn
         if not 0 < lo < hi < 1:
             raise ValueError("target_quarterly_churn must be (low, high) with 0 < low < high < 1")
+        if self.drift is not None:
+            if self.drift.segment is not None and self.drift.segment not in self.segments:
+                raise ValueError(
+                    f"drift segment {self.drift.segment!r} is not one of {', '.join(self.segments)}"
+                )
+            end = (pd.Timestamp(self.start) + pd.DateOffset(months=self.months)).date()
+            if not self.start < self.drift.start < end:
+                raise ValueError(
+                    f"drift start {self.drift.start} must fall inside the history "
+                    f"({self.start} to {end})"
+                )
         return self
 
     @property
@@ -105,3 +119,5 @@ class GeneratedData:
     seed: int
     n_customers: int
     config: GeneratorConfig
+    drift: dict | None = None
+    """What the injected drift changed (written to ``_truth/drift.json``); None: no drift."""

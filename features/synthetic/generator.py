@@ -26,6 +26,7 @@ The causal story (all of it hidden from the product, kept in ``truth``):
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,7 @@ import yaml
 from features.contract import CONTRACT_VERSION, MANIFEST_FILE, TABLE_SUFFIXES, TABLES
 from features.dataset import Dataset
 from features.synthetic.config import GeneratedData, GeneratorConfig, GeneratorError
+from features.synthetic.drift import DRIFT_FILE, plan_drift
 from features.synthetic.population import (
     PAYG,
     PLANS,
@@ -127,12 +129,26 @@ def generate(
     mgr = make_managers(cfg.managers_for(n_customers), cfg, rng)
     say(f"drawing {n_customers:,} customers and {len(mgr):,} account managers")
     pop = make_population(int(n_customers), cal, mgr, cfg, rng)
-    sim = simulate(pop, mgr, cal, cfg, rng, say)
+    drift = (
+        None
+        if cfg.drift is None
+        else plan_drift(cfg.drift, cal.start, cal.month_start, pop.segment, cfg.segments, seed)
+    )
+    sim = simulate(pop, mgr, cal, cfg, rng, say, drift)
     say("building tables")
     data = build_dataset(pop, mgr, sim, cal, cfg, rng)
     truth = _truth(pop, mgr, sim, data, cal, cfg)
+    record = None
+    if drift is not None:
+        present = (pop.signup < cal.end) & (sim.churn > drift.start_day) & drift.who
+        record = drift.record(int(present.sum()))
     return GeneratedData(
-        dataset=data, truth=truth, seed=seed, n_customers=int(n_customers), config=cfg
+        dataset=data,
+        truth=truth,
+        seed=seed,
+        n_customers=int(n_customers),
+        config=cfg,
+        drift=record,
     )
 
 
@@ -166,3 +182,5 @@ def write_dataset(
     for name, frame in data.truth.items():
         frame.to_parquet(truth / f"{name}.parquet", index=False)
     (truth / "README.md").write_text(TRUTH_README, encoding="utf-8")
+    if data.drift is not None:
+        (truth / DRIFT_FILE).write_text(json.dumps(data.drift, indent=2) + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ import numpy as np
 
 from features.synthetic import events as ev
 from features.synthetic.config import GeneratorConfig
+from features.synthetic.drift import DriftPlan
 from features.synthetic.population import ANNUAL, PAYG, Calendar, Managers
 from features.synthetic.population import Population as Pop
 
@@ -79,12 +80,14 @@ def _hazard_terms(pop: Pop, st: _State, skill, cand, t: int, trend, cfg) -> np.n
     )
 
 
-def _present(pop: Pop, st: _State, ms: int, me: int) -> ev.Month:
+def _present(pop: Pop, st: _State, ms: int, me: int, drift: DriftPlan | None = None) -> ev.Month:
     """Customers signed up and not yet churned in the month, with their window and activity."""
     idx = np.flatnonzero((pop.signup < me) & (st.churn > ms))
     start, end = np.maximum(ms, pop.first_day[idx]), np.minimum(me, st.churn[idx])
     act = np.ones(len(idx))  # activity fades between the decision and the churn date
     fin = np.isfinite(st.churn[idx])
+    if drift is not None:  # leavers the drift makes silent do not fade
+        fin &= ~drift.silent(idx, st.decision[idx])
     c, d = st.churn[idx][fin], st.decision[idx][fin]
     act[fin] = 0.1 + 0.9 * np.clip((c - (start[fin] + end[fin]) / 2) / (c - d), 0.0, 1.0)
     exposure = (end - start) / (me - ms)
@@ -98,8 +101,10 @@ def simulate(
     cfg: GeneratorConfig,
     rng: np.random.Generator,
     say: Callable[[str], None] = lambda _msg: None,
+    drift: DriftPlan | None = None,
 ) -> Simulation:
-    """Play the history month by month (see the causal story in ``features.synthetic.generator``)."""
+    """Play the history month by month (see the causal story in ``features.synthetic.generator``);
+    ``drift`` changes it from a date on (``features.synthetic.drift``)."""
     n, st = len(pop), _State(pop, rng)
     skill = mgr.skill[pop.manager]
     target = 1 - (1 - float(np.mean(cfg.target_quarterly_churn))) ** (1 / 3)
@@ -117,17 +122,19 @@ def simulate(
         # engagement: mean-reverting to the customer's propensity, knocked down by complaints
         existing = np.arange(n) < signed[t]
         noise = 0.25 * rng.standard_normal(n)
-        drift = 0.8 * st.e + 0.2 * pop.propensity + noise - 0.12 * st.shock
-        st.e = np.where(existing, drift, st.e)
+        target_e = pop.propensity if drift is None else pop.propensity + drift.engagement_shift(t)
+        moved = 0.8 * st.e + 0.2 * target_e + noise - 0.12 * st.shock
+        st.e = np.where(existing, moved, st.e)
         trend = np.maximum(0.0, st.e_hist[t % 3] - st.e)  # fall in engagement over 3 months
         st.e_hist[t % 3] = st.e
 
         # the hazard of deciding to leave, scaled so the book churns at the target rate
         cand = np.flatnonzero(existing & np.isinf(st.churn))
         if len(cand):
-            p = calibrated_probability(
-                np.exp(_hazard_terms(pop, st, skill, cand, t, trend, cfg)), target
-            )
+            log_hazard = _hazard_terms(pop, st, skill, cand, t, trend, cfg)
+            if drift is not None:
+                log_hazard = log_hazard + drift.hazard_shift(t, cand)
+            p = calibrated_probability(np.exp(log_hazard), target)
             st.p_sum[cand] += p
             st.p_n[cand] += 1
             st.p_last[cand] = p
@@ -142,7 +149,7 @@ def simulate(
 
         # the month's events
         ev.new_transactions(rng, txn, pop, int(signed[t]), int(signed[t + 1]))
-        m = _present(pop, st, ms, me)
+        m = _present(pop, st, ms, me, drift)
         args = (t, ms, me - ms, int(cal.cal_month[t]))
         purchases = ev.transactions(rng, txn, m, pop, st.value, st.churn, *args)
         logins = ev.interactions(rng, inter, m, pop, skill, int(cal.cal_month[t]))
@@ -161,6 +168,9 @@ def simulate(
         for log in (txn, inter, comp):
             log.close_month()
 
+    transactions = txn.arrays()
+    if drift is not None:
+        drift.apply_prices(transactions)
     return Simulation(
         churn=st.churn,
         decision=st.decision,
@@ -168,7 +178,7 @@ def simulate(
         mean_hazard=np.where(st.p_n > 0, st.p_sum / np.maximum(st.p_n, 1), np.nan),
         last_hazard=st.p_last,
         engagement=st.e,
-        transactions=txn.arrays(),
+        transactions=transactions,
         interactions=inter.arrays(),
         complaints=comp.arrays(),
     )

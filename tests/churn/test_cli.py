@@ -29,6 +29,7 @@ COMMANDS = {
     "generate",
     "import",
     "kpi",
+    "monitor",
     "promote",
     "report",
     "rollback",
