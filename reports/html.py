@@ -20,7 +20,9 @@ Formatter = Callable[[object], str]
 
 METRIC_COLUMNS = {
     "roc_auc": "ROC-AUC",
+    "roc_auc_live": "ROC-AUC, live",
     "pr_auc": "PR-AUC",
+    "pr_auc_live": "PR-AUC, live",
     "top_decile_lift": "lift, top 10%",
     "brier": "Brier",
     "ece": "ECE",
@@ -152,7 +154,11 @@ def _quality(r: ReportInputs) -> str:
         return f"<p>{tr('Not available (see the notes above).', r.lang)}</p>"
     parts = []
     if r.metrics is not None:
-        about = "Test-cutoff metrics of the champion (first row) and of the baselines it must beat."
+        about = (
+            "Test-cutoff metrics of the champion (first row) and of the baselines it must beat; "
+            "live: on the customers not lapsed at the test cutoff, the ones a retention contact "
+            "can still save."
+        )
         parts.append(f"<p>{tr(about, r.lang)}</p>")
         parts.append(
             html_table(r.metrics, METRIC_COLUMNS, "scorer", highlight="lightgbm", lang=r.lang)

@@ -57,14 +57,18 @@ ZH: dict[str, str] = {
     "\n详见 docs/explain.md。",
     "Notes": "说明",
     "Not available (see the notes above).": "暂无（见上方说明）。",
-    "Test-cutoff metrics of the champion (first row) and of the baselines it must beat.": "冠军模型"
-    "（第一行）与其必须超越的基线在测试截止日上的指标。",
+    "Test-cutoff metrics of the champion (first row) and of the baselines it must beat; "
+    "live: on the customers not lapsed at the test cutoff, the ones a retention contact "
+    "can still save.": "冠军模型（第一行）与其必须超越的基线在测试截止日上的指标；"
+    "“仍活跃”指测试截止日未流失（非 lapsed）的客户，即挽留联系仍可挽回的客户。",
     "Account managers": "客户经理",
     "Teams": "团队",
     # table headers
     "scorer": "评分方法",
     "ROC-AUC": "ROC-AUC",
     "PR-AUC": "PR-AUC",
+    "ROC-AUC, live": "ROC-AUC（仍活跃客户）",
+    "PR-AUC, live": "PR-AUC（仍活跃客户）",
     "lift, top 10%": "前10%提升度",
     "Brier": "Brier 分数",
     "ECE": "期望校准误差",

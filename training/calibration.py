@@ -44,14 +44,30 @@ def fit_platt(raw: np.ndarray, y: np.ndarray, grid: int = 512) -> Calibrator:
     return Calibrator(tuple(map(float, qs)), tuple(map(float, out)))
 
 
+def bounded(calibrator: Calibrator, low: float) -> Calibrator:
+    """The calibrator with its outputs kept in ``[low, 1 - low]``: no probability is certain
+    (an isotonic map's end plateaus would otherwise give exactly 0 or 1)."""
+    high = 1.0 - low
+    if calibrator.is_identity:
+        return Calibrator((0.0, low, high, 1.0), (low, low, high, high))
+    ys = np.clip(np.asarray(calibrator.y), low, high)
+    return Calibrator(calibrator.x, tuple(map(float, ys)))
+
+
 def fit_calibrator(
-    raw: np.ndarray, y: np.ndarray, method: Literal["isotonic", "platt", "none"]
+    raw: np.ndarray,
+    y: np.ndarray,
+    method: Literal["isotonic", "platt", "none"],
+    min_probability: float = 0.0,
 ) -> Calibrator:
-    """The configured calibrator (identity for ``none``)."""
+    """The configured calibrator (identity for ``none``), its outputs kept in
+    ``[min_probability, 1 - min_probability]`` when that is above 0."""
     raw = np.asarray(raw, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if method == "isotonic":
-        return fit_isotonic(raw, y)
-    if method == "platt":
-        return fit_platt(raw, y)
-    return Calibrator()
+        fitted = fit_isotonic(raw, y)
+    elif method == "platt":
+        fitted = fit_platt(raw, y)
+    else:
+        fitted = Calibrator()
+    return bounded(fitted, min_probability) if min_probability > 0 else fitted

@@ -35,7 +35,12 @@ def fit_churn(
         cfg.early_stopping_rounds,
     )
     raw_cal = fitted.booster.predict(x_cal)
-    calibrator = fit_calibrator(raw_cal, cal[CHURN_LABEL].to_numpy(float), cfg.churn.calibration)
+    calibrator = fit_calibrator(
+        raw_cal,
+        cal[CHURN_LABEL].to_numpy(float),
+        cfg.churn.calibration,
+        cfg.churn.min_probability,
+    )
     bundle = ModelBundle(
         kind="churn",
         booster=fitted.booster,

@@ -11,6 +11,7 @@ from core.config import Frozen, load_section, validation_message
 from core.economics import CampaignEconomics
 from core.errors import ChurnError
 from features.config import FeatureConfig
+from features.pipeline.lifecycle import LifecycleConfig
 
 
 class ConfigError(ChurnError):
@@ -42,6 +43,9 @@ class ChurnModelConfig(Frozen):
 
     params: BoosterParams = BoosterParams()
     calibration: Literal["isotonic", "platt", "none"] = "isotonic"
+    min_probability: float = Field(0.001, ge=0, lt=0.5)
+    """Every churn probability is kept in ``[min_probability, 1 - min_probability]`` after the
+    calibrator: a model fitted on one cutoff is never certain."""
 
 
 class ValueModelConfig(Frozen):
@@ -74,6 +78,10 @@ class PromotionConfig(Frozen):
     Absolute tolerances for bounded metrics; ``relative`` ones are a share of the champion's value.
     """
 
+    population: Literal["live", "everyone"] = "live"
+    """Which test rows the churn metrics are compared on: ``live``, the customers not lapsed at
+    the test cutoff (the ones a retention contact can still save; ``roc_auc`` means
+    ``roc_auc_live``), or ``everyone`` scored."""
     churn_higher: dict[str, float] = {"roc_auc": 0.005, "pr_auc": 0.01}
     churn_lower: dict[str, float] = {"brier": 0.002, "ece": 0.01}
     value_higher: dict[str, float] = {"spearman": 0.01, "gini": 0.01}
@@ -103,6 +111,9 @@ class TrainingConfig(Frozen):
     baseline_max_rows: int = Field(200_000, ge=1000)
     """Training rows of the logistic-regression baseline (a random sample above this; its ~100
     coefficients do not need more, and lbfgs time grows with rows)."""
+    live: LifecycleConfig = LifecycleConfig()
+    """The lifecycle thresholds that decide who is live (not lapsed) at the test cutoff; keep
+    them equal to ``serving.lists.lifecycle``, which splits the lists the same way."""
     shap_sample: int = Field(2000, ge=100)
     """Rows of the test cutoff used for the SHAP summary plot."""
 

@@ -27,6 +27,7 @@ from training.evaluation import plots
 from training.evaluation.compare import MODEL, Evaluation
 from training.evaluation.model_card import model_card
 from training.fit import Trained, fit_models
+from training.live import with_lifecycle
 from training.promotion import Decision, gate
 from training.split import CutoffPlan, check_history, months_needed, plan_cutoffs
 from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
@@ -125,6 +126,7 @@ def train(
             features,
             on_cutoff=lambda done, total: say(f"building features: {done}/{total} cutoffs"),
         )
+        frame = with_lifecycle(frame, ds, plan.test, features, cfg.live)
         t1 = time.perf_counter()
         say(f"training on {len(frame):,} customer-cutoff rows")
         trained = fit_models(frame, plan, features, cfg)

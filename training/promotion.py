@@ -1,9 +1,10 @@
 """The promotion gate: a new version earns ``champion`` only by not being worse than the current one.
 
 Both are scored on the same test rows (the new run's test cutoff); every configured metric must be
-within tolerance of the champion's. Otherwise the new version becomes ``challenger``. The decision
-and its numbers are returned for logging (run tags and a JSON artifact) and recorded on the
-version in the registry.
+within tolerance of the champion's, churn metrics on the live rows (not lapsed at the test cutoff)
+unless ``promotion.population`` says ``everyone``. Otherwise the new version becomes
+``challenger``. The decision and its numbers are returned for logging (run tags and a JSON
+artifact) and recorded on the version in the registry.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ def compare(
     """Each configured metric of ``new`` against ``champion`` with its tolerance."""
     out: list[Comparison] = []
     if kind == "churn":
-        rules = [(m, t, True, False) for m, t in cfg.churn_higher.items()]
-        rules += [(m, t, False, False) for m, t in cfg.churn_lower.items()]
+        suffix = "_live" if cfg.population == "live" else ""
+        rules = [(m + suffix, t, True, False) for m, t in cfg.churn_higher.items()]
+        rules += [(m + suffix, t, False, False) for m, t in cfg.churn_lower.items()]
     else:
         rules = [(m, t, True, False) for m, t in cfg.value_higher.items()]
         rules += [(m, t, False, True) for m, t in cfg.value_lower_relative.items()]

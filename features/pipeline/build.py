@@ -38,6 +38,7 @@ from features.pipeline.labels import (
     label_definition,
     label_specs,
 )
+from features.pipeline.lifecycle import LIFECYCLE_COLUMNS
 from features.pipeline.population import CustomerArrays, active_mask, prepare_customers
 from features.pipeline.profile import (
     CATEGORICAL_FEATURES,
@@ -45,6 +46,7 @@ from features.pipeline.profile import (
     profile_dtypes,
     profile_frame,
 )
+from features.pipeline.renewal import ContractTerms, prepare_terms, renewal_features
 from features.pipeline.rfm import LAST_PURCHASE, rfm_features, rfm_scores, rfm_specs
 
 __all__ = [
@@ -71,6 +73,7 @@ class FeaturePlan:
     specs: dict[str, list[WindowAgg]]
     engine: Engine
     notes: tuple[str, ...]
+    terms: ContractTerms | None = None
 
 
 def plan_features(ds: Dataset, cfg: FeatureConfig) -> FeaturePlan:
@@ -91,7 +94,9 @@ def plan_features(ds: Dataset, cfg: FeatureConfig) -> FeaturePlan:
             available[table] = cols
             specs[table] = make_specs(cols, cfg)
     engine = make_engine(ds, customers, available, cfg)
-    return FeaturePlan(ds, cfg, customers, basis, dtypes, specs, engine, (*basis.notes, *notes))
+    every_note = (*basis.notes, *notes)
+    terms = prepare_terms(ds)
+    return FeaturePlan(ds, cfg, customers, basis, dtypes, specs, engine, every_note, terms)
 
 
 def _take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -119,6 +124,7 @@ def features_at(plan: FeaturePlan, cutoff: pd.Timestamp | str, labels: bool = Tr
         if table in plan.specs:
             aggs = plan.engine.aggregate(table, plan.specs[table], day)
             numeric.update(derive(_take(aggs, rows), day, cfg))
+    numeric.update(renewal_features(plan.terms, rows, day))
 
     frame = profile_frame(ds, rows, plan.dtypes)
     frame.insert(1, "cutoff", np.full(len(frame), cut.to_datetime64(), dtype="datetime64[ns]"))
@@ -186,6 +192,7 @@ def build_training_set(
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
-    """The model inputs of a feature table: every column but keys and labels, in frame order."""
-    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS)
+    """The model inputs of a feature table: every column but keys, labels and the lifecycle
+    columns a list or an evaluation adds, in frame order."""
+    skip = set(KEY_COLUMNS) | set(LABEL_COLUMNS) | set(LIFECYCLE_COLUMNS)
     return [c for c in frame.columns if c not in skip]

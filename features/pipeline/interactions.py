@@ -13,7 +13,7 @@ from features.pipeline.aggregate import WindowAgg
 from features.pipeline.cutoffs import to_days
 from features.pipeline.events import EventArrays, category_codes, make_events, positions
 from features.pipeline.population import CustomerArrays
-from features.pipeline.rfm import rate_trend, safe_ratio
+from features.pipeline.rfm import baseline_ratio, rate_trend, safe_ratio
 
 
 def interaction_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
@@ -88,6 +88,7 @@ def interaction_specs(available: set[str], cfg: FeatureConfig) -> list[WindowAgg
         WindowAgg("_int_recent", "count", window_days=a),
         WindowAgg("_int_base", "count", window_days=b, offset_days=a),
     ]
+    specs.append(WindowAgg("_login_last", "max", value="t", where=(("channel", "app_login"),)))
     if has_direction:
         specs.append(
             WindowAgg("_inbound", "count", window_days=top, where=(("direction", "inbound"),))
@@ -105,6 +106,11 @@ def interaction_specs(available: set[str], cfg: FeatureConfig) -> list[WindowAgg
     return specs
 
 
+def directions(aggs: dict[str, np.ndarray], window: int) -> tuple[str | None, ...]:
+    """The directions of the per-channel counts present (``None``: counts per channel only)."""
+    return DIRECTIONS if channel_name("call", DIRECTIONS[0], window) in aggs else (None,)
+
+
 def interaction_features(
     aggs: dict[str, np.ndarray], cutoff_days: float, cfg: FeatureConfig
 ) -> dict[str, np.ndarray]:
@@ -112,6 +118,16 @@ def interaction_features(
     top = cfg.windows_days[-1]
     out = {"int_recency_days": cutoff_days - aggs["_int_last"]}
     out.update({k: v for k, v in aggs.items() if not k.startswith("_")})
+    out["login_recency_days"] = cutoff_days - aggs["_login_last"]
+    logins = {
+        w: np.sum([aggs[channel_name("app_login", d, w)] for d in directions(aggs, w)], axis=0)
+        for w in cfg.windows_days
+    }
+    for w in cfg.windows_days[:-1]:
+        out[f"int_vs_baseline_{w}d"] = baseline_ratio(
+            aggs[f"int_count_{w}d"], w, aggs[f"int_count_{top}d"], top
+        )
+        out[f"login_vs_baseline_{w}d"] = baseline_ratio(logins[w], w, logins[top], top)
     out[f"int_trend_{cfg.trend_recent_days}_{cfg.trend_base_days}d"] = rate_trend(
         aggs["_int_recent"], aggs["_int_base"], cfg
     )

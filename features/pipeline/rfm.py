@@ -89,6 +89,14 @@ def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def baseline_ratio(
+    recent: np.ndarray, window: int, base: np.ndarray, base_window: int
+) -> np.ndarray:
+    """Rate per day in the last ``window`` days over the customer's own rate over the longest
+    window (``base_window`` days): 1 is as usual, towards 0 is fading out; NaN with no baseline."""
+    return safe_ratio(recent / window, base / base_window)
+
+
 def rate_trend(recent: np.ndarray, base: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Rate per day in the recent period over the rate in the base period before it."""
     return safe_ratio(recent / cfg.trend_recent_days, base / cfg.trend_base_days)
@@ -104,6 +112,7 @@ def rfm_features(
     recency = cutoff_days - aggs[LAST_PURCHASE]
     gap_mean = safe_ratio(aggs["_gap_sum"], aggs["_gap_n"])
     gap_var = safe_ratio(aggs["_gap_sq"], aggs["_gap_n"]) - gap_mean**2
+    top = cfg.windows_days[-1]
     out = {"recency_days": recency, "tenure_days": cutoff_days - signup}
     out.update({f"txn_count_{w}d": aggs[f"txn_count_{w}d"] for w in cfg.windows_days})
     out.update({f"revenue_{w}d": aggs[f"revenue_{w}d"] for w in cfg.windows_days})
@@ -117,8 +126,13 @@ def rfm_features(
             "gap_mean_days": gap_mean,
             "gap_std_days": np.sqrt(np.clip(gap_var, 0.0, None)),
             "overdue_ratio": safe_ratio(recency, gap_mean),
+            "purchases_missed": recency * aggs[f"txn_count_{top}d"] / top,
         }
     )
+    for w in cfg.windows_days[:-1]:
+        out[f"txn_vs_baseline_{w}d"] = baseline_ratio(
+            aggs[f"txn_count_{w}d"], w, aggs[f"txn_count_{top}d"], top
+        )
     return out
 
 

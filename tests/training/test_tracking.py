@@ -170,8 +170,8 @@ def test_gate_refuses_a_worse_model_and_logs_why(store):
     )
     assert decision["outcome"] == "challenger" and decision["champion_version"] == "1"
     failed = {c["metric"] for c in decision["comparisons"] if not c["passed"]}
-    assert "roc_auc" in failed
-    roc = next(c for c in decision["comparisons"] if c["metric"] == "roc_auc")
+    assert "roc_auc_live" in failed  # the gate decides on the customers not lapsed at the cutoff
+    roc = next(c for c in decision["comparisons"] if c["metric"] == "roc_auc_live")
     assert roc["new"] < roc["champion"] - 0.005
 
 

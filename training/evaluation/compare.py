@@ -16,6 +16,7 @@ from training.evaluation.baselines import (
     value_baseline,
 )
 from training.evaluation.metrics import churn_metrics, value_metrics
+from training.live import live_mask
 from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, labelled
 from training.split import Split
 from training.value_model import value_rows
@@ -29,7 +30,7 @@ class Evaluation:
 
     churn: dict[str, dict[str, float]]
     value: dict[str, dict[str, float]]
-    churn_test: pd.DataFrame  # customer_id, churned, lost_value, p_churn (+ baseline columns)
+    churn_test: pd.DataFrame  # customer_id, churned, lost_value, live, p_churn (+ baselines)
     value_test: pd.DataFrame  # customer_id, future_value, value (+ carry_forward)
 
     def table(self, kind: str) -> pd.DataFrame:
@@ -51,6 +52,7 @@ def churn_bundle_metrics(
         top_k_shares=cfg.top_k_shares,
         economics=cfg.campaign,
         bins=cfg.calibration_bins,
+        live=live_mask(rows),
     )
     return metrics, p
 
@@ -84,6 +86,8 @@ def evaluate(
     )
     churn_test["p_churn"] = p
     baselines: list[BaselineScores] = churn_baselines(split, spec, cfg.seed, cfg.baseline_max_rows)
+    live = live_mask(c_rows)
+    churn_test["live"] = live
     for b in baselines:
         churn_table[b.name] = churn_metrics(
             b.probability,
@@ -93,6 +97,7 @@ def evaluate(
             economics=cfg.campaign,
             bins=cfg.calibration_bins,
             rank_score=b.rank_score,
+            live=live,
         )
         churn_test[f"p_{b.name}"] = b.probability
 

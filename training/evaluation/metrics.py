@@ -53,6 +53,27 @@ def calibration_table(p: np.ndarray, y: np.ndarray, bins: int = 10) -> pd.DataFr
     return out.reset_index()
 
 
+def _core_metrics(p: np.ndarray, y: np.ndarray, score: np.ndarray, bins: int) -> dict[str, float]:
+    """ROC-AUC, PR-AUC, log loss, Brier, ECE, base rate and top-decile lift of one population
+    (NaN where it has no rows or one outcome only)."""
+    n, positives = len(y), float(y.sum())
+    if n == 0:
+        names = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "base_rate", "top_decile_lift")
+        return dict.fromkeys(names, float("nan"))
+    both = 0 < positives < n
+    pc = np.clip(p, 1e-7, 1 - 1e-7)
+    top_decile = top_sum(score, y, 0.1 * n) / (0.1 * n)
+    return {
+        "roc_auc": float(roc_auc_score(y, score)) if both else float("nan"),
+        "pr_auc": float(average_precision_score(y, score)) if both else float("nan"),
+        "log_loss": float(-np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc))),
+        "brier": float(np.mean((p - y) ** 2)),
+        "ece": expected_calibration_error(p, y, bins),
+        "base_rate": positives / n,
+        "top_decile_lift": top_decile / max(positives / n, _EPS),
+    }
+
+
 def churn_metrics(
     p: np.ndarray,
     y: np.ndarray,
@@ -62,6 +83,7 @@ def churn_metrics(
     economics: CampaignEconomics,
     bins: int = 10,
     rank_score: np.ndarray | None = None,
+    live: np.ndarray | None = None,
 ) -> dict[str, float]:
     """ROC-AUC, PR-AUC, log loss, Brier, ECE, top-decile lift, precision/recall at k, best campaign
     profit and the share of value lost to churn that the top decile captures.
@@ -70,21 +92,20 @@ def churn_metrics(
     metrics. ``value`` is each customer's value known at the cutoff: a churner takes it away.
     The campaign and the value capture use the at-risk list of business rule 3, ordered by expected
     value at risk ``p x value``.
+
+    ``live`` (bool per row, default every row) marks the customers who can still be saved (not
+    lapsed at the cutoff): the ranking and calibration metrics are repeated on them with the
+    suffix ``_live``, with ``live_share`` the share of rows they are.
     """
     p, y = np.asarray(p, float), np.asarray(y, float)
     score = p if rank_score is None else np.asarray(rank_score, float)
     n, positives = len(y), float(y.sum())
-    pc = np.clip(p, 1e-7, 1 - 1e-7)
-    out = {
-        "roc_auc": float(roc_auc_score(y, score)),
-        "pr_auc": float(average_precision_score(y, score)),
-        "log_loss": float(-np.mean(y * np.log(pc) + (1 - y) * np.log(1 - pc))),
-        "brier": float(np.mean((p - y) ** 2)),
-        "ece": expected_calibration_error(p, y, bins),
-        "base_rate": positives / n,
-    }
-    top_decile = top_sum(score, y, 0.1 * n) / (0.1 * n)
-    out["top_decile_lift"] = top_decile / max(positives / n, _EPS)
+    out = _core_metrics(p, y, score, bins)
+    keep = np.ones(n, dtype=bool) if live is None else np.asarray(live, dtype=bool)
+    out.update(
+        {f"{k}_live": v for k, v in _core_metrics(p[keep], y[keep], score[keep], bins).items()}
+    )
+    out["live_share"] = float(keep.mean()) if n else float("nan")
     for share in top_k_shares:
         k = share * n
         hits = top_sum(score, y, k)

@@ -9,6 +9,14 @@ from training.evaluation.compare import MODEL
 from training.fit import Trained
 
 CHURN_COLUMNS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_lift")
+CHURN_LIVE = (
+    "roc_auc_live",
+    "pr_auc_live",
+    "brier_live",
+    "ece_live",
+    "top_decile_lift_live",
+    "base_rate_live",
+)
 CHURN_MORE = ("campaign_profit", "campaign_contact_share", "lost_value_captured_top_decile")
 VALUE_COLUMNS = ("mae", "rmse", "spearman", "gini", "top_decile_value_capture")
 
@@ -38,6 +46,11 @@ def _table(metrics: dict[str, dict[str, float]], columns: tuple[str, ...]) -> st
         for name in frame.index
     ]
     return "\n".join([header, rule, *rows])
+
+
+def _live_share(metrics: dict[str, dict[str, float]]) -> str:
+    share = metrics.get(MODEL, {}).get("live_share", float("nan"))
+    return "-" if pd.isna(share) else f"{share:.1%}"
 
 
 def _fmt(v: float) -> str:
@@ -84,6 +97,10 @@ MLflow run `{run_id}`; registered versions: {", ".join(f"{k} v{v}" for k, v in v
 ## Churn model (LightGBM binary, {churn.metadata.get("calibration")} calibration, \
 {trained.churn_fit.best_iteration} trees)
 {_table(ev.churn, CHURN_COLUMNS)}
+
+On the live customers, the ones a retention contact can still save (not lapsed at the test cutoff by the lifecycle status; {_live_share(ev.churn)} of the test rows); the promotion gate decides on these unless `promotion.population` says `everyone`:
+
+{_table(ev.churn, CHURN_LIVE)}
 
 Campaign economics and value at risk on the test cutoff:
 

@@ -150,7 +150,9 @@ def fit_churn_bundle(
     best = int(np.argmin([f.best_score for f in fits]))
     fitted = fits[best]
     raw = fitted.booster.predict(x.iloc[valid_rows])
-    calibrator = fit_calibrator(raw, y[valid_rows], cfg.churn.calibration)
+    calibrator = fit_calibrator(
+        raw, y[valid_rows], cfg.churn.calibration, cfg.churn.min_probability
+    )
     meta = {"mode": "snapshot", "best_iteration": fitted.best_iteration, "shape_index": best}
     return ModelBundle("churn", fitted.booster, spec.names, spec.categories, calibrator, meta)
 
