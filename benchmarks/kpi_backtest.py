@@ -1,23 +1,27 @@
-"""Backtest of the retention KPIs on generated data : does risk-adjusted retention
-rank account managers by their hidden skill better than raw retention does?
+"""Backtest of the retention KPIs on generated data: which outcome window and which value
+weighting rank account managers by their hidden skill?
 
-    .venv/bin/python benchmarks/kpi_backtest.py                        # 20,000 customers, seed 7
-    .venv/bin/python benchmarks/kpi_backtest.py --customers 5000 --seed 3 --months 6 --json r.json
+    .venv/bin/python benchmarks/kpi_backtest.py                          # 20,000 customers, seed 7
+    nice .venv/bin/python benchmarks/kpi_backtest.py --seeds 11 12 13 --json r.json
+    nice .venv/bin/python benchmarks/kpi_backtest.py --seeds 7 8 9 --caps 0.75 0.95 0.99
 
-Steps, all in a temporary CHURN_HOME: generate the data set (its hidden truth holds each manager's
-``skill``); train both models with ``training.job.train`` on the data as it stood the day before
-the first backtest month (so no outcome of a backtest month is in training); batch-score every
-backtest month start into the prediction store, as ``churn score --asof`` does; read those
-predictions back from the store (``serving.kpi_inputs``) and compute each month's scorecards,
-once with the default outcome window (the month itself, P rescaled to it) and once with
-``outcome.horizon_days: 90`` (the model's own horizon). The backtest months are the last ones
-whose 90-day outcome the data holds, so both windows judge the same months.
+Steps per seed, all in a temporary CHURN_HOME: generate the data set (its hidden truth holds each
+manager's ``skill``); train both models with ``training.job.train`` on the data as it stood the
+day before the first backtest month (so no outcome of a backtest month is in training);
+batch-score every backtest month start into the prediction store, as ``churn score --asof`` does;
+read those predictions back from the store (``serving.kpi_inputs``) and compute each month's
+scorecards for every outcome window (the month itself, P rescaled to it; 90 days, the model's
+own horizon) and every retention weighting (``outcome.weights``: head count, value, log value,
+value capped at a quantile of the book). The backtest months are the last ones whose 90-day
+outcome the data holds, so both windows judge the same months.
 
 Per manager, each metric is averaged over the months; the report gives its Spearman rank
 correlation with the hidden skill (higher is fairer) and with the hidden riskiness of the book
-(``portfolio_risk``: near 0 is fairer: luck of the draw should not pay), with bootstrap intervals
-over managers, and the paired difference risk-adjusted minus raw retention.
+(``portfolio_risk``: near 0 is fairer: luck of the draw should not pay), with 90% bootstrap
+intervals over managers.
 """
+
+# ruff: noqa: E402 - the sys.path fix below must run before the project imports
 
 from __future__ import annotations
 
@@ -29,35 +33,51 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as ``python benchmarks/kpi_backtest.py``, this folder is first on sys.path and its
+# ``features.py`` / ``training.py`` would shadow the project's packages.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+ROOT = _HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from kpi.config import KpiConfig, OutcomeConfig, RetentionWeights
+from kpi.periods import latest_complete_month
 
-METRICS = {
+BOOK = {
     "retention_rate": "raw retention rate",
-    "value_weighted_retention": "value-weighted retention",
-    "risk_adjusted_retention": "risk-adjusted retention",
-    "score": "100-point score",
     "expected_retention": "expected retention (the predictions alone)",
-    "risk_adjusted_count": "risk-adjusted retention, head count (V = 1)",
 }
-DIFFERENCES = {
-    "risk_adjusted_retention": "risk-adjusted minus raw",
-    "risk_adjusted_count": "head-count risk-adjusted minus raw",
+WEIGHTED = {
+    "risk_adjusted_retention": "risk-adjusted retention",
+    "value_weighted_retention": "value-weighted retention",
+    "score": "100-point score",
 }
 WINDOWS = {"month": None, "90 days": 90}  # outcome.horizon_days
 _DAY = pd.Timedelta(days=1)
 
 
+def weightings(caps: list[float]) -> dict[str, RetentionWeights]:
+    """Head count, value, log value and value capped at each quantile of ``caps`` (and at the
+    shipped default's quantile)."""
+    default = RetentionWeights()
+    out = {
+        "head count": RetentionWeights(method="head_count"),
+        "value": RetentionWeights(method="value"),
+        "log value": RetentionWeights(method="log_value"),
+    }
+    for q in sorted({*caps, default.cap_quantile}):
+        out[f"value capped at p{100 * q:g}"] = RetentionWeights(cap_quantile=q)
+    return out
+
+
 def backtest_months(as_of: pd.Timestamp, n: int, horizon_days: int = 90) -> list[pd.Timestamp]:
     """The last ``n`` month starts whose ``horizon_days`` outcome window ends within the data."""
-    last = (as_of + _DAY - pd.Timedelta(days=horizon_days)).replace(day=1)
-    while last + pd.Timedelta(days=horizon_days) > as_of + _DAY:
-        last -= pd.offsets.MonthBegin(1)
+    last = latest_complete_month(as_of, horizon_days)
     return [last - pd.offsets.MonthBegin(i) for i in range(n - 1, -1, -1)]
 
 
@@ -73,22 +93,15 @@ def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def correlations(
     per_manager: pd.DataFrame, truth: pd.Series, boot: int, seed: int
 ) -> dict[str, dict[str, float]]:
-    """Spearman of each metric with ``truth`` and a 90% bootstrap interval over managers; also
-    the paired difference risk-adjusted minus raw retention."""
+    """Spearman of each column with ``truth`` and a 90% bootstrap interval over managers."""
     frame = per_manager.join(truth.rename("_truth"), how="inner").dropna()
     idx = np.random.default_rng(seed).integers(0, len(frame), (boot, len(frame)))
     y = frame["_truth"].to_numpy()
     out: dict[str, dict[str, float]] = {}
-    draws = {}
-    for col in METRICS:
+    for col in per_manager.columns:
         x = frame[col].to_numpy()
-        draws[col] = spearman_rows(x[idx], y[idx])
-        lo, hi = np.nanpercentile(draws[col], [5, 95])
+        lo, hi = np.nanpercentile(spearman_rows(x[idx], y[idx]), [5, 95])
         out[col] = {"rho": float(spearman_rows(x, y)), "lo": float(lo), "hi": float(hi)}
-    for col, name in DIFFERENCES.items():
-        diff = draws[col] - draws["retention_rate"]
-        lo, hi = np.nanpercentile(diff, [5, 95])
-        out[name] = {"rho": out[col]["rho"] - out["retention_rate"]["rho"], "lo": lo, "hi": hi}
     return out
 
 
@@ -107,7 +120,8 @@ def train_models(data_dir: Path, train_asof: pd.Timestamp, seed: int, uri: str) 
     from training.config import TrainingConfig
     from training.job import train
 
-    ds = load_dataset(data_dir, as_of=train_asof)
+    # events after train_asof are dropped on purpose: no share of them is an error here
+    ds = load_dataset(data_dir, as_of=train_asof, max_bad_row_share=None)
     result = train(ds, TrainingConfig(seed=seed), tracking_uri=uri, progress=False)
     ev = result.evaluation
     model = next(iter(ev.churn))  # the model first, then the baselines
@@ -135,88 +149,78 @@ def score_month_starts(data_dir: Path, months: list[pd.Timestamp], uri: str, sto
     return ds
 
 
-def monthly_cards(ds, store_url: str, months: list[pd.Timestamp], horizon: int | None):
-    """Manager rows of every month's scorecard, from the predictions stored at its start; with
-    ``risk_adjusted_count``, the risk-adjusted retention of the same predictions with every
-    value set to 1 (kept customers / expected kept customers)."""
-    from kpi.config import KpiConfig, OutcomeConfig
+def monthly_cards(
+    ds, stored, months: list[pd.Timestamp], horizon: int | None, weights: RetentionWeights
+) -> pd.DataFrame:
+    """Manager rows of every month's scorecard, from the predictions stored at its start."""
     from kpi.scorecard import scorecard
-    from serving.batch.store import PredictionStore
-    from serving.kpi_inputs import read_predictions
 
-    cfg = KpiConfig(outcome=OutcomeConfig(horizon_days=horizon))
-    store = PredictionStore(store_url)
-    try:
-        stored = read_predictions(store, months)
-    finally:
-        store.close()
-    units = stored.predictions.assign(predicted_value=1.0)
-    cards, counts = [], []
-    for m in months:
-        cards.append(scorecard(ds, stored.predictions, f"{m:%Y-%m}", cfg))
-        counts.append(scorecard(ds, units, f"{m:%Y-%m}", cfg)["risk_adjusted_retention"])
-    frame = pd.concat(cards, ignore_index=True)
-    frame["risk_adjusted_count"] = pd.concat(counts, ignore_index=True)
+    cfg = KpiConfig(outcome=OutcomeConfig(horizon_days=horizon, weights=weights))
+    frame = pd.concat(
+        [scorecard(ds, stored.predictions, f"{m:%Y-%m}", cfg) for m in months], ignore_index=True
+    )
     frame["expected_retention"] = frame["expected_retained_value"] / frame["starting_value"]
     return frame[frame["level"] == "manager"]
 
 
-def summarise(managers: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Per-manager means over the months, and the book-wide pooled figures."""
-    per = managers.groupby("account_manager_id")[list(METRICS)].mean()
-    sums = managers[["retained_value", "expected_retained_value", "starting_value"]].sum()
-    pooled = {
-        "pooled_risk_adjusted_retention": float(
-            sums["retained_value"] / sums["expected_retained_value"]
-        ),
-        "pooled_value_weighted_retention": float(sums["retained_value"] / sums["starting_value"]),
-        "mean_churn_rate": float(managers["churn_rate"].mean()),
-    }
-    return per, pooled
+def per_manager_means(managers: pd.DataFrame, columns) -> pd.DataFrame:
+    """Per-manager means over the months."""
+    return managers.groupby("account_manager_id")[list(columns)].mean()
 
 
-def _fmt(c: dict[str, float]) -> str:
-    return f"{c['rho']:+.2f} [{c['lo']:+.2f}, {c['hi']:+.2f}]"
+def _fmt(c: dict[str, float], interval: bool = True) -> str:
+    return f"{c['rho']:+.2f} [{c['lo']:+.2f}, {c['hi']:+.2f}]" if interval else f"{c['rho']:+.2f}"
 
 
 def report(results: dict) -> str:
-    """The result tables as Markdown."""
+    """One seed's tables as Markdown: every window x weighting, with skill and with riskiness."""
     lines = [
         f"{results['customers']:,} customers, seed {results['seed']}, "
         f"{results['managers']} managers; models trained on data to {results['train_asof']}; "
         f"months {', '.join(results['months'])}; {results['seconds']:.0f} s. "
         f"Spearman of skill with book riskiness: {results['skill_vs_risk']:+.2f}.",
         "",
-        "| outcome window | metric (mean over months) | Spearman with skill | "
+        "| window | weighting | metric (mean over months) | Spearman with skill | "
         "Spearman with book riskiness |",
-        "|---|---|---|---|",
+        "|---|---|---|---|---|",
     ]
     for window, r in results["windows"].items():
-        for col, label in METRICS.items():
+        for col, label in BOOK.items():
             lines.append(
-                f"| {window} | {label} | {_fmt(r['skill'][col])} | {_fmt(r['risk'][col])} |"
+                f"| {window} | - | {label} | {_fmt(r['book']['skill'][col])} | "
+                f"{_fmt(r['book']['risk'][col])} |"
             )
-        for diff in DIFFERENCES.values():
-            lines.append(
-                f"| {window} | {diff} | {_fmt(r['skill'][diff])} | {_fmt(r['risk'][diff])} |"
-            )
-    lines += [
-        "",
-        "| outcome window | mean churn rate | pooled VWR | pooled RAR |",
-        "|---|---|---|---|",
-    ]
-    for window, r in results["windows"].items():
-        p = r["pooled"]
-        lines.append(
-            f"| {window} | {p['mean_churn_rate']:.3f} | "
-            f"{p['pooled_value_weighted_retention']:.3f} | "
-            f"{p['pooled_risk_adjusted_retention']:.3f} |"
-        )
+        for weighting, w in r["weightings"].items():
+            for col, label in WEIGHTED.items():
+                lines.append(
+                    f"| {window} | {weighting} | {label} | {_fmt(w['skill'][col])} | "
+                    f"{_fmt(w['risk'][col])} |"
+                )
     return "\n".join(lines)
 
 
-def run(customers: int, seed: int, n_months: int, boot: int, work: Path) -> dict:
-    """The whole backtest in ``work`` (used as CHURN_HOME)."""
+def seeds_table(all_results: list[dict], metric: str = "risk_adjusted_retention") -> str:
+    """Spearman of ``metric`` with skill, one row per seed and window, one column per weighting."""
+    names = list(next(iter(all_results[0]["windows"].values()))["weightings"])
+    lines = [
+        f"Spearman of {WEIGHTED[metric]} (mean over months) with the hidden skill:",
+        "",
+        "| seed | window | raw retention | " + " | ".join(names) + " |",
+        "|---|---|---|" + "---|" * len(names),
+    ]
+    for res in all_results:
+        for window, r in res["windows"].items():
+            cells = [_fmt(r["weightings"][n]["skill"][metric], False) for n in names]
+            raw = _fmt(r["book"]["skill"]["retention_rate"], False)
+            lines.append(f"| {res['seed']} | {window} | {raw} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run(customers: int, seed: int, n_months: int, boot: int, work: Path, caps: list[float]) -> dict:
+    """The whole backtest of one seed in ``work`` (used as CHURN_HOME)."""
+    from serving.batch.store import PredictionStore
+    from serving.kpi_inputs import read_predictions
+
     os.environ["CHURN_HOME"] = str(work)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     t0 = time.perf_counter()
@@ -228,20 +232,33 @@ def run(customers: int, seed: int, n_months: int, boot: int, work: Path) -> dict
     months = backtest_months(as_of, n_months)
     train_asof = months[0] - _DAY
     uri, store_url = f"sqlite:///{work / 'mlflow.db'}", f"sqlite:///{work / 'serving.db'}"
-    print(f"training on the data to {train_asof:%Y-%m-%d} ...", file=sys.stderr)
+    print(f"seed {seed}: training on the data to {train_asof:%Y-%m-%d} ...", file=sys.stderr)
     trained = train_models(data_dir, train_asof, seed, uri)
-    print(f"scoring {len(months)} month starts ...", file=sys.stderr)
+    print(f"seed {seed}: scoring {len(months)} month starts ...", file=sys.stderr)
     ds = score_month_starts(data_dir, months, uri, store_url)
-    windows = {}
+    store = PredictionStore(store_url)
+    try:
+        stored = read_predictions(store, months)
+    finally:
+        store.close()
+    windows: dict[str, dict] = {}
     for name, horizon in WINDOWS.items():
-        print(f"scorecards, outcome window {name} ...", file=sys.stderr)
-        per, pooled = summarise(monthly_cards(ds, store_url, months, horizon))
-        windows[name] = {
-            "skill": correlations(per, truth["skill"], boot, seed),
-            "risk": correlations(per, truth["portfolio_risk"], boot, seed),
-            "pooled": pooled,
-            "per_manager": per.join(truth[["team", "skill", "portfolio_risk"]]).reset_index(),
-        }
+        print(f"seed {seed}: scorecards, outcome window {name} ...", file=sys.stderr)
+        entry: dict[str, dict] = {"weightings": {}}
+        for i, (label, weights) in enumerate(weightings(caps).items()):
+            cards = monthly_cards(ds, stored, months, horizon, weights)
+            if i == 0:
+                book = per_manager_means(cards, BOOK)
+                entry["book"] = {
+                    "skill": correlations(book, truth["skill"], boot, seed),
+                    "risk": correlations(book, truth["portfolio_risk"], boot, seed),
+                }
+            per = per_manager_means(cards, WEIGHTED)
+            entry["weightings"][label] = {
+                "skill": correlations(per, truth["skill"], boot, seed),
+                "risk": correlations(per, truth["portfolio_risk"], boot, seed),
+            }
+        windows[name] = entry
     return {
         "customers": customers,
         "seed": seed,
@@ -261,20 +278,26 @@ def run(customers: int, seed: int, n_months: int, boot: int, work: Path) -> dict
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7])
     parser.add_argument("--months", type=int, default=6, help="Backtest months (month starts).")
     parser.add_argument("--bootstrap", type=int, default=2000, help="Bootstrap draws.")
-    parser.add_argument("--json", type=Path, help="Also write the results (and per manager) here.")
-    parser.add_argument("--keep", type=Path, help="Work in this folder and keep it.")
+    parser.add_argument(
+        "--caps", type=float, nargs="*", default=[], help="More cap quantiles to compare."
+    )
+    parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument("--keep", type=Path, help="Work in this folder (one per seed) and keep it.")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="kpi-backtest-") as tmp:
-        work = args.keep or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        results = run(args.customers, args.seed, args.months, args.bootstrap, work)
-    print(report(results))
+    results = []
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory(prefix="kpi-backtest-") as tmp:
+            work = args.keep / f"seed{seed}" if args.keep else Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            results.append(run(args.customers, seed, args.months, args.bootstrap, work, args.caps))
+        print(report(results[-1]) + "\n", flush=True)
+    print(seeds_table(results))
+    print()
+    print(seeds_table(results, "score"))
     if args.json:
-        for r in results["windows"].values():
-            r["per_manager"] = r["per_manager"].to_dict("records")
         args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
 
 

@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 
 from core.config import Frozen, read_section
-from core.economics import CampaignEconomics
+from core.economics import ContactCost, SuccessRate
 from core.errors import ChurnError
 from features.config import ChurnDefinition, PopulationConfig
 
@@ -206,6 +206,17 @@ class RankingConfig(Frozen):
     """Fewer scored managers than this: no bonus, deduction or flags (first would also be last)."""
 
 
+class RetentionWeights(Frozen):
+    """How much each customer counts in value-weighted and risk-adjusted retention (business rule
+    3: by value, not head count). Plain values let a handful of large customers decide a
+    manager's result; capping them keeps the weighting by value for all but the largest."""
+
+    method: Literal["capped_value", "value", "log_value", "head_count"] = "capped_value"
+    """``capped_value``: V capped at ``cap_quantile`` of the values of every portfolio customer at
+    the period start; ``value``: V itself; ``log_value``: log(1 + V); ``head_count``: 1 each."""
+    cap_quantile: float = Field(0.5, gt=0, le=1)
+
+
 class OutcomeConfig(Frozen):
     """Who is in a portfolio at the period start and what counts as churned during the period."""
 
@@ -213,17 +224,31 @@ class OutcomeConfig(Frozen):
     churn_definition: ChurnDefinition = "auto"
     """As ``features.pipeline.labels``: ``auto`` judges a customer by cancellation when their
     ``contract_end_date`` or ``cancelled_at`` is filled, by inactivity otherwise."""
-    horizon_days: int | None = Field(None, gt=0)
-    """Outcome window from the period start; ``null``: the month itself."""
+    horizon_days: int | None = Field(90, gt=0)
+    """Outcome window from the period start, in days (90: the model's horizon, so each month's
+    portfolio is judged as the model predicted it); ``null``: the month itself."""
     prediction_horizon_days: int | None = Field(90, gt=0)
     """Horizon of the predictions' churn probability; it is rescaled to the outcome window with
     a constant hazard, 1 - (1 - P)^(window / horizon). ``null``: use P as given."""
+    weights: RetentionWeights = RetentionWeights()
 
 
-class CampaignConfig(CampaignEconomics):
-    """Defaults of the retention campaign: contacts per manager, and its economics."""
+class CampaignConfig(Frozen):
+    """Defaults of the retention campaign: contacts per manager, and its economics by segment
+    and plan (a customer's own ``contact_cost`` in the data overrides the configured cost)."""
 
     capacity_per_manager: int = Field(20, ge=0)
+    contact_cost: ContactCost = Field(
+        ContactCost(default=25.0),
+        validation_alias=AliasChoices("contact_cost", "cost_per_contact"),
+    )
+    """Also read as ``cost_per_contact``, the key earlier configs used."""
+    success_rate: SuccessRate = SuccessRate(default=0.25)
+
+    @property
+    def cost_per_contact(self) -> ContactCost:
+        """The contact cost rule under its earlier name."""
+        return self.contact_cost
 
 
 class KpiConfig(Frozen):

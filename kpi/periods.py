@@ -42,6 +42,18 @@ def month_end(month_start: pd.Timestamp) -> pd.Timestamp:
     return month_start + pd.offsets.MonthBegin(1)
 
 
+def latest_complete_month(as_of: pd.Timestamp, horizon_days: int | None) -> pd.Timestamp:
+    """Start of the latest month whose outcome window (``horizon_days`` from its start, or the
+    month itself when None) ends within data that runs to ``as_of`` (inclusive)."""
+    data_end = as_of.normalize() + pd.Timedelta(days=1)
+    start = as_of.normalize().replace(day=1)
+    while (
+        start + pd.Timedelta(days=horizon_days) if horizon_days else month_end(start)
+    ) > data_end:
+        start -= pd.offsets.MonthBegin(1)
+    return start
+
+
 def quarter_start(month_start: pd.Timestamp) -> pd.Timestamp:
     """First day of the calendar quarter that contains the month."""
     return pd.Timestamp(year=month_start.year, month=3 * ((month_start.month - 1) // 3) + 1, day=1)

@@ -14,11 +14,15 @@ from features.pipeline.cutoffs import timestamp_days, to_days
 from features.pipeline.labels import churn_basis
 from features.pipeline.population import active_mask, prepare_customers
 from features.pipeline.rfm import is_refund
-from kpi.config import KpiError, OutcomeConfig
+from kpi.config import KpiError, OutcomeConfig, RetentionWeights
 from kpi.periods import month_end
 
 MANAGER = "account_manager_id"
 PREDICTION_COLUMNS = ("churn_probability", "predicted_value")
+VALUE_SUMS = (
+    "starting_value", "expected_retained_value", "retained_value",
+    "weight_start", "weight_expected_retained", "weight_retained",
+)  # fmt: skip
 _DAY = pd.Timedelta(days=1)
 
 
@@ -41,12 +45,12 @@ def _list_names(columns: pd.Index) -> dict[str, str]:
 
 
 def prepare_predictions(
-    predictions: pd.DataFrame, as_of: pd.Timestamp | None = None
+    predictions: pd.DataFrame, as_of: pd.Timestamp | None = None, keep: tuple[str, ...] = ()
 ) -> pd.DataFrame:
     """Check a predictions frame and index it by ``customer_id``.
 
     When the frame has an ``as_of`` column (several scoring dates), only the rows made at ``as_of``
-    are kept. An optional ``reasons`` column is carried along.
+    are kept. An optional ``reasons`` column, and the columns in ``keep``, are carried along.
     """
     frame = predictions.rename(columns=_list_names(predictions.columns))
     if "customer_id" in frame.columns:
@@ -84,8 +88,8 @@ def prepare_predictions(
             f"{_ids(frame.index[bad])} have {_ids(frame['predicted_value'][bad].astype(str))}"
         )
     frame["churn_probability"], frame["predicted_value"] = p.astype(float), v.astype(float)
-    keep = [*PREDICTION_COLUMNS, *(["reasons"] if "reasons" in frame.columns else [])]
-    return frame[keep]
+    carried = [c for c in ("reasons", *keep) if c in frame.columns and c not in PREDICTION_COLUMNS]
+    return frame[[*PREDICTION_COLUMNS, *carried]]
 
 
 def assigned_customers(ds: Dataset) -> pd.DataFrame:
@@ -177,6 +181,22 @@ def _window_probability(p: pd.Series, window_days: int, cfg: OutcomeConfig) -> p
     return 1 - (1 - p) ** (window_days / cfg.prediction_horizon_days)
 
 
+def retention_weights(value: np.ndarray, cfg: RetentionWeights) -> np.ndarray:
+    """Each customer's weight in the retention ratios, from their predicted value (NaN without
+    a prediction); the cap of ``capped_value`` is the quantile over every value given, so pass
+    the whole book of the period start, not one manager's."""
+    v = np.asarray(value, dtype=float)
+    if cfg.method == "value":
+        return v
+    if cfg.method == "log_value":
+        return np.log1p(v)
+    if cfg.method == "head_count":
+        return np.where(np.isnan(v), np.nan, 1.0)
+    known = v[~np.isnan(v)]
+    cap = np.quantile(known, cfg.cap_quantile) if len(known) else np.nan
+    return np.minimum(v, cap)
+
+
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
 
@@ -204,6 +224,7 @@ def portfolio_metrics(
     pr = preds.reindex(book["customer_id"].to_numpy())
     p = _window_probability(pr["churn_probability"], (end - start).days, cfg).to_numpy()
     v = pr["predicted_value"].to_numpy()
+    w = retention_weights(v, cfg.weights)
     rows = pd.DataFrame(
         {
             MANAGER: book[MANAGER].to_numpy(),
@@ -212,6 +233,9 @@ def portfolio_metrics(
             "starting_value": v,
             "retained_value": np.where(churned, 0.0, v),
             "expected_retained_value": (1 - p) * v,
+            "weight_start": w,
+            "weight_retained": np.where(churned, 0.0, w),
+            "weight_expected_retained": (1 - p) * w,
         }
     )
     g = rows.groupby(MANAGER)
@@ -221,7 +245,7 @@ def portfolio_metrics(
         .rename(columns={"no_prediction": "customers_without_prediction"})
     )
     out.insert(0, "portfolio_start", g.size())
-    sums = g[["starting_value", "expected_retained_value", "retained_value"]].sum(min_count=1)
+    sums = g[list(VALUE_SUMS)].sum(min_count=1)
     out = out.join(sums).reindex(manager_roster(ds).index)
     counts = ["portfolio_start", "churned", "customers_without_prediction"]
     out[counts] = out[counts].fillna(0).astype(int)
@@ -234,6 +258,6 @@ def retention_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["churn_rate"] = _ratio(out["churned"], out["portfolio_start"])
     out["retention_rate"] = 1 - out["churn_rate"]
-    out["value_weighted_retention"] = _ratio(out["retained_value"], out["starting_value"])
-    out["risk_adjusted_retention"] = _ratio(out["retained_value"], out["expected_retained_value"])
+    out["value_weighted_retention"] = _ratio(out["weight_retained"], out["weight_start"])
+    out["risk_adjusted_retention"] = _ratio(out["weight_retained"], out["weight_expected_retained"])
     return out

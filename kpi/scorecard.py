@@ -14,7 +14,7 @@ from kpi.activity import SERVICE_COUNTS, activity_ratios, sales_metrics, service
 from kpi.commission import commission
 from kpi.config import Components, GradeBand, KpiConfig, KpiError, RankingConfig
 from kpi.periods import Period, month_end, month_label, parse_period, quarter_start
-from kpi.portfolio import MANAGER, portfolio_metrics, retention_ratios
+from kpi.portfolio import MANAGER, VALUE_SUMS, portfolio_metrics, retention_ratios
 
 COMPONENT_METRICS = {
     "risk_adjusted_retention": "risk_adjusted_retention",
@@ -33,8 +33,7 @@ SUM_COLUMNS = (
 )  # fmt: skip
 MONEY = ("sales_commission", "satisfaction_bonus", "retention_commission", "commission", "payout")
 TEAM_SUMS = (
-    "portfolio_start", "churned", "customers_without_prediction", "starting_value",
-    "expected_retained_value", "retained_value", "complaints", *SERVICE_COUNTS, "sales",
+    "portfolio_start", "churned", "customers_without_prediction", *VALUE_SUMS, "complaints", *SERVICE_COUNTS, "sales",
     "monthly_quota", "new_customers", "renewals", "upsells", "retention_sales",
     "ranking_adjustment", *MONEY,
 )  # fmt: skip

@@ -21,6 +21,7 @@ import pandas as pd
 from core.errors import ChurnError
 from features.loaders import load_dataset
 from kpi.config import KpiConfig
+from kpi.periods import latest_complete_month
 from kpi.scorecard import scorecard
 from reports.explain_global import (
     ExplainError,
@@ -257,7 +258,9 @@ def gather_report_inputs(
     step("reading model quality from the training run")
     metrics, quality, quality_notes = model_quality(champions, cfg.resolved_tracking_uri(), lang)
     notes += quality_notes
-    card, month = None, period or asof_text[:7]
+    horizon = kpi.outcome.horizon_days
+    month = period or f"{latest_complete_month(pd.Timestamp(asof_text), horizon):%Y-%m}"
+    card = None
     if data is None:
         notes.append(tr("no --data given: the KPI scorecards are left out", lang))
     else:

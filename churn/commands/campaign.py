@@ -56,7 +56,13 @@ def campaign(
         int | None, typer.Option("--capacity", help="Contacts per manager (default: config).")
     ] = None,
     cost: Annotated[
-        float | None, typer.Option("--cost", help="Cost of one contact (default: config).")
+        str | None,
+        typer.Option(
+            "--cost",
+            help="Cost of one contact: a number for everybody, or the predictions' column "
+            "holding each customer's cost (blank: config). Default: config, by segment and "
+            "plan, and the customers table's contact_cost.",
+        ),
     ] = None,
     success_rate: Annotated[
         float | None,
@@ -78,16 +84,22 @@ def campaign(
     saved value (probability x value x success rate - cost), with their top reasons."""
     import pandas as pd
 
-    from kpi.campaign import campaign_candidates, select_by_probability, select_campaign
+    from kpi.campaign import (
+        campaign_candidates,
+        rule_savings,
+        select_campaign,
+    )
     from kpi.config import KpiError, load_kpi_config
     from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
 
     console = messages(fmt)
     note = ""
+    notes: list[str] = []
     try:
         cfg = load_kpi_config(config)
         k = cfg.campaign.capacity_per_manager if capacity is None else capacity
-        c = cfg.campaign.cost_per_contact if cost is None else cost
+        flat, cost_column = _cost_option(cost)
+        c = cfg.campaign.contact_cost if flat is None else flat
         s = cfg.campaign.success_rate if success_rate is None else success_rate
         try:
             when = pd.Timestamp(asof).normalize()
@@ -106,9 +118,9 @@ def campaign(
             data = need_data(data)
             preds = read_frame(predictions, "predictions")
         ds = load_data(data, console, as_of=asof)
-        candidates = campaign_candidates(ds, preds, when, cfg.outcome)
+        candidates = campaign_candidates(ds, preds, when, cfg.outcome, cost_column, notes)
         chosen = select_campaign(candidates, k, c, s)
-        naive = select_by_probability(candidates, k, c, s)
+        savings = rule_savings(candidates, k, c, s)
         if stored is not None and reasons and len(chosen):
             with console.status("Explaining the chosen customers ..."):
                 found, note = champion_reasons(serving, stored.runs[-1], chosen["customer_id"])
@@ -135,14 +147,58 @@ def campaign(
             num(r["value_at_risk"]),
             num(r["expected_saved_value"]),
         )
-    emit([Section("managers", summary.reset_index(), table)], fmt)
-    if note:
-        console.print(note, highlight=False)
+    sections = [Section("managers", summary.reset_index(), table)]
+    sections.append(Section("savings", savings, _savings_table(savings, when)))
+    emit(sections, fmt)
+    for text in (note, *notes):
+        if text:
+            console.print(text, highlight=False)
     console.print(
         f"Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
-        f"{naive['expected_saved_value'].sum():,.0f} for the {k} highest probabilities per manager "
-        f"(cost {c:g}, success rate {s:g}). List written to {out}"
+        f"{savings['saving_vs_nobody'].iloc[1]:,.0f} for the {k} highest probabilities per "
+        f"manager ({_economics_text(c, s, cost_column)}). List written to {out}",
+        highlight=False,
     )
+
+
+def _cost_option(cost: str | None) -> tuple[float | None, str | None]:
+    """``--cost``: a number is one cost for everybody; anything else names a column."""
+    if cost is None:
+        return None, None
+    try:
+        return float(cost), None
+    except ValueError:
+        return None, cost
+
+
+def _economics_text(cost: object, rate: object, column: str | None) -> str:
+    def show(x: object) -> str:
+        if isinstance(x, float | int):
+            return f"{x:g}"
+        default = getattr(x, "default", x)
+        overrides = len(getattr(x, "by_segment", {})) + len(getattr(x, "by_plan", {}))
+        return f"{default:g}" + (
+            f" ({overrides} override(s) by segment or plan)" if overrides else ""
+        )
+
+    own = f"; each customer's own cost from column {column}" if column else ""
+    return f"cost {show(cost)}{own}, success rate {show(rate)}"
+
+
+def _savings_table(savings, when) -> Table:
+    """The decision rules against contacting nobody and everybody."""
+    table = Table(
+        title=f"What each rule saves, campaign {when:%Y-%m-%d}",
+        caption="expected saving = sum of P x V x s - cost over the customers contacted",
+        header_style="bold",
+    )
+    heads = ["Rule", "Contacts", "Cost", "Expected kept", "vs nobody", "vs everybody"]
+    for h in heads:
+        table.add_column(h, justify="left" if h == "Rule" else "right")
+    for _, r in savings.iterrows():
+        cells = [r["rule"], f"{r['contacts']:,}", num(r["cost"]), num(r["expected_kept_value"])]
+        table.add_row(*cells, num(r["saving_vs_nobody"]), num(r["saving_vs_everybody"]))
+    return table
 
 
 def _reason_text(value: object) -> object:

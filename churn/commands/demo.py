@@ -121,14 +121,17 @@ def score_batches(
 
 
 def write_scorecards(
-    ds: Dataset, start_run: BatchResult, period: str, root: Path, outputs: Outputs
-) -> KpiConfig:
+    ds: Dataset,
+    start_run: BatchResult,
+    period: str,
+    kpi_cfg: KpiConfig,
+    root: Path,
+    outputs: Outputs,
+) -> None:
     """Step 6: the month's KPI scorecards from the predictions made at its start, to CSV."""
-    from kpi.config import load_kpi_config
     from kpi.scorecard import scorecard
 
     _step(6, f"KPI scorecards for {period}")
-    kpi_cfg = load_kpi_config(None)
     cards = scorecard(ds, start_run.batch.predictions, period, kpi_cfg)
     managers = cards[cards["level"] == "manager"].sort_values(["rank", "account_manager_id"])
     print_table(
@@ -136,7 +139,6 @@ def write_scorecards(
     )
     outputs["scorecards"] = root / f"scorecards_{period}.csv"
     cards.to_csv(outputs["scorecards"], index=False)
-    return kpi_cfg
 
 
 def _reasons(features: pd.DataFrame, bundle, ids: pd.Series, k: int = 3) -> list[str]:
@@ -237,6 +239,8 @@ def demo(
     """Generate data, validate it, build features, train and register both models, batch
     score, compute the month's KPI scorecards and a campaign list, and write the HTML report."""
     from features.config import FeatureConfig
+    from kpi.config import load_kpi_config
+    from kpi.periods import latest_complete_month
     from serving.config import load_serving_config
 
     root = out or home() / "demo-run"
@@ -249,11 +253,12 @@ def demo(
     build_demo_features(ds, asof, feature_cfg, root, outputs)
     result = train_models(ds, feature_cfg, outputs)
 
-    period_start = asof.replace(day=1)
+    kpi_cfg = load_kpi_config(None)
+    period_start = latest_complete_month(asof, kpi_cfg.outcome.horizon_days)
     period = f"{period_start:%Y-%m}"
     serving_cfg = load_serving_config()
     start_run, now_run = score_batches(data_dir, period_start, asof, serving_cfg, outputs)
-    kpi_cfg = write_scorecards(ds, start_run, period, root, outputs)
+    write_scorecards(ds, start_run, period, kpi_cfg, root, outputs)
     write_campaign(ds, now_run, asof, kpi_cfg, root, outputs)
     write_html_report(serving_cfg, kpi_cfg, asof, data_dir, period, root, outputs)
     record = write_sample_record(now_run, root, outputs)

@@ -8,18 +8,20 @@ import pytest
 
 from features.dataset import Dataset
 from kpi.activity import activity_ratios, sales_metrics, service_metrics
-from kpi.config import KpiConfig, KpiError, OutcomeConfig
+from kpi.config import KpiConfig, KpiError, OutcomeConfig, RetentionWeights
 from kpi.portfolio import (
     active_portfolio,
     manager_roster,
     portfolio_metrics,
     prepare_predictions,
+    retention_weights,
 )
 from kpi.scorecard import NO_CUSTOMERS, scorecard
 
 JUNE = pd.Timestamp("2024-06-01")
 JULY = pd.Timestamp("2024-07-01")
 NO_RESCALE = OutcomeConfig(prediction_horizon_days=None)
+BY_MONTH = OutcomeConfig(horizon_days=None, weights=RetentionWeights(method="value"))
 
 
 def _dates(values: list[str | None]) -> pd.Series:
@@ -39,7 +41,7 @@ def _frame(rows: list[tuple], columns: str, dates: str, texts: str) -> pd.DataFr
     return frame
 
 
-def tiny_dataset(as_of: str = "2024-07-31") -> Dataset:
+def tiny_dataset(as_of: str = "2024-08-31") -> Dataset:
     """Managers A1 (4 customers at June 1st), A2 (1) and A3 (none); see each customer's note."""
     customers = _frame(
         [
@@ -115,7 +117,45 @@ def test_active_portfolio_follows_the_population_rule():
 
 
 def test_portfolio_metrics_by_hand():
-    m = portfolio_metrics(tiny_dataset(), tiny_predictions(), JUNE, NO_RESCALE)
+    # the default: the 90 days from June 1st (to August 29th, the model's horizon: P as given),
+    # values capped at the median value of the book (300, 500, 800, 1000, 2000 -> 800)
+    m = portfolio_metrics(tiny_dataset(), tiny_predictions(), JUNE, OutcomeConfig())
+    a1, a2, a3 = m.loc["A1"], m.loc["A2"], m.loc["A3"]
+    assert (a1["portfolio_start"], a1["churned"]) == (4, 2)  # c1 cancelled, c4 bought nothing
+    assert a1["starting_value"] == pytest.approx(3800)  # money: uncapped
+    assert a1["retained_value"] == pytest.approx(2500)
+    assert a1["weight_start"] == pytest.approx(800 + 800 + 500 + 300)  # c1 and c2 capped
+    assert a1["weight_retained"] == pytest.approx(800 + 500)  # c2 + c3
+    assert a1["weight_expected_retained"] == pytest.approx(
+        0.5 * 800 + 0.8 * 800 + 0.9 * 500 + 0.4 * 300
+    )
+    assert a1["value_weighted_retention"] == pytest.approx(1300 / 2400)
+    assert a1["risk_adjusted_retention"] == pytest.approx(1300 / 1610)
+    assert a2["risk_adjusted_retention"] == pytest.approx(800 / (0.7 * 800))
+    assert a3["portfolio_start"] == 0 and np.isnan(a3["risk_adjusted_retention"])
+
+
+def test_retention_weights_of_each_method():
+    v = np.array([300.0, 500.0, 800.0, 1000.0, 2000.0, np.nan])
+    capped = retention_weights(v, RetentionWeights(cap_quantile=0.9))
+    assert capped[:5].tolist() == pytest.approx([300, 500, 800, 1000, 1600])  # 1000 + 0.6 x 1000
+    assert np.isnan(capped[5])
+    assert retention_weights(v, RetentionWeights(method="log_value"))[0] == pytest.approx(
+        np.log(301)
+    )
+    counts = retention_weights(v, RetentionWeights(method="head_count"))
+    assert counts[:5].tolist() == [1.0] * 5 and np.isnan(counts[5])
+
+
+def test_portfolio_metrics_by_value_and_the_month_window_by_hand():
+    m = portfolio_metrics(
+        tiny_dataset(),
+        tiny_predictions(),
+        JUNE,
+        NO_RESCALE.model_copy(
+            update={"horizon_days": None, "weights": RetentionWeights(method="value")}
+        ),
+    )
     a1, a2, a3 = m.loc["A1"], m.loc["A2"], m.loc["A3"]
     assert (a1["portfolio_start"], a1["churned"]) == (4, 2)  # c1 cancelled, c4 bought nothing
     assert a1["churn_rate"] == pytest.approx(0.5) and a1["retention_rate"] == pytest.approx(0.5)
@@ -132,7 +172,7 @@ def test_portfolio_metrics_by_hand():
 
 
 def test_probability_is_rescaled_to_the_month():
-    m = portfolio_metrics(tiny_dataset(), tiny_predictions(), JUNE, OutcomeConfig())
+    m = portfolio_metrics(tiny_dataset(), tiny_predictions(), JUNE, BY_MONTH)
     keep = lambda p: (1 - p) ** (30 / 90)  # noqa: E731  June has 30 days; predictions 90
     expected = keep(0.5) * 1000 + keep(0.2) * 2000 + keep(0.1) * 500 + keep(0.6) * 300
     assert m.loc["A1", "expected_retained_value"] == pytest.approx(expected)
@@ -140,7 +180,7 @@ def test_probability_is_rescaled_to_the_month():
 
 def test_customers_without_prediction_are_counted_not_valued():
     preds = tiny_predictions().query("customer_id != 'c2'")
-    m = portfolio_metrics(tiny_dataset(), preds, JUNE, NO_RESCALE)
+    m = portfolio_metrics(tiny_dataset(), preds, JUNE, BY_MONTH)
     assert m.loc["A1", "customers_without_prediction"] == 1
     assert m.loc["A1", "portfolio_start"] == 4
     assert m.loc["A1", "starting_value"] == pytest.approx(1800)
@@ -179,7 +219,8 @@ def test_month_scorecard_rows_commission_and_flags():
     assert managers["improvement_plan"].sum() == 2  # two scored managers: both in the bottom two
     teams = sc[sc["level"] == "team"].set_index("team")
     assert teams.loc["north", "portfolio_start"] == 5
-    assert teams.loc["north", "risk_adjusted_retention"] == pytest.approx(3300 / (2670 + 560))
+    # pooled capped weights: A1 kept 1300 of 1610 expected, A2 800 of 560
+    assert teams.loc["north", "risk_adjusted_retention"] == pytest.approx(2100 / (1610 + 560))
 
 
 def test_missing_complaints_table_is_reported_not_fatal():
@@ -199,8 +240,11 @@ def test_manager_with_no_customers_is_a_clear_error():
 
 
 def test_period_with_no_data_is_a_clear_error():
-    with pytest.raises(KpiError, match=r"outcome window runs to 2024-08-31 but the data runs to "):
-        scorecard(tiny_dataset(), tiny_predictions(), "2024-08")
+    with pytest.raises(KpiError, match=r"outcome window runs to 2024-10-29 but the data runs to "):
+        scorecard(tiny_dataset(), tiny_predictions(), "2024-08")  # 90 days from August 1st
+    by_month = KpiConfig(outcome=OutcomeConfig(horizon_days=None))
+    with pytest.raises(KpiError, match=r"outcome window runs to 2024-09-30 but the data runs to "):
+        scorecard(tiny_dataset(), tiny_predictions(), "2024-09", by_month)
     with pytest.raises(KpiError, match=r"no data for the period starting 2020-01-01: no assigned"):
         scorecard(tiny_dataset(), tiny_predictions(), "2020-01")
 

@@ -19,7 +19,7 @@ from churn.commands import kpi as kpi_command
 from features.dataset import Dataset
 from features.loaders import load_dataset
 from kpi.campaign import campaign_candidates, select_campaign
-from kpi.config import KpiConfig, KpiError
+from kpi.config import KpiConfig, KpiError, OutcomeConfig
 from kpi.scorecard import scorecard
 from serving.batch.store import PredictionStore, ScoringRun
 from serving.kpi_inputs import (
@@ -35,6 +35,7 @@ from serving.kpi_inputs import (
 from serving.reasons import explain_frame
 
 CFG = KpiConfig()
+MONTH_CFG = KpiConfig(outcome=OutcomeConfig(horizon_days=None))  # judges a month by the month
 
 
 def _write_book(folder: Path, ds: Dataset) -> Path:
@@ -153,8 +154,8 @@ def test_runs_that_read_different_folders_need_a_data_folder(book, tmp_path):
     with pytest.raises(KpiError, match=r"different data folders.*--data DIR"):
         stored.data_folder()
     with pytest.raises(KpiError, match="elsewhere.*does not exist"):
-        store_scorecard(store, "2024-05", CFG)
-    _, frame = store_scorecard(store, "2024-05", CFG, data=folder)
+        store_scorecard(store, "2024-05", MONTH_CFG)
+    _, frame = store_scorecard(store, "2024-05", MONTH_CFG, data=folder)
     assert frame["score"].notna().any()
     store.close()
 
@@ -241,10 +242,15 @@ def test_churn_kpi_reads_the_store_and_the_recorded_folder(scored, tmp_path):
     written = pd.read_csv(out, dtype={"account_manager_id": "str"})
     want = scorecard(load_dataset(folder), preds["2024-03-01"], "2024-03", CFG)
     assert written["score"].to_numpy() == pytest.approx(want["score"].to_numpy(), nan_ok=True)
-    missing = CliRunner().invoke(_app(), ["kpi", "--period", "2024-05", "--store", url])
+    month_window = tmp_path / "kpi.yaml"
+    month_window.write_text("kpi: {outcome: {horizon_days: null}}\n", encoding="utf-8")
+    missing = CliRunner().invoke(
+        _app(), ["kpi", "--period", "2024-05", "--store", url, "--config", str(month_window)]
+    )
     assert missing.exit_code == 2 and "Traceback" not in missing.output
     text = " ".join(missing.output.split())
-    assert f"churn score --data {folder} --asof 2024-05-01 --store '{url}'" in text
+    assert f"churn score --data {folder} --asof 2024-05-01 --config" in text
+    assert text.endswith(f"--store '{url}'")
     file_only = CliRunner().invoke(
         _app(), ["kpi", "--period", "2024-03", "--predictions", str(out)]
     )
