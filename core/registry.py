@@ -34,6 +34,8 @@ OUTPUT_COLUMNS = {"churn": "churn_probability", "value": "predicted_value"}
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
+RUN_TAG = "run_id"
+"""Model-version tag naming the training run; the versions of one run are a pair."""
 _HISTORY_KEEP = 200
 
 
@@ -169,6 +171,77 @@ def rollback(client: MlflowClient, name: str, reason: str) -> tuple[str, str]:
     return current, target
 
 
+def version_run_id(mv: Any) -> str | None:
+    """The training run of a model version: its ``run_id`` tag, else the run it was logged in."""
+    tags = getattr(mv, "tags", None) or {}
+    return tags.get(RUN_TAG) or getattr(mv, "run_id", None) or None
+
+
+def pair_versions(client: MlflowClient, name: str, version: str) -> dict[str, str]:
+    """The versions of one training run: ``name`` v``version`` and, per other registered
+    model, its latest version from the same run (just ``{name: version}`` without a run)."""
+    version = str(version)
+    check_version(client, name, version)
+    run_id = version_run_id(client.get_model_version(name, version))
+    pair = {name: version}
+    if not run_id:
+        return pair
+    found: dict[str, int] = {}
+    for query in (f"tags.{RUN_TAG} = '{run_id}'", f"run_id = '{run_id}'"):
+        try:
+            hits = client.search_model_versions(query)
+        except MlflowException:
+            continue
+        for mv in hits:
+            if mv.name != name and version_run_id(mv) == run_id:
+                found[mv.name] = max(found.get(mv.name, 0), int(mv.version))
+    return pair | {n: str(v) for n, v in sorted(found.items())}
+
+
+def promote_pair(
+    client: MlflowClient, name: str, version: str, reason: str
+) -> list[tuple[str, str | None, str]]:
+    """Manual promotion of a training run's pair: ``name`` v``version`` and the versions of the
+    other models from its run take ``champion`` together. Returns (model, previous, new)."""
+    if not reason.strip():
+        raise RegistryError("a reason is required to move the champion alias")
+    moves = []
+    for model, target in pair_versions(client, name, version).items():
+        previous = alias_version(client, model, CHAMPION)
+        make_champion(client, model, target, f"manual: {reason}")
+        moves.append((model, previous, target))
+    return moves
+
+
+def _return_to(client: MlflowClient, name: str, target: str, reason: str) -> str | None:
+    """Give ``champion`` of ``name`` back to ``target``; returns the version it leaves."""
+    current = alias_version(client, name, CHAMPION)
+    if current == target:
+        return current
+    history = champion_history(client, name)
+    if len(history) >= 2 and history[-1] == current and history[-2] == target:
+        _set_history(client, name, history[:-1])
+        client.set_registered_model_alias(name, CHAMPION, target)
+        if current is not None:
+            _record(client, name, current, "rolled_back", reason)
+        _record(client, name, target, "restored", f"rollback from v{current}: {reason}")
+    else:
+        make_champion(client, name, target, f"rollback from v{current}: {reason}", "restored")
+    return current
+
+
+def rollback_pair(client: MlflowClient, name: str, reason: str) -> list[tuple[str, str, str]]:
+    """Return ``name`` to its previous champion and every model of that version's training run
+    to its version of the same run, together. Returns (model, from version, to version)."""
+    current, target = rollback(client, name, reason)
+    moves = [(name, current, target)]
+    for model, version in pair_versions(client, name, target).items():
+        if model != name:
+            left = _return_to(client, model, version, reason)
+            moves.append((model, left or "none", version))
+    return moves
+
+
 class BundlePyfunc(PythonModel):
     """MLflow pyfunc wrapper: loads the bundle from the ``bundle`` artifact and scores frames.
 
@@ -232,6 +305,16 @@ def pyfunc_input_types(bundle: ModelBundle) -> dict[str, str]:
         )
         for feature, name in zip(bundle.feature_names, bundle.input_names, strict=True)
     }
+
+
+def load_version_bundle(name: str, version: str, tracking_uri: str) -> ModelBundle:
+    """Download version ``version`` of registered model ``name`` (bundle files only)."""
+    client = client_for(tracking_uri)
+    location = client.get_model_version_download_uri(name, str(version))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=tracking_uri)
+    )
+    return ModelBundle.load(_bundle_dir(local))
 
 
 def load_registered_bundle(name: str, alias: str, tracking_uri: str) -> tuple[ModelBundle, str]:

@@ -2,7 +2,9 @@
 
 The registry is the only place models come from: the configured tracking URI, the configured
 model names and the champion alias. A request can make the service re-read the alias
-(``POST /reload``) but never names a model location itself.
+(``POST /reload``) but never names a model location itself. The two models move as a pair: the
+versions the alias points at must come from one training run (their ``run_id`` tags); a
+mismatched pair is not loaded and the previous pair keeps answering.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core.bundle import BundleError, ModelBundle
-from core.registry import client_for, load_registered_bundle
+from core.registry import client_for, load_registered_bundle, load_version_bundle, version_run_id
 from features.config import FeatureConfig
 from serving.config import ModelRefs
 
@@ -35,6 +37,7 @@ class Champions:
     churn_version: str
     value_version: str
     loaded_at: float = field(default_factory=time.time)
+    run_id: str | None = None
 
     @cached_property
     def feature_names(self) -> tuple[str, ...]:
@@ -50,6 +53,15 @@ class Champions:
             for col, levels in bundle.categories.items():
                 out.setdefault(col, set()).update(levels)
         return {k: frozenset(v) for k, v in out.items()}
+
+    @cached_property
+    def same_encoding(self) -> bool:
+        """Whether both models read the same matrix (same features, order and levels), so one
+        encoding serves both."""
+        return (
+            self.churn.feature_names == self.value.feature_names
+            and self.churn.categories == self.value.categories
+        )
 
     def feature_config(self) -> FeatureConfig:
         """The feature configuration the churn model was trained with (defaults if unrecorded)."""
@@ -76,32 +88,89 @@ def load_champions(refs: ModelRefs, tracking_uri: str) -> Champions:
     return Champions(churn, value, churn_version, value_version)
 
 
-def alias_versions(refs: ModelRefs, tracking_uri: str) -> tuple[str, str]:
-    """The versions the alias points at now (a cheap registry read, nothing is downloaded)."""
+class RegistryUnavailable(BundleError):
+    """The registry cannot be read or names no usable pair; ``public`` is safe for clients."""
+
+    def __init__(self, public: str, detail: str) -> None:
+        super().__init__(f"{public}: {detail}")
+        self.public = public
+
+
+@dataclass(frozen=True)
+class AliasPair:
+    """The versions the alias points at and the training runs they come from."""
+
+    churn_version: str
+    value_version: str
+    churn_run: str | None
+    value_run: str | None
+
+    @property
+    def versions(self) -> tuple[str, str]:
+        return self.churn_version, self.value_version
+
+    def mismatch(self, refs: ModelRefs) -> str | None:
+        """Why these two versions are not a pair (different training runs), or None."""
+        if self.churn_run == self.value_run:
+            return None
+        return (
+            f"mismatched pair: {refs.churn} v{self.churn_version} (run {self.churn_run}) and "
+            f"{refs.value} v{self.value_version} (run {self.value_run}) carry {refs.alias!r} but "
+            "come from different training runs; move both with `churn promote` or "
+            "`churn rollback`"
+        )
+
+
+def alias_pair(refs: ModelRefs, tracking_uri: str) -> AliasPair:
+    """The versions the alias points at now and their runs (a registry read, no download)."""
     from mlflow.exceptions import MlflowException
 
     client = client_for(tracking_uri)
+    found = []
+    for name in (refs.churn, refs.value):
+        try:
+            mv = client.get_model_version_by_alias(name, refs.alias)
+        except MlflowException as exc:
+            code = str(getattr(exc, "error_code", ""))
+            if "RESOURCE_DOES_NOT_EXIST" in code or "INVALID_PARAMETER_VALUE" in code:
+                raise RegistryUnavailable(
+                    f"no champion: registered model {name!r} has no version with alias "
+                    f"{refs.alias!r}; train one (churn train) or promote one",
+                    f"{tracking_uri}: {exc.message}",
+                ) from exc
+            raise RegistryUnavailable(
+                f"the model registry cannot be read ({type(exc).__name__})", str(exc)
+            ) from exc
+        except Exception as exc:  # a broken store file, an unreachable server
+            raise RegistryUnavailable(
+                f"the model registry cannot be read ({type(exc).__name__})", str(exc)
+            ) from exc
+        found.append((str(mv.version), version_run_id(mv)))
+    (churn_version, churn_run), (value_version, value_run) = found
+    return AliasPair(churn_version, value_version, churn_run, value_run)
 
-    def version(name: str) -> str:
-        return str(client.get_model_version_by_alias(name, refs.alias).version)
 
-    try:
-        return version(refs.churn), version(refs.value)
-    except MlflowException as exc:
+def load_pair(refs: ModelRefs, tracking_uri: str, pair: AliasPair) -> Champions:
+    """Download exactly the versions of ``pair`` (not whatever the alias points at by then)."""
+    churn = load_version_bundle(refs.churn, pair.churn_version, tracking_uri)
+    value = load_version_bundle(refs.value, pair.value_version, tracking_uri)
+    if churn.kind != "churn" or value.kind != "value":
         raise BundleError(
-            f"no champion: registered models {refs.churn!r} and {refs.value!r} need a version "
-            f"with alias {refs.alias!r} in {tracking_uri} (train one with `churn train`): "
-            f"{exc.message}"
-        ) from exc
+            f"{refs.churn!r} holds a {churn.kind} bundle and {refs.value!r} a {value.kind} "
+            "bundle; expected churn and value"
+        )
+    return Champions(churn, value, pair.churn_version, pair.value_version, run_id=pair.churn_run)
 
 
 @dataclass(frozen=True)
 class RefreshResult:
-    """What a registry check did: whether the champions changed, and the problem if any."""
+    """What a registry check did: whether the champions changed, and the problem if any
+    (``kind``: ``registry`` unreadable or no champion, ``mismatch``, ``load``)."""
 
     changed: bool
     champions: Champions | None
     problem: str | None
+    kind: str | None = None
 
 
 class ModelHolder:
@@ -115,8 +184,8 @@ class ModelHolder:
         self,
         refs: ModelRefs,
         tracking_uri: str,
-        loader: Callable[[ModelRefs, str], Champions] = load_champions,
-        lookup: Callable[[ModelRefs, str], tuple[str, str]] = alias_versions,
+        loader: Callable[[ModelRefs, str, AliasPair], Champions] = load_pair,
+        lookup: Callable[[ModelRefs, str], AliasPair] = alias_pair,
     ) -> None:
         self.refs = refs
         self.tracking_uri = tracking_uri
@@ -125,6 +194,7 @@ class ModelHolder:
         self._lock = threading.Lock()
         self._current: Champions | None = None
         self._problem: str | None = "models not loaded yet"
+        self._kind: str | None = "registry"
 
     @property
     def current(self) -> Champions | None:
@@ -132,27 +202,56 @@ class ModelHolder:
 
     @property
     def problem(self) -> str | None:
-        """Why the service cannot answer (no champion), or why the last refresh failed."""
+        """Why the service cannot answer (no champion), or why the last refresh failed (words
+        safe for clients: no registry URI; the log has the full error)."""
         return self._problem
 
+    @property
+    def problem_kind(self) -> str | None:
+        return self._kind
+
+    def _fail(
+        self, current: Champions | None, kind: str, public: str, detail: str
+    ) -> RefreshResult:
+        self._problem, self._kind = public, kind
+        log.warning("champion refresh failed (%s): %s", kind, detail)
+        return RefreshResult(False, current, public, kind)
+
     def refresh(self) -> RefreshResult:
-        """Re-read the alias; load and swap in the new versions when they differ."""
+        """Re-read the alias; load and swap in the new pair when it moved and is a pair."""
         with self._lock:
             current = self._current
             try:
                 wanted = self._lookup(self.refs, self.tracking_uri)
-                if current is not None and wanted == (current.churn_version, current.value_version):
-                    self._problem = None
-                    return RefreshResult(False, current, None)
-                loaded = self._loader(self.refs, self.tracking_uri)
             except Exception as exc:  # the service stays up, on its current champions if any
-                self._problem = (
-                    str(exc) if isinstance(exc, BundleError) else f"{type(exc).__name__}: {exc}"
+                public = getattr(exc, "public", None) or (
+                    f"the model registry cannot be read ({type(exc).__name__})"
                 )
-                log.warning("champion refresh failed: %s", self._problem)
-                return RefreshResult(False, current, self._problem)
+                return self._fail(current, "registry", public, str(exc))
+            mismatch = wanted.mismatch(self.refs)
+            if mismatch is not None:
+                kept = (
+                    f"; still serving v{current.churn_version} and v{current.value_version}"
+                    if current is not None
+                    else ""
+                )
+                return self._fail(current, "mismatch", mismatch + kept, mismatch)
+            if current is not None and wanted.versions == (
+                current.churn_version,
+                current.value_version,
+            ):
+                self._problem = self._kind = None
+                return RefreshResult(False, current, None)
+            try:
+                loaded = self._loader(self.refs, self.tracking_uri, wanted)
+            except Exception as exc:
+                public = (
+                    f"cannot load {self.refs.churn} v{wanted.churn_version} and "
+                    f"{self.refs.value} v{wanted.value_version} ({type(exc).__name__})"
+                )
+                return self._fail(current, "load", public, f"{type(exc).__name__}: {exc}")
             self._current = loaded
-            self._problem = None
+            self._problem = self._kind = None
             log.info(
                 "serving %s v%s and %s v%s",
                 self.refs.churn,

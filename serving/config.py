@@ -7,6 +7,7 @@ environment variable; the service reads it once when it starts.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -19,6 +20,9 @@ from features.pipeline.lifecycle import LifecycleConfig
 SECTION = "serving"
 CONFIG_ENV = "CHURN_SERVING_CONFIG"
 """Environment variable naming the YAML file the service reads its ``serving:`` section from."""
+
+
+MIN_API_KEY_LENGTH = 16
 
 
 class ServingConfigError(ChurnError):
@@ -95,8 +99,9 @@ class ServingConfig(Frozen):
     """SQLAlchemy URL of the feature and prediction store; default SQLite in the project home."""
     max_batch_size: int = Field(1000, ge=1, le=100_000)
     """Most records or customer ids one request may carry."""
-    max_body_bytes: int = Field(2_000_000, ge=1024)
-    """Largest request body accepted; larger ones get 413."""
+    max_body_bytes: int = Field(8_000_000, ge=1024)
+    """Largest request body accepted; larger ones get 413. The default holds ``max_batch_size``
+    full records (about 3 KB each as JSON, every value at full precision)."""
     risk_bands: RiskBands = RiskBands()
     top_k: int = Field(5, ge=1, le=50)
     """Reasons per customer that /explain returns unless the request asks for another number."""
@@ -107,8 +112,9 @@ class ServingConfig(Frozen):
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)
     api_key_env: str = "CHURN_API_KEY"
-    """Environment variable holding the API key; when it is set, every endpoint but the health
-    probes requires it (header ``X-API-Key`` or ``Authorization: Bearer``)."""
+    """Environment variable holding the API key (at least 16 characters); when it is set, every
+    endpoint but the health probes requires it (header ``X-API-Key`` or ``Authorization:
+    Bearer``). Empty or shorter keys stop the service at start."""
 
     @model_validator(mode="after")
     def _pages(self) -> ServingConfig:
@@ -121,6 +127,33 @@ class ServingConfig(Frozen):
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite:///{home() / 'serving.db'}"
+
+
+def api_key_problem(name: str, value: str | None) -> str | None:
+    """Why the API key in environment variable ``name`` cannot be used (None: usable or unset)."""
+    if value is None:
+        return None
+    if not value.strip():
+        return (
+            f"{name} is set but empty: unset it to serve without a key on loopback, or set a "
+            f"key of at least {MIN_API_KEY_LENGTH} characters"
+        )
+    if len(value) < MIN_API_KEY_LENGTH:
+        return (
+            f"{name} holds a key of {len(value)} characters; use at least {MIN_API_KEY_LENGTH} "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+        )
+    return None
+
+
+def api_key_from_env(cfg: ServingConfig, env: Mapping[str, str]) -> str | None:
+    """The API key the service requires (None: no key set); ServingConfigError for a key that
+    is empty or too short, so a typo never turns authentication off silently."""
+    value = env.get(cfg.api_key_env)
+    problem = api_key_problem(cfg.api_key_env, value)
+    if problem:
+        raise ServingConfigError(problem)
+    return value
 
 
 def load_serving_config(path: str | Path | None = None) -> ServingConfig:

@@ -1,22 +1,34 @@
-"""How the API process is started: the ``bentoml serve`` command line and its environment.
+"""How the API process is started and stopped: the ``bentoml serve`` command line, its
+environment, the safety checks before it binds, and a process tree that dies as one.
 
-Shared by ``churn serve``, the service tests and the benchmark, so all of them run the service
-the same way.
+Shared by ``churn serve``, the service tests and the benchmarks, so all of them run the service
+the same way. BentoML's worker runs in its own session under the server process; it exits when
+that parent goes (:func:`exit_with_parent`), and the server itself dies with whoever started it
+(:func:`die_with_parent`), so a SIGKILL anywhere leaves no process holding the port.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import ipaddress
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import FrameType
 
-from serving.config import CONFIG_ENV, ServingConfig
+from serving.config import CONFIG_ENV, ServingConfig, api_key_problem
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 SERVICE = "serving.service:ChurnService"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,16 +92,72 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def bind_problem(
+    host: str, key_env: str, env: Mapping[str, str], allow_unauthenticated: bool = False
+) -> str | None:
+    """Why the service must not start this way (None: it may): a bad key, or an interface beyond
+    loopback without a key unless explicitly allowed."""
+    key = env.get(key_env)
+    problem = api_key_problem(key_env, key)
+    if problem:
+        return problem
+    if key is None and not is_loopback(host) and not allow_unauthenticated:
+        return (
+            f"binding {host} exposes the API beyond this machine and {key_env} is not set; set "
+            f"a key of at least 16 characters, or pass --allow-unauthenticated to serve "
+            "without one"
+        )
+    return None
+
+
+def _set_pdeathsig(sig: int) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent exits (False elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """``preexec_fn`` of the server process: it gets ``sig`` when the starting process dies."""
+    _set_pdeathsig(sig)
+
+
+def exit_with_parent(interval_s: float = 0.2) -> None:
+    """Exit this process (a BentoML worker) as soon as its parent is gone: a watchdog thread
+    compares the parent pid, and on Linux the kernel sends SIGKILL as well."""
+    parent = os.getppid()
+    if threading.current_thread() is threading.main_thread():
+        _set_pdeathsig(signal.SIGKILL)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        log.warning("the server process %d is gone; this worker exits", parent)
+        os._exit(0)
+
+    if parent > 1:
+        threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def start_service(
     port: int,
     config_path: str | Path | None,
     log: Path,
-    extra_env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str | None] | None = None,
     host: str = "127.0.0.1",
 ) -> subprocess.Popen:
-    """``bentoml serve`` in its own process group (so :func:`stop_service` ends all its workers)."""
+    """``bentoml serve`` in its own process group (so :func:`stop_service` ends all its
+    workers); an ``extra_env`` value of None removes that variable."""
     env = serve_env(config_path)
-    env.update(extra_env or {})
+    for name, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     with log.open("wb") as out:
         return subprocess.Popen(
             serve_command(host, port),
@@ -97,7 +165,44 @@ def start_service(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
+
+
+def run_foreground(command: list[str], env: Mapping[str, str], grace_s: float = 10.0) -> int:
+    """Run the server until it exits or this process gets SIGINT, SIGTERM or SIGHUP; each is
+    passed on as SIGTERM to the server's own process group (SIGKILL after ``grace_s``). The
+    server gets SIGTERM from the kernel if this process is killed outright."""
+    proc = subprocess.Popen(
+        command, env=dict(env), start_new_session=True, preexec_fn=die_with_parent
+    )
+    stopping: list[float] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+            _signal_group(proc, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=0.5)
+                return code if code >= 0 else 128 - code  # killed by a signal: the shell's way
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > grace_s:
+                    _signal_group(proc, signal.SIGKILL)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 def wait_until_up(proc: subprocess.Popen, url: str, timeout_s: float, log: Path) -> None:

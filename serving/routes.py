@@ -2,27 +2,33 @@
 
 ``/at_risk`` pages through the latest batch scoring; ``/models`` says which champions answer;
 ``/scorecards`` computes the KPI scorecards of a period from the predictions stored at its month
-starts and the data folder that scoring read.
+starts and the data folder that scoring read; ``/docs.json`` is the OpenAPI document (BentoML's,
+made to match the service: :func:`serving.schemas.contract`) and ``/docs`` its page, built from
+assets this server holds.
 """
 
 from __future__ import annotations
 
+import html
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from core.errors import ChurnError
 from kpi.config import KpiConfig, KpiError, load_kpi_config
 from kpi.periods import parse_period
-from serving.batch.store import AtRiskQuery, StoreError
+from serving.batch.store import AtRiskQuery, StoreError, StoreUnavailable
 from serving.champions import ModelHolder
 from serving.config import CONFIG_ENV
-from serving.errors import Problem, error_response, pydantic_problems
+from serving.errors import Problem, error_response, pydantic_problems, scrub
 from serving.kpi_inputs import (
     DatasetCache,
     MissingPredictionsError,
@@ -32,9 +38,49 @@ from serving.kpi_inputs import (
     store_scorecard,
 )
 from serving.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
-from serving.schemas import ListItem, ListResponse, ModelInfo, ModelStatus
+from serving.schemas import (
+    MAX_OFFSET,
+    MAX_PAGE,
+    PERIOD_PATTERN,
+    PRODUCT,
+    ListItem,
+    ListResponse,
+    ModelInfo,
+    ModelStatus,
+    contract,
+)
+
+log = logging.getLogger(__name__)
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="./static_content/swagger-ui.css">
+</head><body>
+<div id="swagger-ui"></div>
+<script src="./static_content/swagger-ui-bundle.js" charset="UTF-8"></script>
+<script>
+window.onload = function () {{
+  window.ui = SwaggerUIBundle({{url: "./docs.json", dom_id: "#swagger-ui", validatorUrl: null,
+    deepLinking: true, presets: [SwaggerUIBundle.presets.apis]}});
+}};
+</script>
+</body></html>
+"""
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'"
+)
+"""The docs page may load from this server only (the browser enforces it)."""
+
+
+def product_version() -> str:
+    """The installed version of this project (``0+unknown`` when run from an uninstalled tree)."""
+    try:
+        return version("churn-service")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def model_status(holder: ModelHolder) -> ModelStatus:
@@ -89,17 +135,48 @@ def _list_query(
     account_manager_id: str | None = Query(None, max_length=200),
     segment: str | None = Query(None, max_length=200),
     min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
-    limit: int | None = Query(None, ge=1, description="Page size; default from config."),
-    offset: int = Query(0, ge=0),
+    limit: int | None = Query(
+        None,
+        ge=1,
+        le=MAX_PAGE,
+        description="Page size; default and maximum from config (400 above the maximum).",
+    ),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
 ) -> ListQuery:
     return ListQuery(asof, account_manager_id, segment, min_probability, limit, offset, format)
 
 
-def build_routes(service: Callable[[], Any]) -> FastAPI:
-    """The GET app; ``service`` returns the running service instance (config, models, store)."""
+def _unavailable(exc: StoreUnavailable) -> JSONResponse:
+    log.warning("store unavailable: %s", exc)
+    return _error(503, exc.public)
+
+
+def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]]) -> FastAPI:
+    """The GET app; ``service`` returns the running service instance (config, models, store),
+    ``spec`` BentoML's OpenAPI document of the whole service."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.add_exception_handler(RequestValidationError, _bad_query)
+    cache: dict[Any, dict[str, Any]] = {}
+
+    @app.get("/docs.json", include_in_schema=False)
+    def openapi(svc: Any = Depends(service)) -> JSONResponse:
+        champions = svc.models.current
+        key = champions and (champions.churn_version, champions.value_version)
+        if key not in cache:
+            cache.clear()
+            cfg = svc.config
+            limits = (cfg.max_batch_size, cfg.at_risk_max_page_size)
+            cache[key] = contract(spec(), champions, limits, product_version(), bool(svc.api_key))
+        return JSONResponse(cache[key])
+
+    @app.get("/", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        title = html.escape(f"{PRODUCT} {product_version()}")
+        return HTMLResponse(
+            DOCS_PAGE.format(title=title), headers={"Content-Security-Policy": DOCS_POLICY}
+        )
 
     def list_page(name: str, request: Request, svc: Any, q: ListQuery) -> Any:
         cfg = svc.config
@@ -121,8 +198,10 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
         )
         try:
             page = svc.store.at_risk(query)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
         except StoreError as exc:
-            return _error(404, str(exc))
+            return _error(404, exc.public)
         rows = present(page.rows, page.horizon_days, cfg.lists.reasons)
         wants_csv = q.format == "csv" or (
             q.format is None and "text/csv" in request.headers.get("accept", "")
@@ -170,7 +249,9 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
     def scorecards(
         request: Request,
         svc: Any = Depends(service),
-        period: str = Query(..., max_length=20, description="YYYY-MM, YYYY-Qn or YYYY."),
+        period: str = Query(
+            ..., max_length=20, pattern=PERIOD_PATTERN, description="YYYY-MM, YYYY-Qn or YYYY."
+        ),
         team: str | None = Query(None, max_length=200),
         manager: str | None = Query(None, max_length=200, description="account_manager_id"),
         format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
@@ -184,13 +265,23 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
         if isinstance(kpi_config, KpiError):
             return _error(503, f"the service's KPI configuration is invalid: {kpi_config}")
         cfg = kpi_config
+        trouble = svc.store.problem()
+        if trouble:
+            return _error(503, trouble)
         try:
             inputs, frame = store_scorecard(svc.store, parsed, cfg, load=datasets)
             rows = select_rows(frame, team=team, manager=manager)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
         except (MissingPredictionsError, UnknownSelectionError) as exc:
-            return _error(404, str(exc))
+            log.info("scorecards %s: %s", period, exc)
+            return _error(404, scrub(str(exc)))
         except ChurnError as exc:  # no data for the period, data folder gone or invalid
-            return _error(422, str(exc))
+            if isinstance(exc.__cause__, SQLAlchemyError | StoreError):
+                log.warning("scorecards %s: store trouble: %s", period, exc)
+                return _error(503, "the prediction store cannot be read")
+            log.info("scorecards %s: %s", period, exc)
+            return _error(422, scrub(str(exc)))
         wants_csv = format == "csv" or (
             format is None and "text/csv" in request.headers.get("accept", "")
         )
@@ -211,7 +302,7 @@ def build_routes(service: Callable[[], Any]) -> FastAPI:
             for r in inputs.stored.runs
         ]
         body = {"period": parsed.label, "kind": parsed.kind, "predictions": runs}
-        return JSONResponse({**body, "data": str(inputs.data), "rows": scorecard_records(rows)})
+        return JSONResponse({**body, "rows": scorecard_records(rows)})
 
     @app.get("/models", response_model=ModelStatus)
     def models(svc: Any = Depends(service)) -> ModelStatus:

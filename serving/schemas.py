@@ -8,6 +8,7 @@ list (``GET /models``); the service checks records against it before scoring.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,12 +17,21 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    TypeAdapter,
     create_model,
     model_validator,
 )
 
 from features.contract import CUSTOMERS
 from features.pipeline.profile import CATEGORICAL_FEATURES
+
+PRODUCT = "Churn prediction API"
+MAX_OFFSET = 2**31 - 1
+"""Largest ``offset`` of a list page (beyond it: 400 naming the field)."""
+MAX_PAGE = 100_000
+"""Hard ceiling of ``limit``; the configuration's ``at_risk_max_page_size`` is the real one."""
+PERIOD_PATTERN = r"^(19|20|21)\d{2}(-(0[1-9]|1[0-2])|-[Qq][1-4])?$"
+"""A scorecard period: ``YYYY``, ``YYYY-MM`` or ``YYYY-Qn``."""
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Band = Literal["low", "medium", "high"]
@@ -229,5 +239,270 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    error: str
-    detail: list[ErrorDetail] = []
+    """Every refusal and every server-side failure (503) answers with this body."""
+
+    error: str = Field(description="What went wrong, for a person to read.")
+    detail: list[ErrorDetail] = Field(description="One entry per problem; may be empty.")
+    request_id: str = Field(description="Also in the X-Request-ID header and the server log.")
+
+
+JSON = "application/json"
+ERROR_TEXT = {
+    400: "Bad request: the detail names each field and why (also a bad query parameter).",
+    401: "Missing or wrong API key (header X-API-Key or Authorization: Bearer).",
+    404: "Nothing stored for what was asked (an as-of date or period never scored).",
+    405: "Method not allowed.",
+    409: "The stored features or the champion alias do not fit the champion models.",
+    413: "Request body larger than max_body_bytes.",
+    415: "Content type other than application/json.",
+    422: "The data cannot answer the period (no data for it, or its folder is gone).",
+    503: "Server-side trouble, with the reason: no champion, store or registry unreadable.",
+}
+ENDPOINT_ERRORS = {
+    ("/predict", "post"): (400, 401, 413, 415, 503),
+    ("/predict_by_id", "post"): (400, 401, 404, 409, 413, 415, 503),
+    ("/explain", "post"): (400, 401, 404, 409, 413, 415, 503),
+    ("/reload", "post"): (400, 401, 409, 413, 415, 503),
+    ("/at_risk", "get"): (400, 401, 404, 503),
+    ("/win_back", "get"): (400, 401, 404, 503),
+    ("/scorecards", "get"): (400, 401, 404, 422, 503),
+    ("/models", "get"): (401, 503),
+    ("/metrics", "get"): (401, 503),
+    ("/readyz", "get"): (503,),
+    ("/livez", "get"): (503,),
+    ("/healthz", "get"): (503,),
+}
+HEALTH = ("/readyz", "/livez", "/healthz")
+REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "description": "Id of this request; error bodies and the server log carry it too.",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+_NULL = {"type": "null"}
+ERROR_SCHEMAS: dict[str, Any] = {
+    "ErrorDetail": {
+        "type": "object",
+        "description": ErrorDetail.__doc__,
+        "required": ["loc", "msg", "type"],
+        "properties": {
+            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
+        },
+    },
+    "ErrorBody": {
+        "type": "object",
+        "description": ErrorBody.__doc__,
+        "required": ["error", "detail", "request_id"],
+        "properties": {
+            "error": {"type": "string"},
+            "detail": {"type": "array", "items": {"$ref": "#/components/schemas/ErrorDetail"}},
+            "request_id": {"type": "string"},
+        },
+    },
+    "Ready": {
+        "type": "object",
+        "description": "Champions loaded and the store readable; warnings name a refused move.",
+        "required": ["status", "warnings", "request_id"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready"]},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "request_id": {"type": "string"},
+        },
+    },
+}
+
+
+def record_schema(champions: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON schema of one record for the loaded champions (every feature required, numbers
+    or null, category levels as enums) and an example record that the service accepts."""
+    props: dict[str, Any] = {
+        "customer_id": {"anyOf": [{"type": "string", "minLength": 1, "maxLength": 200}, _NULL]}
+    }
+    example: dict[str, Any] = {"customer_id": "C0000042"}
+    for name in champions.feature_names:
+        levels = sorted(champions.categories.get(name, ()))
+        if name in champions.categories:
+            props[name] = {"anyOf": [{"type": "string", "enum": levels}, _NULL]}
+            example[name] = levels[0] if levels else None
+        else:
+            props[name] = {"anyOf": [{"type": "number"}, _NULL]}
+            example[name] = 1.0
+    schema = {
+        "type": "object",
+        "title": "CustomerRecord",
+        "description": "One field per feature of the champion models (GET /models lists them).",
+        "properties": props,
+        "required": list(champions.feature_names),
+        "additionalProperties": False,
+        "example": example,
+    }
+    return schema, example
+
+
+def _responses(op: dict[str, Any], codes: tuple[int, ...]) -> None:
+    """The operation's error responses, all with the one error body; ids on every response."""
+    kept = {str(k): v for k, v in op.get("responses", {}).items() if str(k).startswith("2")}
+    for code in codes:
+        kept[str(code)] = {
+            "description": ERROR_TEXT[code],
+            "content": {JSON: {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+    for response in kept.values():
+        response["headers"] = REQUEST_ID_HEADER
+    op["responses"] = kept
+
+
+API_MODELS: dict[str, tuple[Any, Any]] = {}
+"""Per POST endpoint: the request model and the 200 response type (filled below the models)."""
+
+
+def _json_schema(kind: Any, mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic's schema of ``kind`` with its definitions moved into the components."""
+    out = TypeAdapter(kind).json_schema(
+        ref_template="#/components/schemas/{model}",
+        mode=mode,  # type: ignore[arg-type]  # "validation" or "serialization"
+    )
+    schemas.update(out.pop("$defs", {}))
+    return out
+
+
+def _nullable(node: Any) -> Any:
+    """``anyOf: [{type: T, ...}, {type: null}]`` as ``{type: [T, null], ...}`` everywhere (one
+    schema that generators and validators read alike)."""
+    if isinstance(node, list):
+        return [_nullable(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _nullable(v) for k, v in node.items()}
+    options = node.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and _NULL in options:
+        other = next(o for o in options if o != _NULL)
+        if isinstance(other.get("type"), str) and "$ref" not in other:
+            rest = {k: v for k, v in node.items() if k != "anyOf"}
+            return {**other, **rest, "type": [other["type"], "null"]}
+    return node
+
+
+def contract(
+    spec: dict[str, Any],
+    champions: Any,
+    limits: tuple[int, int],
+    version: str,
+    auth: bool,
+) -> dict[str, Any]:
+    """BentoML's OpenAPI document made to match the service: product and version, the error
+    responses each endpoint really gives (one error body), the record schema of the loaded
+    champions, ``limits`` (max_batch_size, at_risk_max_page_size), examples the service accepts,
+    and the API key when one is set."""
+    max_batch_size, max_page = limits
+    doc = json.loads(json.dumps(spec))  # a deep copy
+    doc["openapi"] = "3.1.0"  # the schemas use JSON Schema 2020-12 (``type: null``)
+    doc["info"] = {
+        "title": PRODUCT,
+        "version": version,
+        "description": (
+            "Churn and value predictions, explanations, at-risk and win-back lists and KPI "
+            "scorecards. Every refusal is the ErrorBody; server-side trouble is 503."
+        ),
+    }
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("InvalidArgument", "NotFound", "InternalServerError", "HTTPValidationError"):
+        schemas.pop(unused, None)
+    schemas.pop("ValidationError", None)
+    schemas.update(ERROR_SCHEMAS)
+    for path, (request, response) in API_MODELS.items():
+        op = doc.get("paths", {}).get(path, {}).get("post")
+        if op is not None:
+            op["requestBody"] = {
+                "required": path != "/reload",
+                "content": {JSON: {"schema": _json_schema(request, "validation", schemas)}},
+            }
+            op["responses"]["200"]["content"] = {
+                JSON: {"schema": _json_schema(response, "serialization", schemas)}
+            }
+    for name in list(schemas):
+        if name.endswith("IODescriptor"):
+            del schemas[name]
+    limit = {"minItems": 1, "maxItems": max_batch_size}
+    example: dict[str, Any] | None = None
+    if champions is not None:
+        schemas["CustomerRecord"], example = record_schema(champions)
+    paths = doc.get("paths", {})
+    for (path, method), codes in ENDPOINT_ERRORS.items():
+        op = paths.get(path, {}).get(method)
+        if op is None:
+            continue
+        _responses(op, codes)
+        if auth and path not in HEALTH:
+            op["security"] = [{"ApiKey": []}, {"Bearer": []}]
+        body = op.get("requestBody", {}).get("content", {}).get(JSON)
+        if body is not None:
+            body["schema"].pop("example", None)
+            props = body["schema"].get("properties", {})
+            for field in ("records", "customer_ids"):
+                if field in props:
+                    arrays = props[field].get("anyOf", [props[field]])
+                    for a in arrays:
+                        if a.get("type") == "array":
+                            a.update(limit)
+    if auth:
+        schemas_sec = doc["components"].setdefault("securitySchemes", {})
+        schemas_sec["ApiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        schemas_sec["Bearer"] = {"type": "http", "scheme": "bearer"}
+    _bodies(paths, example)
+    ready = paths.get("/readyz", {}).get("get")
+    if ready is not None:
+        ready["responses"]["200"]["content"] = {
+            JSON: {"schema": {"$ref": "#/components/schemas/Ready"}}
+        }
+    for path in ("/at_risk", "/win_back", "/scorecards"):
+        op = paths.get(path, {}).get("get")
+        if op is not None:
+            op["responses"]["200"].setdefault("content", {})["text/csv"] = {
+                "schema": {"type": "string"}
+            }
+    metrics = paths.get("/metrics", {}).get("get")
+    if metrics is not None:
+        metrics["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    for path in ("/at_risk", "/win_back"):
+        for param in paths.get(path, {}).get("get", {}).get("parameters", []):
+            if param.get("name") == "limit":
+                param["schema"] = _nullable(param["schema"])
+                param["schema"]["maximum"] = max_page
+    doc["components"]["schemas"] = _nullable(schemas)
+    doc["paths"] = _nullable(paths)
+    return doc
+
+
+def _bodies(paths: dict[str, Any], example: dict[str, Any] | None) -> None:
+    """Examples the service accepts, and /explain's "exactly one of records or customer_ids"."""
+    examples: dict[str, Any] = {
+        "/predict_by_id": {"customer_ids": ["C0000005", "C0000025"]},
+        "/explain": {"customer_ids": ["C0000005"], "lang": "zh", "top_k": 3},
+        "/reload": {},
+    }
+    if example is not None:
+        examples["/predict"] = {"records": [example]}
+    for path, value in examples.items():
+        body = paths.get(path, {}).get("post", {}).get("requestBody", {}).get("content", {})
+        if JSON in body:
+            body[JSON]["example"] = value
+    explain = paths.get("/explain", {}).get("post", {}).get("requestBody", {}).get("content", {})
+    if JSON in explain:
+        explain[JSON]["schema"]["oneOf"] = [
+            {"required": [f], "properties": {f: {"type": "array"}}}
+            for f in ("records", "customer_ids")
+        ]
+
+
+API_MODELS.update(
+    {
+        "/predict": (PredictRequest, list[Prediction]),
+        "/predict_by_id": (PredictByIdRequest, PredictByIdResponse),
+        "/explain": (ExplainRequest, ExplainResponse),
+        "/reload": (ReloadRequest, ModelStatus),
+    }
+)

@@ -17,18 +17,22 @@ once at start and swapped whole when the alias moves. :mod:`serving.middleware` 
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Any
 
+import anyio.to_thread
 import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
-from serving.batch.store import PredictionStore, ScoringRun, StoreError
+from serving.batch.store import PredictionStore, ScoringRun, StoreError, StoreUnavailable
 from serving.champions import Champions, ModelHolder, Poller
-from serving.config import serving_config_from_env
+from serving.config import api_key_from_env, serving_config_from_env
 from serving.errors import error_response
+from serving.launch import exit_with_parent
 from serving.middleware import RequestGuard
 from serving.reasons import explain_frame
 from serving.routes import build_routes, model_status
@@ -47,13 +51,25 @@ from serving.schemas import (
     ReasonOut,
     ReloadRequest,
 )
-from serving.scoring import records_frame, score_frame
+from serving.scoring import records_frame, score_frame, score_records
 
+log = logging.getLogger(__name__)
+
+ADAPTIVE_ENV = "CHURN_ADAPTIVE_BATCHING"
+"""``1`` turns BentoML's adaptive batching of ``/predict`` on (read when the service module is
+imported, as BentoML fixes an API's batching then); off by default: it measured slower."""
 ADAPTIVE_MAX_BATCH = 512
 """Most records BentoML's dispatcher scores in one call (larger requests are split)."""
-ADAPTIVE_MAX_LATENCY_MS = 5000
+ADAPTIVE_MAX_LATENCY_MS = 50
+INLINE_RECORDS = 64
+"""Requests of up to this many records are scored on the event loop (faster than a thread hop
+for the sub-millisecond work); larger ones in a worker thread, so they block no other request."""
 
-routes = build_routes(bentoml.get_current_service)
+routes = build_routes(
+    bentoml.get_current_service,
+    # a Service property (the class decorator's type is invisible to mypy, see the end)
+    lambda: ChurnService.openapi_spec.asdict(),  # type: ignore[attr-defined]
+)
 
 
 class NotReadyError(bentoml.exceptions.BentoMLException):
@@ -73,8 +89,9 @@ class ChurnService:
     """Churn and value predictions, explanations and at-risk lists for retention teams."""
 
     def __init__(self) -> None:
+        exit_with_parent()  # a worker outlives no server: no stale answers, no port held
         self.config = serving_config_from_env()
-        self.api_key = os.environ.get(self.config.api_key_env) or None
+        self.api_key = api_key_from_env(self.config, os.environ)
         self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())
         self.models.refresh()
         self.store = PredictionStore(self.config.resolved_store_url())
@@ -115,31 +132,44 @@ class ChurnService:
         """Stored feature rows of these ids, indexed by id; an error response when unusable."""
         try:
             run, frame = self.store.features_for(customer_ids)
+        except StoreUnavailable as exc:
+            log.warning("store unavailable: %s", exc)
+            return error_response(503, exc.public)
         except StoreError as exc:
-            return error_response(404, str(exc))
+            return error_response(404, exc.public)
         lacking = [f for f in champions.feature_names if f not in frame.columns]
         if lacking:
             return error_response(
                 409,
                 f"the features stored as of {run.asof} lack {lacking[:5]} that the champion "
-                f"(churn-model v{champions.churn_version}) needs; run `churn score` again",
+                f"(churn-model v{champions.churn_version}) needs; batch scoring must run again",
             )
         return run, frame.set_index("customer_id", drop=False)
 
     # ---- endpoints ------------------------------------------------------------------------------
 
     @bentoml.api(
-        batchable=True,
+        batchable=os.environ.get(ADAPTIVE_ENV) == "1",
         max_batch_size=ADAPTIVE_MAX_BATCH,
         max_latency_ms=ADAPTIVE_MAX_LATENCY_MS,
         input_spec=PredictRequest,
     )
-    def predict(self, records: list[CustomerRecord]) -> list[Prediction]:
+    async def predict(self, records: list[CustomerRecord]) -> list[Prediction]:
         """Churn probability, predicted value, expected value at risk and risk band per record."""
         champions = self._champions()
-        rows = [r.model_dump() for r in records]
-        frame = records_frame(rows, champions)
-        return self._score(frame, [r.get("customer_id") for r in rows], champions)
+        if len(records) <= INLINE_RECORDS:
+            return self._predict_records(records, champions)
+        return await anyio.to_thread.run_sync(self._predict_records, records, champions)
+
+    def _predict_records(self, records: list[Any], champions: Champions) -> list[Prediction]:
+        """Scores of validated records: fields and extras straight to the boosters' matrix."""
+        rows = [{**r.__dict__, **(r.__pydantic_extra__ or {})} for r in records]
+        scores = score_records(rows, champions, self.config.risk_bands)
+        versions = champions.versions
+        return [
+            Prediction.model_construct(customer_id=row.get("customer_id"), **score, **versions)
+            for row, score in zip(rows, scores, strict=True)
+        ]
 
     @bentoml.api(input_spec=PredictByIdRequest)
     def predict_by_id(self, customer_ids: list[str]) -> PredictByIdResponse:
@@ -217,8 +247,13 @@ class ChurnService:
 
     @bentoml.api(input_spec=ReloadRequest)
     def reload(self) -> ModelStatus:
-        """Re-read the champion alias from the registry now; swap models if it moved."""
-        self.models.refresh()
+        """Re-read the champion alias from the registry now; swap models if it moved (503 when
+        the registry cannot be read, 409 when the alias names a mismatched pair)."""
+        result = self.models.refresh()
+        if result.kind in ("registry", "load"):
+            return error_response(503, f"reload failed: {result.problem}")  # type: ignore[return-value]  # an error Response goes out as is
+        if result.kind == "mismatch":
+            return error_response(409, f"reload refused: {result.problem}")  # type: ignore[return-value]  # an error Response goes out as is
         return model_status(self.models)
 
 

@@ -171,19 +171,8 @@ def _log_and_register(
                     name, versions[name], "test_cutoff", f"{trained.plan.test:%Y-%m-%d}"
                 )
             say("promotion gate")
-            decisions = {
-                name: gate(
-                    client,
-                    uri,
-                    name,
-                    versions[name],
-                    bundle,
-                    trained.split.test,
-                    cfg,
-                    trained.plan.horizon_days,
-                )
-                for name, bundle in bundles.items()
-            }
+            pair = {name: (versions[name], bundle) for name, bundle in bundles.items()}
+            decisions = gate(client, uri, pair, trained.split.test, cfg, trained.plan.horizon_days)
             for name, d in decisions.items():
                 mlflow.set_tag(f"gate.{name}", f"v{d.version} -> {d.outcome}")
                 mlflow.set_tag(f"gate.{name}.reason", d.reason[:5000])

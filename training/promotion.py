@@ -9,7 +9,7 @@ artifact) and recorded on the version in the registry.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -117,7 +117,7 @@ def bundle_metrics(
     return value_bundle_metrics(bundle, test, cfg)[0]
 
 
-def gate(
+def judge(
     client: MlflowClient,
     tracking_uri: str,
     model: str,
@@ -127,29 +127,40 @@ def gate(
     cfg: TrainingConfig,
     horizon_days: int,
 ) -> Decision:
-    """Re-evaluate the current champion on ``test``, decide, and move the alias accordingly."""
+    """Re-evaluate the current champion on ``test`` and decide; no alias moves yet."""
     new = bundle_metrics(bundle, test, cfg, horizon_days)
     current = alias_version(client, model, CHAMPION)
-    champion: dict[str, float] | None = None
-    if current is not None and current != str(version):
-        try:
-            old, _ = load_registered_bundle(model, CHAMPION, tracking_uri)
-            champion = bundle_metrics(old, test, cfg, horizon_days)
-        except BundleError as exc:
-            decision = Decision(
-                model,
-                str(version),
-                "champion",
-                f"champion v{current} cannot score the current features ({exc}); replaced",
-                current,
-                [],
-                new,
-            )
-            make_champion(client, model, str(version), f"gate: {decision.reason}")
-            return decision
-    decision = decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
-    if decision.outcome == "champion":
-        make_champion(client, model, str(version), f"gate: {decision.reason}")
-    else:
-        make_challenger(client, model, str(version), f"gate: {decision.reason}")
-    return decision
+    if current is None or current == str(version):
+        return decide(model, str(version), bundle.kind, new, current, None, cfg.promotion)
+    try:
+        old, _ = load_registered_bundle(model, CHAMPION, tracking_uri)
+    except BundleError as exc:
+        reason = f"champion v{current} cannot score the current features ({exc}); replaced"
+        return Decision(model, str(version), "champion", reason, current, [], new)
+    champion = bundle_metrics(old, test, cfg, horizon_days)
+    return decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
+
+
+def gate(
+    client: MlflowClient,
+    tracking_uri: str,
+    bundles: dict[str, tuple[str, ModelBundle]],
+    test: pd.DataFrame,
+    cfg: TrainingConfig,
+    horizon_days: int,
+) -> dict[str, Decision]:
+    """Judge every model of one training run (name -> (version, bundle)) and move the aliases
+    as a pair: all become champion when each passes, otherwise all become challenger, so the
+    service never meets a churn and a value model that were not trained together."""
+    decisions = {
+        name: judge(client, tracking_uri, name, version, bundle, test, cfg, horizon_days)
+        for name, (version, bundle) in bundles.items()
+    }
+    failed = [f"{d.model} v{d.version}" for d in decisions.values() if d.outcome != "champion"]
+    for name, d in decisions.items():
+        if failed and d.outcome == "champion":
+            reason = f"{d.reason}; kept as challenger: {', '.join(failed)} did not pass"
+            decisions[name] = d = replace(d, outcome="challenger", reason=reason)
+        move = make_champion if d.outcome == "champion" else make_challenger
+        move(client, name, d.version, f"gate: {d.reason}")
+    return decisions

@@ -1,4 +1,5 @@
-"""``churn rollback``: return the ``champion`` alias to the previous champion, with a reason."""
+"""``churn rollback``: return the ``champion`` alias to the previous champion, with a reason.
+The churn and value models of that training run move back together (a pair)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ console = Console()
 
 def rollback(
     model: str = typer.Option(..., "--model", help="Registered model, e.g. churn-model."),
-    reason: str = typer.Option(..., "--reason", help="Why (recorded on both versions)."),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded on the versions)."),
     tracking_uri: str | None = typer.Option(None, help="MLflow tracking URI."),
 ) -> None:
-    """Return the champion alias to the previous champion; the reason is recorded."""
-    from core.registry import client_for, resolve_uri
-    from core.registry import rollback as do_rollback
+    """Return the champion alias to the previous champion and its training run's other model;
+    the reason is recorded."""
+    from core.registry import client_for, resolve_uri, rollback_pair
 
     client = client_for(resolve_uri(tracking_uri))
-    old, new = do_rollback(client, model, reason)
-    console.print(f"{model}: champion rolled back from v{old} to v{new}")
+    for name, old, new in rollback_pair(client, model, reason):
+        if old == new:
+            console.print(f"{name}: champion stays v{new} (same training run)")
+        else:
+            console.print(f"{name}: champion rolled back from v{old} to v{new}")
 
 
 def register(app: typer.Typer) -> None:

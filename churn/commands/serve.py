@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import typer
@@ -19,22 +18,31 @@ def serve(
     config: Path | None = typer.Option(
         None, "--config", help="YAML file; the service reads its serving: section."
     ),
+    allow_unauthenticated: bool = typer.Option(
+        False,
+        "--allow-unauthenticated",
+        help="Serve beyond loopback without an API key (refused otherwise).",
+    ),
 ) -> None:
-    """Start the prediction API (BentoML) until interrupted."""
+    """Start the prediction API (BentoML) until interrupted (Ctrl+C, SIGTERM or SIGHUP stop it
+    and its workers)."""
     from serving.batch.store import PredictionStore
-    from serving.config import load_serving_config
-    from serving.launch import base_url, is_loopback, serve_command, serve_env
+    from serving.config import ServingConfigError, load_serving_config
+    from serving.launch import base_url, bind_problem, run_foreground, serve_command, serve_env
 
     cfg = load_serving_config(config)  # a bad file or store fails here, not in the server
-    PredictionStore(cfg.resolved_store_url()).close()
     bind = host or cfg.host
-    command = serve_command(bind, port or cfg.port)
     env = serve_env(config)
+    problem = bind_problem(bind, cfg.api_key_env, env, allow_unauthenticated)
+    if problem:
+        raise ServingConfigError(f"churn serve refused to start: {problem}")
+    PredictionStore(cfg.resolved_store_url()).close()
+    command = serve_command(bind, port or cfg.port)
     url = base_url(cfg, host, port)
-    if not is_loopback(bind):
+    if env.get(cfg.api_key_env) is None and allow_unauthenticated:
         console.print(
-            f"[yellow]warning:[/yellow] binding {bind} exposes the API beyond this machine; "
-            f"set {cfg.api_key_env} to require an API key."
+            f"[yellow]warning:[/yellow] serving {bind} without an API key "
+            "(--allow-unauthenticated): anyone who reaches this port can use the API."
         )
     key = f' -H "X-API-Key: ${cfg.api_key_env}"' if env.get(cfg.api_key_env) else ""
     console.print(f"starting the churn API on {url} (Ctrl+C stops it)")
@@ -43,11 +51,7 @@ def serve(
         f"  sample:     curl -X POST {url}/predict_by_id{key} "
         "-H 'Content-Type: application/json' -d '{\"customer_ids\": [\"C0000005\"]}'"
     )
-    try:
-        code = subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    raise typer.Exit(run_foreground(command, env))
 
 
 def register(app: typer.Typer) -> None:

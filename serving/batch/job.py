@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.bundle import BundleError
 from core.errors import ChurnError
-from core.paths import home
+from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
@@ -144,11 +144,11 @@ def save_batch(
 
 
 def write_list_csv(rows: pd.DataFrame, path: str | Path) -> Path:
-    """One list as CSV (UTF-8, the columns of :func:`serving.lists.list_columns`)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(out, index=False, encoding="utf-8")
-    return out
+    """One list as CSV (UTF-8, the columns of :func:`serving.lists.list_columns`), replacing the
+    file whole: a crash while writing leaves the previous list, never a truncated one."""
+    with replacing(path) as tmp:
+        rows.to_csv(tmp, index=False, encoding="utf-8")
+    return Path(path)
 
 
 def run_batch(

@@ -7,14 +7,20 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL too). Tables:
 - ``features_<hash>``: the feature rows, one table per feature set (the hash names it), so a
   stored row is exactly what the model scored (float64 in, float64 out).
 
-Scoring an as-of date again replaces its rows in one transaction.
+Scoring an as-of date again replaces its rows in one transaction. Reads meet a missing, corrupt
+or unreachable store as :class:`StoreUnavailable` (the API answers 503) and recover by themselves
+once it is back: a SQLite file is opened afresh for every read (no pooled handle outlives a
+replaced file, and a missing file is never created by a read), other databases are pinged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import logging
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +29,12 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from core.config import Frozen
 from core.errors import ChurnError
+
+log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("customer_id", "account_manager_id", "segment")
 PREDICTION_COLUMNS = (
@@ -90,7 +99,23 @@ PREDICTIONS = sa.Table(
 
 
 class StoreError(ChurnError):
-    """The store cannot be opened, or holds nothing for the question asked."""
+    """The store cannot be opened, or holds nothing for the question asked.
+
+    ``public`` is the message without the store's URL or commands (what an API client reads).
+    """
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
+
+
+class StoreUnavailable(ChurnError):
+    """The store cannot be read now (missing, corrupt, unreachable); ``public`` says which in
+    words safe for API clients, the message adds the database's own error (for the log)."""
+
+    def __init__(self, public: str, detail: str) -> None:
+        super().__init__(f"{public}: {detail}")
+        self.public = public
 
 
 @dataclass(frozen=True)
@@ -155,15 +180,51 @@ def _feature_table(name: str, feature_names: Sequence[str], categorical: Sequenc
     return sa.Table(name, sa.MetaData(), *columns)
 
 
-def _engine(url: str) -> sa.Engine:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
     try:
         parsed = sa.engine.make_url(url)
-        database = parsed.database
-        if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(parsed)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        return Path(database)
+    return None
+
+
+def _engine(url: str, *, create: bool = True) -> sa.Engine:
+    """An engine for ``url``; for a SQLite file one connection per use (``NullPool``), and with
+    ``create=False`` a connection that fails instead of creating a missing file."""
+    try:
+        parsed = sa.engine.make_url(url)
+        path = sqlite_file(url)
+        if path is None:
+            return sa.create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            return sa.create_engine(parsed, poolclass=NullPool)
+        target = f"file:{path.resolve()}?mode=rw"
+        return sa.create_engine(
+            parsed,
+            poolclass=NullPool,
+            creator=lambda: sqlite3.connect(target, uri=True, check_same_thread=False),
+        )
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"store URL {url!r} is not a usable SQLAlchemy URL: {exc}") from exc
+
+
+def _unavailable(exc: SQLAlchemyError) -> StoreUnavailable:
+    """What a database error means for a reader, in words without URLs or SQL."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "unable to open" in text:
+        public = "the prediction store is missing or cannot be opened"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        public = "the prediction store is corrupt (not a readable database)"
+    elif "no such table" in text or "does not exist" in text or "no such column" in text:
+        public = "the prediction store lacks its tables (not written by `churn score`)"
+    else:
+        public = f"the prediction store cannot be read ({type(exc).__name__})"
+    return StoreUnavailable(public, str(exc))
 
 
 def _add_missing_columns(engine: sa.Engine) -> None:
@@ -186,14 +247,39 @@ class PredictionStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _engine(url)
+        setup = _engine(url)
         try:
-            _META.create_all(self.engine)
-            _add_missing_columns(self.engine)
+            _META.create_all(setup)
+            _add_missing_columns(setup)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: {exc}"
             ) from exc
+        finally:
+            setup.dispose()
+        self.engine = _engine(url, create=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A connection for reads; database trouble becomes :class:`StoreUnavailable` (and a
+        pooled engine drops its connections, so the next read starts afresh)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise _unavailable(exc) from exc
+
+    def problem(self) -> str | None:
+        """Why the store cannot be read now (words safe for clients), or None when it can."""
+        try:
+            with self.reading() as conn:
+                conn.execute(sa.select(RUNS.c.asof).limit(1)).all()
+                conn.execute(sa.select(PREDICTIONS.c.asof).limit(1)).all()
+        except StoreUnavailable as exc:
+            log.warning("store check failed: %s", exc)
+            return exc.public
+        return None
 
     @property
     def safe_url(self) -> str:
@@ -265,13 +351,14 @@ class PredictionStore:
             if asof
             else query.order_by(RUNS.c.asof.desc()).limit(1)
         )
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
             what = f"as of {asof}" if asof else "yet"
             raise StoreError(
                 f"no batch scoring {what} in the store {self.safe_url} "
-                "(run `churn score --data DIR --asof YYYY-MM-DD`)"
+                "(run `churn score --data DIR --asof YYYY-MM-DD`)",
+                public=f"no batch scoring {what} in the prediction store",
             )
         return ScoringRun(
             asof=row["asof"],
@@ -291,7 +378,7 @@ class PredictionStore:
     ) -> tuple[ScoringRun, pd.DataFrame]:
         """The stored feature rows of these customers (those found; order not kept)."""
         run = self.run(asof)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             name: str = conn.execute(
                 sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof)
             ).scalar_one()
@@ -325,7 +412,7 @@ class PredictionStore:
             .offset(query.offset)
         )
         count = sa.select(sa.func.count()).select_from(PREDICTIONS).where(*where)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             total = int(conn.execute(count).scalar_one())
             rows = pd.read_sql(select, conn)
         rows = rows.astype(object).where(rows.notna(), None)  # NULL is None, never NaN

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.bundle import BundleError, ModelBundle
-from core.paths import home
+from core.paths import home, replacing
 from core.registry import load_registered_bundle
 from features.config import FeatureConfig
 from features.dataset import Dataset
@@ -307,9 +307,7 @@ def write_result(result: dict[str, Any], out: Path | None) -> list[Path]:
     for path in (out, latest_path()):
         if path is None:
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)  # readers (the service's /metrics) never see half a file
+        with replacing(path) as tmp:  # readers (the service's /metrics) never see half a file
+            tmp.write_text(text, encoding="utf-8")
         written.append(path)
     return written

@@ -28,7 +28,7 @@ from serving.config import ServingConfig, load_serving_config
 from serving.launch import free_port, start_service, stop_service, wait_until_up
 
 TRAIN_CUTOFF = "2024-03-01"
-API_KEY = "test-key-5f1c"
+API_KEY = "test-key-5f1c-9d2e7a40"
 START_TIMEOUT_S = 120
 
 
@@ -175,7 +175,7 @@ class Service:
     log: Path
 
 
-def _serve(world: World, config: Path, name: str, env: dict[str, str]) -> Iterator[Service]:
+def _serve(world: World, config: Path, name: str, env: dict[str, str | None]) -> Iterator[Service]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = world.root / f"{name}.log"
@@ -196,7 +196,7 @@ def api_key() -> str:
 @pytest.fixture(scope="session")
 def service(world: World) -> Iterator[Service]:
     """The service with champions loaded and no API key."""
-    yield from _serve(world, world.config, "service", {"CHURN_API_KEY": ""})
+    yield from _serve(world, world.config, "service", {"CHURN_API_KEY": None})
 
 
 @pytest.fixture(scope="session")

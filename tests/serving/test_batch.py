@@ -106,3 +106,19 @@ def test_data_lacking_what_the_models_need_is_refused(book: Dataset, champions: 
 def test_asof_after_the_data_is_refused(book: Dataset, champions: Champions):
     with pytest.raises(ChurnError, match="after the data"):
         score_customers(book, book.as_of + pd.Timedelta(days=1), champions, ServingConfig())
+
+
+def test_a_list_that_fails_half_way_leaves_the_previous_file_whole(batch, tmp_path):
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("disk full")
+
+    rows = batch.lists()["at_risk"]
+    path = write_list_csv(rows, tmp_path / "at_risk.csv")
+    before = path.read_bytes()
+    broken = rows.astype({"customer_id": object})
+    broken.loc[broken.index[-1], "customer_id"] = Unprintable()
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_list_csv(broken, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["at_risk.csv"]  # no temporary file left

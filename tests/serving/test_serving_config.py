@@ -13,7 +13,7 @@ def test_defaults_bind_loopback_and_bound_requests(monkeypatch):
     monkeypatch.delenv("CHURN_SERVING_CONFIG", raising=False)
     cfg = serving_config_from_env()
     assert cfg.host == "127.0.0.1" and is_loopback(cfg.host)
-    assert cfg.max_batch_size == 1000 and cfg.max_body_bytes == 2_000_000
+    assert cfg.max_batch_size == 1000 and cfg.max_body_bytes == 8_000_000
     assert cfg.resolved_store_url() == f"sqlite:///{home() / 'serving.db'}"
     command = serve_command(cfg.host, cfg.port)
     assert command[command.index("--host") + 1] == "127.0.0.1"

@@ -37,8 +37,7 @@ WORSE = """\
 training:
   num_threads: 1
   churn: {params: {num_leaves: 2, max_rounds: 2}}
-  value: {params: {num_leaves: 2, max_rounds: 2}}
-"""
+"""  # a worse churn model beside a value model as good as the champion's
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +172,12 @@ def test_gate_refuses_a_worse_model_and_logs_why(store):
     assert "roc_auc_live" in failed  # the gate decides on the customers not lapsed at the cutoff
     roc = next(c for c in decision["comparisons"] if c["metric"] == "roc_auc_live")
     assert roc["new"] < roc["champion"] - 0.005
+
+
+def test_a_passing_model_stays_challenger_when_its_pair_fails(store):
+    value_v2 = client_for(store["uri"]).get_model_version("value-model", "2")
+    assert "not worse than champion v1" in value_v2.tags["challenger_reason"]
+    assert "kept as challenger: churn-model v2 did not pass" in value_v2.tags["challenger_reason"]
 
 
 def test_promote_and_rollback_record_their_reasons(store):

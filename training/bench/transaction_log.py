@@ -17,7 +17,6 @@ from sklearn.metrics import roc_auc_score
 
 from features.config import FeatureConfig
 from features.dataset import Dataset
-from features.pipeline.build import build_training_set
 from features.pipeline.btyd import (
     WEEK_DAYS,
     BgNbd,
@@ -30,6 +29,7 @@ from features.pipeline.btyd import (
     p_no_purchase,
     rf_summary,
 )
+from features.pipeline.build import build_training_set
 from training.config import TrainingConfig
 from training.evaluation.compare import MODEL
 from training.evaluation.metrics import churn_metrics, value_metrics

@@ -58,11 +58,12 @@ from training.snapshot.models import (
     SnapshotConfig,
     campaign_with_costs,
     contact_costs,
-    fit_churn_bundle,
     fit_value_bundle,
     group_folds,
     inner_split,
+    refit_churn,
     rule_probability,
+    snapshot_churn,
     snapshot_spec,
     source_metadata,
 )
@@ -84,6 +85,11 @@ class SnapshotJobConfig(Frozen):
     """Registered churn model; default ``<name>-churn-model`` (never the main ``churn-model``)."""
     value_model_name: str | None = None
     """Registered value model; default ``<name>-value-model``."""
+    refit_all: bool = True
+    """Register the churn model refitted on every row of the file (holdout included), with the
+    tree shape, round count (scaled to the rows) and calibrator of the model evaluated on the
+    holdout; the metrics and the promotion gate are those of the evaluated model. Needs
+    ``split.refit``. Off: the evaluated model itself is registered."""
 
     def names(self, data_set: str) -> tuple[str, str, str]:
         """(experiment, churn model name, value model name) for ``data_set``."""
@@ -108,6 +114,8 @@ class SnapshotFit:
     evaluation: Evaluation
     holdout: pd.DataFrame  # holdout rows with the gate's columns (LOST_VALUE, future_value)
     rows: dict[str, int]  # fit, validation and holdout row counts
+    registered: ModelBundle | None = None
+    """The churn model to register when it is not ``churn`` itself (refitted on every row)."""
 
 
 @dataclass(frozen=True)
@@ -226,9 +234,13 @@ def fit_snapshot(
     holdout = holdout.reset_index(drop=True)
 
     meta = {**source_metadata(data), **_cost_metadata(data, cfg)}
-    churn = fit_churn_bundle(frame, spec, fit_rows, valid_rows, cfg, snap.churn_candidates)
+    churn = snapshot_churn(frame, spec, train, data.groups, cfg, snap, cfg.seed)
     churn = replace(churn, metadata={**churn.metadata, **meta})
     scores, p = churn_bundle_metrics(churn, holdout, cfg, HORIZON_DAYS)
+    registered = churn
+    if job.refit_all and snap.refit:
+        every = np.arange(len(frame))
+        registered = refit_churn(churn, frame, spec, every, len(train), cfg, snap)
     y_test, lost = y[test], holdout[LOST_VALUE].to_numpy(np.float64)
     churn_table = {MODEL: scores}
     churn_test = holdout[["customer_id", LABEL, LOST_VALUE]].rename(
@@ -271,7 +283,7 @@ def fit_snapshot(
         )
     ev = Evaluation(churn_table, value_table, churn_test, value_test)
     rows = {"fit": len(fit_rows), "validation": len(valid_rows), "holdout": len(test)}
-    return SnapshotFit(churn, value_bundle, ev, holdout, rows)
+    return SnapshotFit(churn, value_bundle, ev, holdout, rows, registered)
 
 
 def _cost_metadata(data: SnapshotData, cfg: TrainingConfig) -> dict[str, object]:
@@ -377,17 +389,16 @@ def _log(
             if fitted.value is not None:
                 bundles[value_name] = fitted.value
             example = fitted.holdout.head(200)
-            for model, bundle in bundles.items():
+            logged = {**bundles, churn_name: fitted.registered or fitted.churn}
+            for model, bundle in logged.items():
                 tagged = replace(bundle, metadata={**bundle.metadata, "run_id": run_id})
                 _, versions[model] = log_bundle(tagged, example, model)
                 client.set_model_version_tag(model, versions[model], "run_id", run_id)
                 client.set_model_version_tag(model, versions[model], "data_set", data.name)
             say("promotion gate")
-            for model, bundle in bundles.items():
-                d = gate(
-                    client, uri, model, versions[model], bundle, fitted.holdout, cfg, HORIZON_DAYS
-                )
-                decisions[model] = d
+            pair = {model: (versions[model], bundle) for model, bundle in bundles.items()}
+            decisions = gate(client, uri, pair, fitted.holdout, cfg, HORIZON_DAYS)
+            for model, d in decisions.items():
                 mlflow.set_tag(f"gate.{model}", f"v{d.version} -> {d.outcome}")
                 mlflow.set_tag(f"gate.{model}.reason", d.reason[:5000])
                 mlflow.log_dict(d.to_dict(), f"promotion/{model}.json")

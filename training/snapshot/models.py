@@ -13,8 +13,9 @@ customer stayed, 0 if they churned) against carrying the value forward.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -50,10 +51,17 @@ class SnapshotConfig(Frozen):
         BoosterParams(),
         BoosterParams(num_leaves=4, min_data_in_leaf=50),
         BoosterParams(num_leaves=31, min_data_in_leaf=20),
+        BoosterParams(num_leaves=63, max_depth=-1, min_data_in_leaf=5, max_rounds=2000),
     )
     """Tree shapes tried in every fold (the training config's own first); the one with the lowest
     inner-validation log loss is kept. Snapshots range from near-linear (Telco) to interaction-rich
     (e-commerce), and a few thousand rows cannot carry one fixed shape well."""
+    refit: bool = True
+    """Cross-fit the churn model: every one of the ``inner_folds`` parts early-stops a fit on the
+    others, the shape of lowest mean log loss is refitted on all the training rows for the mean
+    number of rounds (scaled to the larger data), and the calibrator is fitted on the parts'
+    out-of-fold predictions. Off: one part early-stops and calibrates and the rest fit (faster,
+    but a fifth of the rows never trains the model)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,102 @@ def inner_split(
     ``cfg.inner_folds`` stratified, duplicate-grouped parts early-stops and calibrates."""
     fit, valid = group_folds(y[rows], groups[rows], cfg.inner_folds, seed + 1)[0]
     return rows[fit], rows[valid]
+
+
+def churn_shapes(cfg: TrainingConfig, snap: SnapshotConfig) -> list[BoosterParams]:
+    """The tree shapes a snapshot churn fit tries: the training config's own, then the candidates."""
+    return list(dict.fromkeys((cfg.churn.params, *snap.churn_candidates)))
+
+
+def train_rounds(
+    x: pd.DataFrame, y: np.ndarray, params: dict[str, object], categorical: list[str], rounds: int
+) -> lgb.Booster:
+    """A booster of exactly ``rounds`` trees (no early stopping), re-read from its model text."""
+    data = lgb.Dataset(x, y, categorical_feature=categorical, params=params)
+    booster = lgb.train(params, data, num_boost_round=rounds)
+    return lgb.Booster(model_str=booster.model_to_string())
+
+
+def refit_churn(
+    bundle: ModelBundle,
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    rows: np.ndarray,
+    trained_rows: int,
+    cfg: TrainingConfig,
+    snap: SnapshotConfig,
+) -> ModelBundle:
+    """A cross-fitted ``bundle`` refitted on ``rows`` (more than the ``trained_rows`` it saw):
+    same tree shape and calibrator, rounds scaled with the rows."""
+    shape = churn_shapes(cfg, snap)[int(bundle.metadata["shape_index"])]
+    params = lgb_params(shape, {"objective": "binary", "metric": "binary_logloss"}, cfg)
+    rounds = max(1, round(int(bundle.metadata["best_iteration"]) * len(rows) / trained_rows))
+    x = encode_features(frame.iloc[rows], spec.names, spec.categories)
+    y = frame[LABEL].to_numpy(np.float64)[rows]
+    booster = train_rounds(x, y, params, spec.categorical, rounds)
+    meta = {**bundle.metadata, "best_iteration": rounds, "refit_rows": len(rows)}
+    return replace(bundle, booster=booster, metadata=meta)
+
+
+def fit_churn_crossfit(
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    rows: np.ndarray,
+    groups: np.ndarray,
+    cfg: TrainingConfig,
+    snap: SnapshotConfig,
+    seed: int,
+) -> ModelBundle:
+    """The churn model cross-fitted on ``rows`` (see :attr:`SnapshotConfig.refit`)."""
+    x = encode_features(frame, spec.names, spec.categories)
+    y = frame[LABEL].to_numpy(np.float64)
+    parts = group_folds(y[rows], groups[rows], snap.inner_folds, seed + 1)
+    objective = {"objective": "binary", "metric": "binary_logloss"}
+    shapes = churn_shapes(cfg, snap)
+    tried = []
+    for shape in shapes:
+        params = lgb_params(shape, objective, cfg)
+        oof, rounds, loss = np.zeros(len(rows)), [], []
+        for fit, valid in parts:
+            f = fit_booster(
+                x.iloc[rows[fit]],
+                y[rows[fit]],
+                x.iloc[rows[valid]],
+                y[rows[valid]],
+                params,
+                spec.categorical,
+                shape.max_rounds,
+                cfg.early_stopping_rounds,
+            )
+            oof[valid] = f.booster.predict(x.iloc[rows[valid]])
+            rounds.append(f.best_iteration)
+            loss.append(f.best_score)
+        tried.append((float(np.mean(loss)), shape, params, oof, float(np.mean(rounds))))
+    best = int(np.argmin([t[0] for t in tried]))
+    _, shape, params, oof, mean_rounds = tried[best]
+    n_rounds = max(1, round(mean_rounds * snap.inner_folds / (snap.inner_folds - 1)))
+    booster = train_rounds(x.iloc[rows], y[rows], params, spec.categorical, n_rounds)
+    calibrator = fit_calibrator(oof, y[rows], cfg.churn.calibration, cfg.churn.min_probability)
+    meta = {"mode": "snapshot", "best_iteration": n_rounds, "shape_index": best, "refit": True}
+    return ModelBundle("churn", booster, spec.names, spec.categories, calibrator, meta)
+
+
+def snapshot_churn(
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    rows: np.ndarray,
+    groups: np.ndarray,
+    cfg: TrainingConfig,
+    snap: SnapshotConfig,
+    seed: int,
+) -> ModelBundle:
+    """The snapshot churn model on training ``rows``: cross-fitted (``snap.refit``) or fitted on
+    all but one inner part, which early-stops and calibrates."""
+    if snap.refit:
+        return fit_churn_crossfit(frame, spec, rows, groups, cfg, snap, seed)
+    y = frame[LABEL].to_numpy(np.float64)
+    fit_rows, valid_rows = inner_split(rows, y, groups, snap, seed)
+    return fit_churn_bundle(frame, spec, fit_rows, valid_rows, cfg, snap.churn_candidates)
 
 
 def _value_objective(cfg: TrainingConfig) -> dict[str, object]:
@@ -277,7 +381,7 @@ def cross_validate(
     for k, (train, test) in enumerate(group_folds(y, data.groups, snap.folds, cfg.seed)):
         oof.loc[test, "fold"] = k
         fit_rows, valid_rows = inner_split(train, y, data.groups, snap, cfg.seed + k)
-        bundle = fit_churn_bundle(frame, spec, fit_rows, valid_rows, cfg, snap.churn_candidates)
+        bundle = snapshot_churn(frame, spec, train, data.groups, cfg, snap, cfg.seed + k)
         p_model = bundle.predict(frame.iloc[test])
         oof.loc[test, f"p_{MODEL}"] = p_model
         lr = logistic_pipeline(spec, cfg.seed).fit(x_lr.iloc[train], y[train])

@@ -1,0 +1,50 @@
+"""``churn promote`` and ``churn rollback`` move the churn and value models of one training run
+together (the real CLI on a copy of the served world's registry)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from core.registry import CHAMPION, alias_version, client_for
+from training.tracking import using_store
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
+
+
+def test_promote_and_rollback_move_both_models_of_a_run(world, tmp_path):
+    from churn.cli import app, register_commands
+
+    shutil.copyfile(world.root / "mlflow.db", tmp_path / "mlflow.db")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = client_for(uri)
+    first = {n: alias_version(client, n, CHAMPION) for n in ("churn-model", "value-model")}
+    with using_store(uri):
+        made = {}
+        for name in ("churn-model", "value-model"):
+            mv = client.get_model_version(name, first[name])
+            new = client.create_model_version(name, mv.source, tags={"run_id": "run-two"})
+            made[name] = str(new.version)
+        lone = client.create_model_version(
+            "value-model", mv.source, tags={"run_id": "run-three"}
+        ).version
+    register_commands()
+    runner = CliRunner()
+    common = ["--reason", "A/B test", "--tracking-uri", uri]
+    done = runner.invoke(
+        app, ["promote", "--model", "value-model", "--version", made["value-model"], *common]
+    )
+    assert done.exit_code == 0, done.output
+    assert {n: alias_version(client, n, CHAMPION) for n in made} == made
+    assert "churn-model: champion is now" in done.output
+
+    back = runner.invoke(app, ["rollback", "--model", "churn-model", *common])
+    assert back.exit_code == 0, back.output
+    assert {n: alias_version(client, n, CHAMPION) for n in made} == first
+
+    alone = runner.invoke(
+        app, ["promote", "--model", "value-model", "--version", str(lone), *common]
+    )
+    assert alone.exit_code == 0 and "only it moved" in " ".join(alone.output.split())
