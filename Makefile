@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NB_STAMP := $(VENV)/.installed-notebooks
+SPARK_STAMP := $(VENV)/.installed-spark
 CHURN_HOME_DIR := $(or $(CHURN_HOME),$(CURDIR)/.churn)
 
 .PHONY: setup demo test lint lock bench bench-real notebooks clean
@@ -18,6 +19,12 @@ $(STAMP): pyproject.toml requirements.lock
 $(NB_STAMP): $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock -e ".[dev,notebooks]"
 	touch $(NB_STAMP)
+
+# pyspark for the Spark engine's tests: kept out of the demo's set, because pandera imports
+# pyspark.pandas whenever pyspark is installed, which slows every command that loads data.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c requirements.lock -e ".[dev,spark]"
+	touch $(SPARK_STAMP)
 
 setup: $(STAMP)
 
@@ -34,10 +41,11 @@ notebooks: $(NB_STAMP)
 		$$([ "$$(id -u)" = 0 ] && echo --allow-root)  # Jupyter refuses root without it (containers)
 
 ## The whole test suite (fast and slow tests), as CI runs it.
-test: $(STAMP)
+test: $(SPARK_STAMP)
 	sh scripts/ensure_chromium.sh
 	sh scripts/ensure_fonts.sh
 	sh scripts/ensure_postgres.sh
+	sh scripts/ensure_java.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -49,7 +57,7 @@ lint: $(STAMP)
 
 ## Re-resolve the pinned dependency set after changing pyproject.toml.
 lock:
-	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra notebooks pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra notebooks --extra spark pyproject.toml -o requirements.lock
 
 ## Speed figures on generated data (see each script's --help for sizes).
 bench: $(STAMP)

@@ -14,6 +14,7 @@ import logging
 import os
 import pkgutil
 import sys
+import warnings
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -61,6 +62,11 @@ def configure_logging(level: str | None = None) -> Path:
     _stderr_handler._churn = True  # type: ignore[attr-defined]
     root.addHandler(_stderr_handler)
     logging.captureWarnings(True)
+    # pandera imports pyspark.pandas whenever pyspark is installed, and pyspark then warns about
+    # pandas 3 on every command; the Spark engine's equality tests check what matters instead
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     path = home() / "logs" / "churn.log"
     to_file = _LogFile(path, maxBytes=5_000_000, backupCount=2, encoding="utf-8", delay=True)
     to_file.setFormatter(logging.Formatter(LOG_FORMAT))

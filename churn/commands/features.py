@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -18,6 +22,75 @@ from churn.commands._shared import (
     report_table,
 )
 from core.errors import ChurnError
+
+
+class EngineName(StrEnum):
+    """Where the window aggregates run (``features.engines``)."""
+
+    pandas = "pandas"
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    EngineName | None,
+    typer.Option(
+        "--engine",
+        help="Where the feature aggregates run: pandas, duckdb or spark (default: the config's "
+        "features.engine, else pandas). Same features from each.",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL for --engine spark (default local[*]: this machine's cores).",
+    ),
+]
+SparkConfOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--spark-conf",
+        help="Spark setting KEY=VALUE for --engine spark; repeat for more "
+        "(e.g. spark.driver.memory=8g, spark.churn.staging.dir=hdfs://...).",
+    ),
+]
+
+
+def spark_conf(
+    engine: EngineName | None, master: str | None, pairs: list[str] | None
+) -> dict[str, str]:
+    """``--spark-conf KEY=VALUE`` options as a dict, checked before any data is read; ChurnError
+    names an option without ``=`` or Spark options without ``--engine spark``."""
+    if engine is not EngineName.spark and (master or pairs):
+        raise ChurnError("--spark-master and --spark-conf need --engine spark")
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ChurnError(f"--spark-conf {pair!r}: give a Spark setting as KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@contextmanager
+def engine_chosen(
+    engine: EngineName | None, master: str | None, settings: dict[str, str]
+) -> Iterator[None]:
+    """Build features inside the block with ``engine`` (starting Spark for ``spark``); with no
+    engine, the configuration's. The engine is not recorded in the models' feature config."""
+    if engine is None:
+        yield
+        return
+    from features.engines.dispatch import use_engine
+
+    session = None
+    if engine is EngineName.spark:
+        from features.engines.spark import spark_session
+
+        session = spark_session(master, settings)
+    with use_engine(engine.value, session):
+        yield
 
 
 def features_command(
@@ -43,6 +116,9 @@ def features_command(
         "event's day).",
     ),
     max_bad_row_share: MaxBadRowShareOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    spark_conf_: SparkConfOpt = None,
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Build one row per customer active at the cutoff: RFM, interaction, complaint and
@@ -52,13 +128,17 @@ def features_command(
 
     console = messages(fmt)
     try:
+        settings = spark_conf(engine, spark_master, spark_conf_)
         cfg = load_feature_config(config, horizon)
         ds = load_folder(
             data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config
         )
         table = report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})")
         emit([Section("tables", report_frame(ds), table)], fmt)
-        with console.status(f"building features at {cutoff}"):
+        with (
+            console.status(f"building features at {cutoff}"),
+            engine_chosen(engine, spark_master, settings),
+        ):
             frame = build_features(ds, cutoff, cfg, labels=labels)
         with console.status(f"writing {out}"):
             write_features(frame, out)

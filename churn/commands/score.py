@@ -18,6 +18,15 @@ from churn.commands._shared import (
     load_folder,
     messages,
 )
+from churn.commands.features import (
+    EngineName,
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    engine_chosen,
+    spark_conf,
+)
+from core.errors import ChurnError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,6 +134,20 @@ def score(
     ),
     max_bad_row_share: MaxBadRowShareOpt = None,
     top: int = typer.Option(10, "--top", min=0, help="Rows of each list to print."),
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    spark_conf_: SparkConfOpt = None,
+    out_parquet: Path | None = typer.Option(
+        None,
+        "--out-parquet",
+        help="With --engine spark: score on Spark (the champions as Spark UDFs) and write the "
+        "scores as Parquet partitioned by as-of date into this folder, instead of the store.",
+    ),
+    also_store: bool = typer.Option(
+        False,
+        "--also-store",
+        help="With --out-parquet: also write the store and the two lists, as without it.",
+    ),
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Score every active customer with the champion models; write the store and the two lists.
@@ -137,6 +160,11 @@ def score(
     from serving.config import load_serving_config
 
     console = messages(fmt)
+    settings = spark_conf(engine, spark_master, spark_conf_)
+    if out_parquet is not None and engine is not EngineName.spark:
+        raise ChurnError("--out-parquet needs --engine spark")
+    if also_store and out_parquet is None:
+        raise ChurnError("--also-store goes with --out-parquet")
     cfg = load_serving_config(config)
     if store:
         cfg = cfg.model_copy(update={"store_url": store})
@@ -147,10 +175,24 @@ def score(
         # the data has no events after its last event's day: --asof dates it, as dataset.yaml would
         ds = replace(ds, as_of=when, as_of_source="argument")
         console.print(f"{ds.as_of_text()} (after the last event in the data)", highlight=False)
-    with console.status("batch scoring") as status:
-        result = run_batch(
-            ds, when, cfg, str(Path(data).resolve()), out, win_back_out, say=status.update
-        )
+    with engine_chosen(engine, spark_master, settings):
+        if out_parquet is not None:
+            from features.engines.spark import spark_session
+            from serving.batch.spark import run_spark_batch
+
+            with console.status("batch scoring on Spark"):
+                scored = run_spark_batch(ds, when, cfg, spark_session(), out_parquet)
+            console.print(
+                f"{scored.n_customers:,} customers scored on Spark as of {when:%Y-%m-%d}: "
+                f"{scored.out / f'asof={when:%Y-%m-%d}'}",
+                highlight=False,
+            )
+            if not also_store:
+                return
+        with console.status("batch scoring") as status:
+            result = run_batch(
+                ds, when, cfg, str(Path(data).resolve()), out, win_back_out, say=status.update
+            )
     lists = result.batch.lists()
     at_risk, win_back = lists["at_risk"], lists["win_back"]
     emit(

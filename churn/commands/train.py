@@ -15,6 +15,25 @@ from churn.commands._shared import (
     messages,
     metrics_sections,
 )
+from churn.commands.features import (
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    engine_chosen,
+    spark_conf,
+)
+
+MAX_TRAIN_ROWS = 2_000_000
+"""Default most customer-cutoff rows of the training table: training runs on one machine, and
+``benchmarks/spark.py train-memory`` measured 5.7 GB peak at 1.15 million rows (about 5 KB a row),
+so 2 million rows need about 11 GB (docs/spark.md)."""
+
+
+def cutoffs_within(n_customers: int, wanted: int, max_rows: int) -> int:
+    """How many training cutoffs keep customers x (cutoffs + calibration + test) within
+    ``max_rows`` (at least 1): an upper bound, as not every customer is active at every cutoff."""
+    fit = max_rows // max(n_customers, 1) - 2
+    return max(1, min(wanted, fit))
 
 
 def train(
@@ -45,6 +64,16 @@ def train(
     tracking_uri: str | None = typer.Option(
         None, help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite in home)."
     ),
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    spark_conf_: SparkConfOpt = None,
+    max_train_rows: int = typer.Option(
+        MAX_TRAIN_ROWS,
+        "--max-train-rows",
+        min=1,
+        help="Most customer-cutoff rows to train on: a larger book trains on fewer, the latest, "
+        "monthly cutoffs (training runs on one machine; see docs/spark.md).",
+    ),
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Train the churn and value models, log them to MLflow, register and gate them.
@@ -56,11 +85,23 @@ def train(
     from training.job import train as run_training
 
     console = messages(fmt)
+    settings = spark_conf(engine, spark_master, spark_conf_)
     features, cfg = with_overrides(
         load_feature_config(config), load_training_config(config), horizon, train_cutoffs
     )
     ds = load_folder(data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config)
-    result = run_training(ds, cfg, features, tracking_uri=tracking_uri, progress=True)
+    n_customers = len(ds.tables["customers"])
+    wanted = cfg.split.train_cutoffs
+    fit = cutoffs_within(n_customers, wanted, max_train_rows)
+    if fit < wanted:
+        features, cfg = with_overrides(features, cfg, None, fit)
+        console.print(
+            f"note: {n_customers:,} customers x {wanted} training cutoffs could exceed "
+            f"{max_train_rows:,} rows (--max-train-rows); training on the latest {fit}",
+            highlight=False,
+        )
+    with engine_chosen(engine, spark_master, settings):
+        result = run_training(ds, cfg, features, tracking_uri=tracking_uri, progress=True)
     emit(metrics_sections(result.evaluation), fmt)
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
 

@@ -1,14 +1,21 @@
 """Aggregate engines: where the window aggregates of the feature specs are computed.
 
 ``pandas`` (default) prepares numpy arrays once and answers each cutoff with masks and
-``bincount``; ``duckdb`` compiles the same specs to SQL (:mod:`features.engines.sql`). Everything after
-the aggregates (ratios, scores, labels) is shared, so both give the same features.
+``bincount``; ``duckdb`` compiles the same specs to SQL (:mod:`features.engines.sql`) and
+``spark`` runs that SQL on Spark (:mod:`features.engines.spark`). Everything after the aggregates
+(ratios, scores, labels) is shared, so all give the same features.
+
+The engine is where the features are computed, not what they are: :func:`use_engine` picks one
+for the builds inside it without changing the :class:`FeatureConfig` a model records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -21,6 +28,31 @@ from features.pipeline.events import EventArrays
 from features.pipeline.interactions import prepare_interactions
 from features.pipeline.population import CustomerArrays
 from features.pipeline.rfm import prepare_transactions
+
+EngineName = Literal["pandas", "duckdb", "spark"]
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """An engine chosen for the builds inside :func:`use_engine` (``spark``: its session)."""
+
+    name: EngineName
+    spark: Any | None = None
+
+
+_CHOICE: ContextVar[EngineChoice | None] = ContextVar("feature_engine", default=None)
+
+
+@contextmanager
+def use_engine(name: EngineName, spark: Any | None = None) -> Iterator[EngineChoice]:
+    """Build features with engine ``name`` inside the block (``spark``: a session to run on,
+    default :func:`features.engines.spark.spark_session`'s), whatever ``FeatureConfig.engine`` says."""
+    choice = EngineChoice(name, spark)
+    token = _CHOICE.set(choice)
+    try:
+        yield choice
+    finally:
+        _CHOICE.reset(token)
 
 
 class Engine(Protocol):
@@ -54,7 +86,13 @@ class PandasEngine:
 def make_engine(
     ds: Dataset, customers: CustomerArrays, available: dict[str, set[str]], cfg: FeatureConfig
 ) -> Engine:
-    """The engine chosen by ``cfg.engine`` over the tables in ``available``."""
-    if cfg.engine == "duckdb":
+    """The engine chosen by :func:`use_engine`, else by ``cfg.engine``, over the tables in
+    ``available``."""
+    choice = _CHOICE.get() or EngineChoice(cfg.engine)
+    if choice.name == "spark":
+        from features.engines.spark import SparkEngine  # optional: needs pyspark and Java
+
+        return SparkEngine(ds, customers.index, available, cfg, choice.spark)
+    if choice.name == "duckdb":
         return DuckDBEngine(ds, customers.index, available, cfg)
     return PandasEngine(ds, customers, available, cfg)

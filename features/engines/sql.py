@@ -3,9 +3,11 @@
 This is the route to engines beyond one machine: the prepared event views and the aggregate
 queries use only ``CASE``, aggregates with a ``FILTER (WHERE ...)`` clause (SQL:2003), ``LAG`` and
 ``ROW_NUMBER``, which DuckDB, Spark SQL 3, PostgreSQL and the common warehouses run (where
-``FILTER`` is missing, ``SUM(CASE WHEN cond THEN x END)`` is the same aggregate). The one dialect-specific piece, turning a
-timestamp into days, sits in :data:`DAYS`. DuckDB runs it here (``FeatureConfig.engine``) and the
-tests check that it gives the same numbers as the pandas engine.
+``FILTER`` is missing, ``SUM(CASE WHEN cond THEN x END)`` is the same aggregate). The
+dialect-specific pieces are small: turning a timestamp into days (:data:`DAYS`), quoting a name
+(:data:`QUOTE`) and a double literal. DuckDB (``FeatureConfig.engine``) and Spark
+(:mod:`features.engines.spark`) run it here, and the tests check that both give the same numbers
+as the pandas engine.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from features.pipeline.aggregate import WindowAgg
 
 DAYS = {
     "duckdb": "(epoch_us({col}) / 86400000000.0)",
-    "spark": "(CAST({col} AS DOUBLE) / 86400.0)",
+    "spark": "(unix_micros({col}) / 86400000000.0D)",
 }
+QUOTE = {"duckdb": '"{name}"', "spark": "`{name}`"}
+"""How each dialect quotes a column name (Spark reads ``"x"`` as a string)."""
 VIEWS = {"transactions": "tx", "interactions": "it", "complaints": "cp"}
 
 
@@ -85,24 +89,34 @@ def prepared_sql(table: str, available: set[str], cfg: FeatureConfig, dialect: s
     return f"SELECT {', '.join(cols)} FROM complaints"
 
 
-def spec_sql(spec: WindowAgg, cutoff_days: float) -> str:
+def _num(value: float, dialect: str) -> str:
+    """A float literal read as a double (Spark reads ``1.5`` as a decimal, ``1.5D`` as a double)."""
+    return f"{value!r}D" if dialect == "spark" else repr(value)
+
+
+def spec_sql(spec: WindowAgg, cutoff_days: float, dialect: str = "duckdb") -> str:
     """One spec as an aggregate expression over a prepared view."""
     low, high = spec.bounds(cutoff_days)
-    cond = [f"{spec.time} < {high!r}"]
+    cond = [f"{spec.time} < {_num(high, dialect)}"]
     if low is not None:
-        cond.append(f"{spec.time} >= {low!r}")
+        cond.append(f"{spec.time} >= {_num(low, dialect)}")
     if spec.value is not None and spec.value != spec.time:
         cond.append(f"{spec.value} IS NOT NULL")
     if spec.known is not None:
-        cond.append(f"{spec.known} < {cutoff_days!r}")
+        cond.append(f"{spec.known} < {_num(cutoff_days, dialect)}")
     cond += [f"{col} = {_lit(val)}" for col, val in spec.where]
     target = "*" if spec.fn == "count" else spec.value
     return f"{spec.fn.upper()}({target}) FILTER (WHERE {' AND '.join(cond)})"
 
 
-def aggregate_sql(view: str, specs: Sequence[WindowAgg], cutoff_days: float) -> str:
+def aggregate_sql(
+    view: str, specs: Sequence[WindowAgg], cutoff_days: float, dialect: str = "duckdb"
+) -> str:
     """The query computing every spec per customer from a prepared view."""
-    exprs = ",\n  ".join(f'{spec_sql(s, cutoff_days)} AS "{s.name}"' for s in specs)
+    quote = QUOTE[dialect].format
+    exprs = ",\n  ".join(
+        f"{spec_sql(s, cutoff_days, dialect)} AS {quote(name=s.name)}" for s in specs
+    )
     return f"SELECT customer_id,\n  {exprs}\nFROM {view}\nGROUP BY customer_id"
 
 

@@ -37,6 +37,7 @@ COMMANDS = {
     "serve",
     "train",
     "train-snapshot",
+    "users",
     "validate",
 }
 HEAVY = (
@@ -50,6 +51,7 @@ HEAVY = (
     "numpy",
     "pyarrow",
     "duckdb",
+    "pyspark",
     "matplotlib",
 )
 
