@@ -118,6 +118,28 @@ def fit_bgnbd(x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> BgNbd:
     return BgNbd(*_fit(negll, np.array([0.5, max(float(t.mean()), 1.0), 1.0, 2.0])))
 
 
+def fit_bgnbd_quick(x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> BgNbd:
+    """:func:`fit_bgnbd` for features at many cutoffs: customers with the same (x, tx, T) are
+    one weighted row, and L-BFGS-B alone finds the optimum (the Nelder-Mead pass is run only
+    when it fails), about 20x faster on a few thousand customers."""
+    x, tx, t = (np.asarray(v, dtype=np.float64) for v in (x, tx, t))
+    if len(x) < 50 or (x > 0).sum() < 10:
+        return fit_bgnbd(x, tx, t)  # raises the same BtydError
+    rows, counts = np.unique(np.column_stack([x, tx, t]), axis=0, return_counts=True)
+    ux, utx, ut = rows[:, 0], rows[:, 1], rows[:, 2]
+    weight = counts.astype(np.float64)
+
+    def negll(theta: np.ndarray) -> float:
+        ll = bgnbd_loglik(BgNbd(*np.exp(theta)), ux, utx, ut)
+        return float(-(weight * ll).sum()) if np.all(np.isfinite(ll)) else np.inf
+
+    start = np.log([0.5, max(float(t.mean()), 1.0), 1.0, 2.0])
+    found = optimize.minimize(negll, start, method="L-BFGS-B")
+    if not (found.success and np.all(np.isfinite(found.x)) and np.all(np.abs(found.x) < 20)):
+        return fit_bgnbd(x, tx, t)
+    return BgNbd(*np.exp(found.x))
+
+
 def p_alive(params: BgNbd, x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Probability that each customer is still alive at the end of their observation period."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b

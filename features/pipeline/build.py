@@ -48,6 +48,7 @@ from features.pipeline.profile import (
 )
 from features.pipeline.renewal import ContractTerms, prepare_terms, renewal_features
 from features.pipeline.rfm import LAST_PURCHASE, rfm_features, rfm_scores, rfm_specs
+from features.pipeline.rhythm import bgnbd_features, rhythm_features, rhythm_specs
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -83,7 +84,7 @@ def plan_features(ds: Dataset, cfg: FeatureConfig) -> FeaturePlan:
     dtypes, notes = profile_dtypes(ds)
     tx_kind = {"kind"} if ds.has("transactions", "kind") else set()
     available = {"transactions": TRANSACTION_COLUMNS | tx_kind}
-    specs = {"transactions": rfm_specs(cfg)}
+    specs = {"transactions": rfm_specs(cfg) + rhythm_specs()}
     for table, columns, make_specs in (
         ("interactions", interaction_columns, interaction_specs),
         ("complaints", complaint_columns, complaint_specs),
@@ -115,8 +116,12 @@ def features_at(plan: FeaturePlan, cutoff: pd.Timestamp | str, labels: bool = Tr
         plan.customers, plan.basis.exempt_from_activity, tx[LAST_PURCHASE], day, cfg.population
     )
     rows = np.flatnonzero(active)
-    numeric = rfm_features(_take(tx, rows), day, plan.customers.signup[rows], cfg)
+    tx_rows = _take(tx, rows)
+    numeric = rfm_features(tx_rows, day, plan.customers.signup[rows], cfg)
     numeric.update(rfm_scores(numeric, cfg))
+    numeric.update(rhythm_features(tx_rows, day, cfg))
+    if cfg.bgnbd.enabled:
+        numeric.update(_take(bgnbd_features(tx, day, cfg), rows))
     for table, derive in (
         ("interactions", interaction_features),
         ("complaints", complaint_features),

@@ -79,6 +79,7 @@ def test_longer_inactivity_raises_churn_probability(trained):
     before = bundle.predict(test)
     later = test.assign(recency_days=test["recency_days"] + 60)
     later["overdue_ratio"] = later["recency_days"] / later["gap_mean_days"]
+    later["silence_vs_max_gap"] = later["recency_days"] / later["gap_max_days"]
     after = bundle.predict(later)
     assert after.mean() > before.mean() + 0.05
     assert (after >= before).mean() > 0.85

@@ -164,7 +164,9 @@ def render(results: list[dict[str, Any]], missing: list[str]) -> str:
         "Do not edit by hand: rerun the command. `--data-root ../shared/data` is the default; "
         "`--only NAME` reruns one data set and keeps the others' last cached results "
         "(`$CHURN_HOME/bench/`). Snapshot figures are mean ± standard deviation over folds; "
-        "event-log figures are one test cutoff. How each data set is adapted: `docs/adapters.md`.",
+        "event-log figures are one test cutoff. How each data set is adapted: `docs/adapters.md`. "
+        "The model against the rules before and after, with bootstrap intervals: "
+        "`docs/rules-on-real-data.md`.",
         "",
         "## Summary",
         "",
