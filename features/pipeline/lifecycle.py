@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 from core.config import Frozen
 from features.config import FeatureConfig
 from features.dataset import Dataset
-from features.pipeline.btyd import BtydError, fit_bgnbd, p_alive, rf_summary
+from features.pipeline.btyd import BtydError, fit_bgnbd_quick, p_alive, rf_summary
 from features.pipeline.labels import churn_basis
 from features.pipeline.population import prepare_customers
 from features.pipeline.rfm import is_refund
@@ -75,7 +75,7 @@ def _p_alive(bought: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) -> np.nd
     summary = rf_summary(bought, cutoff)
     x, tx, t = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
     try:
-        params = fit_bgnbd(x, tx, t)
+        params = fit_bgnbd_quick(x, tx, t)
     except BtydError:
         return np.full(len(ids), np.nan)
     alive = pd.Series(np.where(x > 0, p_alive(params, x, tx, t), np.nan), index=summary.index)
