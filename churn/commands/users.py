@@ -1,0 +1,89 @@
+"""``churn users``: the people who may sign in to the retention workspace (``/ui/``), kept in the
+serving store's database: ``add``, ``list`` and ``remove``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console()
+users_app = typer.Typer(
+    help="Users of the retention workspace (/ui/): add, list, remove.", no_args_is_help=True
+)
+
+CONFIG = typer.Option(None, "--config", help="YAML file; its serving: section names the store.")
+STORE = typer.Option(
+    None, "--store", help="SQLAlchemy URL of the serving store (overrides config)."
+)
+
+
+def _users(config: Path | None, store: str | None):  # -> serving.ui.auth.UserStore
+    from churn.commands._shared import serving_config
+    from serving.batch.store import PredictionStore
+    from serving.ui.auth import UserStore
+
+    cfg = serving_config(config, store)
+    return UserStore(PredictionStore(cfg.resolved_store_url()).engine)
+
+
+@users_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="User name to sign in with."),
+    role: str = typer.Option(..., "--role", help="manager, lead or analyst."),
+    manager_id: str | None = typer.Option(
+        None, "--manager-id", help="A manager's account_manager_id: the book they see."
+    ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    config: Path | None = CONFIG,
+    store: str | None = STORE,
+) -> None:
+    """Add a user; a manager sees only the customers of --manager-id, leads and analysts see
+    every customer. The password is asked for (twice) and stored as an argon2 hash."""
+    from churn.commands._shared import fail
+    from serving.ui.auth import UserError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = _users(config, store).add(name, role, password, manager_id)
+    except UserError as exc:
+        raise fail(exc) from None
+    book = f", book {user.manager_id}" if user.manager_id else ""
+    console.print(f"user {user.name} added ({user.role}{book})")
+
+
+@users_app.command("list")
+def list_users(config: Path | None = CONFIG, store: str | None = STORE) -> None:
+    """List the users: name, role, book and when they were added."""
+    found = _users(config, store).users()
+    if not found:
+        console.print("no users: the workspace is open on loopback when no API key is set")
+    for u in found:
+        console.print(f"{u.name}\t{u.role}\t{u.manager_id or '-'}\t{u.created_at:%Y-%m-%d %H:%M}")
+
+
+@users_app.command("remove")
+def remove(
+    name: str = typer.Argument(..., help="User to remove (their sessions end at once)."),
+    config: Path | None = CONFIG,
+    store: str | None = STORE,
+) -> None:
+    """Remove a user and end their sessions."""
+    from churn.commands._shared import fail
+    from serving.ui.auth import UserError
+
+    if not _users(config, store).remove(name):
+        raise fail(UserError(f"no user {name!r}"))
+    console.print(f"user {name} removed")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``users`` to the ``churn`` app."""
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,316 @@
+"""The retention workspace over HTTP (no browser): a real ``bentoml serve`` with the workspace in
+front of its request guard, an API key set and users added with ``churn users add``, on a copy of
+the scored store that also holds an earlier scoring date.
+
+The list pages show the API's customers in the API's order for the same filters; a manager
+reaches only their own book by URL, filter or export; sign-in and sign-out need the CSRF token;
+sign-ins, exports and refusals are audited; sessions open the pages only, the API key the API only.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+import yaml
+from typer.testing import CliRunner
+
+from serving.launch import free_port, serve_command, serve_env, stop_service, wait_until_up
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
+
+PASSWORD = "correct-horse-battery"
+PAGE = 20
+EARLIER = "2024-01-31"
+KEY = "ui-test-key-0a9b8c7d6e"
+PROXY_HEADER = "X-Test-Proxy-User"
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    store: str
+    manager: str
+    other: str
+    log: Path
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-customer="([^"]+)"', html)
+
+
+def start(config: Path, log: Path, env: dict[str, str | None]):
+    """``bentoml serve`` of the service, with the given environment changes (None: unset)."""
+    import subprocess
+
+    from serving.launch import die_with_parent
+
+    port = free_port()
+    command = serve_command("127.0.0.1", port)
+    full = serve_env(config)
+    for name, value in env.items():
+        if value is None:
+            full.pop(name, None)
+        else:
+            full[name] = value
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, env=full, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=die_with_parent,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url, 120, log)
+    return proc, url
+
+
+def add_user(store: str, *args: str) -> None:
+    from churn.cli import app, register_commands
+
+    register_commands()
+    run = CliRunner().invoke(
+        app, ["users", "add", *args, "--password-stdin", "--store", store], input=PASSWORD + "\n"
+    )
+    assert run.exit_code == 0, run.output
+
+
+@pytest.fixture(scope="module")
+def served(world, tmp_path_factory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("ui")
+    db = root / "ui.db"
+    shutil.copy(world.root / "serving.db", db)
+    store = f"sqlite:///{db}"
+    engine = sa.create_engine(store)
+    with engine.begin() as conn:  # an earlier scoring date: the score history has two points
+        conn.execute(
+            sa.text(
+                "INSERT INTO scoring_runs SELECT :early, scored_at, n_customers, churn_model, "
+                "churn_model_version, value_model, value_model_version, feature_table, "
+                "feature_names, source, horizon_days FROM scoring_runs WHERE asof = :asof"
+            ),
+            {"early": EARLIER, "asof": world.asof},
+        )
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("predictions")]
+        picked = ", ".join(
+            ":early"
+            if c == "asof"
+            else "churn_probability * 0.5"
+            if c == "churn_probability"
+            else c
+            for c in columns
+        )
+        conn.execute(
+            sa.text(f"INSERT INTO predictions SELECT {picked} FROM predictions WHERE asof = :asof"),
+            {"early": EARLIER, "asof": world.asof},
+        )
+    engine.dispose()
+    batch = pd.read_csv(world.csv, dtype={"customer_id": str, "account_manager_id": str})
+    managers = batch["account_manager_id"].dropna().value_counts().index
+    manager, other = str(managers[0]), str(managers[1])
+    add_user(store, "mona", "--role", "manager", "--manager-id", manager)
+    add_user(store, "lee", "--role", "lead")
+    config = root / "serving.yaml"
+    serving = {
+        "tracking_uri": world.tracking_uri,
+        "store_url": store,
+        "poll_interval_s": 0,
+        "at_risk_page_size": PAGE,
+        "top_k": 4,
+    }
+    config.write_text(yaml.safe_dump({"serving": serving}), "utf-8")
+    env = {"CHURN_API_KEY": KEY, "CHURN_UI_TRUSTED_USER_HEADER": PROXY_HEADER}
+    proc, url = start(config, root / "ui.log", env)
+    try:
+        yield Served(url, store, manager, other, root / "ui.log")
+    finally:
+        stop_service(proc)
+
+
+def sign_in(url: str, name: str, password: str = PASSWORD) -> httpx.Client:
+    """A client with a session of ``name`` (the caller closes it)."""
+    client = httpx.Client(base_url=url, timeout=30)
+    page = client.get("/ui/login")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    done = client.post("/ui/login", data={"csrf": token, "name": name, "password": password})
+    assert done.status_code == 303, done.text
+    return client
+
+
+@pytest.fixture(scope="module")
+def lead(served) -> Iterator[httpx.Client]:
+    client = sign_in(served.url, "lee")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def manager(served) -> Iterator[httpx.Client]:
+    client = sign_in(served.url, "mona")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def api(served) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served.url, timeout=30, headers={"X-API-Key": KEY}) as client:
+        yield client
+
+
+def test_list_pages_show_the_apis_customers_in_its_order(served, lead, api):
+    segment = api.get("/at_risk").json()["items"][0]["segment"]
+    for ui, query in (
+        ({}, {}),
+        ({"page": 2}, {"offset": PAGE}),
+        ({"manager": served.other}, {"account_manager_id": served.other}),
+        ({"segment": segment, "manager": served.manager},
+         {"segment": segment, "account_manager_id": served.manager}),
+    ):  # fmt: skip
+        page = lead.get("/ui/", params=ui)
+        assert page.status_code == 200, page.text
+        want = api.get("/at_risk", params=query).json()
+        assert want["items"], query
+        assert _rows(page.text) == [i["customer_id"] for i in want["items"]], (ui, query)
+        assert f"of {want['total']}" in page.text
+    win = lead.get("/ui/win-back")
+    assert _rows(win.text) == [i["customer_id"] for i in api.get("/win_back").json()["items"]]
+    everything = pd.DataFrame(api.get("/at_risk", params={"limit": 1000}).json()["items"])
+    high = lead.get("/ui/", params={"band": "high"})
+    assert (
+        _rows(high.text)
+        == list(everything[everything["risk_band"] == "high"]["customer_id"])[:PAGE]
+    )
+    lapsing = lead.get("/ui/", params={"lifecycle": "lapsing", "sort": "probability"})
+    part = everything[everything["lifecycle_status"] == "lapsing"].sort_values(
+        ["churn_probability_90d", "customer_id"], ascending=[False, True], kind="stable"
+    )
+    shown = _rows(lapsing.text)
+    assert set(shown) <= set(part["customer_id"]) and len(shown) == min(PAGE, len(part))
+    probabilities = everything.set_index("customer_id").loc[shown, "churn_probability_90d"]
+    assert probabilities.is_monotonic_decreasing
+
+
+def test_export_is_the_apis_csv_of_the_whole_selection(served, lead, api):
+    resp = lead.get("/ui/export.csv", params={"list": "at_risk", "manager": served.other})
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    got = pd.read_csv(io.StringIO(resp.text), dtype=str, keep_default_na=False)
+    want_text = api.get(
+        "/at_risk", params={"account_manager_id": served.other, "limit": 1000, "format": "csv"}
+    ).text
+    want = pd.read_csv(io.StringIO(want_text), dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_manager_sees_only_their_own_book(served, manager, lead, api):
+    mine = api.get("/at_risk", params={"account_manager_id": served.manager}).json()
+    page = manager.get("/ui/")
+    assert _rows(page.text) == [i["customer_id"] for i in mine["items"]]
+    assert "mona (manager)" in page.text
+    # another manager's book: by filter, by export, by a customer's URL
+    assert manager.get("/ui/", params={"manager": served.other}).status_code == 403
+    refused = manager.get("/ui/export.csv", params={"list": "at_risk", "manager": served.other})
+    assert refused.status_code == 403
+    theirs = api.get("/at_risk", params={"account_manager_id": served.other}).json()["items"][0]
+    page = manager.get(f"/ui/customers/{theirs['customer_id']}")
+    assert page.status_code == 404 and theirs["customer_id"] in page.text
+    assert "expected_value_at_risk" not in page.text and "%" not in page.text.split("<main")[1]
+    assert lead.get(f"/ui/customers/{theirs['customer_id']}").status_code == 200
+    own = manager.get("/ui/export.csv", params={"list": "win_back"})
+    frame = pd.read_csv(io.StringIO(own.text), dtype=str)
+    assert set(frame["account_manager_id"]) == {served.manager}
+    assert int(own.headers["x-total-count"]) == len(frame)
+    from serving.batch.store import PredictionStore
+    from serving.ui.auth import UserStore
+
+    log = UserStore(PredictionStore(served.store).engine).audit_log(50)
+    denied = [(e["action"], e["outcome"], e["target"]) for e in log if e["user_name"] == "mona"]
+    assert ("denied", "customer", theirs["customer_id"]) in denied
+    assert ("denied", "filter", f"manager={served.other}") in denied
+    assert any(a == "export" and o == "ok" for a, o, _ in denied)
+
+
+def test_customer_page_profile_history_waterfall_timeline(served, lead, api, world):
+    first = api.get("/at_risk").json()["items"][0]
+    page = lead.get(f"/ui/customers/{first['customer_id']}")
+    assert page.status_code == 200
+    html = page.text
+    history = html.split('id="h-history"')[1].split("</table>")[0]
+    assert EARLIER in history and world.asof in history
+    assert "<svg" in html and html.count("<rect") >= 5  # the waterfall, drawn server-side
+    assert first["account_manager_id"] in html
+    assert (first["contract_end_date"] or "no contract") in html
+    timeline = html.split('id="h-timeline"')[1]
+    assert timeline.count("<tr>") >= 2, "purchases and contacts from the data folder"
+    zh = lead.get(f"/ui/customers/{first['customer_id']}", params={"lang": "zh"})
+    assert "评分历史" in zh.text and zh.cookies.get("churn_lang") == "zh"
+    assert "评分历史" in lead.get(f"/ui/customers/{first['customer_id']}").text  # remembered
+    lead.get("/ui/", params={"lang": "en"})
+    assert lead.get(f"/ui/customers/{first['customer_id']}?asof={EARLIER}").status_code == 200
+    assert lead.get("/ui/customers/NOPE").status_code == 404
+
+
+def test_sign_in_and_out_need_the_csrf_token_and_are_audited(served):
+    from serving.batch.store import PredictionStore
+    from serving.ui.auth import UserStore
+
+    with httpx.Client(base_url=served.url, timeout=30) as c:
+        assert c.get("/ui/").status_code == 303  # users exist: sign in first
+        assert c.get("/ui/").headers["location"].startswith("/ui/login")
+        c.get("/ui/login")
+        forged = c.post("/ui/login", data={"csrf": "forged", "name": "lee", "password": PASSWORD})
+        assert forged.status_code == 403 and "churn_session" not in c.cookies
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/ui/login").text).group(1)
+        other_site = c.post(
+            "/ui/login",
+            data={"csrf": token, "name": "lee", "password": PASSWORD},
+            headers={"Origin": "http://evil.example"},
+        )
+        assert other_site.status_code == 403
+        wrong = c.post(
+            "/ui/login", data={"csrf": token, "name": "lee", "password": "nope-nope-nope"}
+        )
+        assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+    c = sign_in(served.url, "lee")
+    try:
+        assert c.get("/ui/").status_code == 200
+        assert c.post("/ui/logout", data={"csrf": "forged"}).status_code == 403
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/ui/").text).group(1)
+        assert c.post("/ui/logout", data={"csrf": token}).status_code == 303
+        assert c.get("/ui/").status_code == 303  # the session is gone
+    finally:
+        c.close()
+    log = UserStore(PredictionStore(served.store).engine).audit_log(50, ["sign_in", "sign_out"])
+    outcomes = {(e["action"], e["outcome"]) for e in log if e["user_name"] == "lee"}
+    assert {("sign_in", "csrf"), ("sign_in", "failed"), ("sign_in", "ok")} <= outcomes
+    assert {("sign_out", "csrf"), ("sign_out", "ok")} <= outcomes
+
+
+def test_sessions_open_pages_only_and_the_api_key_the_api_only(served, lead):
+    assert lead.get("/at_risk").status_code == 401  # a session is no API key
+    with httpx.Client(base_url=served.url, timeout=30, headers={"X-API-Key": KEY}) as c:
+        assert c.get("/ui/").status_code == 303  # an API key is no session
+    bad = lead.get("/ui/", params={"band": "huge"})
+    assert bad.status_code == 400 and "band" in bad.text and "Traceback" not in bad.text
+    assert lead.get("/ui/", params={"color": "red"}).status_code == 400
+    assert lead.get("/ui/", params={"page": "x"}).status_code == 400
+    css = lead.get("/ui/static/workspace.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    page = lead.get("/ui/")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)  # nothing from other hosts
+
+
+def test_a_trusted_proxys_header_names_a_known_user(served, api):
+    with httpx.Client(base_url=served.url, timeout=30) as c:
+        page = c.get("/ui/", headers={PROXY_HEADER: "mona"})
+        assert page.status_code == 200 and "mona (manager)" in page.text
+        mine = api.get("/at_risk", params={"account_manager_id": served.manager}).json()
+        assert _rows(page.text) == [i["customer_id"] for i in mine["items"]]
+        assert c.get("/ui/", headers={PROXY_HEADER: "nobody"}).status_code == 303
