@@ -143,8 +143,48 @@ ACCOUNT_MANAGERS = Table(
     ),
 )
 
+CONTACT_OUTCOMES = ("reached", "no_answer", "accepted", "declined")
+
+CONTACTS = Table(
+    name="contacts",
+    required=False,
+    key="contact_id",
+    event_time="ts",
+    description="One row per customer of a retention campaign: contacted, or held back as control.",
+    columns=(
+        Column("contact_id", "id", "Contact key.", required=True),
+        Column("customer_id", "id", "Customer key.", required=True),
+        Column(
+            "ts",
+            "date",
+            "Time of the contact (for a control row: when it would have been).",
+            required=True,
+        ),
+        Column("campaign_id", "id", "Campaign key; one campaign shares one control group."),
+        Column("channel", "text", "Channel of the contact, e.g. call, email, visit."),
+        Column("offer", "text", "Offer made, e.g. discount, upgrade, none."),
+        Column(
+            "treated",
+            "int",
+            "1 contacted, 0 held back as control.",
+            required=True,
+            min=0,
+            max=1,
+        ),
+        Column(
+            "outcome",
+            "category",
+            "reached, no_answer, accepted or declined; empty for control rows.",
+            allowed=CONTACT_OUTCOMES,
+        ),
+        Column("logged_by", "id", "Who logged the contact."),
+        Column("account_manager_id", "id", "Account manager of the customer at the contact."),
+    ),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (CUSTOMERS, TRANSACTIONS, INTERACTIONS, COMPLAINTS, ACCOUNT_MANAGERS)
+    t.name: t
+    for t in (CUSTOMERS, TRANSACTIONS, INTERACTIONS, COMPLAINTS, ACCOUNT_MANAGERS, CONTACTS)
 }
 
 # Files that may sit in a data folder beside the tables and are not tables.

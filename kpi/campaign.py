@@ -24,6 +24,11 @@ OWN_COST = "contact_cost"
 """A candidate's own contact cost (blank: the configured cost applies)."""
 Cost = float | ContactCost
 Rate = float | SuccessRate
+UPLIFT = "uplift"
+"""A candidate's estimated effect of a contact: the reduction in P(churn within the horizon)."""
+INCREMENTAL = "expected_incremental_value"
+STRATEGIES = ("uplift", "value-at-risk", "risk")
+"""How ``churn campaign --by`` ranks each manager's customers (see :func:`select_by`)."""
 
 
 def _check(candidates: pd.DataFrame, capacity: int, cost: Cost, success_rate: Rate) -> None:
@@ -82,6 +87,7 @@ def _first_per_manager(ranked: pd.DataFrame, capacity: int) -> pd.DataFrame:
     chosen = ranked[ranked["priority"] <= capacity].sort_values([MANAGER, "priority"])
     lead = [MANAGER, "priority", "customer_id", "churn_probability", "predicted_value"]
     rest = ["value_at_risk", OWN_COST, "success_rate", "expected_saved_value"]
+    rest += [c for c in (UPLIFT, INCREMENTAL) if c in chosen.columns]
     extra = [c for c in chosen.columns if c not in (*lead, *rest)]
     return chosen[[*lead, *rest, *extra]].reset_index(drop=True)
 
@@ -114,6 +120,49 @@ def select_by_probability(
     scored = expected_saved_value(candidates, cost, success_rate)
     ranked = scored.sort_values(
         [MANAGER, "churn_probability", "customer_id"], ascending=[True, False, True]
+    )
+    return _first_per_manager(ranked, capacity_per_manager)
+
+
+def incremental_value(candidates: pd.DataFrame, cost: Cost, success_rate: Rate) -> pd.DataFrame:
+    """:func:`expected_saved_value` plus ``expected_incremental_value``: with an ``uplift`` column,
+    uplift x value if retained - cost (what a contact adds against not contacting); without one,
+    the flat-success estimate P x V x s - cost."""
+    out = expected_saved_value(candidates, cost, success_rate)
+    if UPLIFT in out.columns:
+        effect = pd.to_numeric(out[UPLIFT], errors="coerce").fillna(0.0).to_numpy(float)
+        out[INCREMENTAL] = effect * out["predicted_value"].to_numpy(float) - out[OWN_COST]
+    else:
+        out[INCREMENTAL] = out["expected_saved_value"]
+    return out
+
+
+def select_by(
+    candidates: pd.DataFrame, capacity_per_manager: int, by: str, cost: Cost, success_rate: Rate
+) -> pd.DataFrame:
+    """Per manager, the ``capacity_per_manager`` first customers of a ranking (all of them when
+    the manager has fewer), so every strategy contacts the same number of customers:
+
+    - ``uplift``: expected incremental value, uplift x value if retained - cost (needs ``uplift``);
+    - ``value-at-risk``: P x V x s - cost, the expected-profit rule of :func:`select_campaign`;
+    - ``risk``: P(churn).
+    """
+    _check(candidates, capacity_per_manager, cost, success_rate)
+    if by not in STRATEGIES:
+        raise KpiError(f"campaign strategy must be one of {', '.join(STRATEGIES)}, got {by!r}")
+    if by == "uplift" and UPLIFT not in candidates.columns:
+        raise KpiError(
+            "ranking by uplift needs each candidate's estimated effect of a contact (an uplift "
+            "model: `churn train` on data with a contacts table)"
+        )
+    scored = incremental_value(candidates, cost, success_rate)
+    key = {
+        "uplift": INCREMENTAL,
+        "value-at-risk": "expected_saved_value",
+        "risk": "churn_probability",
+    }
+    ranked = scored.sort_values(
+        [MANAGER, key[by], "customer_id"], ascending=[True, False, True], kind="stable"
     )
     return _first_per_manager(ranked, capacity_per_manager)
 

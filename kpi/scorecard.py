@@ -11,6 +11,7 @@ import pandas as pd
 
 from features.dataset import Dataset
 from kpi.activity import SERVICE_COUNTS, activity_ratios, sales_metrics, service_metrics
+from kpi.campaign_results import RESULT_COLUMNS, period_results
 from kpi.commission import commission
 from kpi.config import Components, GradeBand, KpiConfig, KpiError, RankingConfig
 from kpi.periods import Period, month_end, month_label, parse_period, quarter_start
@@ -171,6 +172,38 @@ def _order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[[*lead, *rest, "notes"]]
 
 
+def with_campaign_results(card: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """The scorecards with each manager's and team's campaign results (``kpi.campaign_results``)
+    beside the score, before ``notes``; they add no points."""
+    managers = card["level"] == "manager"
+    mine = results.set_index(MANAGER)
+    cols = {c: card[MANAGER].map(mine[c]).where(managers) for c in RESULT_COLUMNS}
+    added = card.assign(**cols)
+    team_of = card.loc[managers].set_index(MANAGER)["team"]
+    per = results.assign(team=results[MANAGER].map(team_of))
+    per = per.assign(
+        churn_t=per["churn_rate_contacted"].fillna(0) * per["contacted"],
+        churn_c=per["churn_rate_control"].fillna(0) * per["control"],
+    )
+    sums = per.groupby("team", observed=True)[
+        [
+            "contacted",
+            "control",
+            "churn_t",
+            "churn_c",
+            "contacted_value",
+            "incremental_retained_value",
+        ]
+    ].sum(min_count=1)
+    sums["churn_rate_contacted"] = sums["churn_t"] / sums["contacted"].where(sums["contacted"] > 0)
+    sums["churn_rate_control"] = sums["churn_c"] / sums["control"].where(sums["control"] > 0)
+    teams = card["level"] == "team"
+    for c in RESULT_COLUMNS:
+        added.loc[teams, c] = card.loc[teams, "team"].map(sums[c]).to_numpy()
+    order = [c for c in added.columns if c != "notes"] + ["notes"]
+    return added[order]
+
+
 def scorecard(
     ds: Dataset,
     predictions: pd.DataFrame,
@@ -187,6 +220,8 @@ def scorecard(
     ]
     out = months[0] if p.kind == "month" else _mean_of_months(pd.concat(months), cfg)
     out = _order(out.drop(columns="month", errors="ignore").assign(period=p.label))
+    if "contacts" in ds.tables:
+        out = with_campaign_results(out, period_results(ds, p, cfg.outcome))
     if managers is None:
         return out
     mine = out[out["level"] == "manager"].set_index(MANAGER)

@@ -55,10 +55,26 @@ SCORECARD_COLUMNS = {
     "rank": "rank",
     "payout": "payout",
 }
+MANAGER_COLUMN = "account_manager_id"
+CAMPAIGN_COLUMNS = {
+    "account_manager_id": "manager",
+    "contacted": "contacted",
+    "control": "control group",
+    "churn_rate_contacted": "churn, contacted",
+    "churn_rate_control": "churn, control",
+    "incremental_retained_value": "incremental retained value",
+}
+CAMPAIGN_NOTE = (
+    "Retention campaigns of the period against their control groups: the control group's churn "
+    "rate minus the contacted customers' churn rate, times the contacted customers' value. "
+    "Reported beside the 100 points, not inside them."
+)
 PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile")
+PERCENT += ("churn_rate_contacted", "churn_rate_control")
 FORMATS = {"churn_probability": ".3f", "rank": ",.0f", "portfolio_start": ",.0f"}
 FORMATS |= {c: ",.0f" for c in ("predicted_value", "expected_value_at_risk", "payout")}
-FORMATS |= {"campaign_profit": ",.0f"}
+FORMATS |= {"campaign_profit": ",.0f", "incremental_retained_value": ",.0f"}
+FORMATS |= {"contacted": ",.0f", "control": ",.0f"}
 
 
 def _missing(value: object) -> bool:
@@ -176,7 +192,23 @@ def _kpi(r: ReportInputs) -> str:
     if len(teams):
         team_columns = {k: v for k, v in SCORECARD_COLUMNS.items() if k != "account_manager_id"}
         parts += [f"<h3>{tr('Teams', r.lang)}</h3>", html_table(teams, team_columns, lang=r.lang)]
-    return "".join(parts)
+    return "".join(parts) + _campaigns(managers, r.lang)
+
+
+def _campaigns(managers: pd.DataFrame, lang: Lang) -> str:
+    """Incremental retained value of the period's campaigns per manager, with the total."""
+    if "incremental_retained_value" not in managers.columns:
+        return ""
+    rows = managers[managers["contacted"].fillna(0) > 0].sort_values(MANAGER_COLUMN)
+    if rows.empty:
+        return ""
+    total = rows["incremental_retained_value"].sum(min_count=1)
+    head = f"<h3>{tr('Retention campaigns', lang)}</h3><p>{tr(CAMPAIGN_NOTE, lang)}</p>"
+    line = tr("Incremental retained value, all managers: {total}", lang)
+    shown = "n/a" if pd.isna(total) else f"{total:,.0f}"
+    return (
+        head + html_table(rows, CAMPAIGN_COLUMNS, lang=lang) + f"<p>{line.format(total=shown)}</p>"
+    )
 
 
 def render_report(r: ReportInputs) -> str:

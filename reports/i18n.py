@@ -63,6 +63,17 @@ ZH: dict[str, str] = {
     "“仍活跃”指测试截止日未流失（非 lapsed）的客户，即挽留联系仍可挽回的客户。",
     "Account managers": "客户经理",
     "Teams": "团队",
+    "Retention campaigns": "挽留活动",
+    "Retention campaigns of the period against their control groups: the control group's churn "
+    "rate minus the contacted customers' churn rate, times the contacted customers' value. "
+    "Reported beside the 100 points, not inside them.": "本期挽留活动与其对照组相比：对照组流失率减去"
+    "被联系客户的流失率，乘以被联系客户的价值。列在 100 分之外，不计入得分。",
+    "Incremental retained value, all managers: {total}": "全部经理的增量挽留价值：{total}",
+    "contacted": "已联系",
+    "control group": "对照组",
+    "churn, contacted": "流失率（已联系）",
+    "churn, control": "流失率（对照组）",
+    "incremental retained value": "增量挽留价值",
     # table headers
     "scorer": "评分方法",
     "ROC-AUC": "ROC-AUC",

@@ -31,6 +31,8 @@ from training.live import with_lifecycle
 from training.promotion import Decision, gate
 from training.split import CutoffPlan, check_history, months_needed, plan_cutoffs
 from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
+from training.uplift.config import UpliftConfig, UpliftError
+from training.uplift.job import UpliftResult, judge_uplift, log_uplift, train_uplift
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,10 @@ def train(
     *,
     tracking_uri: str | None = None,
     progress: bool = True,
+    uplift: UpliftConfig | None = None,
 ) -> TrainResult:
-    """Train, evaluate, log, register and gate both models; same data + config + seed give the
-    same metrics."""
+    """Train, evaluate, log, register and gate both models (and the uplift model when the data
+    has contacts); same data + config + seed give the same metrics."""
     cfg = cfg or TrainingConfig()
     features = features or FeatureConfig()
     console = Console(stderr=True, quiet=not progress)
@@ -130,10 +133,17 @@ def train(
         t1 = time.perf_counter()
         say(f"training on {len(frame):,} customer-cutoff rows")
         trained = fit_models(frame, plan, features, cfg)
+        uplift = uplift or UpliftConfig()
+        lifted = None
+        try:
+            say("learning the effect of retention contacts")
+            lifted = train_uplift(ds, frame, trained, features, uplift, cfg.seed)
+        except UpliftError as exc:
+            console.print(f"note: no uplift model: {exc}", highlight=False)
         t2 = time.perf_counter()
         uri = resolve_uri(tracking_uri)
         say(f"logging to MLflow at {uri}")
-        result = _log_and_register(trained, frame, features, cfg, uri, say)
+        result = _log_and_register(trained, frame, features, cfg, uri, say, (lifted, uplift))
         timings = {"features": t1 - t0, "models": t2 - t1, "mlflow": time.perf_counter() - t2}
         result = replace(result, timings=timings)
     for name, d in result.decisions.items():
@@ -148,6 +158,7 @@ def _log_and_register(
     cfg: TrainingConfig,
     uri: str,
     say: Any,
+    uplift: tuple[UpliftResult | None, UpliftConfig] = (None, UpliftConfig()),
 ) -> TrainResult:
     client = client_for(uri)
     with using_store(uri):
@@ -170,9 +181,17 @@ def _log_and_register(
                 client.set_model_version_tag(
                     name, versions[name], "test_cutoff", f"{trained.plan.test:%Y-%m-%d}"
                 )
+            lifted, up_cfg = uplift
+            if lifted is not None:
+                versions[up_cfg.model_name] = log_uplift(lifted, up_cfg, run_id, client)
             say("promotion gate")
             pair = {name: (versions[name], bundle) for name, bundle in bundles.items()}
-            decisions = gate(client, uri, pair, trained.split.test, cfg, trained.plan.horizon_days)
+            judged: dict[str, Decision] = {}
+            if lifted is not None:
+                name, version = up_cfg.model_name, versions[up_cfg.model_name]
+                judged[name] = judge_uplift(uri, name, version, lifted, up_cfg)
+            h, test = trained.plan.horizon_days, trained.split.test
+            decisions = gate(client, uri, pair, test, cfg, h, judged)
             for name, d in decisions.items():
                 mlflow.set_tag(f"gate.{name}", f"v{d.version} -> {d.outcome}")
                 mlflow.set_tag(f"gate.{name}.reason", d.reason[:5000])

@@ -148,14 +148,16 @@ def gate(
     test: pd.DataFrame,
     cfg: TrainingConfig,
     horizon_days: int,
+    judged: dict[str, Decision] | None = None,
 ) -> dict[str, Decision]:
-    """Judge every model of one training run (name -> (version, bundle)) and move the aliases
-    as a pair: all become champion when each passes, otherwise all become challenger, so the
-    service never meets a churn and a value model that were not trained together."""
+    """Judge every model of one training run (name -> (version, bundle)), add the decisions on
+    the run's other models judged elsewhere (``judged``), and move the aliases together: all
+    become champion when each passes, otherwise all become challenger, so the service never
+    meets models that were not trained together."""
     decisions = {
         name: judge(client, tracking_uri, name, version, bundle, test, cfg, horizon_days)
         for name, (version, bundle) in bundles.items()
-    }
+    } | (judged or {})
     failed = [f"{d.model} v{d.version}" for d in decisions.values() if d.outcome != "champion"]
     for name, d in decisions.items():
         if failed and d.outcome == "champion":

@@ -36,9 +36,12 @@ from core.errors import ChurnError
 from core.paths import home
 
 CAMPAIGN_HELP = (
-    "Retention campaign list: per manager, the K customers with the largest expected saved value "
-    "(probability x value x success rate - cost), with their top reasons (docs/kpi.md)."
+    "Retention campaign list: per manager, the K customers ranked --by uplift (expected "
+    "incremental value: effect of a contact x value - cost; the default once an uplift model "
+    "exists), value-at-risk (probability x value x success rate - cost) or risk, with their top "
+    "reasons (docs/kpi.md, docs/uplift.md)."
 )
+BY_CHOICES = ("uplift", "value-at-risk", "risk")
 
 
 def campaign(
@@ -78,16 +81,25 @@ def campaign(
             "churn model (top 3 reasons).",
         ),
     ] = True,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Ranking: uplift | value-at-risk | risk (default: uplift when an uplift model "
+            "is registered, else value-at-risk). Every ranking picks K per manager.",
+        ),
+    ] = None,
     fmt: FormatOpt = Fmt.table,
 ) -> None:
-    """Whom each account manager should contact: the K customers with the largest expected
-    saved value (probability x value x success rate - cost), with their top reasons."""
+    """Whom each account manager should contact: the K customers first by the chosen ranking,
+    each with the expected incremental value of the contact and the top reasons."""
     import pandas as pd
 
     from kpi.campaign import (
+        UPLIFT,
         campaign_candidates,
         rule_savings,
-        select_campaign,
+        select_by,
     )
     from kpi.config import KpiError, load_kpi_config
     from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
@@ -118,8 +130,16 @@ def campaign(
             data = need_data(data)
             preds = read_frame(predictions, "predictions")
         ds = load_data(data, console, as_of=asof)
+        if by is not None and by not in BY_CHOICES:
+            raise KpiError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
         candidates = campaign_candidates(ds, preds, when, cfg.outcome, cost_column, notes)
-        chosen = select_campaign(candidates, k, c, s)
+        effect, found_note = _uplift(ds, when, config, store, required=by == "uplift")
+        if effect is not None:
+            candidates[UPLIFT] = candidates["customer_id"].map(effect).to_numpy()
+        if found_note:
+            notes.append(found_note)
+        by = by or ("uplift" if effect is not None else "value-at-risk")
+        chosen = select_by(candidates, k, by, c, s)
         savings = rule_savings(candidates, k, c, s)
         if stored is not None and reasons and len(chosen):
             with console.status("Explaining the chosen customers ..."):
@@ -133,12 +153,14 @@ def campaign(
     except ChurnError as exc:
         raise fail(exc) from None
     table = Table(
-        title=f"Campaign {when:%Y-%m-%d}: up to {k} contacts per manager", header_style="bold"
+        title=f"Campaign {when:%Y-%m-%d}: up to {k} contacts per manager, by {by}",
+        header_style="bold",
     )
-    for h in ("Manager", "Contacts", "Value at risk", "Expected saved value"):
+    heads = ("Manager", "Contacts", "Value at risk", "Expected saved value", "Incremental value")
+    for h in heads:
         table.add_column(h, justify="left" if h == "Manager" else "right")
     per = chosen.groupby("account_manager_id", observed=True)
-    summary = per[["value_at_risk", "expected_saved_value"]].sum()
+    summary = per[["value_at_risk", "expected_saved_value", "expected_incremental_value"]].sum()
     summary.insert(0, "contacts", per.size())
     for mid, r in summary.iterrows():
         table.add_row(
@@ -146,6 +168,7 @@ def campaign(
             f"{r['contacts']:.0f}",
             num(r["value_at_risk"]),
             num(r["expected_saved_value"]),
+            num(r["expected_incremental_value"]),
         )
     sections = [Section("managers", summary.reset_index(), table)]
     sections.append(Section("savings", savings, _savings_table(savings, when)))
@@ -154,11 +177,31 @@ def campaign(
         if text:
             console.print(text, highlight=False)
     console.print(
-        f"Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
+        f"{len(chosen):,} customers by {by}; expected incremental value "
+        f"{chosen['expected_incremental_value'].sum():,.0f}"
+        + (" (uplift model)" if UPLIFT in chosen.columns else " (flat success rate)")
+        + f". Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
         f"{savings['saving_vs_nobody'].iloc[1]:,.0f} for the {k} highest probabilities per "
         f"manager ({_economics_text(c, s, cost_column)}). List written to {out}",
         highlight=False,
     )
+
+
+def _uplift(ds, when, config: Path | None, store: str | None, required: bool):
+    """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
+    note when there is none; an error when ``--by uplift`` asked for it)."""
+    from kpi.config import KpiError
+    from training.uplift.config import UpliftError, load_uplift_config
+    from training.uplift.score import champion_uplift
+
+    uri = serving_config(config, store).resolved_tracking_uri()
+    try:
+        scores, version = champion_uplift(ds, when, uri, load_uplift_config(config))
+    except UpliftError as exc:
+        if required:
+            raise KpiError(f"--by uplift: {exc}") from None
+        return None, ""
+    return scores.set_index("customer_id")["uplift"], f"uplift from uplift-model v{version}"
 
 
 def _cost_option(cost: str | None) -> tuple[float | None, str | None]:

@@ -95,6 +95,11 @@ def generate_command(
         min=0.0,
         help="Size of the drift (default: price 0.5, behaviour 1.5, concept 3.0).",
     ),
+    campaigns: bool = typer.Option(
+        True,
+        "--campaigns/--no-campaigns",
+        help="Simulate monthly retention campaigns with a control group (the contacts table).",
+    ),
 ) -> None:
     """Generate a synthetic customer book with a known churn story (see docs/generator.md).
 
@@ -107,6 +112,9 @@ def generate_command(
         raise GeneratorError(f"--format must be csv or parquet, got {fmt!r}")
     file_format: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"
     cfg = with_drift(read_config(config), drift, drift_from, drift_segment, drift_strength)
+    if not campaigns:
+        off = cfg.campaigns.model_copy(update={"enabled": False})
+        cfg = cfg.model_copy(update={"campaigns": off})
     folder = out if out is not None else home() / "demo"
     with console.status("generating") as status:
         data = generate(customers, seed, cfg, progress=lambda msg: status.update(msg))

@@ -95,6 +95,9 @@ def kpi(
     if len(teams):
         table = scorecard_table(teams, f"Teams, {label}")
         sections.append(Section("teams", scorecard_frame(teams), table))
+    campaigns = _campaign_section(managers, label)
+    if campaigns is not None:
+        sections.append(campaigns)
     emit(sections, fmt)
     unscored = managers.loc[managers["notes"].str.contains(NO_CUSTOMERS, regex=False)]
     if len(unscored):
@@ -102,6 +105,45 @@ def kpi(
         console.print(f"[yellow]not scored (no customers at the period start):[/] {ids}")
     if out is not None:
         console.print(f"Scorecards written to {out}")
+
+
+def _campaign_section(managers, label: str) -> Section | None:
+    """Retention campaigns against their control groups, beside the score (docs/kpi.md)."""
+    from rich.table import Table
+
+    from kpi.campaign_results import RESULT_COLUMNS
+
+    if "incremental_retained_value" not in managers.columns:
+        return None
+    rows = managers[managers["contacted"].fillna(0) > 0]
+    if rows.empty:
+        return None
+    frame = rows[["account_manager_id", *RESULT_COLUMNS]].reset_index(drop=True)
+    table = Table(
+        title=f"Retention campaigns against their control groups, {label}",
+        caption="incremental retained value = (control churn - contacted churn) x contacted "
+        "value; beside the 100 points, not in them",
+        header_style="bold",
+    )
+    heads = ("Manager", "Contacted", "Control", "Churn contacted", "Churn control", "Incremental")
+    for h in heads:
+        table.add_column(h, justify="left" if h == "Manager" else "right")
+    for _, r in frame.iterrows():
+        table.add_row(
+            str(r["account_manager_id"]),
+            f"{r['contacted']:.0f}",
+            f"{r['control']:.0f}",
+            _pct(r["churn_rate_contacted"]),
+            _pct(r["churn_rate_control"]),
+            "-"
+            if r["incremental_retained_value"] != r["incremental_retained_value"]
+            else f"{r['incremental_retained_value']:,.0f}",
+        )
+    return Section("campaigns", frame, table)
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{x:.1%}"
 
 
 def register(app: typer.Typer) -> None:

@@ -83,6 +83,7 @@ def train(
     """
     from training.config import load_feature_config, load_training_config, with_overrides
     from training.job import train as run_training
+    from training.uplift.config import load_uplift_config
 
     console = messages(fmt)
     settings = spark_conf(engine, spark_master, spark_conf_)
@@ -101,7 +102,10 @@ def train(
             highlight=False,
         )
     with engine_chosen(engine, spark_master, settings):
-        result = run_training(ds, cfg, features, tracking_uri=tracking_uri, progress=True)
+        uplift = load_uplift_config(config)
+        result = run_training(
+            ds, cfg, features, tracking_uri=tracking_uri, progress=True, uplift=uplift
+        )
     emit(metrics_sections(result.evaluation), fmt)
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
@@ -16,6 +17,34 @@ from features.synthetic.drift import DriftConfig
 
 class GeneratorError(ChurnError):
     """Bad arguments to the demo data generator (the message names the argument)."""
+
+
+class CampaignConfig(Frozen):
+    """Monthly retention campaigns with a control group, and who responds how to a contact."""
+
+    enabled: bool = True
+    months: int = Field(24, ge=1)
+    """Campaigns run in each of the last ``months`` months of the history."""
+    share: float = Field(0.2, gt=0.0, le=1.0)
+    """Share of the customers present at a month's start that its campaign picks."""
+    control_share: float = Field(0.2, gt=0.0, lt=1.0)
+    """Share of the picked customers held back as control (not contacted)."""
+    type_shares: tuple[float, float, float, float] = (0.30, 0.40, 0.25, 0.05)
+    """Persuadables, sure things, lost causes and sleeping dogs."""
+    persuadable_effect: float = Field(1.6, ge=0.0)
+    """Log-hazard reduction of a contacted persuadable."""
+    sleeping_dog_effect: float = Field(0.9, ge=0.0)
+    """Log-hazard increase of a contacted sleeping dog."""
+    effect_months: int = Field(3, ge=1, le=12)
+    """Months a contact's effect on the hazard lasts (the contact's month included)."""
+    rescue: float = Field(0.5, ge=0.0, le=1.0)
+    """Chance that a contact keeps a persuadable who has decided to leave but not yet left."""
+
+    @model_validator(mode="after")
+    def _shares(self) -> CampaignConfig:
+        if min(self.type_shares) < 0 or not np.isclose(sum(self.type_shares), 1.0):
+            raise ValueError("type_shares must be four shares >= 0 that add up to 1")
+        return self
 
 
 class GeneratorConfig(Frozen):
@@ -63,6 +92,8 @@ class GeneratorConfig(Frozen):
     currency: str = "CNY"
     drift: DriftConfig | None = None
     """Drift injected from a date on (``features.synthetic.drift``); None: no drift."""
+    campaigns: CampaignConfig = CampaignConfig()
+    """Retention campaigns with a control group (``features.synthetic.campaigns``); on by default."""
 
     @model_validator(mode="after")
     def _consistent(self) -> GeneratorConfig:

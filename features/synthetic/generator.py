@@ -38,6 +38,7 @@ import yaml
 
 from features.contract import CONTRACT_VERSION, MANIFEST_FILE, TABLE_SUFFIXES, TABLES
 from features.dataset import Dataset
+from features.synthetic.campaigns import TYPES, CampaignLog, churn_within_horizon
 from features.synthetic.config import GeneratedData, GeneratorConfig, GeneratorError
 from features.synthetic.drift import DRIFT_FILE, plan_drift
 from features.synthetic.population import (
@@ -97,6 +98,9 @@ def _truth(
             "last_monthly_hazard": sim.last_hazard,
         }
     )
+    if sim.campaigns is not None:
+        per_customer["treatment_type"] = labels(TYPES, sim.campaigns.types)
+        per_customer["treatment_effect"] = treatment_effect(sim, cal)
     count = np.bincount(pop.manager, minlength=len(mgr))
     per_manager = pd.DataFrame(
         {
@@ -112,6 +116,32 @@ def _truth(
         }
     )
     return {"customers": per_customer, "managers": per_manager}
+
+
+HORIZON_MONTHS = 3
+"""The horizon of ``treatment_effect`` (90 days, the product's default label horizon)."""
+
+
+def treatment_effect(sim: Simulation, cal: Calendar) -> np.ndarray:
+    """The true reduction in each customer's probability of churning within the horizon if
+    contacted on the day after the as-of date (negative for sleeping dogs); NaN for customers who
+    churned by then or joined in the last month (no hazard yet).
+
+    A customer who has not decided to leave decides each month with their last monthly
+    probability; one who has decided, and leaves within the horizon, is kept only by a contact
+    that rescues a persuadable."""
+    camp = sim.campaigns
+    assert camp is not None
+    cfg = camp.cfg
+    here = sim.churn >= cal.end
+    undecided = here & np.isinf(sim.churn)
+    p = sim.last_hazard
+    base = churn_within_horizon(p, np.zeros(len(p)), HORIZON_MONTHS, cfg.effect_months)
+    moved = churn_within_horizon(p, camp.change, HORIZON_MONTHS, cfg.effect_months)
+    leaving = here & np.isfinite(sim.churn) & (sim.churn < cal.end + 30.0 * HORIZON_MONTHS)
+    rescue = np.where(camp.types == 0, cfg.rescue, 0.0)
+    effect = np.where(undecided, base - moved, np.where(leaving, rescue, 0.0))
+    return np.where(here, effect, np.nan)
 
 
 def generate(
@@ -134,7 +164,8 @@ def generate(
         if cfg.drift is None
         else plan_drift(cfg.drift, cal.start, cal.month_start, pop.segment, cfg.segments, seed)
     )
-    sim = simulate(pop, mgr, cal, cfg, rng, say, drift)
+    campaigns = CampaignLog.start(pop, cfg.campaigns, seed)
+    sim = simulate(pop, mgr, cal, cfg, rng, say, drift, campaigns)
     say("building tables")
     data = build_dataset(pop, mgr, sim, cal, cfg, rng)
     truth = _truth(pop, mgr, sim, data, cal, cfg)

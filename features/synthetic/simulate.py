@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from features.synthetic import events as ev
+from features.synthetic.campaigns import CampaignLog
 from features.synthetic.config import GeneratorConfig
 from features.synthetic.drift import DriftPlan
 from features.synthetic.population import ANNUAL, PAYG, Calendar, Managers
@@ -34,6 +35,8 @@ class Simulation:
     transactions: dict[str, np.ndarray]
     interactions: dict[str, np.ndarray]
     complaints: dict[str, np.ndarray]
+    campaigns: CampaignLog | None = None
+    """The retention campaigns' rows and every customer's response type; None: no campaigns."""
 
 
 class _State:
@@ -102,9 +105,11 @@ def simulate(
     rng: np.random.Generator,
     say: Callable[[str], None] = lambda _msg: None,
     drift: DriftPlan | None = None,
+    campaigns: CampaignLog | None = None,
 ) -> Simulation:
     """Play the history month by month (see the causal story in ``features.synthetic.generator``);
-    ``drift`` changes it from a date on (``features.synthetic.drift``)."""
+    ``drift`` changes it from a date on (``features.synthetic.drift``); ``campaigns`` contact
+    customers from a month on and change their hazard (``features.synthetic.campaigns``)."""
     n, st = len(pop), _State(pop, rng)
     skill = mgr.skill[pop.manager]
     target = 1 - (1 - float(np.mean(cfg.target_quarterly_churn))) ** (1 / 3)
@@ -112,6 +117,8 @@ def simulate(
     goodbyes: dict[int, list[dict]] = defaultdict(list)  # retention calls, by month
     txn, inter, comp = ev.EventLog("day"), ev.EventLog("day"), ev.EventLog("opened")
     signed = np.searchsorted(pop.signup, cal.month_start)  # customers signed up before month
+    contacting = campaigns if campaigns is not None and campaigns.cfg.enabled else None
+    first_campaign = cal.n_months - (contacting.cfg.months if contacting is not None else 0)
 
     for t in range(cal.n_months):
         say(f"simulating month {t + 1} of {cal.n_months}")
@@ -128,6 +135,11 @@ def simulate(
         trend = np.maximum(0.0, st.e_hist[t % 3] - st.e)  # fall in engagement over 3 months
         st.e_hist[t % 3] = st.e
 
+        if contacting is not None:
+            present = np.flatnonzero((pop.signup < ms) & (st.churn > ms))
+            kept = contacting.run(t, first_campaign, ms, present, st.churn, st.decision)
+            st.churn[kept], st.decision[kept] = np.inf, np.nan
+
         # the hazard of deciding to leave, scaled so the book churns at the target rate
         cand = np.flatnonzero(existing & np.isinf(st.churn))
         if len(cand):
@@ -138,6 +150,8 @@ def simulate(
             st.p_sum[cand] += p
             st.p_n[cand] += 1
             st.p_last[cand] = p
+            if contacting is not None:  # a contact's effect applies after the book's scaling
+                p = 1.0 - (1.0 - p) ** np.exp(contacting.hazard_change(t, cand))
             leave = cand[rng.random(len(cand)) < p]
             st.decision[leave] = ms + rng.random(len(leave)) * (me - ms)
             st.churn[leave] = np.floor(st.decision[leave] + rng.uniform(*LAG_DAYS, len(leave)))
@@ -155,6 +169,9 @@ def simulate(
         logins = ev.interactions(rng, inter, m, pop, skill, int(cal.cal_month[t]))
         st.last_active[m.idx[(purchases > 0) | (logins > 0)]] = t
         for calls in goodbyes.pop(t, []):
+            if contacting is not None:  # no goodbye call to a customer a campaign kept
+                after = calls["day"] - st.churn[calls["cust"]]
+                calls = {c: v[(after >= 0) & (after <= 5.0)] for c, v in calls.items()}
             inter.add(**calls)
         leaving = np.isfinite(st.churn[m.idx])
         cust, weight, resolved = ev.complaints(rng, comp, inter, m, pop, skill, leaving)
@@ -181,4 +198,5 @@ def simulate(
         transactions=transactions,
         interactions=inter.arrays(),
         complaints=comp.arrays(),
+        campaigns=campaigns,
     )

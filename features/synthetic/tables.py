@@ -12,6 +12,9 @@ import pyarrow.compute as pc
 
 from features.contract import CHANNELS, DIRECTIONS, TABLES, TRANSACTION_KINDS
 from features.dataset import Dataset
+from features.synthetic.campaigns import CHANNELS as CONTACT_CHANNELS
+from features.synthetic.campaigns import OFFERS
+from features.synthetic.campaigns import OUTCOMES as CONTACT_OUTCOMES
 from features.synthetic.config import GeneratorConfig
 from features.synthetic.events import COMPLAINT_CATEGORIES, OUTCOMES
 from features.synthetic.population import (
@@ -193,6 +196,33 @@ def managers_table(
     )
 
 
+def contacts_table(
+    sim: Simulation, pop: Population, ids: pd.Series, mgr_ids: pd.Series, cal: Calendar
+) -> pd.DataFrame:
+    """The campaigns' contacts and control rows in time order; a campaign is named after its
+    month (``RC-2024-03``) and logged by the customer's account manager."""
+    assert sim.campaigns is not None
+    t = sim.campaigns.arrays()
+    month, code = np.unique(t["month"], return_inverse=True)
+    first = cal.start.astype("datetime64[M]")
+    names = tuple(f"RC-{first + int(m)}" for m in month)  # one name per campaign
+    manager = pick(mgr_ids, pop.manager[t["cust"]])
+    return pd.DataFrame(
+        {
+            "contact_id": numbered("K", np.arange(1, len(t["day"]) + 1), 8),
+            "customer_id": pick(ids, t["cust"]),
+            "ts": timestamps(cal, t["day"]),
+            "campaign_id": labels(names, code),
+            "channel": labels(CONTACT_CHANNELS, t["channel"]),
+            "offer": labels(OFFERS, t["offer"]),
+            "treated": t["treated"].astype(float),
+            "outcome": labels(CONTACT_OUTCOMES, t["outcome"]),
+            "logged_by": manager,
+            "account_manager_id": manager.copy(),
+        }
+    )
+
+
 def build_dataset(
     pop: Population,
     mgr: Managers,
@@ -201,7 +231,7 @@ def build_dataset(
     cfg: GeneratorConfig,
     rng: np.random.Generator,
 ) -> Dataset:
-    """All five contract tables, typed as ``features.dataset.Dataset`` documents."""
+    """The contract tables (``contacts`` only with campaigns), typed as ``Dataset`` documents."""
     ids = numbered("C", np.arange(1, len(pop) + 1), max(7, len(str(len(pop)))))
     mgr_ids = numbered("AM", np.arange(1, len(mgr) + 1), 3)
     sales = monthly_sales(pop, sim, cal, len(mgr))
@@ -212,6 +242,8 @@ def build_dataset(
         "complaints": complaints_table(sim, ids, cal, cfg, rng),
         "account_managers": managers_table(mgr, mgr_ids, sales, cfg, rng),
     }
+    if sim.campaigns is not None and cfg.campaigns.enabled:
+        tables["contacts"] = contacts_table(sim, pop, ids, mgr_ids, cal)
     for name, frame in tables.items():
         assert tuple(frame.columns) == TABLES[name].column_names, name
     as_of = pd.Timestamp(cal.start + np.timedelta64(cal.end - 1, "D"))
