@@ -6,6 +6,13 @@
 - ``/ui/export.csv``: the filtered list as the API's CSV (every row, not one page), audited;
 - ``/ui/customers/{id}``: profile, lifecycle, score history, reasons with a SHAP waterfall, a
   timeline of recent purchases, contacts and complaints, contract end;
+- ``/ui/customers/{id}/contacts``: log a retention contact and its outcome (a form on the customer
+  page; validated, CSRF-protected, audited); ``/ui/contacts.csv``: the logged contacts;
+- ``/ui/managers`` and ``/ui/managers/{id}``: each book's risk and the KPI scorecards (score,
+  grade, rank, commission) of the latest month the data can judge;
+- ``/ui/campaign`` and ``/ui/campaign.csv``: the campaign builder (``churn campaign``'s selection
+  for a capacity per manager and a rule), its preview and its CSV;
+- ``/ui/monitoring``: the latest ``churn monitor`` result;
 - ``/ui/login``, ``/ui/logout``: sign-in and sign-out (CSRF-protected, audited).
 
 Who may see what is :mod:`serving.ui.auth`'s: with no API key and no users, a loopback client
@@ -16,19 +23,22 @@ manager sees only their own book. Sessions authorise ``/ui/`` only; the JSON API
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -37,13 +47,36 @@ from starlette.staticfiles import StaticFiles
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
+from kpi.config import KpiConfig, KpiError, load_kpi_config
+from kpi.periods import parse_period
+from kpi.scorecard import COMPONENT_METRICS
 from serving.batch.store import StoreError, StoreUnavailable
+from serving.config import CONFIG_ENV
+from serving.errors import scrub
+from serving.kpi_inputs import stored_reasons
 from serving.launch import is_loopback
 from serving.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from serving.monitoring.run import latest_path
 from serving.reasons import Lang
 from serving.ui.auth import Principal, UserStore, tokens_match
+from serving.ui.campaigns import (
+    AVAILABLE,
+    DEFAULT_STRATEGY,
+    NEEDS_UPLIFT,
+    CampaignAsk,
+    CampaignBuilder,
+)
+from serving.ui.contacts import (
+    CHANNEL_CHOICES,
+    OFFER_CHOICES,
+    ContactForm,
+    ContactStore,
+    check_form,
+    contract_table,
+)
 from serving.ui.customer import Timelines, events, feature_label, top_reasons, waterfall
-from serving.ui.i18n import LANGS, category, t
+from serving.ui.i18n import LANGS, STRINGS, category, t
+from serving.ui.managers import ScorecardSource, book_risk
 from serving.ui.queries import (
     SORT_COLUMNS,
     ListSelection,
@@ -102,6 +135,7 @@ class Context:
     users: UserStore
     principal: Principal
     lang: Lang
+    form: dict[str, str] | None = None
 
 
 def _lang(request: Request) -> tuple[Lang, bool]:
@@ -124,12 +158,29 @@ def _safe_next(target: str | None) -> str:
     return f"{PREFIX}/"
 
 
+def _missing(x: object) -> bool:
+    """None, NaN or a template value that is not there."""
+    return x is None or isinstance(x, Undefined) or bool(pd.isna(x))
+
+
 def _money(x: object) -> str:
-    return "" if x is None or pd.isna(x) else f"{float(x):,.0f}"  # type: ignore[arg-type]
+    return "" if _missing(x) else f"{float(x):,.0f}"  # type: ignore[arg-type]
 
 
 def _pct(x: object) -> str:
-    return "" if x is None or pd.isna(x) else f"{float(x):.1%}"  # type: ignore[arg-type]
+    return "" if _missing(x) else f"{float(x):.1%}"  # type: ignore[arg-type]
+
+
+def _num(x: object, digits: int = 2) -> str:
+    return "" if _missing(x) else f"{float(x):,.{digits}f}"  # type: ignore[arg-type]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A record with missing values as None (templates test ``is none``)."""
+    return {
+        k: None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT else v
+        for k, v in row.items()
+    }
 
 
 class Workspace:
@@ -143,10 +194,14 @@ class Workspace:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(money=_money, pct=_pct, category=category, prefix=PREFIX)
+        self.env.globals.update(money=_money, pct=_pct, num=_num, category=category, prefix=PREFIX)
         self.timelines = Timelines()
+        self.scorecards = ScorecardSource()
+        self.campaigns = CampaignBuilder(self.scorecards.datasets)
         self._lock = threading.Lock()
         self._users: dict[int, UserStore] = {}
+        self._contacts: dict[int, ContactStore] = {}
+        self._kpi: KpiConfig | KpiError | None = None
         self._choices: dict[tuple[int, str], dict[str, list[str]]] = {}
         self.trusted_header = (os.environ.get(TRUSTED_HEADER_ENV) or "").strip().lower() or None
 
@@ -159,7 +214,18 @@ class Workspace:
                 Route("/", self.page(self.at_risk)),
                 Route("/win-back", self.page(self.win_back)),
                 Route("/export.csv", self.page(self.export)),
+                Route(
+                    "/customers/{customer_id:path}/contacts",
+                    self.page(self.log_contact),
+                    methods=["POST"],
+                ),
                 Route("/customers/{customer_id:path}", self.page(self.customer)),
+                Route("/contacts.csv", self.page(self.export_contacts)),
+                Route("/managers", self.page(self.managers)),
+                Route("/managers/{manager_id:path}", self.page(self.manager)),
+                Route("/campaign", self.page(self.campaign)),
+                Route("/campaign.csv", self.page(self.campaign_csv)),
+                Route("/monitoring", self.page(self.monitoring)),
                 Route("/login", self.login, methods=["GET", "POST"]),
                 Route("/logout", self.logout, methods=["POST"]),
                 Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -172,6 +238,30 @@ class Workspace:
             if found is None:
                 found = self._users[id(svc.store)] = UserStore(svc.store.engine)
             return found
+
+    def contacts(self, svc: Any) -> ContactStore:
+        with self._lock:
+            found = self._contacts.get(id(svc.store))
+            if found is None:
+                found = self._contacts[id(svc.store)] = ContactStore(svc.store.engine)
+            return found
+
+    def kpi_config(self) -> KpiConfig:
+        """The service's KPI configuration (its config file's ``kpi:`` section), read once."""
+        with self._lock:
+            if self._kpi is None:
+                try:
+                    self._kpi = load_kpi_config(os.environ.get(CONFIG_ENV) or None)
+                except KpiError as exc:
+                    self._kpi = exc
+            found = self._kpi
+        if isinstance(found, KpiError):
+            raise PageError(
+                503,
+                "unavailable",
+                "the service's KPI configuration is invalid: " + scrub(str(found)),
+            )
+        return found
 
     def render(
         self,
@@ -241,25 +331,37 @@ class Workspace:
         (503 with the reason, never a traceback)."""
 
         async def endpoint(request: Request) -> Response:
-            return await _in_thread(self._serve, request, handler)
+            form = None
+            if request.method == "POST":
+                form = {k: str(v) for k, v in (await request.form()).items()}
+            return await _in_thread(self._serve, request, handler, form)
 
         return endpoint
 
-    def _serve(self, request: Request, handler: Callable[[Context], Response]) -> Response:
+    def _serve(
+        self,
+        request: Request,
+        handler: Callable[[Context], Response],
+        form: dict[str, str] | None = None,
+    ) -> Response:
         started = time.perf_counter()
         principal: Principal | None = None
         lang, chosen = _lang(request)
+        new_csrf = None
         try:
             svc = self.service()
             users = self.users(svc)
             principal = self.principal(request, svc, users)
+            if principal is not None and principal.mode != "session" and not principal.csrf:
+                new_csrf = secrets.token_urlsafe(32)  # a double-submit token for the forms
+                principal = replace(principal, csrf=new_csrf)
             if principal is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 response: Response = RedirectResponse(
                     f"{PREFIX}/login?{urlencode({'next': target})}", status_code=303
                 )
             else:
-                response = handler(Context(request, svc, users, principal, lang))
+                response = handler(Context(request, svc, users, principal, lang, form))
         except PageError as exc:
             response = self.error_page(request, exc, principal)
         except StoreUnavailable as exc:
@@ -275,6 +377,10 @@ class Workspace:
             response = self.error_page(request, PageError(503, "unavailable", message), principal)
         if chosen:
             response.set_cookie(LANG_COOKIE, lang, path=PREFIX, samesite="lax", max_age=31536000)
+        if new_csrf is not None:
+            response.set_cookie(
+                CSRF_COOKIE, new_csrf, path=PREFIX, httponly=True, samesite="strict"
+            )
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1e3:.1f}"
         return response
 
@@ -456,7 +562,13 @@ class Workspace:
 
     # ---- the customer page ----------------------------------------------------------------------
 
-    def customer(self, ctx: Context) -> Response:
+    def customer(
+        self,
+        ctx: Context,
+        contact: ContactForm | None = None,
+        problems: list[tuple[str, str]] | None = None,
+        status: int = 200,
+    ) -> Response:
         svc, lang = ctx.svc, ctx.lang
         customer_id = ctx.request.path_params["customer_id"]
         unknown = PageError(404, "not_found", t("unknown_customer", lang, id=customer_id))
@@ -492,9 +604,20 @@ class Workspace:
             if current.get(f"reason_{i}")
         ]
         profile, timeline, data_note = self.timeline(customer_id, run.source, row["asof"], lang)
+        logged = self.contacts(svc).frame(customer_id=customer_id)
+        saved = ctx.request.query_params.get("logged")
         return self.render(
             "customer.html",
             lang,
+            status=status,
+            contact=contact or ContactForm(ts=f"{_today():%Y-%m-%d}"),
+            problems=problems or [],
+            saved=saved if status == 200 and saved in set(logged["contact_id"]) else None,
+            logged=[_plain(r) for r in logged.iloc[::-1].to_dict("records")],
+            channels=CHANNEL_CHOICES,
+            offers=OFFER_CHOICES,
+            outcomes=contract_table().column("outcome").allowed or (),
+            contact_url=f"{PREFIX}/customers/{quote(customer_id, safe='')}/contacts",
             principal=ctx.principal,
             customer_id=customer_id,
             row=row,
@@ -549,6 +672,359 @@ class Workspace:
             log.warning("workspace: data folder of %s unreadable: %s", asof, exc)
             return {}, [], t("no_data", lang)
         return profile, events(parts, asof, lang), None
+
+    # ---- retention contacts ---------------------------------------------------------------------
+
+    def log_contact(self, ctx: Context) -> Response:
+        """Store a retention contact of a customer the principal may see; a refused field shows
+        the customer page again (422) with what was typed and why."""
+        svc, lang, p = ctx.svc, ctx.lang, ctx.principal
+        customer_id = ctx.request.path_params["customer_id"]
+        form = ctx.form or {}
+        client = _client(ctx.request)
+        if not _same_origin(ctx.request) or not tokens_match(form.get("csrf"), p.csrf):
+            ctx.users.audit(
+                "contact", "csrf", user=p.name, role=p.role, target=customer_id, client=client
+            )
+            raise PageError(403, "forbidden", t("csrf", lang))
+        unknown = PageError(404, "not_found", t("unknown_customer", lang, id=customer_id))
+        dates = scoring_dates(svc.store)
+        history = (
+            customer_history(svc.store, customer_id, dates)
+            if dates and len(customer_id) <= MAX_FILTER
+            else pd.DataFrame()
+        )
+        if history.empty:
+            raise unknown
+        manager = history.iloc[-1]["account_manager_id"]
+        if not p.may_see(manager):
+            self.refuse(ctx, "contact", customer_id)
+            raise unknown
+        typed = ContactForm.from_fields(form)
+        row, problems = check_form(typed, _today() + timedelta(days=1))
+        if problems:
+            fields = ", ".join(dict.fromkeys(f for f, _ in problems))
+            ctx.users.audit(
+                "contact",
+                "invalid",
+                user=p.name,
+                role=p.role,
+                target=f"{customer_id}: {fields}",
+                client=client,
+            )
+            return self.customer(ctx, typed, problems, status=422)
+        contact_id = self.contacts(svc).add(row, customer_id, manager, p.name)
+        ctx.users.audit(
+            "contact",
+            "ok",
+            user=p.name,
+            role=p.role,
+            target=f"{customer_id} {contact_id}",
+            client=client,
+        )
+        back = f"{PREFIX}/customers/{quote(customer_id, safe='')}?"
+        return RedirectResponse(back + urlencode({"logged": contact_id}) + "#contacts", 303)
+
+    def export_contacts(self, ctx: Context) -> Response:
+        """The logged contacts (a manager's: their book's) as the contract's ``contacts`` CSV."""
+        unknown = sorted(set(ctx.request.query_params) - {"lang"})
+        if unknown:
+            raise PageError(400, "bad_request", f"unknown query parameter: {unknown[0]}")
+        p = ctx.principal
+        frame = self.contacts(ctx.svc).frame(manager=p.book)
+        ctx.users.audit(
+            "export",
+            "ok",
+            user=p.name,
+            role=p.role,
+            target=f"contacts ({len(frame)} rows)",
+            client=_client(ctx.request),
+        )
+        return self.csv(frame, "contacts.csv")
+
+    def csv(self, frame: pd.DataFrame, name: str) -> Response:
+        response = Response(
+            frame.to_csv(index=False),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "X-Total-Count": str(len(frame)),
+            },
+        )
+        self._secure(response)
+        return response
+
+    # ---- managers -------------------------------------------------------------------------------
+
+    def _only(self, ctx: Context, known: set[str]) -> dict[str, str]:
+        """The query parameters (400 naming an unknown or overlong one)."""
+        q = ctx.request.query_params
+        unknown = sorted(set(q) - known - {"lang"})
+        if unknown:
+            raise PageError(400, "bad_request", f"unknown query parameter: {unknown[0]}")
+        for key, value in q.items():
+            if len(value) > MAX_FILTER:
+                raise PageError(400, "bad_request", f"{key}: longer than {MAX_FILTER} characters")
+        return {k: v for k, v in q.items() if k != "lang" and v != ""}
+
+    def _kpi_view(self, ctx: Context) -> tuple[Any, Any, Any, KpiConfig]:
+        """The latest scoring, the asked (or default) period's scorecards and the config."""
+        params = self._only(ctx, {"period"})
+        cfg = self.kpi_config()
+        run = ctx.svc.store.run()
+        if "period" in params:
+            try:
+                period = parse_period(params["period"])
+            except KpiError as exc:
+                raise PageError(400, "bad_request", f"period: {exc}") from None
+        else:
+            period = self.scorecards.default_period(run, cfg)
+        return run, self.scorecards.scorecards(ctx.svc.store, period, cfg), period, cfg
+
+    def managers(self, ctx: Context) -> Response:
+        """Every manager's (a manager: their own) scorecard and book risk."""
+        run, cards, period, _ = self._kpi_view(ctx)
+        risk = book_risk(ctx.svc.store, run)
+        scored = cards.managers()
+        ids = sorted(set(risk.index) | set(scored.index))
+        book = ctx.principal.book
+        if book is not None:
+            ids = [book]
+        cards_by_id = scored.to_dict("index")
+        risk_by_id = risk.to_dict("index")
+        rows = [
+            {
+                "id": mid,
+                "card": _plain(cards_by_id.get(mid, {})),
+                "risk": _plain(risk_by_id.get(mid, {})),
+            }
+            for mid in ids
+        ]
+        rows.sort(
+            key=lambda r: (r["card"].get("rank") is None, r["card"].get("rank") or 0, r["id"])
+        )
+        return self.render(
+            "managers.html",
+            ctx.lang,
+            principal=ctx.principal,
+            nav="managers",
+            run=run,
+            cards=cards,
+            period=period.label,
+            rows=rows,
+            lang_url=lambda code: (
+                f"{PREFIX}/managers?{urlencode({'period': period.label, 'lang': code})}"
+            ),
+        )
+
+    def manager(self, ctx: Context) -> Response:
+        """One manager's scorecard (components, commission), team and book."""
+        mid = ctx.request.path_params["manager_id"]
+        book = ctx.principal.book
+        if book is not None and mid != book:
+            self.refuse(ctx, "manager", mid)
+            raise PageError(403, "forbidden", t("other_book", ctx.lang, manager=book))
+        run, cards, period, cfg = self._kpi_view(ctx)
+        risk = book_risk(ctx.svc.store, run)
+        scored = cards.managers()
+        if mid not in risk.index and mid not in scored.index:
+            raise PageError(404, "not_found", t("unknown_manager", ctx.lang, id=mid))
+        card = _plain(scored.loc[mid].to_dict()) if mid in scored.index else {}
+        weights = dict(cfg.scorecard.components)
+        components = [
+            {
+                "name": name,
+                "measure": card.get(metric),
+                "points": card.get(f"points_{name}"),
+                "weight": weights[name].weight,
+            }
+            for name, metric in COMPONENT_METRICS.items()
+            if name in weights
+        ]
+        sel = ListSelection(lifecycle=LIST_LIFECYCLES[AT_RISK], account_manager_id=mid, limit=10)
+        _, total, top = list_rows(ctx.svc.store, sel)
+        h = f"_{run.horizon_days}d"
+        shown = present(top, run.horizon_days, 0) if len(top) else top
+        customers = [
+            {
+                "customer_id": r["customer_id"],
+                "probability": r[f"churn_probability{h}"],
+                "value_at_risk": r[f"expected_value_at_risk{h}"],
+                "band": r["risk_band"],
+                "action": r["recommended_action"] or "",
+            }
+            for r in shown.to_dict("records")
+        ]
+        return self.render(
+            "manager.html",
+            ctx.lang,
+            principal=ctx.principal,
+            nav="managers",
+            mid=mid,
+            run=run,
+            cards=cards,
+            period=period.label,
+            card=card,
+            team=_plain(cards.team(card.get("team")) or {}),
+            risk=_plain(risk.to_dict("index").get(mid, {})),
+            components=components,
+            component_names={k for k in STRINGS if k.startswith("comp_")},
+            customers=customers,
+            total=total,
+            list_url=f"{PREFIX}/?{urlencode({'manager': mid})}",
+            lang_url=lambda code: (
+                f"{PREFIX}/managers/{quote(mid, safe='')}?"
+                + urlencode({"period": period.label, "lang": code})
+            ),
+        )
+
+    # ---- campaign builder -----------------------------------------------------------------------
+
+    def campaign_ask(self, ctx: Context) -> tuple[CampaignAsk, KpiConfig, list[str]]:
+        """The builder's inputs from the query string (400 naming a bad one)."""
+        params = self._only(ctx, {"asof", "capacity", "by", "cost", "success_rate"})
+        cfg = self.kpi_config()
+        dates = scoring_dates(ctx.svc.store)
+        if not dates:
+            raise PageError(404, "not_found", t("nothing_scored", ctx.lang))
+        asof = params.get("asof", dates[0])
+        if asof not in dates:
+            raise PageError(404, "not_found", f"asof: nothing was scored as of {asof!r}")
+        capacity = params.get("capacity", str(cfg.campaign.capacity_per_manager))
+        if not capacity.isdigit() or int(capacity) > 100_000:
+            raise PageError(400, "bad_request", f"capacity: {capacity!r} is not 0 to 100000")
+        by = params.get("by", DEFAULT_STRATEGY)
+        if by in NEEDS_UPLIFT:
+            raise PageError(400, "bad_request", t("by_uplift_cli", ctx.lang))
+        if by not in AVAILABLE:
+            raise PageError(400, "bad_request", f"by: {by!r} is not one of {', '.join(AVAILABLE)}")
+        numbers: dict[str, float | None] = {}
+        for key, top in (("cost", math.inf), ("success_rate", 1.0)):
+            text = params.get(key)
+            if text is None:
+                numbers[key] = None
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if not (0 <= value <= top) or math.isinf(value):
+                limit = "a number from 0 to 1" if top == 1 else "a number 0 or more"
+                raise PageError(400, "bad_request", f"{key}: {text!r} is not {limit}")
+            numbers[key] = value
+        ask = CampaignAsk(asof, int(capacity), by, numbers["cost"], numbers["success_rate"])
+        return ask, cfg, dates
+
+    def build(self, ctx: Context) -> tuple[Any, KpiConfig, list[str]]:
+        ask, cfg, dates = self.campaign_ask(ctx)
+        try:
+            built = self.campaigns.build(ctx.svc.store, ask, cfg, ctx.principal.book)
+        except KpiError as exc:
+            if isinstance(exc.__cause__, StoreError | StoreUnavailable):
+                raise exc.__cause__ from None
+            raise PageError(422, "bad_request", scrub(str(exc))) from None
+        return built, cfg, dates
+
+    def campaign(self, ctx: Context) -> Response:
+        """The builder's form and the preview of its selection."""
+        built, cfg, dates = self.build(ctx)
+        ask = built.ask
+        query = {
+            k: v
+            for k, v in {
+                "asof": ask.asof,
+                "capacity": ask.capacity,
+                "by": ask.by,
+                "cost": ask.cost,
+                "success_rate": ask.success_rate,
+            }.items()
+            if v is not None
+        }
+        chosen = built.chosen
+        preview = [_plain(r) for r in chosen.head(50).to_dict("records")]
+        return self.render(
+            "campaign.html",
+            ctx.lang,
+            principal=ctx.principal,
+            nav="campaign",
+            ask=ask,
+            dates=dates,
+            strategies=list(AVAILABLE),
+            chosen=preview,
+            total=len(chosen),
+            saved_value=float(chosen["expected_saved_value"].sum()),
+            per_manager=[
+                {"id": mid, **_plain(r)} for mid, r in built.per_manager().to_dict("index").items()
+            ],
+            savings=[_plain(r) for r in built.savings.to_dict("records")],
+            notes=built.notes,
+            config_capacity=cfg.campaign.capacity_per_manager,
+            export_url=f"{PREFIX}/campaign.csv?{urlencode(query)}",
+            lang_url=lambda code: f"{PREFIX}/campaign?{urlencode({**query, 'lang': code})}",
+        )
+
+    def campaign_csv(self, ctx: Context) -> Response:
+        """The whole selection as ``churn campaign`` writes it (reasons by the champion, when
+        one is loaded), audited."""
+        built, _, _ = self.build(ctx)
+        chosen = built.chosen.copy()
+        champions = ctx.svc.models.current
+        if champions is not None and len(chosen):
+            try:
+                found = stored_reasons(
+                    ctx.svc.store,
+                    pd.Timestamp(built.ask.asof),
+                    chosen["customer_id"],
+                    champions.churn,
+                )
+                chosen["reasons"] = found.to_numpy()
+            except (ChurnError, KeyError, ValueError) as exc:
+                log.warning("workspace: campaign reasons unavailable: %s", exc)
+        p = ctx.principal
+        ctx.users.audit(
+            "export",
+            "ok",
+            user=p.name,
+            role=p.role,
+            target=f"campaign {ctx.request.url.query} ({len(chosen)} rows)",
+            client=_client(ctx.request),
+        )
+        return self.csv(chosen, f"campaign_{built.ask.asof}_{built.ask.by}.csv")
+
+    # ---- monitoring -----------------------------------------------------------------------------
+
+    def monitoring(self, ctx: Context) -> Response:
+        """The latest ``churn monitor`` result: alerts, estimated and realized ROC-AUC, drift."""
+        self._only(ctx, set())
+        path = latest_path()
+        result: dict[str, Any] | None = None
+        note = None
+        if not path.is_file():
+            note = t("no_monitor", ctx.lang)
+        else:
+            try:
+                result = json.loads(path.read_text("utf-8"))
+                if not isinstance(result, dict) or "asof" not in result:
+                    raise ValueError("not a monitoring result")
+            except (OSError, ValueError) as exc:
+                log.warning("workspace: monitoring result unreadable: %s", exc)
+                result, note = None, t("bad_monitor", ctx.lang)
+        features = (result or {}).get("features") or []
+        drifted = sorted(
+            (f for f in features if f.get("drifted")),
+            key=lambda f: -((f.get("value") or 0.0) / (f.get("threshold") or 1.0)),
+        )
+        return self.render(
+            "monitoring.html",
+            ctx.lang,
+            principal=ctx.principal,
+            nav="monitoring",
+            result=result,
+            note=note,
+            drifted=drifted,
+            n_features=len(features),
+            lang_url=lambda code: f"{PREFIX}/monitoring?{urlencode({'lang': code})}",
+        )
 
     # ---- sign-in --------------------------------------------------------------------------------
 
@@ -630,6 +1106,11 @@ class Workspace:
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
+
+
+def _today() -> Any:
+    """Today's date (UTC)."""
+    return datetime.now(UTC).date()
 
 
 def _same_origin(request: Request) -> bool:

@@ -25,6 +25,7 @@ COMMANDS = {
     "campaign",
     "demo",
     "explain",
+    "export",
     "features",
     "generate",
     "import",

@@ -5,10 +5,15 @@ the scored store that also holds an earlier scoring date.
 The list pages show the API's customers in the API's order for the same filters; a manager
 reaches only their own book by URL, filter or export; sign-in and sign-out need the CSRF token;
 sign-ins, exports and refusals are audited; sessions open the pages only, the API key the API only.
+Part 2: contacts logged on the customer page are checked, CSRF-protected, audited and exported by
+``churn export contacts`` as a contacts table the loader accepts; the managers' pages show the
+scorecards ``kpi.scorecard`` computes and the book risk the API lists; the campaign builder picks
+the customers ``churn campaign`` picks; the monitoring page says when there is no result.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import shutil
@@ -23,6 +28,8 @@ import sqlalchemy as sa
 import yaml
 from typer.testing import CliRunner
 
+from kpi.config import KpiConfig
+from kpi.periods import latest_complete_month
 from serving.launch import free_port, serve_command, serve_env, stop_service, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
@@ -41,6 +48,9 @@ class Served:
     manager: str
     other: str
     log: Path
+    config: Path
+    home: Path
+    month: str
 
 
 def _rows(html: str) -> list[str]:
@@ -71,14 +81,17 @@ def start(config: Path, log: Path, env: dict[str, str | None]):
     return proc, url
 
 
-def add_user(store: str, *args: str) -> None:
+def churn(*args: str, stdin: str | None = None) -> str:
     from churn.cli import app, register_commands
 
     register_commands()
-    run = CliRunner().invoke(
-        app, ["users", "add", *args, "--password-stdin", "--store", store], input=PASSWORD + "\n"
-    )
+    run = CliRunner().invoke(app, list(args), input=stdin)
     assert run.exit_code == 0, run.output
+    return run.output
+
+
+def add_user(store: str, *args: str) -> None:
+    churn("users", "add", *args, "--password-stdin", "--store", store, stdin=PASSWORD + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +138,19 @@ def served(world, tmp_path_factory) -> Iterator[Served]:
         "top_k": 4,
     }
     config.write_text(yaml.safe_dump({"serving": serving}), "utf-8")
-    env = {"CHURN_API_KEY": KEY, "CHURN_UI_TRUSTED_USER_HEADER": PROXY_HEADER}
+    # the scorecards judge the latest month the data covers by the predictions made at its start
+    month = latest_complete_month(pd.Timestamp(world.asof), KpiConfig().outcome.horizon_days)
+    churn("score", "--data", str(world.data), "--asof", f"{month:%Y-%m-%d}",
+          "--config", str(config), "--out", str(root / "month.csv"))  # fmt: skip
+    home = root / "home"  # the service's CHURN_HOME: no monitoring result yet
+    env = {
+        "CHURN_API_KEY": KEY,
+        "CHURN_UI_TRUSTED_USER_HEADER": PROXY_HEADER,
+        "CHURN_HOME": str(home),
+    }
     proc, url = start(config, root / "ui.log", env)
     try:
-        yield Served(url, store, manager, other, root / "ui.log")
+        yield Served(url, store, manager, other, root / "ui.log", config, home, f"{month:%Y-%m}")
     finally:
         stop_service(proc)
 
@@ -314,3 +336,232 @@ def test_a_trusted_proxys_header_names_a_known_user(served, api):
         mine = api.get("/at_risk", params={"account_manager_id": served.manager}).json()
         assert _rows(page.text) == [i["customer_id"] for i in mine["items"]]
         assert c.get("/ui/", headers={PROXY_HEADER: "nobody"}).status_code == 303
+
+
+# ---- part 2: contacts, managers, campaign builder, monitoring -----------------------------------
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def _everything(api) -> pd.DataFrame:
+    """Every row of the API's at-risk list."""
+    pages, offset = [], 0
+    while True:
+        body = api.get("/at_risk", params={"limit": 1000, "offset": offset}).json()
+        pages.append(pd.DataFrame(body["items"]))
+        offset += len(body["items"])
+        if offset >= body["total"] or not body["items"]:
+            return pd.concat(pages, ignore_index=True)
+
+
+def _book(api, manager: str) -> pd.DataFrame:
+    rows = api.get("/at_risk", params={"account_manager_id": manager, "limit": 1000}).json()
+    return pd.DataFrame(rows["items"])
+
+
+def test_contacts_are_checked_protected_audited_and_exported_as_the_contract(
+    served, manager, lead, api, world, tmp_path
+):
+    from features.loaders import load_dataset
+    from serving.batch.store import PredictionStore
+    from serving.ui.auth import UserStore
+
+    mine = _book(api, served.manager)["customer_id"].iloc[0]
+    theirs = _book(api, served.other)["customer_id"].iloc[0]
+    page = manager.get(f"/ui/customers/{mine}")
+    assert 'action="/ui/customers/' in page.text and "Log a retention contact" in page.text
+    token = _csrf(page.text)
+    good = {"csrf": token, "ts": world.asof, "treated": "1", "channel": "call",
+            "offer": "discount", "outcome": "accepted", "campaign_id": "spring-push"}  # fmt: skip
+    url = f"/ui/customers/{mine}/contacts"
+    assert manager.post(url, data={**good, "csrf": "forged"}).status_code == 403
+    other_site = manager.post(url, data=good, headers={"Origin": "http://evil.example"})
+    assert other_site.status_code == 403
+    # a refused field: 422, named with its reason, what was typed shown again
+    for changes, field, why in (
+        ({"outcome": ""}, "outcome", "empty is not one of reached, no_answer, accepted, declined"),
+        ({"ts": "2999-01-01"}, "ts", "2999-01-01 is in the future"),
+        ({"ts": "31/12/2024"}, "ts", "is not a date YYYY-MM-DD"),
+        ({"treated": "0"}, "outcome", "a control row (held back, not contacted) has no outcome"),
+        ({"treated": "2"}, "treated", "'2' is not 0 (control) or 1"),
+        ({"campaign_id": "x" * 201}, "campaign_id", "longer than 200 characters"),
+    ):
+        refused = manager.post(url, data={**good, **changes})
+        assert refused.status_code == 422, (changes, refused.text[:300])
+        problems = html.unescape(refused.text.split('class="message problems"')[1])
+        problems = problems.split("</div>")[0]
+        assert f'data-field="{field}"' in problems and why in problems, (changes, problems)
+        assert "Traceback" not in refused.text
+        kept = changes.get("ts", world.asof)
+        assert f'value="{kept}"' in refused.text  # nothing typed is lost
+    # another manager's customer: as unknown as a missing one, and audited
+    assert manager.post(f"/ui/customers/{theirs}/contacts", data=good).status_code == 404
+    done = manager.post(url, data=good)
+    assert done.status_code == 303 and "logged=ws-" in done.headers["location"]
+    control = manager.post(url, data={**good, "treated": "0", "outcome": "", "offer": "none"})
+    assert control.status_code == 303
+    shown = manager.get(done.headers["location"]).text
+    assert "Contact ws-" in shown and "spring-push" in shown.split('id="h-contacts"')[1]
+    # the lead logs one for another manager's customer; the manager's export lacks it
+    lead_token = _csrf(lead.get(f"/ui/customers/{theirs}").text)
+    lead_done = lead.post(
+        f"/ui/customers/{theirs}/contacts", data={**good, "csrf": lead_token, "channel": "email"}
+    )
+    assert lead_done.status_code == 303
+    own = pd.read_csv(io.StringIO(manager.get("/ui/contacts.csv").text), dtype=str)
+    assert set(own["customer_id"]) == {mine} and len(own) == 2
+    assert set(own["account_manager_id"]) == {served.manager}
+    everyone = pd.read_csv(io.StringIO(lead.get("/ui/contacts.csv").text), dtype=str)
+    assert set(everyone["customer_id"]) == {mine, theirs}
+
+    log = UserStore(PredictionStore(served.store).engine).audit_log(200, ["contact"])
+    seen = {(e["user_name"], e["outcome"]) for e in log}
+    assert {("mona", "ok"), ("mona", "invalid"), ("mona", "csrf"), ("lee", "ok")} <= seen
+    denied = UserStore(PredictionStore(served.store).engine).audit_log(200, ["denied"])
+    assert any(e["outcome"] == "contact" and e["target"] == theirs for e in denied)
+
+    # churn export contacts: the contract's contacts table, which the loader accepts
+    out = tmp_path / "contacts.csv"
+    assert "3 contact(s) written" in churn("export", "contacts", "--out", str(out),
+                                            "--store", served.store)  # fmt: skip
+    folder = tmp_path / "data"
+    shutil.copytree(world.data, folder)
+    for old in folder.glob("contacts.*"):
+        old.unlink()
+    shutil.copy(out, folder / "contacts.csv")
+    ds = load_dataset(folder, as_of=world.asof)
+    report = ds.reports["contacts"]
+    assert (report.read, report.rejected) == (3, 0), report
+    table = ds.tables["contacts"].set_index("customer_id")
+    ours = table.loc[mine].sort_values("treated")
+    assert ours["treated"].tolist() == [0, 1] and ours["outcome"].iloc[1] == "accepted"
+    assert ours["outcome"].isna().iloc[0] and (ours["ts"] == pd.Timestamp(world.asof)).all()
+    assert table.loc[theirs, "logged_by"] == "lee"
+    assert table.loc[theirs, "account_manager_id"] == served.other
+
+
+def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, lead, api, world):
+    from features.loaders import load_dataset
+    from kpi.scorecard import scorecard
+    from serving.batch.store import PredictionStore
+    from serving.kpi_inputs import read_predictions
+
+    page = lead.get("/ui/managers")
+    assert page.status_code == 200, page.text
+    assert f"Scorecards {served.month}" in page.text
+    store = PredictionStore(served.store)
+    stored = read_predictions(store, [pd.Timestamp(f"{served.month}-01")])
+    store.close()
+    want = scorecard(load_dataset(world.data), stored.predictions, served.month, KpiConfig())
+    want = want[want["level"] == "manager"].set_index("account_manager_id")
+    rows = re.findall(r'<tr data-manager="([^"]+)">(.*?)</tr>', page.text, re.S)
+    assert {m for m, _ in rows} >= set(want.index)
+    cells = {m: re.findall(r"<td[^>]*>(.*?)</td>", body, re.S) for m, body in rows}
+    for mid, card in want.iterrows():
+        shown = cells[mid]
+        assert shown[3] == f"{card['score']:,.2f}" and shown[4] == card["grade"], mid
+        assert shown[2] == f"{card['rank']:.0f}" and shown[5] == f"{card['commission']:,.0f}"
+    ranks = [float(c[2]) for c in cells.values() if c[2]]
+    assert ranks == sorted(ranks)  # best first
+    # the book's expected value at risk: the API's at-risk list summed
+    everything = _everything(api)
+    at_risk = everything.groupby("account_manager_id")["expected_value_at_risk_90d"].sum()
+    for mid, value in at_risk.items():
+        assert cells[mid][10] == f"{value:,.0f}", mid
+
+    detail = lead.get(f"/ui/managers/{served.other}")
+    assert detail.status_code == 200
+    card = want.loc[served.other]
+    assert f'data-field="payout">{card["payout"]:,.2f}<' in detail.text
+    assert f'data-field="score">{card["score"]:,.2f}<' in detail.text
+    assert (
+        "Risk-adjusted retention" in detail.text and "Highest expected value at risk" in detail.text
+    )
+    assert "客户经理" in lead.get("/ui/managers", params={"lang": "zh"}).text
+    lead.get("/ui/managers", params={"lang": "en"})
+
+    # a manager: their own row and page only
+    own = manager.get("/ui/managers")
+    assert re.findall(r'<tr data-manager="([^"]+)"', own.text) == [served.manager]
+    assert manager.get(f"/ui/managers/{served.manager}").status_code == 200
+    refused = manager.get(f"/ui/managers/{served.other}")
+    assert refused.status_code == 403 and "Traceback" not in refused.text
+    # a period nobody scored is a note, a malformed one a 400 naming it
+    earlier = lead.get("/ui/managers", params={"period": "2021-01"})
+    assert earlier.status_code == 200 and "churn score --asof 2021-01-01" in earlier.text
+    assert "/tmp" not in earlier.text and "sqlite" not in earlier.text
+    bad = lead.get("/ui/managers", params={"period": "June"})
+    assert bad.status_code == 400 and "period" in bad.text
+    assert lead.get("/ui/managers/AM999").status_code == 404
+
+
+def test_the_campaign_builder_picks_what_churn_campaign_picks(
+    served, manager, lead, world, tmp_path
+):
+    from serving.ui.campaigns import AVAILABLE
+
+    assert set(AVAILABLE) >= {"value-at-risk", "risk"}
+    key = ["account_manager_id", "priority", "customer_id"]
+    chosen = {}
+    for by in AVAILABLE:
+        out = tmp_path / f"{by}.csv"
+        churn("campaign", "--asof", world.asof, "--capacity", "5", "--by", by, "--no-reasons",
+              "--config", str(served.config), "--out", str(out), "--format", "json")  # fmt: skip
+        cli = pd.read_csv(out, dtype={"customer_id": str, "account_manager_id": str})
+        got = lead.get("/ui/campaign.csv", params={"capacity": 5, "by": by})
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+        ui = pd.read_csv(
+            io.StringIO(got.text), dtype={"customer_id": str, "account_manager_id": str}
+        )
+        assert len(ui) > 0
+        pd.testing.assert_frame_equal(ui[key], cli[key])
+        chosen[by] = ui
+        assert ui["expected_saved_value"].to_numpy() == pytest.approx(
+            cli["expected_saved_value"].to_numpy()
+        )
+        assert ui["reasons"].notna().all()  # explained by the champion
+        preview = lead.get("/ui/campaign", params={"capacity": 5, "by": by})
+        assert _rows(preview.text) == list(ui["customer_id"].head(50))
+        total = f"{ui['expected_saved_value'].sum():,.0f}"
+        assert f"{len(ui)} contacts, expected saved value {total}" in preview.text
+    # a manager builds only for their own book: the lead's rows of that book
+    theirs = pd.read_csv(io.StringIO(manager.get("/ui/campaign.csv?capacity=5").text), dtype=str)
+    assert set(theirs["account_manager_id"]) == {served.manager}
+    lead_rows = chosen["value-at-risk"]
+    mine = lead_rows.loc[lead_rows["account_manager_id"] == served.manager, "customer_id"]
+    assert list(theirs["customer_id"]) == list(mine)
+    assert manager.get("/ui/campaign", params={"capacity": 5}).status_code == 200
+    for params, name in (
+        ({"capacity": "-1"}, "capacity"),
+        ({"capacity": "many"}, "capacity"),
+        ({"by": "luck"}, "by"),
+        ({"by": "uplift"}, "churn campaign --by uplift"),
+        ({"cost": "-3"}, "cost"),
+        ({"success_rate": "1.5"}, "success_rate"),
+        ({"asof": "1999-01-01"}, "asof"),
+        ({"colour": "red"}, "colour"),
+    ):
+        bad = lead.get("/ui/campaign", params=params)
+        assert bad.status_code in (400, 404) and name in bad.text, (params, bad.status_code)
+    from serving.batch.store import PredictionStore
+    from serving.ui.auth import UserStore
+
+    log = UserStore(PredictionStore(served.store).engine).audit_log(100, ["export"])
+    assert any((e["target"] or "").startswith("campaign ") for e in log)
+
+
+def test_the_monitoring_page_says_when_there_is_no_result(served, lead):
+    from serving.monitoring.run import LATEST
+
+    page = lead.get("/ui/monitoring")
+    assert page.status_code == 200 and "No monitoring result yet" in page.text
+    broken = served.home / "monitoring" / LATEST
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("{not json", "utf-8")
+    try:
+        page = lead.get("/ui/monitoring")
+        assert page.status_code == 200 and "cannot be read" in page.text
+    finally:
+        broken.unlink()

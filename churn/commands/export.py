@@ -1,0 +1,66 @@
+"""``churn export``: write what the workspace recorded as files of the data contract.
+
+``churn export contacts --out FILE`` writes the retention contacts logged in the workspace
+(``/ui/``) as the contract's ``contacts`` table, a CSV that ``churn validate`` and the loader
+accept beside the other tables of a data folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console()
+export_app = typer.Typer(
+    help="Write what the workspace recorded as data-contract files (contacts).",
+    no_args_is_help=True,
+)
+
+
+@export_app.command("contacts")
+def contacts(
+    out: Path = typer.Option(..., "--out", help="CSV file to write (the contract's contacts)."),
+    manager: str | None = typer.Option(
+        None, "--manager-id", help="Only the contacts of this account manager's customers."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML file; its serving: section names the store."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="SQLAlchemy URL of the serving store (overrides config)."
+    ),
+) -> None:
+    """Write the retention contacts logged in the workspace as the contract's contacts table."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from churn.commands._shared import fail, serving_config
+    from core.errors import ChurnError
+    from core.paths import replacing
+    from serving.batch.store import PredictionStore
+    from serving.ui.contacts import ContactStore
+
+    try:
+        cfg = serving_config(config, store)
+        st = PredictionStore(cfg.resolved_store_url())
+        try:
+            frame = ContactStore(st.engine).frame(manager=manager)
+        except SQLAlchemyError as exc:
+            raise ChurnError(
+                f"cannot read the contacts from the store {st.safe_url}: {exc.__class__.__name__}"
+            ) from exc
+        finally:
+            st.close()
+        with replacing(out) as tmp:
+            frame.to_csv(tmp, index=False)
+    except ChurnError as exc:
+        raise fail(exc) from None
+    except OSError as exc:
+        raise fail(ChurnError(f"--out {out}: cannot write: {exc.strerror or exc}")) from None
+    console.print(f"{len(frame):,} contact(s) written to {out}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``export`` to the ``churn`` app."""
+    app.add_typer(export_app, name="export")
