@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +34,9 @@ MODEL_FILE = "model.txt"
 META_FILE = "bundle.json"
 ARTIFACT_KEY = "bundle"  # key of the bundle directory in the logged pyfunc model's artifacts
 BIAS_COLUMN = "bias"
+PARALLEL_ROWS = 20_000
+"""Batches of at least this many rows are scored with every OpenMP thread; smaller ones with one
+(waking idle OpenMP threads costs milliseconds, more than a small batch takes to score)."""
 SOURCE_KEY = "source"
 """Metadata of a bundle trained on a source file (snapshot mode): ``columns`` maps each feature to
 the file's column, ``id_column`` names the file's customer id, ``merge_levels`` the level spellings
@@ -64,12 +69,17 @@ class Calibrator:
     def is_identity(self) -> bool:
         return not self.x
 
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.x, dtype=np.float64), np.asarray(self.y, dtype=np.float64)
+
     def apply(self, p: np.ndarray) -> np.ndarray:
         """Calibrated values; inputs outside the fitted range take the end values (clip)."""
         p = np.asarray(p, dtype=np.float64)
         if self.is_identity:
             return p
-        return np.interp(p, np.asarray(self.x), np.asarray(self.y))
+        x, y = self._arrays
+        return np.interp(p, x, y)
 
     def to_dict(self) -> dict[str, list[float]]:
         return {"x": list(self.x), "y": list(self.y)}
@@ -140,13 +150,36 @@ class ModelBundle:
 
     # ---- scoring ----------------------------------------------------------------------------
 
+    def encoded(self, frame: pd.DataFrame) -> np.ndarray:
+        """:meth:`matrix` as a column-major ndarray (what the booster reads; no frame)."""
+        return encode_matrix(frame, self.feature_names, self.categories)
+
+    @cached_property
+    def encoder(self) -> RecordEncoder:
+        """Encodes JSON-like records straight to the booster's matrix (the API's path)."""
+        return RecordEncoder(self.feature_names, self.categories)
+
     def raw_predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Booster output before calibration (P(churn) or expected value)."""
-        return np.asarray(self.booster.predict(self.matrix(frame).to_numpy()), dtype=np.float64)
+        return self.raw_predict_matrix(self.encoded(frame))
+
+    def raw_predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Booster output for an encoded matrix (:meth:`matrix` or :attr:`encoder`), with one
+        OpenMP thread for small batches and all of them for large ones."""
+        threads = 0 if len(x) >= PARALLEL_ROWS else 1
+        return np.asarray(self.booster.predict(x, num_threads=threads), dtype=np.float64)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle."""
-        raw = self.raw_predict(frame)
+        return self.finish(self.raw_predict(frame))
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`predict` for an encoded matrix."""
+        return self.finish(self.raw_predict_matrix(x))
+
+    def finish(self, raw: np.ndarray) -> np.ndarray:
+        """Raw booster output as the bundle's prediction: calibrated and clipped to [0, 1] for
+        churn, clipped at 0 for value."""
         if self.kind == "churn":
             return np.clip(self.calibrator.apply(raw), 0.0, 1.0)
         return np.clip(raw, 0.0, None)
@@ -157,9 +190,10 @@ class ModelBundle:
         Raw score is log-odds for churn (before calibration) and log of expected value for the
         value model; each row sums to the raw score.
         """
-        x = self.matrix(frame)
+        threads = 0 if len(frame) >= PARALLEL_ROWS else 1
         contrib = np.asarray(
-            self.booster.predict(x.to_numpy(), pred_contrib=True), dtype=np.float64
+            self.booster.predict(self.encoded(frame), pred_contrib=True, num_threads=threads),
+            dtype=np.float64,
         )
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.feature_names, BIAS_COLUMN])
 
@@ -268,6 +302,44 @@ class ModelBundle:
         return pd.DataFrame(out, index=frame.index)
 
 
+class RecordEncoder:
+    """Feature records (mappings of feature name to a number, a category level as text, or None)
+    to the float64 matrix :func:`encode_features` makes of the same rows as a frame.
+
+    Everything per model is prepared once: the column order, a getter of all features, and a
+    dict from level to code per categorical feature. Missing values, absent keys and unknown
+    levels become NaN, as in the frame path.
+    """
+
+    def __init__(self, feature_names: Sequence[str], categories: Mapping[str, Sequence[str]]):
+        self.feature_names = tuple(feature_names)
+        self._get = operator.itemgetter(*self.feature_names)
+        self._codes: list[tuple[int, dict[Any, float]]] = [
+            (i, {str(level): float(code) for code, level in enumerate(categories[name])})
+            for i, name in enumerate(self.feature_names)
+            if name in categories
+        ]
+
+    def _row(self, record: Mapping[str, Any]) -> list[Any]:
+        try:
+            values = self._get(record)
+            row = list(values) if len(self.feature_names) > 1 else [values]
+        except KeyError:
+            row = [record.get(f) for f in self.feature_names]
+        for i, levels in self._codes:
+            v = row[i]
+            row[i] = levels.get(v if v is None or v.__class__ is str else str(v))
+        return row
+
+    def matrix(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """One row per record, one float64 column per feature (None becomes NaN)."""
+        rows = [self._row(r) for r in records]
+        try:
+            return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.feature_names))
+        except (TypeError, ValueError) as exc:
+            raise BundleError(f"a record holds a value that is not a number: {exc}") from exc
+
+
 def check_columns(frame: pd.DataFrame, feature_names: Sequence[str]) -> None:
     """Raise BundleError naming the feature columns the frame lacks."""
     missing = [f for f in feature_names if f not in frame.columns]
@@ -284,28 +356,43 @@ def encode_features(
 
     The one encoding shared by training (before a booster exists) and :meth:`ModelBundle.matrix`.
     """
+    x = encode_matrix(frame, feature_names, categories)
+    return pd.DataFrame(x, index=frame.index, columns=list(feature_names), copy=False)
+
+
+def encode_matrix(
+    frame: pd.DataFrame,
+    feature_names: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+) -> np.ndarray:
+    """:func:`encode_features` as a column-major ndarray (each column written in one contiguous
+    copy; LightGBM reads column-major input without copying it)."""
     check_columns(frame, feature_names)
     names = list(feature_names)
-    out = np.empty((len(frame), len(names)), dtype=np.float64)
-    numeric = [i for i, c in enumerate(names) if c not in categories]
-    block = frame[[names[i] for i in numeric]]
-    if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
-        # one copy for all numeric columns: this is most of the per-request cost in the API
-        out[:, numeric] = block.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        for i in numeric:
-            out[:, i] = _numeric(frame[names[i]], names[i])
+    out = np.empty((len(frame), len(names)), dtype=np.float64, order="F")
     for i, col in enumerate(names):
+        s = frame[col]
         if col in categories:
-            out[:, i] = _codes(frame[col], tuple(categories[col]))
-    return pd.DataFrame(out, index=frame.index, columns=names)
+            out[:, i] = _codes(s, tuple(categories[col]))
+        elif s.dtype == np.float64:
+            out[:, i] = s.to_numpy()
+        else:
+            out[:, i] = _numeric(s, col)
+    return out
 
 
 def _codes(s: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
     """Float codes of values in levels; NaN for missing and unknown values."""
+    index = pd.Index(list(levels), dtype=object)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # map the few categories, then the codes
+        cats = s.cat.categories
+        mapped = index.get_indexer(pd.Index(cats.astype(object), dtype=object).astype(str))
+        codes = np.append(mapped, -1)[s.cat.codes.to_numpy()].astype(np.float64)
+        codes[codes < 0] = np.nan
+        return codes
     values = pd.Series(s, copy=False).astype(object)
     values = values.where(values.isna(), values.astype(str))
-    codes = pd.Index(list(levels), dtype=object).get_indexer(values).astype(np.float64)
+    codes = index.get_indexer(values).astype(np.float64)
     codes[codes < 0] = np.nan
     return codes
 

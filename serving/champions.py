@@ -283,3 +283,52 @@ class Poller:
                 self._holder.refresh()
             except Exception:  # keep serving the current champions whatever the registry does
                 log.exception("champion poll failed")
+
+
+class ReloadWatcher:
+    """A daemon thread that re-reads the champion alias whenever a shared reload generation
+    changes: ``POST /reload`` on one worker raises it in the store, and every other worker of
+    the service follows within ``interval_s`` (one small read each time, no registry call)."""
+
+    def __init__(
+        self, holder: ModelHolder, generation: Callable[[], int], interval_s: float
+    ) -> None:
+        self._holder = holder
+        self._generation = generation
+        self._interval = interval_s
+        self._seen = self._read()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="reload-watcher", daemon=True)
+
+    def _read(self) -> int | None:
+        try:
+            return self._generation()
+        except Exception as exc:  # the store is down: keep serving, look again next time
+            log.debug("reload generation unreadable: %s", exc)
+            return None
+
+    def seen(self, generation: int) -> None:
+        """This worker has already acted on ``generation`` (it signalled it)."""
+        self._seen = generation
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            now = self._read()
+            if now is None or now == self._seen:
+                continue
+            self._seen = now
+            try:
+                self._holder.refresh()
+            except Exception:  # keep serving the current champions whatever the registry does
+                log.exception("champion refresh after a reload signal failed")
+
+
+def reload_key(refs: ModelRefs) -> str:
+    """The store key under which the workers serving ``refs`` share their reload generation."""
+    return f"{refs.churn}+{refs.value}@{refs.alias}"[:200]

@@ -108,6 +108,9 @@ class ServingConfig(Frozen):
     poll_interval_s: float = Field(30.0, ge=0)
     """How often the service checks the registry for a moved champion alias; 0 turns polling off
     (POST /reload still works)."""
+    reload_check_s: float = Field(1.0, ge=0)
+    """How often each worker looks in the store for a ``POST /reload`` another worker answered
+    (then re-reads the alias itself); 0 turns it off (each worker then follows by polling)."""
     lists: ListsConfig = ListsConfig()
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)

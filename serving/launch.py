@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ipaddress
+import json
 import logging
 import os
 import signal
@@ -24,42 +25,49 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
-from serving.config import CONFIG_ENV, ServingConfig, api_key_problem
+from serving.config import CONFIG_ENV, ServingConfig, ServingConfigError, api_key_problem
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 SERVICE = "serving.service:ChurnService"
+SERVICE_NAME = "churn"
+"""The service's name in ``@bentoml.service`` (and BentoML's configuration)."""
+BENTOML_OVERRIDES = "BENTOML_CONFIG_OVERRIDES"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def serve_command(host: str, port: int) -> list[str]:
-    """``python -m bentoml serve serving.service:ChurnService`` bound to host:port."""
-    return [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        SERVICE,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--working-dir",
-        str(PROJECT_ROOT),
-    ]
+def serve_command(host: str, port: int, target: str = SERVICE) -> list[str]:
+    """``python -m bentoml serve serving.service:ChurnService`` bound to host:port (``target``:
+    a built Bento's tag instead, served from the Bento's own copy of the code)."""
+    command = [sys.executable, "-m", "bentoml", "serve", target, "--host", host]
+    command += ["--port", str(port)]
+    if target == SERVICE:
+        command += ["--working-dir", str(PROJECT_ROOT)]
+    return command
 
 
 def serve_env(
-    config_path: str | Path | None, base: Mapping[str, str] | None = None
+    config_path: str | Path | None,
+    base: Mapping[str, str] | None = None,
+    workers: int | None = None,
 ) -> dict[str, str]:
-    """The service's environment: the config file, no usage tracking, one OpenMP thread.
+    """The service's environment: the config file, no usage tracking, one OpenMP thread, and
+    ``workers`` worker processes (BentoML's ``services.churn.workers``; default one).
 
     One thread per LightGBM call is the fast setting for the small batches an API scores (the
     OpenMP start-up costs more than it saves); ``OMP_NUM_THREADS`` set by the caller wins.
     """
     env = dict(os.environ if base is None else base)
+    if workers is not None:
+        try:
+            overrides = json.loads(env.get(BENTOML_OVERRIDES) or "{}")
+        except ValueError as exc:
+            raise ServingConfigError(f"{BENTOML_OVERRIDES} is not valid JSON: {exc}") from None
+        services = overrides.setdefault("services", {})
+        services.setdefault(SERVICE_NAME, {})["workers"] = workers
+        env[BENTOML_OVERRIDES] = json.dumps(overrides)
     if config_path is not None:
         env[CONFIG_ENV] = str(Path(config_path).resolve())
     else:
@@ -149,10 +157,14 @@ def start_service(
     log: Path,
     extra_env: Mapping[str, str | None] | None = None,
     host: str = "127.0.0.1",
+    workers: int | None = None,
+    target: str = SERVICE,
+    cwd: Path | None = None,
 ) -> subprocess.Popen:
-    """``bentoml serve`` in its own process group (so :func:`stop_service` ends all its
-    workers); an ``extra_env`` value of None removes that variable."""
-    env = serve_env(config_path)
+    """``bentoml serve`` of ``target`` (the service in this tree, or a built Bento's tag) in its
+    own process group (so :func:`stop_service` ends all its workers); an ``extra_env`` value of
+    None removes that variable."""
+    env = serve_env(config_path, workers=workers)
     for name, value in (extra_env or {}).items():
         if value is None:
             env.pop(name, None)
@@ -160,12 +172,13 @@ def start_service(
             env[name] = value
     with log.open("wb") as out:
         return subprocess.Popen(
-            serve_command(host, port),
+            serve_command(host, port, target),
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=die_with_parent,
+            cwd=cwd,
         )
 
 

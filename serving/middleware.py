@@ -52,11 +52,14 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/win_back": _LIST,
     "/scorecards": frozenset({"period", "team", "manager", "format"}),
     "/models": frozenset(),
+    "/customers/{customer_id}": frozenset({"asof"}),
     "/readyz": frozenset(),
     "/livez": frozenset(),
     "/healthz": frozenset(),
 }
 """The query parameters each GET endpoint knows; any other is refused (400), not ignored."""
+CUSTOMER_PREFIX = "/customers/"
+CUSTOMER_PATH = "/customers/{customer_id}"
 MAX_JSON_DEPTH = 32
 """Deepest nesting of arrays and objects a request body may have (a record is 3 deep)."""
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -92,7 +95,7 @@ def _authorized(scope: Scope, api_key: str) -> bool:
 
 
 def _unknown_parameters(scope: Scope, path: str) -> list[str]:
-    known = QUERY_PARAMETERS.get(path)
+    known = QUERY_PARAMETERS.get(CUSTOMER_PATH if path.startswith(CUSTOMER_PREFIX) else path)
     if known is None:
         return []
     names = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)

@@ -10,6 +10,7 @@ assets this server holds.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -25,7 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from core.errors import ChurnError
 from kpi.config import KpiConfig, KpiError, load_kpi_config
 from kpi.periods import parse_period
-from serving.batch.store import AtRiskQuery, StoreError, StoreUnavailable
+from serving.batch.store import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
 from serving.champions import ModelHolder
 from serving.config import CONFIG_ENV
 from serving.errors import Problem, error_response, pydantic_problems, scrub
@@ -43,11 +44,14 @@ from serving.schemas import (
     MAX_PAGE,
     PERIOD_PATTERN,
     PRODUCT,
+    CustomerResponse,
+    CustomerScores,
     ListItem,
     ListResponse,
     ModelInfo,
     ModelStatus,
     contract,
+    record_schema,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,44 @@ def model_status(holder: ModelHolder) -> ModelStatus:
         feature_names=list(champions.feature_names) if champions else [],
         categories={k: sorted(v) for k, v in champions.categories.items()} if champions else {},
     )
+
+
+def example_records(svc: Any) -> dict[str, dict[str, Any]]:
+    """Per served model, a record of its features: the first customer of the latest batch
+    scoring where the store has one (its missing features made up), else made-up values."""
+    champions = svc.models.current
+    if champions is None:
+        return {}
+    _, made_up = record_schema(champions)
+    try:
+        stored = svc.store.first_records(1)
+    except (StoreError, StoreUnavailable, SQLAlchemyError):
+        stored = []
+    base = {**made_up, **(stored[0] if stored else {})}
+    refs = svc.models.refs
+    return {
+        name: {"customer_id": base.get("customer_id")}
+        | {f: base.get(f) for f in bundle.feature_names}
+        for name, bundle in ((refs.churn, champions.churn), (refs.value, champions.value))
+    }
+
+
+def customer_body(found: StoredCustomer) -> dict[str, Any]:
+    """``GET /customers/{id}``'s body from the store's :class:`CustomerScores` row."""
+    scores = dict(found.scores)
+    text = scores.get("reasons")
+    scores["reasons"] = json.loads(text) if isinstance(text, str) and text else []
+    for col in ("last_purchase_date", "contract_end_date"):
+        if scores.get(col) is not None:
+            scores[col] = str(scores[col])[:10]
+    features = {f: found.features.get(f) for f in found.run.feature_names}
+    body = CustomerResponse(
+        customer_id=found.customer_id,
+        asof=found.run.asof,
+        features=features,
+        scores=CustomerScores.model_validate(scores),
+    )
+    return body.model_dump()
 
 
 async def _bad_query(_: Request, exc: Exception) -> JSONResponse:
@@ -306,7 +348,29 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
 
     @app.get("/models", response_model=ModelStatus)
     def models(svc: Any = Depends(service)) -> ModelStatus:
-        """The champion versions being served, their features and category levels."""
-        return model_status(svc.models)
+        """The champion versions being served, their features and category levels, and an
+        example record per model."""
+        return model_status(svc.models).model_copy(update={"example_records": example_records(svc)})
+
+    @app.get("/customers/{customer_id}", response_model=CustomerResponse)
+    def customer(
+        svc: Any = Depends(service),
+        customer_id: str = Path(..., min_length=1, max_length=200),
+        asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
+    ) -> Any:
+        """One customer's features exactly as the latest batch scoring scored them (a ready
+        /predict record) and the scores it stored."""
+        try:
+            found = svc.store.customer(customer_id, asof)
+        except StoreUnavailable as exc:
+            return _unavailable(exc)
+        except StoreError as exc:
+            return _error(404, exc.public)
+        if found is None:
+            when = f"as of {asof}" if asof else "by the latest batch scoring"
+            return _error(
+                404, f"customer {customer_id!r} was not scored {when}", ("path", "customer_id")
+            )
+        return JSONResponse(customer_body(found))
 
     return app

@@ -197,6 +197,41 @@ class ModelStatus(BaseModel):
     value_model: ModelInfo
     feature_names: list[str] = []
     categories: dict[str, list[str]] = {}
+    example_records: dict[str, dict[str, float | str | None]] = Field(
+        {},
+        description="Per model, a record of its features (GET /models only): a customer of the "
+        "latest batch scoring, else made-up values; /predict takes the features of both.",
+    )
+
+
+class CustomerScores(BaseModel):
+    """The scores batch scoring stored for one customer, with the list fields."""
+
+    churn_probability: float
+    predicted_value: float
+    expected_value_at_risk: float
+    risk_band: Band
+    churn_model_version: str
+    value_model_version: str
+    account_manager_id: str | None
+    segment: str | None
+    plan: str | None
+    lifecycle_status: Literal["active", "lapsing", "lapsed"] | None
+    last_purchase_date: str | None
+    days_since_last_purchase: float | None
+    contract_end_date: str | None
+    reasons: list[str] = Field(description="Risk-raising reasons, largest first.")
+    recommended_action: str | None
+
+
+class CustomerResponse(BaseModel):
+    """One customer as the latest batch scoring (or ``asof``) saw them: the features exactly as
+    scored (a ready /predict record with ``customer_id``) and the stored scores."""
+
+    customer_id: str
+    asof: str
+    features: dict[str, float | str | None]
+    scores: CustomerScores
 
 
 class ListItem(BaseModel):
@@ -267,6 +302,7 @@ ENDPOINT_ERRORS = {
     ("/win_back", "get"): (400, 401, 404, 503),
     ("/scorecards", "get"): (400, 401, 404, 422, 503),
     ("/models", "get"): (401, 503),
+    ("/customers/{customer_id}", "get"): (400, 401, 404, 503),
     ("/metrics", "get"): (401, 503),
     ("/readyz", "get"): (503,),
     ("/livez", "get"): (503,),

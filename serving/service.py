@@ -3,12 +3,13 @@
 ``churn serve`` starts it (``bentoml serve serving.service:ChurnService`` with the configuration
 file in ``CHURN_SERVING_CONFIG``); it binds 127.0.0.1:3000 unless told otherwise.
 
-- ``POST /predict``: feature records -> scores (adaptive batching across requests);
+- ``POST /predict``: feature records -> scores, straight from JSON to the boosters' matrix;
 - ``POST /predict_by_id``: customer ids -> scores from the features batch scoring materialised;
 - ``POST /explain``: records or ids -> top-k SHAP reasons with sentences (en/zh);
 - ``POST /reload``: re-read the champion alias now (the service also polls it);
-- ``GET /at_risk``, ``GET /models``: see :mod:`serving.routes`;
+- ``GET /at_risk``, ``GET /customers/{id}``, ``GET /models``: see :mod:`serving.routes`;
 - ``/livez``, ``/readyz``, ``/metrics``: BentoML's probes and Prometheus metrics.
+- ``/ui/``: the retention workspace, pages for people (:mod:`serving.ui`, docs/workspace.md).
 
 Models come only from the configured MLflow registry (names and alias in the config), loaded
 once at start and swapped whole when the alias moves. :mod:`serving.middleware` refuses bad requests
@@ -28,8 +29,14 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
-from serving.batch.store import PredictionStore, ScoringRun, StoreError, StoreUnavailable
-from serving.champions import Champions, ModelHolder, Poller
+from serving.batch.store import (
+    STORED_KEYS,
+    PredictionStore,
+    ScoringRun,
+    StoreError,
+    StoreUnavailable,
+)
+from serving.champions import Champions, ModelHolder, Poller, ReloadWatcher, reload_key
 from serving.config import api_key_from_env, serving_config_from_env
 from serving.errors import error_response
 from serving.launch import exit_with_parent
@@ -52,6 +59,7 @@ from serving.schemas import (
     ReloadRequest,
 )
 from serving.scoring import records_frame, score_frame, score_records
+from serving.ui.app import WorkspaceGate
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +107,24 @@ class ChurnService:
         if self.config.poll_interval_s > 0:
             self._poller = Poller(self.models, self.config.poll_interval_s)
             self._poller.start()
+        self._reload_key = reload_key(self.config.models)
+        self._watcher: ReloadWatcher | None = None
+        if self.config.reload_check_s > 0:
+            self._watcher = ReloadWatcher(
+                self.models,
+                lambda: self.store.reload_generation(self._reload_key),
+                self.config.reload_check_s,
+            )
+            self._watcher.start()
 
     def __is_ready__(self) -> bool:
         return self.models.current is not None
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
-        if self._poller is not None:
-            self._poller.stop()
+        for thread in (self._poller, self._watcher):
+            if thread is not None:
+                thread.stop()
         self.store.close()
 
     def _champions(self) -> Champions:
@@ -137,14 +155,23 @@ class ChurnService:
             return error_response(503, exc.public)
         except StoreError as exc:
             return error_response(404, exc.public)
-        lacking = [f for f in champions.feature_names if f not in frame.columns]
-        if lacking:
-            return error_response(
-                409,
-                f"the features stored as of {run.asof} lack {lacking[:5]} that the champion "
-                f"(churn-model v{champions.churn_version}) needs; batch scoring must run again",
-            )
+        lacking = self._lacking(run, champions)
+        if lacking is not None:
+            return lacking
         return run, frame.set_index("customer_id", drop=False)
+
+    @staticmethod
+    def _lacking(run: ScoringRun, champions: Champions) -> JSONResponse | None:
+        """409 when the stored features lack a feature the champion needs (else None)."""
+        stored = {*STORED_KEYS, *run.feature_names}
+        lacking = [f for f in champions.feature_names if f not in stored]
+        if not lacking:
+            return None
+        return error_response(
+            409,
+            f"the features stored as of {run.asof} lack {lacking[:5]} that the champion "
+            f"(churn-model v{champions.churn_version}) needs; batch scoring must run again",
+        )
 
     # ---- endpoints ------------------------------------------------------------------------------
 
@@ -158,14 +185,24 @@ class ChurnService:
         """Churn probability, predicted value, expected value at risk and risk band per record."""
         champions = self._champions()
         if len(records) <= INLINE_RECORDS:
-            return self._predict_records(records, champions)
-        return await anyio.to_thread.run_sync(self._predict_records, records, champions)
+            return self._predict(records, champions)
+        return await anyio.to_thread.run_sync(self._predict, records, champions)
 
-    def _predict_records(self, records: list[Any], champions: Champions) -> list[Prediction]:
-        """Scores of validated records: fields and extras straight to the boosters' matrix."""
+    # BentoML works out a list output's media type from its JSON schema on every response
+    # (milliseconds for this schema); naming it once skips that
+    predict.output_spec.media_type = "application/json"
+
+    def _predict(self, records: list[Any], champions: Champions) -> list[Prediction]:
+        """Scores of validated request records (declared fields and extras as one mapping)."""
         rows = [{**r.__dict__, **(r.__pydantic_extra__ or {})} for r in records]
+        return self._predict_records(rows, champions)
+
+    def _predict_records(
+        self, rows: list[dict[str, Any]], champions: Champions
+    ) -> list[Prediction]:
+        """Scores of records, straight to the boosters' matrix (no frame)."""
         scores = score_records(rows, champions, self.config.risk_bands)
-        versions = champions.versions
+        versions: dict[str, Any] = champions.versions
         return [
             Prediction.model_construct(customer_id=row.get("customer_id"), **score, **versions)
             for row, score in zip(rows, scores, strict=True)
@@ -175,20 +212,24 @@ class ChurnService:
     def predict_by_id(self, customer_ids: list[str]) -> PredictByIdResponse:
         """Scores of stored customers; an unknown id is an error for that item only."""
         champions = self._champions()
-        stored = self._stored(customer_ids, champions)
-        if isinstance(stored, JSONResponse):
-            # the annotation is bentoml's output schema; a starlette Response goes out as is
-            return stored  # type: ignore[return-value]  # an error Response, see above
-        run, frame = stored
-        known = [c for c in dict.fromkeys(customer_ids) if c in frame.index]
-        found = frame.loc[known]
-        scored = dict(zip(known, self._score(found, known, champions), strict=True))
+        try:
+            run, found = self.store.feature_records(customer_ids)
+        except StoreUnavailable as exc:
+            log.warning("store unavailable: %s", exc)
+            return error_response(503, exc.public)  # type: ignore[return-value]  # an error Response goes out as is
+        except StoreError as exc:
+            return error_response(404, exc.public)  # type: ignore[return-value]  # an error Response goes out as is
+        lacking = self._lacking(run, champions)
+        if lacking is not None:
+            return lacking  # type: ignore[return-value]  # an error Response goes out as is
+        known = [c for c in dict.fromkeys(customer_ids) if c in found]
+        predictions = self._predict_records([found[c] for c in known], champions)
+        scored = dict(zip(known, predictions, strict=True))
+        unknown = f"unknown customer id (not scored as of {run.asof})"
         results = [
             PredictByIdItem(customer_id=c, prediction=scored[c])
             if c in scored
-            else PredictByIdItem(
-                customer_id=c, error=f"unknown customer id (not scored as of {run.asof})"
-            )
+            else PredictByIdItem(customer_id=c, error=unknown)
             for c in customer_ids
         ]
         return PredictByIdResponse(asof=run.asof, results=results)
@@ -254,11 +295,23 @@ class ChurnService:
             return error_response(503, f"reload failed: {result.problem}")  # type: ignore[return-value]  # an error Response goes out as is
         if result.kind == "mismatch":
             return error_response(409, f"reload refused: {result.problem}")  # type: ignore[return-value]  # an error Response goes out as is
+        try:  # the service's other workers follow through the store
+            generation = self.store.signal_reload(self._reload_key)
+            if self._watcher is not None:
+                self._watcher.seen(generation)
+        except StoreUnavailable as exc:
+            log.warning("reload not passed on to the other workers: %s", exc)
         return model_status(self.models)
 
 
 # @bentoml.service made ChurnService a bentoml Service, which has add_asgi_middleware; mypy does
 # not apply class decorators' return types (python/mypy#3135), so it still sees the plain class.
+# The workspace's pages come first (the first middleware added is the outermost): they have their
+# own sign-in, CSRF checks and error pages, and the guard's API key, JSON-only and error-body
+# rules stay on the API.
+ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
+    WorkspaceGate, state=bentoml.get_current_service
+)
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
     RequestGuard, state=bentoml.get_current_service
 )

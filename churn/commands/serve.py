@@ -18,6 +18,12 @@ def serve(
     config: Path | None = typer.Option(
         None, "--config", help="YAML file; the service reads its serving: section."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Worker processes (one per core at most); each follows POST /reload within a second.",
+    ),
     allow_unauthenticated: bool = typer.Option(
         False,
         "--allow-unauthenticated",
@@ -32,7 +38,7 @@ def serve(
 
     cfg = load_serving_config(config)  # a bad file or store fails here, not in the server
     bind = host or cfg.host
-    env = serve_env(config)
+    env = serve_env(config, workers=workers)
     problem = bind_problem(bind, cfg.api_key_env, env, allow_unauthenticated)
     if problem:
         raise ServingConfigError(f"churn serve refused to start: {problem}")

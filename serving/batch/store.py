@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -37,6 +38,8 @@ from core.errors import ChurnError
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("customer_id", "account_manager_id", "segment")
+STORED_KEYS = ("customer_id", "account_manager_id")
+"""Columns every feature table holds besides the scored features."""
 PREDICTION_COLUMNS = (
     "churn_probability",
     "predicted_value",
@@ -96,6 +99,16 @@ PREDICTIONS = sa.Table(
     sa.Column("recommended_action", sa.Text),
     sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
 )
+
+RELOADS = sa.Table(
+    "reload_signals",
+    _META,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("signalled_at", sa.DateTime, nullable=False),
+)
+"""One row per served model set: ``POST /reload`` on any worker raises its generation, and every
+worker that sees it change re-reads the champion alias (workers share the store, not memory)."""
 
 
 class StoreError(ChurnError):
@@ -159,6 +172,16 @@ class AtRiskPage:
     horizon_days: int = DEFAULT_HORIZON_DAYS
 
 
+@dataclass(frozen=True)
+class StoredCustomer:
+    """One customer's row of a scoring: the features as scored and the stored scores."""
+
+    customer_id: str
+    run: ScoringRun
+    features: dict[str, Any]
+    scores: dict[str, Any]
+
+
 def feature_table_name(feature_names: Sequence[str], categorical: Sequence[str]) -> str:
     """``features_<hash>``: the same feature set always lands in the same table."""
     key = json.dumps([list(feature_names), sorted(categorical)]).encode("utf-8")
@@ -175,7 +198,7 @@ def _feature_table(name: str, feature_names: Sequence[str], categorical: Sequenc
     columns += [
         sa.Column(f, sa.Text if f in cats else sa.Double)
         for f in feature_names
-        if f not in ("customer_id", "account_manager_id")
+        if f not in STORED_KEYS
     ]
     return sa.Table(name, sa.MetaData(), *columns)
 
@@ -242,6 +265,53 @@ def _add_missing_columns(engine: sa.Engine) -> None:
                     )
 
 
+INSERT_CHUNK = 50_000
+"""Rows converted and sent per round trip of a bulk insert (bounds the extra memory)."""
+
+
+def _plain_columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """Per column, the values as Python objects with every missing value None (dates as
+    ``YYYY-MM-DD`` text, as the store's date columns hold them)."""
+    out = []
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M":
+            midnight = bool((column.dropna().dt.normalize() == column.dropna()).all())
+            column = column.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+        values = column.to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        out.append(values.tolist())
+    return out
+
+
+def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Insert every row of ``frame`` (holding ``table``'s columns) in bulk: COPY on PostgreSQL
+    (psycopg), one ``executemany`` of tuples per chunk elsewhere. Missing values become NULL."""
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    dialect = conn.dialect
+    raw = conn.connection.driver_connection
+    for start in range(0, len(frame), INSERT_CHUNK):
+        rows = list(
+            zip(*_plain_columns(frame.iloc[start : start + INSERT_CHUNK][names]), strict=True)
+        )
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            from psycopg import sql
+
+            copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+            )
+            with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row(row)
+        elif dialect.paramstyle == "qmark":  # SQLite: the driver's executemany, no dicts
+            marks = ", ".join("?" * len(names))
+            quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+            target = dialect.identifier_preparer.format_table(table)
+            conn.exec_driver_sql(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", rows)
+        else:
+            conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows])
+
+
 class PredictionStore:
     """Read and write materialised features and predictions through one SQLAlchemy engine."""
 
@@ -258,6 +328,7 @@ class PredictionStore:
         finally:
             setup.dispose()
         self.engine = _engine(url, create=False)
+        self._tables: dict[str, sa.Table] = {}
 
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:
@@ -307,10 +378,6 @@ class PredictionStore:
         table = _feature_table(table_name, run.feature_names, categorical)
         cols = [c.name for c in table.columns if c.name != "asof"]
         feature_rows = features.reindex(columns=cols).assign(asof=run.asof)
-        for col in categorical:
-            feature_rows[col] = (
-                feature_rows[col].astype(object).where(feature_rows[col].notna(), None)
-            )
         pred_rows = predictions.reindex(
             columns=[*KEY_COLUMNS, *PREDICTION_COLUMNS, *LIST_COLUMNS]
         ).assign(asof=run.asof)
@@ -323,8 +390,8 @@ class PredictionStore:
                 conn.execute(old_t.delete().where(old_t.c.asof == run.asof))
             conn.execute(PREDICTIONS.delete().where(PREDICTIONS.c.asof == run.asof))
             conn.execute(RUNS.delete().where(RUNS.c.asof == run.asof))
-            feature_rows.to_sql(table_name, conn, if_exists="append", index=False, chunksize=5000)
-            pred_rows.to_sql("predictions", conn, if_exists="append", index=False, chunksize=5000)
+            bulk_insert(conn, table, feature_rows)
+            bulk_insert(conn, PREDICTIONS, pred_rows)
             conn.execute(
                 RUNS.insert().values(
                     asof=run.asof,
@@ -341,18 +408,52 @@ class PredictionStore:
                 )
             )
 
+    def signal_reload(self, key: str) -> int:
+        """Raise the reload generation of ``key`` (the workers serving it re-read the alias);
+        returns the new generation."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    RELOADS.update()
+                    .where(RELOADS.c.key == key)
+                    .values(generation=RELOADS.c.generation + 1, signalled_at=now)
+                )
+                if not done.rowcount:
+                    conn.execute(RELOADS.insert().values(key=key, generation=1, signalled_at=now))
+                return int(
+                    conn.execute(
+                        sa.select(RELOADS.c.generation).where(RELOADS.c.key == key)
+                    ).scalar_one()
+                )
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise _unavailable(exc) from exc
+
+    def reload_generation(self, key: str) -> int:
+        """The reload generation of ``key`` (0 before any ``signal_reload``): one indexed read."""
+        with self.reading() as conn:
+            found = conn.execute(
+                sa.select(RELOADS.c.generation).where(RELOADS.c.key == key)
+            ).scalar()
+        return int(found or 0)
+
     # ---- reading ------------------------------------------------------------------------------
 
     def run(self, asof: str | None = None) -> ScoringRun:
         """The run of ``asof`` (default: the latest as-of date); StoreError when there is none."""
+        with self.reading() as conn:
+            return self._run(conn, asof)[0]
+
+    def _run(self, conn: sa.Connection, asof: str | None) -> tuple[ScoringRun, str]:
+        """The run of ``asof`` (default: the latest) and the name of its feature table."""
         query = sa.select(RUNS)
         query = (
             query.where(RUNS.c.asof == asof)
             if asof
             else query.order_by(RUNS.c.asof.desc()).limit(1)
         )
-        with self.reading() as conn:
-            row = conn.execute(query).mappings().first()
+        row = conn.execute(query).mappings().first()
         if row is None:
             what = f"as of {asof}" if asof else "yet"
             raise StoreError(
@@ -360,7 +461,7 @@ class PredictionStore:
                 "(run `churn score --data DIR --asof YYYY-MM-DD`)",
                 public=f"no batch scoring {what} in the prediction store",
             )
-        return ScoringRun(
+        run = ScoringRun(
             asof=row["asof"],
             scored_at=row["scored_at"].replace(tzinfo=UTC),
             n_customers=row["n_customers"],
@@ -372,22 +473,85 @@ class PredictionStore:
             source=row["source"],
             horizon_days=row["horizon_days"] or DEFAULT_HORIZON_DAYS,
         )
+        return run, str(row["feature_table"])
+
+    def _table(self, conn: sa.Connection, name: str) -> sa.Table:
+        """A feature table, reflected once per store object (its name fixes its columns)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+            self._tables[name] = table
+        return table
 
     def features_for(
         self, customer_ids: Sequence[str], asof: str | None = None
     ) -> tuple[ScoringRun, pd.DataFrame]:
         """The stored feature rows of these customers (those found; order not kept)."""
-        run = self.run(asof)
         with self.reading() as conn:
-            name: str = conn.execute(
-                sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof)
-            ).scalar_one()
-            table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+            run, name = self._run(conn, asof)
+            table = self._table(conn, name)
             query = sa.select(table).where(
                 table.c.asof == run.asof, table.c.customer_id.in_(list(customer_ids))
             )
             frame = pd.read_sql(query, conn)
         return run, frame.drop(columns="asof")
+
+    def feature_records(
+        self, customer_ids: Sequence[str], asof: str | None = None
+    ) -> tuple[ScoringRun, dict[str, dict[str, Any]]]:
+        """The stored feature rows of these customers as plain records by id (those found):
+        text categoricals, numbers, None for missing; what the API's records look like."""
+        with self.reading() as conn:
+            run, name = self._run(conn, asof)
+            table = self._table(conn, name)
+            query = sa.select(*[c for c in table.c if c.name != "asof"]).where(
+                table.c.asof == run.asof, table.c.customer_id.in_(list(customer_ids))
+            )
+            rows = conn.execute(query).mappings().all()
+        return run, {r["customer_id"]: dict(r) for r in rows}
+
+    def first_records(self, n: int = 1, asof: str | None = None) -> list[dict[str, Any]]:
+        """The feature rows of the first ``n`` customers (by id) of the latest scoring, as
+        :meth:`feature_records` gives them (examples of real records)."""
+        with self.reading() as conn:
+            run, name = self._run(conn, asof)
+            table = self._table(conn, name)
+            query = (
+                sa.select(*[c for c in table.c if c.name != "asof"])
+                .where(table.c.asof == run.asof)
+                .order_by(table.c.customer_id)
+                .limit(n)
+            )
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def customer(self, customer_id: str, asof: str | None = None) -> StoredCustomer | None:
+        """One customer's stored features and scores of the latest scoring (or ``asof``);
+        None when that scoring did not score the customer."""
+        p = PREDICTIONS.c
+        with self.reading() as conn:
+            run, name = self._run(conn, asof)
+            table = self._table(conn, name)
+            features = (
+                conn.execute(
+                    sa.select(*[c for c in table.c if c.name not in ("asof", "customer_id")]).where(
+                        table.c.asof == run.asof, table.c.customer_id == customer_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            scores = (
+                conn.execute(
+                    sa.select(
+                        *[p[c] for c in (*KEY_COLUMNS[1:], *PREDICTION_COLUMNS, *LIST_COLUMNS)]
+                    ).where(p.asof == run.asof, p.customer_id == customer_id)
+                )
+                .mappings()
+                .first()
+            )
+        if features is None or scores is None:
+            return None
+        return StoredCustomer(customer_id, run, dict(features), dict(scores))
 
     def at_risk(self, query: AtRiskQuery) -> AtRiskPage:
         """The page of predictions that ``query`` selects, by expected value at risk, descending."""

@@ -8,7 +8,13 @@ import pytest
 
 from serving.champions import Champions
 from serving.config import RiskBands, ServingConfig
-from serving.scoring import SCORE_COLUMNS, records_frame, risk_band, score_frame
+from serving.scoring import (
+    SCORE_COLUMNS,
+    records_frame,
+    risk_band,
+    score_frame,
+    score_records,
+)
 
 
 def _records(frame: pd.DataFrame, champions: Champions) -> list[dict]:
@@ -60,3 +66,40 @@ def test_a_feature_missing_from_records_is_scored_as_missing(champions: Champion
     pd.testing.assert_frame_equal(
         got, score_frame(records_frame(as_null, champions), champions, bands)
     )
+
+
+def _damaged(records: list[dict], champions: Champions, seed: int) -> list[dict]:
+    """The records with a fifth of the values null, some keys absent, some unknown levels."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in records:
+        r = dict(r)
+        for name in champions.feature_names:
+            draw = rng.random()
+            if draw < 0.2:
+                r[name] = None
+            elif draw < 0.23:
+                r.pop(name)
+            elif draw < 0.3 and name in champions.categories:
+                r[name] = "a level no model has seen"
+        out.append(r)
+    return out
+
+
+@pytest.mark.parametrize("shared_matrix", [True, False])
+def test_the_record_fast_path_scores_exactly_like_the_frame_path(
+    champions: Champions, scoring_frame, shared_matrix: bool
+):
+    records = _records(scoring_frame, champions)
+    records += _damaged(records, champions, seed=1) + _damaged(records, champions, seed=2)
+    pair = Champions(champions.churn, champions.value, "3", "7")
+    assert pair.same_encoding
+    if not shared_matrix:  # each model encodes the records itself, as for models that differ
+        pair.__dict__["same_encoding"] = False
+    bands = ServingConfig().risk_bands
+    expected = score_frame(records_frame(records, pair), pair, bands)
+    for part in (slice(None), slice(0, 1), slice(-3, None)):
+        got = pd.DataFrame(score_records(records[part], pair, bands))
+        want = expected.iloc[part].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=False)
+    assert len(records) > 300 and expected["churn_probability"].std() > 0

@@ -94,17 +94,7 @@ def test_predict_equals_in_process_prediction(service, frame, local, records):
     assert set(pairs) == {versions(service)}
 
 
-def _batched(svc) -> float:
-    text = svc.client.get("/metrics").text
-    lines = [
-        x for x in text.splitlines() if x.startswith("bentoml_service_adaptive_batch_size_count")
-    ]
-    return float(lines[0].rsplit(" ", 1)[1]) if lines else 0.0  # absent before the first batch
-
-
-def test_concurrent_single_records_are_batched_and_exact(service, frame, local, records):
-    before = _batched(service)
-
+def test_concurrent_single_records_are_exact(service, frame, local, records):
     def one(i: int) -> dict:
         r = service.client.post("/predict", json={"records": [records[i]]})
         assert r.status_code == 200, r.text
@@ -115,7 +105,6 @@ def test_concurrent_single_records_are_batched_and_exact(service, frame, local, 
     p = local.churn.predict(frame.head(24))
     assert [a["customer_id"] for a in answers] == list(frame["customer_id"].head(24))
     assert np.array_equal([a["churn_probability"] for a in answers], p)
-    assert _batched(service) > before  # the calls went through the adaptive batcher
 
 
 def test_predict_by_id_uses_the_stored_features(service, world):
@@ -453,6 +442,53 @@ def test_api_key_and_not_ready_until_a_champion_appears(locked_service, world, r
     resp = c.post("/predict", json=body, headers=key)
     assert resp.status_code == 200, resp.text
     assert resp.json()[0]["churn_model_version"] == "1"
+
+
+# ---- a customer's stored row and example records ---------------------------------------------------
+
+
+def test_a_customer_is_served_with_the_features_and_scores_batch_scoring_stored(service, world):
+    from serving.batch.store import PredictionStore
+
+    store = PredictionStore(world.cfg.resolved_store_url())
+    ids = list(pd.read_csv(world.csv, dtype={"customer_id": str})["customer_id"].iloc[[0, 7]])
+    _, stored = store.feature_records(ids)
+    run = store.run()
+    store.close()
+    for cid in ids:
+        resp = service.client.get(f"/customers/{cid}")
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert list(body) == ["customer_id", "asof", "features", "scores"]
+        assert body["customer_id"] == cid and body["asof"] == world.asof
+        assert list(body["features"]) == list(run.feature_names)
+        assert body["features"] == {f: stored[cid][f] for f in run.feature_names}
+        assert isinstance(body["scores"]["reasons"], list) and body["scores"]["reasons"]
+        # the features are a ready /predict record and score as the batch scored them
+        again = service.client.post("/predict", json={"records": [body["features"]]}).json()[0]
+        assert again["churn_probability"] == body["scores"]["churn_probability"]
+        assert again["risk_band"] == body["scores"]["risk_band"]
+        by_id = service.client.post("/predict_by_id", json={"customer_ids": [cid]}).json()
+        assert by_id["results"][0]["prediction"]["churn_probability"] == again["churn_probability"]
+    unknown = service.client.get("/customers/NOBODY")
+    assert unknown.status_code == 404 and "NOBODY" in unknown.json()["error"]
+    never = service.client.get("/customers/C0000001", params={"asof": "1999-01-31"})
+    assert never.status_code == 404 and "1999-01-31" in never.json()["error"]
+    assert (
+        service.client.get("/customers/C0000001", params={"asof": "31.01.1999"}).status_code == 400
+    )
+    assert service.client.get("/customers/C0000001", params={"as_of": "x"}).status_code == 400
+
+
+def test_models_carry_an_example_record_per_model_that_predict_accepts(service, local):
+    examples = service.client.get("/models").json()["example_records"]
+    assert set(examples) == {"churn-model", "value-model"}
+    assert set(examples["churn-model"]) == {"customer_id", *local.churn.feature_names}
+    assert set(examples["value-model"]) == {"customer_id", *local.value.feature_names}
+    record = {**examples["value-model"], **examples["churn-model"]}
+    resp = service.client.post("/predict", json={"records": [record]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()[0]["customer_id"] == record["customer_id"] is not None
 
 
 # ---- model swap under load (last: it moves the champion alias) ------------------------------------

@@ -1,0 +1,202 @@
+"""Batch scoring at scale: ``churn score``'s steps on a million customers, in rows per second.
+
+    .venv/bin/python benchmarks/batch_scoring.py                          # 1,000,000 rows
+    .venv/bin/python benchmarks/batch_scoring.py --customers 200000
+    .venv/bin/python benchmarks/batch_scoring.py --home /tmp/demo         # its champions
+    .venv/bin/python benchmarks/batch_scoring.py --store postgresql+psycopg://churn@/churn?host=/tmp
+
+The champions of ``--home`` (default: a project built here with the default training
+configuration on ``--generate`` customers) score ``--customers`` rows; features come from the
+project's data, or from a book of ``--book`` customers generated here. Generating a million
+customers' events takes far longer than scoring them, so the feature step is timed on the
+generated book (``build_features`` at its as-of date, rows per second at that size) and the
+million-row feature frame is synthesised from it: its rows drawn with replacement under new
+customer ids, with the stored columns (lifecycle, reasons, action) of the drawn customers.
+
+Steps timed, each in rows per second, with the process's peak memory after it:
+
+- ``features``: ``build_features`` on the generated book;
+- ``models``: ``score_frame`` (churn model, its calibration, value model, value at risk, band),
+  with every core, best of ``--repeat`` runs (3); beside it both boosters' ``predict`` alone on
+  the encoded matrix (the floor), likewise;
+- ``reasons``: the risk-raising reasons (TreeSHAP) on ``--reason-rows`` rows (default 50,000);
+- ``store``: ``PredictionStore.write_scores`` (features and predictions in one transaction;
+  SQLite by default, ``--store`` for another database).
+"""
+
+# ruff: noqa: E402 - the sys.path fix below must run before the project imports
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as ``python benchmarks/batch_scoring.py``, this folder is first on sys.path and its
+# ``features.py`` / ``training.py`` would shadow the project's packages.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_project(home: Path, customers: int) -> None:
+    """Generate a book and train the champions with the default training configuration."""
+    from core.paths import tracking_uri
+    from features.synthetic.generator import generate, write_dataset
+    from training.config import TrainingConfig
+    from training.job import train
+
+    generated = generate(customers, seed=5)
+    write_dataset(generated, home / "data", "parquet")
+    train(generated.dataset, TrainingConfig(), tracking_uri=tracking_uri(), progress=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=1_000_000, help="rows to score")
+    parser.add_argument("--home", type=Path, help="CHURN_HOME with champions and data/")
+    parser.add_argument("--generate", type=int, default=20_000, help="book size when building")
+    parser.add_argument(
+        "--book",
+        type=int,
+        default=0,
+        help="generate a book of this many customers to build "
+        "features from (default: the project's data)",
+    )
+    parser.add_argument("--reason-rows", type=int, default=50_000, help="rows to explain")
+    parser.add_argument("--store", help="SQLAlchemy URL (default: SQLite in a tmp dir)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the models step (best)")
+    args = parser.parse_args()
+
+    tmp = tempfile.TemporaryDirectory(prefix="churn-batch-bench-")
+    scratch = Path(tmp.name)
+    home = args.home.resolve() if args.home else scratch / "home"
+    os.environ["CHURN_HOME"] = str(home)
+
+    from features.loaders import load_dataset
+    from features.pipeline.build import build_features
+    from serving.batch.job import score_customers
+    from serving.batch.store import PredictionStore, ScoringRun
+    from serving.champions import load_champions
+    from serving.config import ServingConfig
+    from serving.reasons import risk_reasons
+    from serving.scoring import score_frame
+
+    data = home / "data" if (home / "data").is_dir() else home / "demo-run" / "data"
+    if args.home is None:
+        print(f"building a {args.generate:,}-customer project in {home} ...", flush=True)
+        build_project(home, args.generate)
+        data = home / "data"
+    cfg = ServingConfig()
+    champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
+    if args.book:
+        from features.synthetic.generator import generate
+
+        print(f"generating a {args.book:,}-customer book ...", flush=True)
+        ds = generate(args.book, seed=args.seed + 1).dataset
+    else:
+        ds = load_dataset(data)
+    asof = ds.as_of.normalize()
+    figures: list[tuple[str, int, float, float]] = []
+    spread: list[list[float]] = []
+
+    t = time.perf_counter()
+    book = build_features(ds, asof, champions.feature_config(), labels=False)
+    figures.append(("features (generated book)", len(book), time.perf_counter() - t, peak_mb()))
+    batch = score_customers(ds, asof, champions, cfg)  # the stored columns of the book's rows
+    stored = batch.predictions.set_index("customer_id").loc[book["customer_id"]].reset_index()
+
+    rng = np.random.default_rng(args.seed)
+    drawn = rng.integers(0, len(book), args.customers)
+    ids = pd.array([f"S{i:09d}" for i in range(args.customers)], dtype="str")
+    features = book.iloc[drawn].reset_index(drop=True)
+    features["customer_id"] = ids
+    extra = stored.iloc[drawn].reset_index(drop=True)
+    extra["customer_id"] = ids
+    print(
+        f"{args.customers:,} feature rows drawn from {len(book):,} customers; "
+        f"{len(champions.feature_names)} features; churn-model v{champions.churn_version} "
+        f"({champions.churn.booster.num_trees()} trees), value-model "
+        f"v{champions.value_version} ({champions.value.booster.num_trees()} trees)",
+        flush=True,
+    )
+
+    runs = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        scores = score_frame(features, champions, cfg.risk_bands)
+        runs.append(time.perf_counter() - t)
+    figures.append(("models (churn+calib+value)", len(features), min(runs), peak_mb()))
+    spread.append(runs)
+
+    x = champions.churn.encoded(features)
+    runs = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        champions.churn.booster.predict(x, num_threads=0)
+        champions.value.booster.predict(x, num_threads=0)
+        runs.append(time.perf_counter() - t)
+    figures.append(("  LightGBM predict alone", len(features), min(runs), peak_mb()))
+    spread.append(runs)
+    del x
+
+    sample = features.head(min(args.reason_rows, len(features)))
+    t = time.perf_counter()
+    risk_reasons(sample, champions.churn, cfg.lists.reasons, "en")
+    figures.append(("reasons (TreeSHAP, sample)", len(sample), time.perf_counter() - t, peak_mb()))
+
+    predictions = extra.drop(columns=scores.columns).join(scores)
+    run = ScoringRun(
+        asof=f"{asof:%Y-%m-%d}",
+        scored_at=datetime.now(UTC).replace(tzinfo=None),
+        n_customers=len(predictions),
+        churn_model=cfg.models.churn,
+        churn_model_version=champions.churn_version,
+        value_model=cfg.models.value,
+        value_model_version=champions.value_version,
+        feature_names=champions.feature_names,
+        source=str(data),
+    )
+    store = PredictionStore(args.store or f"sqlite:///{scratch / 'serving.db'}")
+    categorical = [f for f in champions.feature_names if f in champions.categories]
+    t = time.perf_counter()
+    store.write_scores(run, features, categorical, predictions)
+    figures.append(("store writes", len(features), time.perf_counter() - t, peak_mb()))
+    written = store.run(run.asof).n_customers
+    store.close()
+    assert written == args.customers, written
+
+    load = os.getloadavg()[0]
+    print(
+        f"\n{os.cpu_count()} cores, load average {load:.1f}; store "
+        f"{replace(run, source='').asof} in {store.safe_url.split('://')[0]}"
+    )
+    print(f"{'step':<30}{'rows':>11}{'seconds':>9}{'rows/s':>11}{'peak MB':>9}")
+    for name, rows, seconds, mb in figures:
+        print(f"{name:<30}{rows:>11,}{seconds:>9.2f}{rows / seconds:>11,.0f}{mb:>9,.0f}")
+    for name, runs in zip(("models step", "LightGBM alone"), spread, strict=True):
+        shown = ", ".join(f"{t:.2f}" for t in runs)
+        print(f"{name}: best of {args.repeat} runs ({shown} s)")
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
