@@ -229,6 +229,14 @@ def month_scorecards(
     return scorecard(load_dataset(data), preds, period, kpi)
 
 
+def default_month(scored: pd.Timestamp, kpi: KpiConfig) -> str:
+    """The scorecards' month when none is asked for: the scoring date's own month when it is a
+    month's first day (its predictions are the month's), else the latest month that date can
+    judge."""
+    start = scored if scored.day == 1 else latest_complete_month(scored, kpi.outcome.horizon_days)
+    return f"{start:%Y-%m}"
+
+
 def gather_report_inputs(
     cfg: ServingConfig,
     kpi: KpiConfig,
@@ -258,8 +266,7 @@ def gather_report_inputs(
     step("reading model quality from the training run")
     metrics, quality, quality_notes = model_quality(champions, cfg.resolved_tracking_uri(), lang)
     notes += quality_notes
-    horizon = kpi.outcome.horizon_days
-    month = period or f"{latest_complete_month(pd.Timestamp(asof_text), horizon):%Y-%m}"
+    month = period or default_month(pd.Timestamp(asof_text), kpi)
     card = None
     if data is None:
         notes.append(tr("no --data given: the KPI scorecards are left out", lang))

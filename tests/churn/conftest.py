@@ -1,6 +1,6 @@
 """Fixtures of the CLI output tests: a small generated book, tiny models trained once into a tmp
-MLflow registry, and ``churn score`` run once at the first day of the as-of month (so that
-``churn kpi`` has the predictions of its period start)."""
+MLflow registry, and ``churn score`` run once at the start of the latest month the data can
+judge (so that ``churn kpi`` has the predictions of its period start)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 
 from churn.cli import register_commands
 from features.synthetic.generator import generate, write_dataset
+from kpi.config import KpiConfig
+from kpi.periods import latest_complete_month
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Scored:
     config = root / "churn.yaml"
     serving = {"tracking_uri": uri, "store_url": f"sqlite:///{root / 'serving.db'}"}
     config.write_text(yaml.safe_dump({"serving": serving}), "utf-8")
-    start = generated.dataset.as_of.replace(day=1)
+    start = latest_complete_month(generated.dataset.as_of, KpiConfig().outcome.horizon_days)
     asof = f"{start:%Y-%m-%d}"
     args = ["score", "--data", str(root / "data"), "--asof", asof, "--config", str(config)]
     args += ["--out", str(root / "at_risk.csv"), "--win-back-out", str(root / "win_back.csv")]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from churn.cli import register_commands
 from features.loaders import load_dataset
+from features.synthetic.config import CampaignConfig, GeneratorConfig
 from features.synthetic.generator import generate, write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,8 @@ def _cli(*args: str) -> str:
 
 
 def test_the_guide_s_export_imports_and_validates_with_the_counts_it_states(tmp_path: Path):
-    write_dataset(generate(3000, 5), tmp_path / "gen")
+    no_campaigns = GeneratorConfig(campaigns=CampaignConfig(enabled=False))  # as the guide says
+    write_dataset(generate(3000, 5, no_campaigns), tmp_path / "gen")
     loader = importlib.util.spec_from_file_location("make_export", EXAMPLE / "make_export.py")
     assert loader is not None and loader.loader is not None
     make_export = importlib.util.module_from_spec(loader)

@@ -28,6 +28,8 @@ from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
 from churn.cli import register_commands
+from kpi.config import KpiConfig
+from kpi.periods import latest_complete_month
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("readme")]
 
@@ -49,9 +51,11 @@ STAGES = (
     "campaign",
     "explain",
     "report",
+    "monitor",
+    "export",
 )
 # Long-running commands: parsed (their options must exist), never started.
-PARSE_ONLY = frozenset({"serve", "bench", "demo"})
+PARSE_ONLY = frozenset({"serve", "bench", "demo", "users"})  # users add prompts for a password
 
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_-]*(\.[a-z]+)?$")
 OPTIONAL = re.compile(r"\[[^\[\]]*\]")
@@ -220,7 +224,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
     data = root / "data"
     write_dataset(generate(600, seed=7), data, "parquet")
     as_of = pd.Timestamp(yaml.safe_load((data / "dataset.yaml").read_text())["as_of"])
-    scored = as_of.replace(day=1)
+    scored = latest_complete_month(as_of, KpiConfig().outcome.horizon_days)
     (root / "tiny.yaml").write_text(yaml.safe_dump(TINY_TRAINING), encoding="utf-8")
     (root / "weak.yaml").write_text(yaml.safe_dump(WEAK_TRAINING), encoding="utf-8")
     _write_snapshot(root / "snapshot.csv")
@@ -257,12 +261,18 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         "--value": const("value"),
         "--cost": const("contact_cost"),
         "--spec": const(ROOT / "features" / "adapters" / "specs" / "iranian.yaml"),
+        "--by": const("risk"),
+        "--workers": const(2),
+        "--role": const("manager"),
+        "--manager-id": const("AM001"),
+        "--html": const(root / "outputs" / "monitor.html"),
     }
     positional = {
         ("validate", "DIR"): const(data),
         ("import", "NAME"): const("iranian"),
         ("import", "PATH"): const(root / "Customer_Churn.csv"),
         ("train-snapshot", "FILE"): const(root / "snapshot.csv"),
+        ("users", "NAME"): const("ana"),
     }
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CHURN_HOME", str(home))
@@ -323,6 +333,6 @@ def test_readme_curl_lines_call_endpoints_the_service_has():
     paths = curl_paths(README.read_text(encoding="utf-8"))
     assert {"/predict", "/at_risk", "/win_back"} <= paths
     api = {method.route for method in ChurnService.apis.values()}
-    routes = {route.path for route in build_routes(lambda: None).routes}
+    routes = {route.path for route in build_routes(lambda: None, dict).routes}
     served = api | routes | HEALTH_PATHS | {"/metrics"}  # BentoML serves the probes and metrics
     assert paths <= served, f"README calls {sorted(paths - served)}, not served: {sorted(served)}"

@@ -1,7 +1,7 @@
 """Write a generated customer book out the way a CRM would export it, for
 docs/bring-your-own-data.md.
 
-    churn generate --customers 3000 --seed 5 --out /tmp/byod/gen
+    churn generate --customers 3000 --seed 5 --no-campaigns --out /tmp/byod/gen
     python docs/examples/byod/make_export.py /tmp/byod/gen /tmp/byod/export
     python docs/examples/byod/make_export.py /tmp/byod/gen /tmp/byod/short 2021-04-30  # 4 months
 
