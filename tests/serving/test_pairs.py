@@ -20,36 +20,33 @@ def test_promote_and_rollback_move_both_models_of_a_run(world, tmp_path):
     shutil.copyfile(world.root / "mlflow.db", tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = client_for(uri)
-    first = {n: alias_version(client, n, CHAMPION) for n in ("churn-model", "value-model")}
-    with using_store(uri):
-        made = {}
-        for name in ("churn-model", "value-model"):
-            mv = client.get_model_version(name, first[name])
-            new = client.create_model_version(name, mv.source, tags={"run_id": "run-two"})
-            made[name] = str(new.version)
+    champion = {n: alias_version(client, n, CHAMPION) for n in ("churn-model", "value-model")}
+    with using_store(uri):  # two runs' pairs, copies of the champions, whatever the world holds
+        pairs: dict[str, dict[str, str]] = {"run-one": {}, "run-two": {}}
+        for run, made in pairs.items():
+            for name in ("churn-model", "value-model"):
+                mv = client.get_model_version(name, str(champion[name]))
+                made[name] = str(
+                    client.create_model_version(name, mv.source, tags={"run_id": run}).version
+                )
         lone = client.create_model_version(
             "value-model", mv.source, tags={"run_id": "run-three"}
         ).version
     register_commands()
     runner = CliRunner()
     common = ["--reason", "A/B test", "--tracking-uri", uri]
-    done = runner.invoke(
-        app, ["promote", "--model", "value-model", "--version", made["value-model"], *common]
-    )
-    assert done.exit_code == 0, done.output
-    assert {n: alias_version(client, n, CHAMPION) for n in made} == made
-    assert "churn-model: champion is now" in done.output
+    first, made = pairs["run-one"], pairs["run-two"]
+    for pair in (first, made):  # promoting one model of a run moves its partner too
+        done = runner.invoke(
+            app, ["promote", "--model", "value-model", "--version", pair["value-model"], *common]
+        )
+        assert done.exit_code == 0, done.output
+        assert {n: alias_version(client, n, CHAMPION) for n in pair} == pair
+        assert "churn-model: champion is now" in done.output
 
     back = runner.invoke(app, ["rollback", "--model", "churn-model", *common])
     assert back.exit_code == 0, back.output
-    restored = {n: alias_version(client, n, CHAMPION) for n in made}
-    assert restored["churn-model"] == first["churn-model"]
-
-    def run_of(version: str | None) -> str | None:
-        return client.get_model_version("value-model", str(version)).tags.get("run_id")
-
-    # the value model of the restored churn model's run (the shared registry may hold copies)
-    assert run_of(restored["value-model"]) == run_of(first["value-model"])
+    assert {n: alias_version(client, n, CHAMPION) for n in made} == first
 
     alone = runner.invoke(
         app, ["promote", "--model", "value-model", "--version", str(lone), *common]
