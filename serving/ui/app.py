@@ -137,6 +137,13 @@ class Context:
     lang: Lang
     form: dict[str, str] | None = None
 
+    def audit(self, action: str, outcome: str, target: str) -> None:
+        """Record what the signed-in user did to ``target``, from which client."""
+        p = self.principal
+        self.users.audit(
+            action, outcome, user=p.name, role=p.role, target=target, client=_client(self.request)
+        )
+
 
 def _lang(request: Request) -> tuple[Lang, bool]:
     """The page language and whether the request chose it (then the cookie remembers it)."""
@@ -456,10 +463,7 @@ class Workspace:
 
     def refuse(self, ctx: Context, what: str, target: str) -> None:
         """Audit an attempt to reach another manager's customers."""
-        p = ctx.principal
-        ctx.users.audit(
-            "denied", what, user=p.name, role=p.role, target=target, client=_client(ctx.request)
-        )
+        ctx.audit("denied", what, target)
 
     def choices(self, svc: Any, asof: str, scored_at: object) -> dict[str, list[str]]:
         key = (id(svc.store), f"{asof}@{scored_at}")
@@ -540,15 +544,7 @@ class Workspace:
         sel, _ = self.selection(ctx, name, paged=False)
         run, total, rows = list_rows(ctx.svc.store, sel)
         shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)
-        p = ctx.principal
-        ctx.users.audit(
-            "export",
-            "ok",
-            user=p.name,
-            role=p.role,
-            target=f"{name} {ctx.request.url.query} ({total} rows)",
-            client=_client(ctx.request),
-        )
+        ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
             shown.to_csv(index=False),
             media_type="text/csv; charset=utf-8",
@@ -681,11 +677,8 @@ class Workspace:
         svc, lang, p = ctx.svc, ctx.lang, ctx.principal
         customer_id = ctx.request.path_params["customer_id"]
         form = ctx.form or {}
-        client = _client(ctx.request)
         if not _same_origin(ctx.request) or not tokens_match(form.get("csrf"), p.csrf):
-            ctx.users.audit(
-                "contact", "csrf", user=p.name, role=p.role, target=customer_id, client=client
-            )
+            ctx.audit("contact", "csrf", customer_id)
             raise PageError(403, "forbidden", t("csrf", lang))
         unknown = PageError(404, "not_found", t("unknown_customer", lang, id=customer_id))
         dates = scoring_dates(svc.store)
@@ -704,24 +697,10 @@ class Workspace:
         row, problems = check_form(typed, _today() + timedelta(days=1))
         if problems:
             fields = ", ".join(dict.fromkeys(f for f, _ in problems))
-            ctx.users.audit(
-                "contact",
-                "invalid",
-                user=p.name,
-                role=p.role,
-                target=f"{customer_id}: {fields}",
-                client=client,
-            )
+            ctx.audit("contact", "invalid", f"{customer_id}: {fields}")
             return self.customer(ctx, typed, problems, status=422)
         contact_id = self.contacts(svc).add(row, customer_id, manager, p.name)
-        ctx.users.audit(
-            "contact",
-            "ok",
-            user=p.name,
-            role=p.role,
-            target=f"{customer_id} {contact_id}",
-            client=client,
-        )
+        ctx.audit("contact", "ok", f"{customer_id} {contact_id}")
         back = f"{PREFIX}/customers/{quote(customer_id, safe='')}?"
         return RedirectResponse(back + urlencode({"logged": contact_id}) + "#contacts", 303)
 
@@ -732,14 +711,7 @@ class Workspace:
             raise PageError(400, "bad_request", f"unknown query parameter: {unknown[0]}")
         p = ctx.principal
         frame = self.contacts(ctx.svc).frame(manager=p.book)
-        ctx.users.audit(
-            "export",
-            "ok",
-            user=p.name,
-            role=p.role,
-            target=f"contacts ({len(frame)} rows)",
-            client=_client(ctx.request),
-        )
+        ctx.audit("export", "ok", f"contacts ({len(frame)} rows)")
         return self.csv(frame, "contacts.csv")
 
     def csv(self, frame: pd.DataFrame, name: str) -> Response:
@@ -980,15 +952,7 @@ class Workspace:
                 chosen["reasons"] = found.to_numpy()
             except (ChurnError, KeyError, ValueError) as exc:
                 log.warning("workspace: campaign reasons unavailable: %s", exc)
-        p = ctx.principal
-        ctx.users.audit(
-            "export",
-            "ok",
-            user=p.name,
-            role=p.role,
-            target=f"campaign {ctx.request.url.query} ({len(chosen)} rows)",
-            client=_client(ctx.request),
-        )
+        ctx.audit("export", "ok", f"campaign {ctx.request.url.query} ({len(chosen)} rows)")
         return self.csv(chosen, f"campaign_{built.ask.asof}_{built.ask.by}.csv")
 
     # ---- monitoring -----------------------------------------------------------------------------
