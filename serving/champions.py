@@ -322,11 +322,15 @@ class ReloadWatcher:
             now = self._read()
             if now is None or now == self._seen:
                 continue
-            self._seen = now
             try:
-                self._holder.refresh()
+                result = self._holder.refresh()
             except Exception:  # keep serving the current champions whatever the registry does
                 log.exception("champion refresh after a reload signal failed")
+                continue
+            if result.problem is None:
+                self._seen = now  # otherwise try again next time: the signal is not lost
+            else:
+                log.warning("champion refresh after a reload signal failed: %s", result.problem)
 
 
 def reload_key(refs: ModelRefs) -> str:
