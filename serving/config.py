@@ -86,6 +86,19 @@ class ListsConfig(Frozen):
     without conditions, or rows no rule covers get no action)."""
 
 
+class PredictionLogConfig(Frozen):
+    """The API's prediction log (``api_predictions`` in the store): what ``/predict`` and
+    ``/predict_by_id`` answered, kept for realized performance once the horizon has passed."""
+
+    max_rows: int = Field(1_000_000, ge=0)
+    """Most rows the table keeps (the oldest go first); 0 keeps no log (metrics still count)."""
+    flush_s: float = Field(2.0, gt=0)
+    """How often each worker writes its buffered predictions, in one bulk insert."""
+    buffer_rows: int = Field(100_000, ge=1)
+    """Most rows a worker holds while the store cannot be written; older ones are dropped (and
+    counted in ``churn_prediction_log_dropped_rows_total``)."""
+
+
 class ServingConfig(Frozen):
     """Everything the API and batch scoring need; safe defaults (loopback, bounded requests)."""
 
@@ -111,6 +124,10 @@ class ServingConfig(Frozen):
     reload_check_s: float = Field(1.0, ge=0)
     """How often each worker looks in the store for a ``POST /reload`` another worker answered
     (then re-reads the alias itself); 0 turns it off (each worker then follows by polling)."""
+    prediction_log: PredictionLogConfig = PredictionLogConfig()
+    monitoring_check_s: float = Field(10.0, ge=0)
+    """How often each worker looks for a new ``churn monitor`` result to export on ``/metrics``
+    (``churn_monitor_*``); 0 turns it off."""
     lists: ListsConfig = ListsConfig()
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)

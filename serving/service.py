@@ -8,8 +8,12 @@ file in ``CHURN_SERVING_CONFIG``); it binds 127.0.0.1:3000 unless told otherwise
 - ``POST /explain``: records or ids -> top-k SHAP reasons with sentences (en/zh);
 - ``POST /reload``: re-read the champion alias now (the service also polls it);
 - ``GET /at_risk``, ``GET /customers/{id}``, ``GET /models``: see :mod:`serving.routes`;
-- ``/livez``, ``/readyz``, ``/metrics``: BentoML's probes and Prometheus metrics.
+- ``/livez``, ``/readyz``, ``/metrics``: BentoML's probes and Prometheus metrics, with the
+  service's own (:mod:`serving.metrics`: the latest monitoring result, the score distribution).
 - ``/ui/``: the retention workspace, pages for people (:mod:`serving.ui`, docs/workspace.md).
+
+What ``/predict`` and ``/predict_by_id`` answer goes to a bounded prediction log in the store,
+written in bulk off the request path (:mod:`serving.prediction_log`).
 
 Models come only from the configured MLflow registry (names and alias in the config), loaded
 once at start and swapped whole when the alias moves. :mod:`serving.middleware` refuses bad requests
@@ -29,6 +33,7 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
+from serving.background import Repeating
 from serving.batch.store import (
     STORED_KEYS,
     PredictionStore,
@@ -40,7 +45,10 @@ from serving.champions import Champions, ModelHolder, Poller, ReloadWatcher, rel
 from serving.config import api_key_from_env, serving_config_from_env
 from serving.errors import error_response
 from serving.launch import exit_with_parent
+from serving.metrics import ServiceMetrics
 from serving.middleware import RequestGuard
+from serving.monitoring.run import latest_path
+from serving.prediction_log import PredictionLog
 from serving.reasons import explain_frame
 from serving.routes import build_routes, model_status
 from serving.schemas import (
@@ -116,6 +124,26 @@ class ChurnService:
                 self.config.reload_check_s,
             )
             self._watcher.start()
+        self.metrics = ServiceMetrics()
+        self.prediction_log = PredictionLog(
+            self.config.prediction_log, self.store.append_api_predictions, self.metrics
+        )
+        self._background = [
+            Repeating(
+                self.prediction_log.flush, self.config.prediction_log.flush_s, "prediction-log"
+            )
+        ]
+        if self.config.monitoring_check_s > 0:
+            self.metrics.follow(latest_path())
+            self._background.append(
+                Repeating(
+                    lambda: self.metrics.follow(latest_path()),
+                    self.config.monitoring_check_s,
+                    "monitoring-metrics",
+                )
+            )
+        for thread in self._background:
+            thread.start()
 
     def __is_ready__(self) -> bool:
         return self.models.current is not None
@@ -125,6 +153,9 @@ class ChurnService:
         for thread in (self._poller, self._watcher):
             if thread is not None:
                 thread.stop()
+        for repeating in self._background:
+            repeating.stop()
+        self.prediction_log.flush()  # what is still buffered
         self.store.close()
 
     def _champions(self) -> Champions:
@@ -195,18 +226,25 @@ class ChurnService:
     def _predict(self, records: list[Any], champions: Champions) -> list[Prediction]:
         """Scores of validated request records (declared fields and extras as one mapping)."""
         rows = [{**r.__dict__, **(r.__pydantic_extra__ or {})} for r in records]
-        return self._predict_records(rows, champions)
+        return self._predict_records(rows, champions, "predict")
 
     def _predict_records(
-        self, rows: list[dict[str, Any]], champions: Champions
+        self,
+        rows: list[dict[str, Any]],
+        champions: Champions,
+        endpoint: str,
+        asof: str | None = None,
     ) -> list[Prediction]:
-        """Scores of records, straight to the boosters' matrix (no frame)."""
+        """Scores of records, straight to the boosters' matrix (no frame); logged as answered
+        by ``endpoint`` for features as of ``asof`` (None: today)."""
         scores = score_records(rows, champions, self.config.risk_bands)
         versions: dict[str, Any] = champions.versions
-        return [
+        out = [
             Prediction.model_construct(customer_id=row.get("customer_id"), **score, **versions)
             for row, score in zip(rows, scores, strict=True)
         ]
+        self.prediction_log.add(endpoint, rows, out, asof)
+        return out
 
     @bentoml.api(input_spec=PredictByIdRequest)
     def predict_by_id(self, customer_ids: list[str]) -> PredictByIdResponse:
@@ -223,7 +261,9 @@ class ChurnService:
         if lacking is not None:
             return lacking  # type: ignore[return-value]  # an error Response goes out as is
         known = [c for c in dict.fromkeys(customer_ids) if c in found]
-        predictions = self._predict_records([found[c] for c in known], champions)
+        predictions = self._predict_records(
+            [found[c] for c in known], champions, "predict_by_id", run.asof
+        )
         scored = dict(zip(known, predictions, strict=True))
         unknown = f"unknown customer id (not scored as of {run.asof})"
         results = [

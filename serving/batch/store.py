@@ -5,7 +5,9 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL too). Tables:
 - ``scoring_runs``: one row per as-of date (models, versions, row count, feature table);
 - ``predictions``: one row per customer and as-of date, with the four scores;
 - ``features_<hash>``: the feature rows, one table per feature set (the hash names it), so a
-  stored row is exactly what the model scored (float64 in, float64 out).
+  stored row is exactly what the model scored (float64 in, float64 out);
+- ``api_predictions``: the API's bounded prediction log (:mod:`serving.prediction_log`);
+- ``reload_signals``: how the service's workers pass on a ``POST /reload``.
 
 Scoring an as-of date again replaces its rows in one transaction. Reads meet a missing, corrupt
 or unreachable store as :class:`StoreUnavailable` (the API answers 503) and recover by themselves
@@ -99,6 +101,27 @@ PREDICTIONS = sa.Table(
     sa.Column("recommended_action", sa.Text),
     sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
 )
+
+API_PREDICTIONS = sa.Table(
+    "api_predictions",
+    _META,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("logged_at", sa.DateTime, nullable=False),
+    sa.Column("asof", sa.String(10), nullable=False),
+    sa.Column("endpoint", sa.String(20), nullable=False),
+    sa.Column("customer_id", sa.String(200)),
+    sa.Column("account_manager_id", sa.String(200)),
+    sa.Column("churn_probability", sa.Double, nullable=False),
+    sa.Column("predicted_value", sa.Double, nullable=False),
+    sa.Column("risk_band", sa.String(10), nullable=False),
+    sa.Column("churn_model_version", sa.String(50), nullable=False),
+    sa.Column("value_model_version", sa.String(50), nullable=False),
+    sa.Index("ix_api_predictions_asof", "asof"),
+)
+"""The API's prediction log, bounded: what ``/predict`` and ``/predict_by_id`` answered. ``asof``
+is the as-of date of the stored features for ``/predict_by_id``, the day of the request (UTC)
+for ``/predict``: the date from which the churn horizon runs."""
+API_LOG_COLUMNS = tuple(c.name for c in API_PREDICTIONS.columns if c.name != "id")
 
 RELOADS = sa.Table(
     "reload_signals",
@@ -407,6 +430,18 @@ class PredictionStore:
                     horizon_days=run.horizon_days,
                 )
             )
+
+    def append_api_predictions(self, rows: pd.DataFrame, keep: int) -> None:
+        """Append rows (``API_LOG_COLUMNS``) to the API's prediction log in one bulk insert and
+        trim it to the newest ``keep`` rows, in one transaction."""
+        table = API_PREDICTIONS
+        with self.engine.begin() as conn:
+            bulk_insert(conn, table, rows)
+            cut = conn.execute(
+                sa.select(table.c.id).order_by(table.c.id.desc()).offset(keep).limit(1)
+            ).scalar()
+            if cut is not None:
+                conn.execute(table.delete().where(table.c.id <= cut))
 
     def signal_reload(self, key: str) -> int:
         """Raise the reload generation of ``key`` (the workers serving it re-read the alias);

@@ -1,8 +1,9 @@
 """Realized performance: past scorings whose horizon has ended, joined with what happened.
 
-The store's scorings (``scoring_runs`` and ``predictions``, read-only here) are joined on the
-customer id with the churn labels that the data set gives at each scoring date, computed with
-the data cut at the monitoring date, so no outcome after it is used.
+The store's scorings (``scoring_runs`` and ``predictions``, and the API's prediction log
+``api_predictions``; read-only here) are joined on the customer id with the churn labels that the
+data set gives at each scoring date, computed with the data cut at the monitoring date, so no
+outcome after it is used.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.pipeline.build import FeaturePlan, features_at, plan_features
-from serving.batch.store import DEFAULT_HORIZON_DAYS, PREDICTIONS, RUNS, PredictionStore
+from serving.batch.store import (
+    API_PREDICTIONS,
+    DEFAULT_HORIZON_DAYS,
+    PREDICTIONS,
+    RUNS,
+    PredictionStore,
+)
 from serving.monitoring import cbpe
 
 BATCH = "batch"
+API = "api"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,41 @@ def matured_scorings(store: PredictionStore, asof: pd.Timestamp) -> list[StoredS
         frame["customer_id"] = frame["customer_id"].astype("str")
         out.append(StoredScoring(when, horizon, version, frame))
     return out
+
+
+def api_scorings(
+    store: PredictionStore, asof: pd.Timestamp, horizon_days: int
+) -> list[StoredScoring]:
+    """The API's logged predictions whose horizon has ended by ``asof``, one scoring per as-of
+    date and churn model version; a customer asked about more than once counts with the last
+    answer of that date. Predictions of records without a customer id cannot be joined."""
+    a = API_PREDICTIONS.c
+    last = (pd.Timestamp(asof) - pd.Timedelta(days=horizon_days)).strftime("%Y-%m-%d")
+    query = (
+        sa.select(
+            a.asof, a.churn_model_version, a.customer_id, a.account_manager_id, a.churn_probability
+        )
+        .where(a.asof <= last, a.customer_id.is_not(None))
+        .order_by(a.id)
+    )
+    with store.engine.connect() as conn:
+        logged = pd.read_sql(query, conn)
+    if logged.empty:
+        return []
+    logged["customer_id"] = logged["customer_id"].astype("str")
+    keys = ["asof", "churn_model_version", "customer_id"]
+    logged = logged.drop_duplicates(keys, keep="last")
+    columns = ["customer_id", "account_manager_id", "churn_probability"]
+    return [
+        StoredScoring(
+            pd.Timestamp(day),
+            horizon_days,
+            str(version),
+            group[columns].reset_index(drop=True),
+            API,
+        )
+        for (day, version), group in logged.groupby(["asof", "churn_model_version"], sort=True)
+    ]
 
 
 def labels_at(plan: FeaturePlan, cutoff: pd.Timestamp, horizon_days: int) -> pd.Series:

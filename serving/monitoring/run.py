@@ -30,7 +30,12 @@ from serving.config import ServingConfig
 from serving.monitoring import cbpe
 from serving.monitoring.config import MonitorConfig, MonitorError
 from serving.monitoring.drift import JS, Drift, feature_drift, js_distance
-from serving.monitoring.realized import labels_at, matured_scorings, realized_performance
+from serving.monitoring.realized import (
+    api_scorings,
+    labels_at,
+    matured_scorings,
+    realized_performance,
+)
 
 LATEST = "latest.json"
 PREDICTION = "churn_probability"
@@ -268,6 +273,7 @@ def run_monitor(
     store = PredictionStore(serving.resolved_store_url())
     try:
         scorings = matured_scorings(store, asof)
+        scorings += api_scorings(store, asof, fcfg.labels.horizon_days)
     finally:
         store.close()
     realized = [

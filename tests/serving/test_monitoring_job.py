@@ -1,6 +1,6 @@
 """``churn monitor`` end to end on the serving world's trained registry: the JSON shape, drift
 flagged on an injected price change and not on the same book without it, realized performance
-of a stored scoring, the latest result for /metrics, the HTML page and bad input."""
+of a stored scoring and of the API's prediction log, the latest result for /metrics, the HTML page and bad input."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ import churn.commands.score as score_command
 from core.paths import home
 from features.synthetic.drift import DriftConfig
 from features.synthetic.generator import GeneratorConfig, generate, write_dataset
+from serving.batch.store import API_LOG_COLUMNS, PREDICTIONS, PredictionStore
 from serving.monitoring.run import latest_path
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
@@ -45,7 +48,28 @@ def store(world, tmp_path_factory) -> str:
         [*args, "--store", url, "--out", str(out / "a.csv"), "--win-back-out", str(out / "w.csv")],
     )
     assert run.exit_code == 0, run.output
+    _log_api_answers(url)
     return url
+
+
+API_LOGGED = 600
+
+
+def _log_api_answers(url: str) -> None:
+    """Log, as the API would have answered /predict_by_id on SCORED, the first API_LOGGED
+    stored customers (their batch scores), twice for one of them."""
+    made = PredictionStore(url)
+    try:
+        with made.engine.connect() as conn:
+            scored = pd.read_sql(
+                sa.select(PREDICTIONS).where(PREDICTIONS.c.asof == SCORED).limit(API_LOGGED), conn
+            )
+        rows = scored.assign(
+            logged_at=pd.Timestamp("2024-03-01 10:00"), endpoint="predict_by_id"
+        ).reindex(columns=list(API_LOG_COLUMNS))
+        made.append_api_predictions(pd.concat([rows, rows.head(1)]), keep=1_000_000)
+    finally:
+        made.close()
 
 
 def monitor(world, data: Path, store: str, out: Path, *extra: str) -> tuple[int, str, dict]:
@@ -102,11 +126,18 @@ def test_the_result_has_the_documented_shape(control, world):
 
 
 def test_realized_performance_of_the_stored_scoring(control):
-    (row,) = control["realized"]  # the scoring of ASOF itself has not matured
+    (row,) = [r for r in control["realized"] if r["source"] == "batch"]  # ASOF's is not matured
     assert row["asof"] == SCORED and row["source"] == "batch" and row["n"] > 100
     assert 0.6 < row["roc_auc"] <= 1
     assert abs(row["roc_auc"] - row["estimated_roc_auc"]) < 0.1
     assert 0 <= row["churn_rate"] <= 1 and row["unlabelled"] < 0.05 * row["n"]
+
+
+def test_realized_performance_of_the_api_prediction_log(control):
+    batch, api = control["realized"]
+    assert api["source"] == "api" and api["asof"] == SCORED
+    assert api["n"] + api["unlabelled"] == API_LOGGED  # each customer once
+    assert 0.6 < api["roc_auc"] <= 1 and api["churn_model_version"] == batch["churn_model_version"]
 
 
 def test_an_injected_price_change_is_flagged_and_the_control_is_not(control, priced):
