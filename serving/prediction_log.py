@@ -1,7 +1,7 @@
 """The API's prediction log: what ``/predict`` and ``/predict_by_id`` answered, buffered in memory
 and written to the store's ``api_predictions`` table in bulk, off the request path.
 
-A request only appends a reference to its rows and answers (no copy, no I/O). Every
+A request only appends a reference to its answers (no copy, no I/O). Every
 ``flush_s`` a background thread turns the buffer into one frame, counts it on ``/metrics`` and
 writes it in one transaction that also trims the table to ``max_rows``. A failed write never
 fails a prediction: the rows stay buffered and go with the next write; while the store is down
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,13 +33,13 @@ Write = Callable[[pd.DataFrame, int], None]
 
 @dataclass(frozen=True)
 class _Answered:
-    """One request's answers: its records (for the manager id) and predictions, as they were."""
+    """One request's answers as they were, and the customers' managers when known."""
 
     at: datetime
     endpoint: str
     asof: str | None  # None: the day of the request
-    rows: Sequence[Mapping[str, Any]]
     predictions: Sequence[Any]  # serving.schemas.Prediction
+    managers: Sequence[Any] | None
 
 
 def _text(values: list[Any]) -> list[str | None]:
@@ -65,7 +65,7 @@ def log_frame(answered: Sequence[_Answered]) -> pd.DataFrame:
             "endpoint": np.repeat(np.array([a.endpoint for a in answered], dtype=object), counts),
             "customer_id": _text([p.customer_id for p in preds]),
             "account_manager_id": _text(
-                [r.get("account_manager_id") for a in answered for r in a.rows]
+                [m for a in answered for m in (a.managers or [None] * len(a.predictions))]
             ),
             "churn_probability": floats("churn_probability"),
             "predicted_value": floats("predicted_value"),
@@ -95,15 +95,16 @@ class PredictionLog:
     def add(
         self,
         endpoint: str,
-        rows: Sequence[Mapping[str, Any]],
         predictions: Sequence[Any],
         asof: str | None = None,
+        managers: Sequence[Any] | None = None,
     ) -> None:
-        """Buffer one request's answers (``asof`` None: the day of the request)."""
+        """Buffer one request's answers (``asof`` None: the day of the request; ``managers``
+        aligned with them, when known)."""
         if not predictions:
             return
         answered = _Answered(
-            datetime.now(UTC).replace(tzinfo=None), endpoint, asof, rows, predictions
+            datetime.now(UTC).replace(tzinfo=None), endpoint, asof, predictions, managers
         )
         dropped = 0
         with self._lock:

@@ -234,6 +234,7 @@ class ChurnService:
         champions: Champions,
         endpoint: str,
         asof: str | None = None,
+        managers: list[Any] | None = None,
     ) -> list[Prediction]:
         """Scores of records, straight to the boosters' matrix (no frame); logged as answered
         by ``endpoint`` for features as of ``asof`` (None: today)."""
@@ -243,7 +244,7 @@ class ChurnService:
             Prediction.model_construct(customer_id=row.get("customer_id"), **score, **versions)
             for row, score in zip(rows, scores, strict=True)
         ]
-        self.prediction_log.add(endpoint, rows, out, asof)
+        self.prediction_log.add(endpoint, out, asof, managers)
         return out
 
     @bentoml.api(input_spec=PredictByIdRequest)
@@ -261,9 +262,9 @@ class ChurnService:
         if lacking is not None:
             return lacking  # type: ignore[return-value]  # an error Response goes out as is
         known = [c for c in dict.fromkeys(customer_ids) if c in found]
-        predictions = self._predict_records(
-            [found[c] for c in known], champions, "predict_by_id", run.asof
-        )
+        rows = [found[c] for c in known]
+        managers = [row.get("account_manager_id") for row in rows]
+        predictions = self._predict_records(rows, champions, "predict_by_id", run.asof, managers)
         scored = dict(zip(known, predictions, strict=True))
         unknown = f"unknown customer id (not scored as of {run.asof})"
         results = [

@@ -71,7 +71,7 @@ def _logged(store: PredictionStore) -> pd.DataFrame:
 def test_flush_writes_what_was_answered_and_keeps_the_newest_rows(store, metrics, registry):
     log = PredictionLog(PredictionLogConfig(max_rows=12), store.append_api_predictions, metrics)
     rows, preds = _answers(10)
-    log.add("predict", rows, preds)
+    log.add("predict", preds, managers=[r["account_manager_id"] for r in rows])
     assert _logged(store).empty  # nothing written on the request path
     assert log.flush() == 10
     first = _logged(store)
@@ -84,12 +84,13 @@ def test_flush_writes_what_was_answered_and_keeps_the_newest_rows(store, metrics
     assert set(first["churn_model_version"]) == {"3"}
 
     more_rows, more = _answers(5, start=100)
-    log.add("predict_by_id", more_rows, more, asof="2024-03-01")
+    log.add("predict_by_id", more, asof="2024-03-01")
     assert log.flush() == 5
     kept = _logged(store)
     assert len(kept) == 12  # trimmed to max_rows, the oldest gone
     assert list(kept["customer_id"]) == [r["customer_id"] for r in rows[3:] + more_rows]
     assert list(kept["asof"]) == [today] * 7 + ["2024-03-01"] * 5
+    assert kept["account_manager_id"].tail(5).isna().all()  # not known for these
 
     sample = registry.get_sample_value
     assert sample("churn_prediction_churn_probability_count") == 15
@@ -112,11 +113,11 @@ def test_a_failing_store_loses_nothing_within_the_buffer(store, metrics, registr
 
     log = PredictionLog(PredictionLogConfig(buffer_rows=25), write, metrics)
     for start in (0, 10):
-        log.add("predict", *_answers(10, start=start))
+        log.add("predict", _answers(10, start=start)[1])
         assert log.flush() == 0  # kept for the next write, nothing raised
     assert registry.get_sample_value("churn_prediction_log_write_failures_total") == 2
     assert registry.get_sample_value("churn_prediction_log_dropped_rows_total") == 0
-    log.add("predict", *_answers(10, start=20))
+    log.add("predict", _answers(10, start=20)[1])
     down[0] = False
     assert log.flush() == 25  # 30 waited, the buffer keeps the newest 25
     assert registry.get_sample_value("churn_prediction_log_dropped_rows_total") == 5
@@ -129,7 +130,7 @@ def test_a_failing_store_loses_nothing_within_the_buffer(store, metrics, registr
 def test_without_a_log_the_metrics_still_count(metrics, registry):
     called = []
     log = PredictionLog(PredictionLogConfig(max_rows=0), lambda f, k: called.append(f), metrics)
-    log.add("predict", *_answers(4))
+    log.add("predict", _answers(4)[1])
     assert log.flush() == 0 and called == []
     assert registry.get_sample_value("churn_prediction_churn_probability_count") == 4
 
@@ -182,7 +183,9 @@ def test_monitoring_gauges_follow_the_latest_result(tmp_path, metrics, registry)
 def test_logged_predictions_mature_into_scorings_per_date_and_version(store):
     def write(asof: str, version: str, rows: list[dict], preds: list[Prediction]) -> None:
         log = PredictionLog(PredictionLogConfig(), store.append_api_predictions, None)
-        log.add("predict_by_id", rows, preds, asof=asof)
+        log.add(
+            "predict_by_id", preds, asof=asof, managers=[r.get("account_manager_id") for r in rows]
+        )
         log.flush()
 
     write("2024-01-01", "3", *_answers(6))
