@@ -268,18 +268,11 @@ def sample_record(home: Path, given: Path | None) -> dict:
     cfg = ServingConfig()
     champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
     store = PredictionStore(cfg.resolved_store_url())
-    run, frame = store.features_for([])
-    import sqlalchemy as sa
-
-    with store.reading() as conn:
-        first = conn.execute(
-            sa.text("SELECT customer_id FROM predictions WHERE asof = :a ORDER BY customer_id"),
-            {"a": run.asof},
-        ).scalar_one()
-    _, frame = store.features_for([first])
-    store.close()
-    row = frame[["customer_id", *champions.feature_names]].astype(object).iloc[0]
-    return {k: (None if v is None or v != v else v) for k, v in row.items()}
+    try:
+        (first,) = store.first_records(1)
+    finally:
+        store.close()
+    return {k: first.get(k) for k in ("customer_id", *champions.feature_names)}
 
 
 @contextmanager
