@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core.bundle import BundleError, ModelBundle
-from core.registry import client_for, load_registered_bundle, load_version_bundle, version_run_id
+from core.registry import client_for, load_version_bundle, version_run_id
 from features.config import FeatureConfig
 from serving.config import ModelRefs
 
@@ -77,15 +77,13 @@ class Champions:
 
 
 def load_champions(refs: ModelRefs, tracking_uri: str) -> Champions:
-    """Download the bundles that carry ``refs.alias``; BundleError says which one is missing."""
-    churn, churn_version = load_registered_bundle(refs.churn, refs.alias, tracking_uri)
-    value, value_version = load_registered_bundle(refs.value, refs.alias, tracking_uri)
-    if churn.kind != "churn" or value.kind != "value":
-        raise BundleError(
-            f"{refs.churn!r} holds a {churn.kind} bundle and {refs.value!r} a {value.kind} "
-            "bundle; expected churn and value"
-        )
-    return Champions(churn, value, churn_version, value_version)
+    """Download the pair that carries ``refs.alias``; BundleError says which one is missing, or
+    that the two versions come from different training runs (as the service refuses them)."""
+    pair = alias_pair(refs, tracking_uri)
+    problem = pair.mismatch(refs)
+    if problem is not None:
+        raise BundleError(problem)
+    return load_pair(refs, tracking_uri, pair)
 
 
 class RegistryUnavailable(BundleError):

@@ -1,5 +1,6 @@
 """``churn promote`` and ``churn rollback`` move the churn and value models of one training run
-together (the real CLI on a copy of the served world's registry)."""
+together (the real CLI on a copy of the served world's registry); a pair split by hand is
+refused wherever the champions are loaded."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+from core.bundle import BundleError
 from core.registry import CHAMPION, alias_version, client_for
+from serving.champions import load_champions
+from serving.config import ModelRefs
 from training.tracking import using_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
@@ -52,3 +56,7 @@ def test_promote_and_rollback_move_both_models_of_a_run(world, tmp_path):
         app, ["promote", "--model", "value-model", "--version", str(lone), *common]
     )
     assert alone.exit_code == 0 and "only it moved" in " ".join(alone.output.split())
+
+    # batch scoring, reports and KPIs load the champions as the service does: a pair or nothing
+    with pytest.raises(BundleError, match="mismatched pair"):
+        load_champions(ModelRefs(), uri)

@@ -54,13 +54,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory, champions: Champions, boo
         mp.setenv("CHURN_HOME", str(root / "home"))
         with using_store(uri):
             experiment = ensure_experiment(client, "spark-scoring", uri)
-            for bundle, name in (
-                (champions.churn, "churn-model"),
-                (champions.value, "value-model"),
-            ):
-                with mlflow.start_run(experiment_id=experiment):
+            with mlflow.start_run(experiment_id=experiment):  # one run: a pair, as training logs it
+                for bundle, name in (
+                    (champions.churn, "churn-model"),
+                    (champions.value, "value-model"),
+                ):
                     _, version = log_bundle(bundle, example, name)
-                make_champion(client, name, version, "spark scoring test")
+                    make_champion(client, name, version, "spark scoring test")
     return ServingConfig.model_validate({"tracking_uri": uri, "store_url": "sqlite://"})
 
 
