@@ -260,43 +260,15 @@ class ModelHolder:
             return RefreshResult(True, loaded, None)
 
 
-class Poller:
-    """A daemon thread that calls ``holder.refresh`` every ``interval_s`` seconds until stopped."""
-
-    def __init__(self, holder: ModelHolder, interval_s: float) -> None:
-        self._holder = holder
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="champion-poller", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._holder.refresh()
-            except Exception:  # keep serving the current champions whatever the registry does
-                log.exception("champion poll failed")
-
-
 class ReloadWatcher:
-    """A daemon thread that re-reads the champion alias whenever a shared reload generation
-    changes: ``POST /reload`` on one worker raises it in the store, and every other worker of
-    the service follows within ``interval_s`` (one small read each time, no registry call)."""
+    """Follows a shared reload generation: ``POST /reload`` on one worker raises it in the store,
+    and every other worker re-reads the champion alias when its :meth:`check` (called every
+    ``reload_check_s`` by the service) sees it change (one small read, no registry call)."""
 
-    def __init__(
-        self, holder: ModelHolder, generation: Callable[[], int], interval_s: float
-    ) -> None:
+    def __init__(self, holder: ModelHolder, generation: Callable[[], int]) -> None:
         self._holder = holder
         self._generation = generation
-        self._interval = interval_s
         self._seen = self._read()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="reload-watcher", daemon=True)
 
     def _read(self) -> int | None:
         try:
@@ -309,26 +281,17 @@ class ReloadWatcher:
         """This worker has already acted on ``generation`` (it signalled it)."""
         self._seen = generation
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            now = self._read()
-            if now is None or now == self._seen:
-                continue
-            try:
-                result = self._holder.refresh()
-            except Exception:  # keep serving the current champions whatever the registry does
-                log.exception("champion refresh after a reload signal failed")
-                continue
-            if result.problem is None:
-                self._seen = now  # otherwise try again next time: the signal is not lost
-            else:
-                log.warning("champion refresh after a reload signal failed: %s", result.problem)
+    def check(self) -> None:
+        """Refresh the champions when the generation moved; a failed refresh is tried again on
+        the next check (the signal is not lost)."""
+        now = self._read()
+        if now is None or now == self._seen:
+            return
+        result = self._holder.refresh()
+        if result.problem is None:
+            self._seen = now
+        else:
+            log.warning("champion refresh after a reload signal failed: %s", result.problem)
 
 
 def reload_key(refs: ModelRefs) -> str:

@@ -41,7 +41,7 @@ from serving.batch.store import (
     StoreError,
     StoreUnavailable,
 )
-from serving.champions import Champions, ModelHolder, Poller, ReloadWatcher, reload_key
+from serving.champions import Champions, ModelHolder, ReloadWatcher, reload_key
 from serving.config import api_key_from_env, serving_config_from_env
 from serving.errors import error_response
 from serving.launch import exit_with_parent
@@ -111,28 +111,24 @@ class ChurnService:
         self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())
         self.models.refresh()
         self.store = PredictionStore(self.config.resolved_store_url())
-        self._poller: Poller | None = None
-        if self.config.poll_interval_s > 0:
-            self._poller = Poller(self.models, self.config.poll_interval_s)
-            self._poller.start()
         self._reload_key = reload_key(self.config.models)
-        self._watcher: ReloadWatcher | None = None
-        if self.config.reload_check_s > 0:
-            self._watcher = ReloadWatcher(
-                self.models,
-                lambda: self.store.reload_generation(self._reload_key),
-                self.config.reload_check_s,
-            )
-            self._watcher.start()
+        self._watcher = ReloadWatcher(
+            self.models, lambda: self.store.reload_generation(self._reload_key)
+        )
         self.metrics = ServiceMetrics()
         self.prediction_log = PredictionLog(
             self.config.prediction_log, self.store.append_api_predictions, self.metrics
         )
-        self._background = [
-            Repeating(
-                self.prediction_log.flush, self.config.prediction_log.flush_s, "prediction-log"
+        log_cfg = self.config.prediction_log
+        self._background = [Repeating(self.prediction_log.flush, log_cfg.flush_s, "prediction-log")]
+        if self.config.poll_interval_s > 0:
+            self._background.append(
+                Repeating(self.models.refresh, self.config.poll_interval_s, "champion-poller")
             )
-        ]
+        if self.config.reload_check_s > 0:
+            self._background.append(
+                Repeating(self._watcher.check, self.config.reload_check_s, "reload-watcher")
+            )
         if self.config.monitoring_check_s > 0:
             self.metrics.follow(latest_path())
             self._background.append(
@@ -150,9 +146,6 @@ class ChurnService:
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
-        for thread in (self._poller, self._watcher):
-            if thread is not None:
-                thread.stop()
         for repeating in self._background:
             repeating.stop()
         self.prediction_log.flush()  # what is still buffered
@@ -338,8 +331,7 @@ class ChurnService:
             return error_response(409, f"reload refused: {result.problem}")  # type: ignore[return-value]  # an error Response goes out as is
         try:  # the service's other workers follow through the store
             generation = self.store.signal_reload(self._reload_key)
-            if self._watcher is not None:
-                self._watcher.seen(generation)
+            self._watcher.seen(generation)
         except StoreUnavailable as exc:
             log.warning("reload not passed on to the other workers: %s", exc)
         return model_status(self.models)

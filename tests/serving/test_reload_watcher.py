@@ -3,8 +3,6 @@ marking the signal seen and serving the old champions until the next poll."""
 
 from __future__ import annotations
 
-import time
-
 from serving.champions import RefreshResult, ReloadWatcher
 
 
@@ -22,39 +20,30 @@ class _Holder:
         return RefreshResult(True, None, None)
 
 
-def _wait(predicate, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return predicate()
-
-
 def test_a_failed_refresh_is_retried_until_it_succeeds_then_not_again():
     generation = [1]
     holder = _Holder(fails=2)
-    watcher = ReloadWatcher(holder, lambda: generation[0], interval_s=0.02)  # type: ignore[arg-type]
-    watcher.start()
-    try:
-        time.sleep(0.1)
-        assert holder.calls == 0  # nothing signalled yet
-        generation[0] = 2
-        assert _wait(lambda: holder.calls >= 3)
-        time.sleep(0.1)
-        assert holder.calls == 3  # two failures, one success, then quiet
-    finally:
-        watcher.stop()
+    watcher = ReloadWatcher(holder, lambda: generation[0])  # type: ignore[arg-type]
+    watcher.check()
+    assert holder.calls == 0  # nothing signalled yet
+    generation[0] = 2
+    for _ in range(5):
+        watcher.check()
+    assert holder.calls == 3  # two failures, one success, then quiet
 
 
-def test_an_unreadable_generation_changes_nothing():
+def test_a_signal_this_worker_sent_and_an_unreadable_store_change_nothing():
+    generation = [1]
     holder = _Holder(fails=0)
+    watcher = ReloadWatcher(holder, lambda: generation[0])  # type: ignore[arg-type]
+    generation[0] = 2
+    watcher.seen(2)  # this worker answered the POST /reload itself
+    watcher.check()
+    assert holder.calls == 0
 
     def broken() -> int:
         raise OSError("store down")
 
-    watcher = ReloadWatcher(holder, broken, interval_s=0.02)  # type: ignore[arg-type]
-    watcher.start()
-    try:
-        time.sleep(0.15)
-        assert holder.calls == 0
-    finally:
-        watcher.stop()
+    down = ReloadWatcher(holder, broken)  # type: ignore[arg-type]
+    down.check()
+    assert holder.calls == 0
