@@ -93,12 +93,12 @@ def main() -> None:
 
     from features.loaders import load_dataset
     from features.pipeline.build import build_features
-    from serving.batch.job import score_customers
-    from serving.batch.store import PredictionStore, ScoringRun
-    from serving.champions import load_champions
-    from serving.config import ServingConfig
-    from serving.reasons import risk_reasons
-    from serving.scoring import score_frame
+    from scoring.batch.job import score_customers
+    from scoring.champions import load_champions
+    from scoring.config import ServingConfig
+    from scoring.frame import score_frame
+    from scoring.reasons import risk_reasons
+    from scoring.store.predictions import PredictionStore, ScoringRun
 
     data = home / "data" if (home / "data").is_dir() else home / "demo-run" / "data"
     if args.home is None:

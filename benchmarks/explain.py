@@ -36,7 +36,7 @@ from core.bundle import BIAS_COLUMN, ModelBundle
 from features.config import FeatureConfig
 from features.pipeline.build import build_training_set
 from features.synthetic.generator import generate
-from reports.treeshap.kernel import FastExplainer, compile_booster, tree_shap
+from scoring.treeshap.kernel import FastExplainer, compile_booster, tree_shap
 from training.boosting import lgb_params
 from training.config import BoosterParams, TrainingConfig
 from training.fit import fit_models

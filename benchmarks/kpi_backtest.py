@@ -9,7 +9,7 @@ Steps per seed, all in a temporary CHURN_HOME: generate the data set (its hidden
 manager's ``skill``); train both models with ``training.job.train`` on the data as it stood the
 day before the first backtest month (so no outcome of a backtest month is in training);
 batch-score every backtest month start into the prediction store, as ``churn score --asof`` does;
-read those predictions back from the store (``serving.kpi_inputs``) and compute each month's
+read those predictions back from the store (``kpi.inputs``) and compute each month's
 scorecards for every outcome window (the month itself, P rescaled to it; 90 days, the model's
 own horizon) and every retention weighting (``outcome.weights``: head count, value, log value,
 value capped at a quantile of the book). The backtest months are the last ones whose 90-day
@@ -131,10 +131,10 @@ def train_models(data_dir: Path, train_asof: pd.Timestamp, seed: int, uri: str) 
 def score_month_starts(data_dir: Path, months: list[pd.Timestamp], uri: str, store_url: str):
     """Batch-score every month start into the store, as ``churn score --asof`` does."""
     from features.loaders import load_dataset
-    from serving.batch.job import save_batch, score_customers
-    from serving.batch.store import PredictionStore
-    from serving.champions import load_champions
-    from serving.config import ServingConfig
+    from scoring.batch.job import save_batch, score_customers
+    from scoring.champions import load_champions
+    from scoring.config import ServingConfig
+    from scoring.store.predictions import PredictionStore
 
     cfg = ServingConfig(tracking_uri=uri, store_url=store_url)
     ds = load_dataset(data_dir)
@@ -218,8 +218,8 @@ def seeds_table(all_results: list[dict], metric: str = "risk_adjusted_retention"
 
 def run(customers: int, seed: int, n_months: int, boot: int, work: Path, caps: list[float]) -> dict:
     """The whole backtest of one seed in ``work`` (used as CHURN_HOME)."""
-    from serving.batch.store import PredictionStore
-    from serving.kpi_inputs import read_predictions
+    from kpi.inputs import read_predictions
+    from scoring.store.predictions import PredictionStore
 
     os.environ["CHURN_HOME"] = str(work)
     os.environ.pop("MLFLOW_TRACKING_URI", None)

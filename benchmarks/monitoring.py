@@ -40,11 +40,11 @@ from features.config import FeatureConfig
 from features.pipeline.build import features_at, plan_features
 from features.synthetic.drift import EXPECTED_FEATURES, DriftConfig
 from features.synthetic.generator import GeneratorConfig, generate
-from serving.batch.job import run_batch
-from serving.config import ServingConfig
-from serving.monitoring.config import MonitorConfig
-from serving.monitoring.drift import JS, PSI, feature_drift, js_distance
-from serving.monitoring.run import run_monitor, training_cutoffs
+from monitoring.config import MonitorConfig
+from monitoring.drift import JS, PSI, feature_drift, js_distance
+from monitoring.run import run_monitor, training_cutoffs
+from scoring.batch.job import run_batch
+from scoring.config import ServingConfig
 from training.config import TrainingConfig
 from training.job import train
 

@@ -34,8 +34,8 @@ import pandas as pd
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
-from serving.batch.store import API_PREDICTIONS, PredictionStore, bulk_insert
-from serving.config import PredictionLogConfig
+from scoring.config import PredictionLogConfig
+from scoring.store.predictions import API_PREDICTIONS, PredictionStore, bulk_insert
 from serving.metrics import ServiceMetrics
 from serving.prediction_log import PredictionLog
 from serving.schemas import Prediction

@@ -261,9 +261,9 @@ def sample_record(home: Path, given: Path | None) -> dict:
     for path in (given, home / "demo-run" / "record.json"):
         if path is not None and path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))
-    from serving.batch.store import PredictionStore
-    from serving.champions import load_champions
-    from serving.config import ServingConfig
+    from scoring.champions import load_champions
+    from scoring.config import ServingConfig
+    from scoring.store.predictions import PredictionStore
 
     cfg = ServingConfig()
     champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
@@ -327,8 +327,8 @@ def main() -> None:
     scratch = Path(tmp.name)
     home = args.home.resolve() if args.home else scratch / "home"
     os.environ["CHURN_HOME"] = str(home)
-    from serving.champions import load_champions
-    from serving.config import ServingConfig
+    from scoring.champions import load_champions
+    from scoring.config import ServingConfig
     from serving.launch import free_port, serve_command, serve_env
 
     if args.home is None:

@@ -108,9 +108,9 @@ def main() -> None:
 
     import httpx
 
-    from serving.batch.store import PredictionStore, sqlite_file
-    from serving.champions import load_champions
-    from serving.config import ServingConfig
+    from scoring.champions import load_champions
+    from scoring.config import ServingConfig
+    from scoring.store.predictions import PredictionStore, sqlite_file
     from serving.launch import free_port, start_service, stop_service, wait_until_up
 
     if args.home is None:

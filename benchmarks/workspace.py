@@ -85,8 +85,8 @@ def score_month_start(home: Path) -> None:
     from features.loaders import load_dataset
     from kpi.config import KpiConfig
     from kpi.periods import latest_complete_month
-    from serving.batch.store import PredictionStore
-    from serving.ui.queries import scoring_dates
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.workspace import scoring_dates
 
     store = PredictionStore(f"sqlite:///{home / 'serving.db'}")
     dates = scoring_dates(store)
@@ -180,10 +180,10 @@ def main() -> None:
         build(home, args.customers, args.train_customers)
     score_month_start(home)
 
-    from serving.batch.store import PredictionStore
+    from scoring.lists import AT_RISK
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.workspace import ListSelection, list_rows
     from serving.launch import free_port, serve_command, serve_env, stop_service, wait_until_up
-    from serving.lists import AT_RISK
-    from serving.ui.queries import ListSelection, list_rows
 
     store = PredictionStore(f"sqlite:///{home / 'serving.db'}")
     run, total, top = list_rows(store, ListSelection(lifecycle=("active", "lapsing"), limit=100))

@@ -1,6 +1,6 @@
 """What drives churn across the base: SHAP beeswarm, bar and dependence plots, and drivers per
 segment and account manager. Values are exact TreeSHAP contributions in raw-score units
-(log-odds for churn), computed with :class:`reports.treeshap.kernel.FastExplainer`."""
+(log-odds for churn), computed with :class:`scoring.treeshap.kernel.FastExplainer`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
 from reports.i18n import category, has_levels, plot_language, shap_label, tr
-from reports.treeshap.kernel import FastExplainer
-from serving.reasons import Lang
+from scoring.reasons import Lang
+from scoring.treeshap.kernel import FastExplainer
 
 MISSING_GROUP = "(missing)"
 UNITS = {"churn": "log-odds of churn", "value": "log of expected value"}

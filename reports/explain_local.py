@@ -1,5 +1,5 @@
 """Why one customer is at risk: the top reasons as sentences (the API's own top-k reasons, from
-``serving.reasons``) and a SHAP waterfall of the customer's log-odds."""
+``scoring.reasons``) and a SHAP waterfall of the customer's log-odds."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from core.bundle import BIAS_COLUMN, ModelBundle
 from reports.explain_global import UNITS, ExplainError, _relabel_shap, png_bytes
 from reports.i18n import category, plot_language, tr
-from serving.reasons import Lang, Reason, explain_frame
+from scoring.reasons import Lang, Reason, explain_frame
 
 
 @dataclass(frozen=True)

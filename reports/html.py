@@ -14,7 +14,7 @@ import pandas as pd
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
 from reports.template import REPORT_TEMPLATE, TEXT
-from serving.reasons import Lang
+from scoring.reasons import Lang
 
 Formatter = Callable[[object], str]
 

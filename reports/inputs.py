@@ -43,9 +43,9 @@ from reports.sources import (
     stored_predictions,
     version_note,
 )
-from serving.champions import Champions
-from serving.config import ServingConfig
-from serving.reasons import NO_RISK_REASON, Lang, risk_reasons
+from scoring.champions import Champions
+from scoring.config import ServingConfig
+from scoring.reasons import NO_RISK_REASON, Lang, risk_reasons
 
 QUALITY_ARTIFACTS = {
     "Gains and lift on the test cutoff (model and baselines)": "plots/churn_gains_lift.png",

@@ -15,11 +15,11 @@ from features.loaders import load_dataset
 from features.pipeline.lifecycle import STATUSES
 from reports.explain_global import ExplainError
 from reports.i18n import tr
-from serving.batch.job import parse_asof, score_customers
-from serving.batch.store import AtRiskQuery, PredictionStore
-from serving.champions import Champions, load_champions
-from serving.config import ServingConfig
-from serving.reasons import Lang
+from scoring.batch.job import parse_asof, score_customers
+from scoring.champions import Champions, load_champions
+from scoring.config import ServingConfig
+from scoring.reasons import Lang
+from scoring.store.predictions import AtRiskQuery, PredictionStore
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install Debian's Java 17 runtime when `java` is missing: the Spark engine and Spark scoring
-# (tests/features/test_spark_engine.py, tests/serving/test_spark_scoring.py) start a local Spark,
+# (tests/features/test_spark_engine.py, tests/scoring/test_spark_scoring.py) start a local Spark,
 # which runs on the JVM, and the test suite itself never installs anything. Needs root (or sudo).
 set -eu
 if command -v java >/dev/null 2>&1; then

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
-from serving.config import CONFIG_ENV, ServingConfig, ServingConfigError, api_key_problem
+from scoring.config import CONFIG_ENV, ServingConfig, ServingConfigError, api_key_problem
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1

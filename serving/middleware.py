@@ -25,9 +25,9 @@ import numpy as np
 from pydantic_core import from_json
 from starlette.responses import JSONResponse
 
-from serving.batch.store import PredictionStore
-from serving.champions import ModelHolder
-from serving.config import ServingConfig
+from scoring.champions import ModelHolder
+from scoring.config import ServingConfig
+from scoring.store.predictions import PredictionStore
 from serving.errors import REQUEST_ID, Problem, error_body, error_response, scrub
 from serving.validation import check_body
 

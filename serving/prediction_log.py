@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.batch.store import API_LOG_COLUMNS
-from serving.config import PredictionLogConfig
+from scoring.config import PredictionLogConfig
+from scoring.store.predictions import API_LOG_COLUMNS
 from serving.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)

@@ -25,12 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from core.errors import ChurnError
 from kpi.config import KpiConfig, KpiError, load_kpi_config
-from kpi.periods import parse_period
-from serving.batch.store import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
-from serving.champions import ModelHolder
-from serving.config import CONFIG_ENV
-from serving.errors import Problem, error_response, pydantic_problems, scrub
-from serving.kpi_inputs import (
+from kpi.inputs import (
     DatasetCache,
     MissingPredictionsError,
     UnknownSelectionError,
@@ -38,7 +33,12 @@ from serving.kpi_inputs import (
     select_rows,
     store_scorecard,
 )
-from serving.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from kpi.periods import parse_period
+from scoring.champions import ModelHolder
+from scoring.config import CONFIG_ENV
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.store.predictions import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
+from serving.errors import Problem, error_response, pydantic_problems, scrub
 from serving.schemas import (
     MAX_OFFSET,
     MAX_PAGE,

@@ -33,23 +33,24 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
-from serving.background import Repeating
-from serving.batch.store import (
+from monitoring.run import latest_path
+from scoring.champions import Champions, ModelHolder, ReloadWatcher, reload_key
+from scoring.config import api_key_from_env, serving_config_from_env
+from scoring.frame import records_frame, score_frame, score_records
+from scoring.reasons import explain_frame
+from scoring.store.predictions import (
     STORED_KEYS,
     PredictionStore,
     ScoringRun,
     StoreError,
     StoreUnavailable,
 )
-from serving.champions import Champions, ModelHolder, ReloadWatcher, reload_key
-from serving.config import api_key_from_env, serving_config_from_env
+from serving.background import Repeating
 from serving.errors import error_response
 from serving.launch import exit_with_parent
 from serving.metrics import ServiceMetrics
 from serving.middleware import RequestGuard
-from serving.monitoring.run import latest_path
 from serving.prediction_log import PredictionLog
-from serving.reasons import explain_frame
 from serving.routes import build_routes, model_status
 from serving.schemas import (
     CustomerRecord,
@@ -66,7 +67,6 @@ from serving.schemas import (
     ReasonOut,
     ReloadRequest,
 )
-from serving.scoring import records_frame, score_frame, score_records
 from serving.ui.app import WorkspaceGate
 
 log = logging.getLogger(__name__)

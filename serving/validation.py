@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from serving.champions import Champions
+from scoring.champions import Champions
 from serving.errors import Problem
 
 ID_FIELD = "customer_id"

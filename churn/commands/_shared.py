@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from features.dataset import Dataset
-    from serving.batch.store import PredictionStore
-    from serving.config import ServingConfig
-    from serving.kpi_inputs import PeriodInputs, StoredPredictions
+    from kpi.inputs import PeriodInputs, StoredPredictions
+    from scoring.config import ServingConfig
+    from scoring.store.predictions import PredictionStore
     from training.evaluation.compare import Evaluation
 
 # The names of ``features.adapters.importer.ADAPTERS`` (in its order), for help texts: importing the
@@ -388,7 +388,7 @@ def need_data(data: Path | None) -> Path:
 
 def serving_config(config: Path | None, store: str | None) -> ServingConfig:
     """The serving config of ``--config``, with ``--store`` as its store URL when given."""
-    from serving.config import load_serving_config
+    from scoring.config import load_serving_config
 
     cfg = load_serving_config(config)
     return cfg.model_copy(update={"store_url": store}) if store else cfg
@@ -407,8 +407,8 @@ def from_store(
     serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
 ) -> Read:
     """What ``read`` gets from the prediction store, saying which scoring runs it used."""
-    from serving.batch.store import PredictionStore
-    from serving.kpi_inputs import PeriodInputs
+    from kpi.inputs import PeriodInputs
+    from scoring.store.predictions import PredictionStore
 
     store = PredictionStore(serving.resolved_store_url())
     try:

@@ -102,7 +102,7 @@ def campaign(
         select_by,
     )
     from kpi.config import KpiError, load_kpi_config
-    from serving.kpi_inputs import champion_reasons, data_folder, read_predictions
+    from kpi.inputs import champion_reasons, data_folder, read_predictions
 
     console = messages(fmt)
     note = ""

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from features.config import FeatureConfig
     from features.dataset import Dataset
     from kpi.config import KpiConfig
-    from serving.batch.job import BatchResult
-    from serving.config import ServingConfig
+    from scoring.batch.job import BatchResult
+    from scoring.config import ServingConfig
     from training.job import TrainResult
 
 Outputs = dict[str, Path | str]
@@ -103,7 +103,7 @@ def score_batches(
 ) -> tuple[BatchResult, BatchResult]:
     """Step 5: batch scoring at the period start (for the KPIs) and at the as-of date."""
     from features.loaders import load_dataset
-    from serving.batch.job import run_batch
+    from scoring.batch.job import run_batch
 
     _step(5, f"batch scoring at {period_start:%Y-%m-%d} (period start) and {asof:%Y-%m-%d}")
     with console.status("scoring"):
@@ -143,7 +143,7 @@ def write_scorecards(
 
 def _reasons(features: pd.DataFrame, bundle, ids: pd.Series, k: int = 3) -> list[str]:
     """Top-k risk-raising reasons of the given customers, in the order of ``ids``."""
-    from serving.reasons import risk_reason_text
+    from scoring.reasons import risk_reason_text
 
     return risk_reason_text(features.set_index("customer_id").loc[ids.to_numpy()], bundle, k, "en")
 
@@ -241,7 +241,7 @@ def demo(
     from features.config import FeatureConfig
     from kpi.config import load_kpi_config
     from kpi.periods import latest_complete_month
-    from serving.config import load_serving_config
+    from scoring.config import load_serving_config
 
     root = out or home() / "demo-run"
     data_dir = root / "data"

@@ -17,7 +17,7 @@ from core.paths import home
 if TYPE_CHECKING:
     import pandas as pd
 
-    from serving.config import ServingConfig
+    from scoring.config import ServingConfig
 
 console = Console()
 """Messages and progress: stdout with ``--format table``, stderr with csv or json."""
@@ -176,7 +176,7 @@ def explain(
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     from reports.explain_global import ExplainError
-    from serving.config import load_serving_config
+    from scoring.config import load_serving_config
 
     if (customer_id is None) == (not global_):
         raise ExplainError("give exactly one of --customer-id ID or --global")

@@ -38,8 +38,8 @@ def contacts(
     from churn.commands._shared import fail, serving_config
     from core.errors import ChurnError
     from core.paths import replacing
-    from serving.batch.store import PredictionStore
-    from serving.ui.contacts import ContactStore
+    from scoring.store.contacts import ContactStore
+    from scoring.store.predictions import PredictionStore
 
     try:
         cfg = serving_config(config, store)

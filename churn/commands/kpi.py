@@ -62,9 +62,9 @@ def kpi(
     retention, service, sales, 100-point score, grade, rank and commission."""
     from features.loaders import load_dataset
     from kpi.config import load_kpi_config
+    from kpi.inputs import period_inputs
     from kpi.periods import parse_period
     from kpi.scorecard import NO_CUSTOMERS, scorecard
-    from serving.kpi_inputs import period_inputs
 
     console = messages(fmt)
     try:

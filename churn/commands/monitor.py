@@ -48,8 +48,8 @@ def monitor(
     Writes OUT and $CHURN_HOME/monitoring/latest.json (read by the service's /metrics)."""
     from churn.commands._shared import serving_config
     from kpi.config import load_kpi_config
-    from serving.monitoring.config import load_monitor_config
-    from serving.monitoring.run import parse_date, run_monitor, write_result
+    from monitoring.config import load_monitor_config
+    from monitoring.run import parse_date, run_monitor, write_result
 
     console = wide_console()
     serving = serving_config(config, store)
@@ -71,7 +71,7 @@ def monitor(
         )
     written = write_result(result, out)
     if html is not None:
-        from serving.monitoring.html import write_html
+        from monitoring.html import write_html
 
         written.append(write_html(result, html))
     print_table(summary_table(result), console)

@@ -43,7 +43,7 @@ def report(
     from reports.explain_global import ExplainError
     from reports.html import write_report
     from reports.inputs import gather_report_inputs
-    from serving.config import load_serving_config
+    from scoring.config import load_serving_config
 
     language = reasons_language(lang)
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):

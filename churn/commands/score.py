@@ -31,7 +31,7 @@ from core.errors import ChurnError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from serving.batch.job import BatchResult
+    from scoring.batch.job import BatchResult
 
 
 def summary_rows(result: BatchResult) -> list[tuple[str, object]]:
@@ -156,8 +156,8 @@ def score(
     ``table`` column: at_risk or win_back) and sends the summary to stderr."""
     from dataclasses import replace
 
-    from serving.batch.job import parse_asof, run_batch
-    from serving.config import load_serving_config
+    from scoring.batch.job import parse_asof, run_batch
+    from scoring.config import load_serving_config
 
     console = messages(fmt)
     settings = spark_conf(engine, spark_master, spark_conf_)
@@ -178,7 +178,7 @@ def score(
     with engine_chosen(engine, spark_master, settings):
         if out_parquet is not None:
             from features.engines.spark import spark_session
-            from serving.batch.spark import run_spark_batch
+            from scoring.batch.spark import run_spark_batch
 
             with console.status("batch scoring on Spark"):
                 scored = run_spark_batch(ds, when, cfg, spark_session(), out_parquet)

@@ -32,8 +32,8 @@ def serve(
 ) -> None:
     """Start the prediction API (BentoML) until interrupted (Ctrl+C, SIGTERM or SIGHUP stop it
     and its workers)."""
-    from serving.batch.store import PredictionStore
-    from serving.config import ServingConfigError, load_serving_config
+    from scoring.config import ServingConfigError, load_serving_config
+    from scoring.store.predictions import PredictionStore
     from serving.launch import base_url, bind_problem, run_foreground, serve_command, serve_env
 
     cfg = load_serving_config(config)  # a bad file or store fails here, not in the server

@@ -20,10 +20,10 @@ STORE = typer.Option(
 )
 
 
-def _users(config: Path | None, store: str | None):  # -> serving.ui.auth.UserStore
+def _users(config: Path | None, store: str | None):  # -> scoring.store.users.UserStore
     from churn.commands._shared import serving_config
-    from serving.batch.store import PredictionStore
-    from serving.ui.auth import UserStore
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.users import UserStore
 
     cfg = serving_config(config, store)
     return UserStore(PredictionStore(cfg.resolved_store_url()).engine)
@@ -45,7 +45,7 @@ def add(
     """Add a user; a manager sees only the customers of --manager-id, leads and analysts see
     every customer. The password is asked for (twice) and stored as an argon2 hash."""
     from churn.commands._shared import fail
-    from serving.ui.auth import UserError
+    from scoring.store.users import UserError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -77,7 +77,7 @@ def remove(
 ) -> None:
     """Remove a user and end their sessions."""
     from churn.commands._shared import fail
-    from serving.ui.auth import UserError
+    from scoring.store.users import UserError
 
     if not _users(config, store).remove(name):
         raise fail(UserError(f"no user {name!r}"))

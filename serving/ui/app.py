@@ -15,7 +15,7 @@
 - ``/ui/monitoring``: the latest ``churn monitor`` result;
 - ``/ui/login``, ``/ui/logout``: sign-in and sign-out (CSRF-protected, audited).
 
-Who may see what is :mod:`serving.ui.auth`'s: with no API key and no users, a loopback client
+Who may see what is :mod:`scoring.store.users`'s: with no API key and no users, a loopback client
 of a loopback service gets lead rights (development, as the API without a key); otherwise a
 session (or a trusted proxy's header, when ``CHURN_UI_TRUSTED_USER_HEADER`` names one). A
 manager sees only their own book. Sessions authorise ``/ui/`` only; the JSON API keeps its key.
@@ -47,26 +47,22 @@ from starlette.staticfiles import StaticFiles
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
-from kpi.config import KpiConfig, KpiError, load_kpi_config
-from kpi.periods import parse_period
-from kpi.scorecard import COMPONENT_METRICS
-from serving.batch.store import StoreError, StoreUnavailable
-from serving.config import CONFIG_ENV
-from serving.errors import scrub
-from serving.kpi_inputs import stored_reasons
-from serving.launch import is_loopback
-from serving.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
-from serving.monitoring.run import latest_path
-from serving.reasons import Lang
-from serving.ui.auth import Principal, UserStore, tokens_match
-from serving.ui.campaigns import (
+from kpi.campaign_builder import (
     AVAILABLE,
     DEFAULT_STRATEGY,
     NEEDS_UPLIFT,
     CampaignAsk,
     CampaignBuilder,
 )
-from serving.ui.contacts import (
+from kpi.config import KpiConfig, KpiError, load_kpi_config
+from kpi.inputs import stored_reasons
+from kpi.periods import parse_period
+from kpi.scorecard import COMPONENT_METRICS
+from monitoring.run import latest_path
+from scoring.config import CONFIG_ENV
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.reasons import Lang
+from scoring.store.contacts import (
     CHANNEL_CHOICES,
     OFFER_CHOICES,
     ContactForm,
@@ -74,10 +70,9 @@ from serving.ui.contacts import (
     check_form,
     contract_table,
 )
-from serving.ui.customer import Timelines, events, feature_label, top_reasons, waterfall
-from serving.ui.i18n import LANGS, STRINGS, category, t
-from serving.ui.managers import ScorecardSource, book_risk
-from serving.ui.queries import (
+from scoring.store.predictions import StoreError, StoreUnavailable
+from scoring.store.users import Principal, UserStore, tokens_match
+from scoring.store.workspace import (
     SORT_COLUMNS,
     ListSelection,
     SortKey,
@@ -87,6 +82,11 @@ from serving.ui.queries import (
     list_rows,
     scoring_dates,
 )
+from serving.errors import scrub
+from serving.launch import is_loopback
+from serving.ui.customer import Timelines, events, feature_label, top_reasons, waterfall
+from serving.ui.i18n import LANGS, STRINGS, category, t
+from serving.ui.managers import ScorecardSource, book_risk
 
 log = logging.getLogger(__name__)
 

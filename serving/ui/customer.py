@@ -16,8 +16,8 @@ import pandas as pd
 from core.errors import ChurnError
 from features.catalog import sentence
 from features.dataset import Dataset
-from serving.kpi_inputs import DatasetCache
-from serving.reasons import Lang, Reason
+from kpi.inputs import DatasetCache
+from scoring.reasons import Lang, Reason
 from serving.ui.i18n import category, t
 
 EVENT_TABLES = {"transactions": "ts", "interactions": "ts", "complaints": "opened_at"}

@@ -8,7 +8,7 @@ Chinese entry is shown as it is.
 from __future__ import annotations
 
 from features.catalog import describe, is_known, level
-from serving.reasons import Lang
+from scoring.reasons import Lang
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 

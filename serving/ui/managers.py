@@ -1,7 +1,7 @@
 """What the managers' pages show: each book's risk at the latest scoring and the KPI scorecards
 (score, grade, rank, commission) of the latest month the data can judge.
 
-Scorecards come from :mod:`serving.kpi_inputs` exactly as ``GET /scorecards`` and ``churn kpi``
+Scorecards come from :mod:`kpi.inputs` exactly as ``GET /scorecards`` and ``churn kpi``
 compute them (the predictions stored at the month's first day, judged with the data folder that
 scoring read); a month the store lacks is a note naming the ``churn score`` date to run, not an
 error. The book's risk is one grouped query over the latest scoring's predictions.
@@ -19,12 +19,12 @@ import sqlalchemy as sa
 
 from core.errors import ChurnError
 from kpi.config import KpiConfig, KpiError
+from kpi.inputs import DatasetCache, MissingPredictionsError, period_inputs
 from kpi.periods import Period, latest_complete_month, parse_period
 from kpi.portfolio import MANAGER
 from kpi.scorecard import scorecard
-from serving.batch.store import PREDICTIONS, RUNS, PredictionStore, ScoringRun
+from scoring.store.predictions import PREDICTIONS, RUNS, PredictionStore, ScoringRun
 from serving.errors import scrub
-from serving.kpi_inputs import DatasetCache, MissingPredictionsError, period_inputs
 
 AT_RISK_STATUSES = ("active", "lapsing")
 

@@ -21,8 +21,8 @@ from churn.cli import register_commands
 from core.errors import ChurnError
 from features.loaders import load_dataset
 from features.synthetic.generator import generate, write_dataset
-from serving.batch.job import run_batch
-from serving.config import ServingConfig
+from scoring.batch.job import run_batch
+from scoring.config import ServingConfig
 from training.config import TrainingConfig
 from training.job import train
 

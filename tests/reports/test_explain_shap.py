@@ -32,7 +32,7 @@ from reports.explain_local import (
     write_waterfall,
 )
 from reports.i18n import cjk_font
-from reports.treeshap.kernel import FastExplainer
+from scoring.treeshap.kernel import FastExplainer
 from training.calibration import fit_calibrator
 
 SEGMENTS = ("consumer", "enterprise", "smb")

@@ -16,8 +16,8 @@ import pytest
 from mlflow import MlflowClient
 
 from features.pipeline.build import build_features
-from serving.champions import Champions, load_champions
-from serving.config import ServingConfig
+from scoring.champions import Champions, load_champions
+from scoring.config import ServingConfig
 from serving.middleware import json_depth
 from serving.schemas import PRODUCT
 from training.tracking import using_store

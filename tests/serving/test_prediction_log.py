@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
-from serving.batch.store import API_PREDICTIONS, PredictionStore
-from serving.config import PredictionLogConfig
+from monitoring.realized import API, api_scorings
+from scoring.config import PredictionLogConfig
+from scoring.store.predictions import API_PREDICTIONS, PredictionStore
 from serving.metrics import ServiceMetrics
-from serving.monitoring.realized import API, api_scorings
 from serving.prediction_log import PredictionLog
 from serving.schemas import Prediction
 

@@ -3,7 +3,7 @@ marking the signal seen and serving the old champions until the next poll."""
 
 from __future__ import annotations
 
-from serving.champions import RefreshResult, ReloadWatcher
+from scoring.champions import RefreshResult, ReloadWatcher
 
 
 class _Holder:

@@ -19,7 +19,7 @@ import pytest
 from mlflow import MlflowClient
 
 from features.pipeline.build import build_features
-from serving.champions import Champions, load_champions
+from scoring.champions import Champions, load_champions
 from training.tracking import using_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
@@ -322,9 +322,9 @@ def month_start(world, tmp_path_factory) -> str:
 def test_scorecards_of_a_month_equal_the_in_process_scorecards(service, world, month_start):
     from features.loaders import load_dataset
     from kpi.config import KpiConfig
+    from kpi.inputs import read_predictions
     from kpi.scorecard import scorecard
-    from serving.batch.store import PredictionStore
-    from serving.kpi_inputs import read_predictions
+    from scoring.store.predictions import PredictionStore
 
     resp = service.client.get("/scorecards", params={"period": month_start})
     assert resp.status_code == 200, resp.text
@@ -448,7 +448,7 @@ def test_api_key_and_not_ready_until_a_champion_appears(locked_service, world, r
 
 
 def test_a_customer_is_served_with_the_features_and_scores_batch_scoring_stored(service, world):
-    from serving.batch.store import PredictionStore
+    from scoring.store.predictions import PredictionStore
 
     store = PredictionStore(world.cfg.resolved_store_url())
     ids = list(pd.read_csv(world.csv, dtype={"customer_id": str})["customer_id"].iloc[[0, 7]])

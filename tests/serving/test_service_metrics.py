@@ -23,8 +23,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from features.pipeline.build import build_features
-from serving.batch.store import API_PREDICTIONS
-from serving.champions import load_champions
+from scoring.champions import load_champions
+from scoring.store.predictions import API_PREDICTIONS
 from serving.launch import free_port, start_service, stop_service, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]

@@ -248,8 +248,8 @@ def test_a_manager_sees_only_their_own_book(served, manager, lead, api):
     frame = pd.read_csv(io.StringIO(own.text), dtype=str)
     assert set(frame["account_manager_id"]) == {served.manager}
     assert int(own.headers["x-total-count"]) == len(frame)
-    from serving.batch.store import PredictionStore
-    from serving.ui.auth import UserStore
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.users import UserStore
 
     log = UserStore(PredictionStore(served.store).engine).audit_log(50)
     denied = [(e["action"], e["outcome"], e["target"]) for e in log if e["user_name"] == "mona"]
@@ -279,8 +279,8 @@ def test_customer_page_profile_history_waterfall_timeline(served, lead, api, wor
 
 
 def test_sign_in_and_out_need_the_csrf_token_and_are_audited(served):
-    from serving.batch.store import PredictionStore
-    from serving.ui.auth import UserStore
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.users import UserStore
 
     with httpx.Client(base_url=served.url, timeout=30) as c:
         assert c.get("/ui/").status_code == 303  # users exist: sign in first
@@ -365,8 +365,8 @@ def test_contacts_are_checked_protected_audited_and_exported_as_the_contract(
     served, manager, lead, api, world, tmp_path
 ):
     from features.loaders import load_dataset
-    from serving.batch.store import PredictionStore
-    from serving.ui.auth import UserStore
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.users import UserStore
 
     mine = _book(api, served.manager)["customer_id"].iloc[0]
     theirs = _book(api, served.other)["customer_id"].iloc[0]
@@ -444,9 +444,9 @@ def test_contacts_are_checked_protected_audited_and_exported_as_the_contract(
 
 def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, lead, api, world):
     from features.loaders import load_dataset
+    from kpi.inputs import read_predictions
     from kpi.scorecard import scorecard
-    from serving.batch.store import PredictionStore
-    from serving.kpi_inputs import read_predictions
+    from scoring.store.predictions import PredictionStore
 
     page = lead.get("/ui/managers")
     assert page.status_code == 200, page.text
@@ -500,7 +500,7 @@ def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, 
 def test_the_campaign_builder_picks_what_churn_campaign_picks(
     served, manager, lead, world, tmp_path
 ):
-    from serving.ui.campaigns import AVAILABLE
+    from kpi.campaign_builder import AVAILABLE
 
     assert set(AVAILABLE) >= {"value-at-risk", "risk"}
     key = ["account_manager_id", "priority", "customer_id"]
@@ -545,15 +545,15 @@ def test_the_campaign_builder_picks_what_churn_campaign_picks(
     ):
         bad = lead.get("/ui/campaign", params=params)
         assert bad.status_code in (400, 404) and name in bad.text, (params, bad.status_code)
-    from serving.batch.store import PredictionStore
-    from serving.ui.auth import UserStore
+    from scoring.store.predictions import PredictionStore
+    from scoring.store.users import UserStore
 
     log = UserStore(PredictionStore(served.store).engine).audit_log(100, ["export"])
     assert any((e["target"] or "").startswith("campaign ") for e in log)
 
 
 def test_the_monitoring_page_says_when_there_is_no_result(served, lead):
-    from serving.monitoring.run import LATEST
+    from monitoring.run import LATEST
 
     page = lead.get("/ui/monitoring")
     assert page.status_code == 200 and "No monitoring result yet" in page.text

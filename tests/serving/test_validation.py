@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.champions import Champions
+from scoring.champions import Champions
 from serving.validation import MAX_PROBLEMS, check_body, check_count, check_records
 
 

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from mlflow import MlflowClient
 
-from serving.champions import load_champions
+from scoring.champions import load_champions
+from scoring.frame import score_records
 from serving.launch import PROJECT_ROOT, free_port, start_service, stop_service, wait_until_up
-from serving.scoring import score_records
 from training.tracking import using_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]

@@ -1,0 +1,113 @@
+"""The campaign builder's selection: ``churn campaign``'s candidates, rules and savings for the
+same inputs (the predictions stored at a scoring date, the data folder that scoring read, the KPI
+configuration's costs and success rates unless the form overrides them), so the preview and the
+CSV list the customers the CLI lists, in its order.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.dataset import Dataset
+from features.loaders import load_dataset
+from kpi.campaign import STRATEGIES, UPLIFT, campaign_candidates, rule_savings, select_by
+from kpi.config import KpiConfig
+from kpi.inputs import DatasetCache, data_folder, read_predictions
+from kpi.portfolio import MANAGER
+from scoring.store.predictions import PredictionStore
+
+NEEDS_UPLIFT = (UPLIFT,)
+"""Rankings that need each customer's estimated effect of a contact, which only the uplift model
+(a training-side model the service does not load) gives: ``churn campaign --by uplift``."""
+AVAILABLE = tuple(s for s in STRATEGIES if s not in NEEDS_UPLIFT)
+"""The ``churn campaign --by`` rankings the builder offers."""
+DEFAULT_STRATEGY = "value-at-risk"
+CACHED_CAMPAIGNS = 8
+
+
+@dataclass(frozen=True)
+class CampaignAsk:
+    """The builder's inputs: scoring date, contacts per manager, rule, and the cost and success
+    rate when they override the configuration."""
+
+    asof: str
+    capacity: int
+    by: str = DEFAULT_STRATEGY
+    cost: float | None = None
+    success_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The chosen customers (the CLI's columns) and what each rule saves."""
+
+    ask: CampaignAsk
+    chosen: pd.DataFrame
+    savings: pd.DataFrame
+    notes: tuple[str, ...]
+
+    def per_manager(self) -> pd.DataFrame:
+        """Contacts, value at risk and expected saved value per manager."""
+        grouped = self.chosen.groupby(MANAGER, observed=True)
+        out = grouped[["value_at_risk", "expected_saved_value"]].sum()
+        out.insert(0, "contacts", grouped.size())
+        return out
+
+
+class CampaignBuilder:
+    """Builds campaigns from the store, with the data sets loaded once per folder and date."""
+
+    def __init__(self, datasets: DatasetCache) -> None:
+        self.datasets = datasets
+        self._lock = threading.Lock()
+        self._dated: dict[tuple[Path, str], Dataset] = {}
+        self._built: dict[tuple, tuple[Dataset, Campaign]] = {}
+
+    def dataset(self, folder: Path, asof: pd.Timestamp) -> Dataset:
+        """The data set as of the campaign date (what ``churn campaign --asof`` loads)."""
+        ds = self.datasets(folder)
+        if ds.as_of.normalize() == asof:
+            return ds
+        key = (folder.resolve(), f"{asof:%Y-%m-%d}")
+        with self._lock:
+            found = self._dated.get(key)
+        if found is None:
+            found = load_dataset(folder, as_of=f"{asof:%Y-%m-%d}")
+            with self._lock:
+                self._dated = {key: found}
+        return found
+
+    def build(
+        self, store: PredictionStore, ask: CampaignAsk, cfg: KpiConfig, book: str | None = None
+    ) -> Campaign:
+        """The campaign of ``ask`` (only ``book``'s customers when a manager asks); the same
+        inputs (scoring run, data set, configuration) give the campaign built before."""
+        when = pd.Timestamp(ask.asof).normalize()
+        run = store.run(ask.asof)
+        folder = Path(run.source) if run.source else None
+        key = (store.url, ask, book, run.scored_at, id(cfg))
+        if folder is not None and folder.is_dir():
+            with self._lock:
+                hit = self._built.get(key)
+            if hit is not None and hit[0] is self.dataset(folder, when):
+                return hit[1]
+        stored = read_predictions(store, [when])
+        ds = self.dataset(data_folder(stored), when)
+        notes: list[str] = []
+        candidates = campaign_candidates(ds, stored.predictions, when, cfg.outcome, None, notes)
+        if book is not None:
+            candidates = candidates[candidates[MANAGER].astype("str") == book]
+        cost = cfg.campaign.contact_cost if ask.cost is None else ask.cost
+        rate = cfg.campaign.success_rate if ask.success_rate is None else ask.success_rate
+        chosen = select_by(candidates, ask.capacity, ask.by, cost, rate)
+        savings = rule_savings(candidates, ask.capacity, cost, rate)
+        built = Campaign(ask, chosen, savings, tuple(notes))
+        with self._lock:
+            while len(self._built) >= CACHED_CAMPAIGNS:
+                self._built.pop(next(iter(self._built)))
+            self._built[key] = (ds, built)
+        return built

@@ -1,0 +1,124 @@
+"""Batch scoring: every active customer, ranked, stored and written as two lists."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import ChurnError
+from features.dataset import Dataset
+from scoring.batch.job import (
+    BatchError,
+    parse_asof,
+    save_batch,
+    score_customers,
+    write_list_csv,
+)
+from scoring.champions import Champions
+from scoring.config import ServingConfig
+from scoring.frame import score_frame
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, list_columns, present
+from scoring.store.predictions import AtRiskQuery, PredictionStore
+
+
+@pytest.fixture(scope="module")
+def batch(book: Dataset, champions: Champions):
+    return score_customers(book, book.as_of, champions, ServingConfig())
+
+
+def test_asof_must_be_a_date():
+    assert parse_asof("2024-06-30") == pd.Timestamp("2024-06-30")
+    for bad in ("2024-13-01", "30/06/2024", ""):
+        with pytest.raises(BatchError, match="YYYY-MM-DD"):
+            parse_asof(bad)
+
+
+def test_every_active_customer_is_scored_and_ranked(batch, scoring_frame, champions):
+    preds = batch.predictions
+    assert len(preds) == len(scoring_frame) and preds["customer_id"].is_unique
+    assert set(preds["customer_id"]) == set(scoring_frame["customer_id"])
+    assert list(preds["rank"]) == list(range(1, len(preds) + 1))
+    assert preds["expected_value_at_risk"].is_monotonic_decreasing
+    assert (preds["asof"] == f"{batch.asof:%Y-%m-%d}").all()
+    assert set(preds["churn_model_version"]) == {"3"} and set(preds["value_model_version"]) == {"7"}
+    direct = score_frame(scoring_frame, champions, ServingConfig().risk_bands)
+    direct.index = scoring_frame["customer_id"]
+    mine = preds.set_index("customer_id").loc[direct.index]
+    for col in ("churn_probability", "predicted_value", "expected_value_at_risk"):
+        assert np.array_equal(mine[col].to_numpy(float), direct[col].to_numpy())
+
+
+def test_stored_features_score_like_the_batch(batch, champions, tmp_path):
+    cfg = ServingConfig(store_url=f"sqlite:///{tmp_path / 's.db'}")
+    store = PredictionStore(cfg.resolved_store_url())
+    run = save_batch(store, batch, cfg, source="test")
+    assert run.n_customers == len(batch.predictions) and run.churn_model_version == "3"
+    ids = list(batch.predictions["customer_id"].head(25))
+    _, stored = store.features_for(ids)
+    again = score_frame(stored, champions, cfg.risk_bands).set_index(stored["customer_id"])
+    want = batch.predictions.set_index("customer_id").loc[again.index]
+    assert np.array_equal(
+        again["churn_probability"].to_numpy(), want["churn_probability"].to_numpy(float)
+    )
+    lists = batch.lists()
+    for name, statuses in LIST_LIFECYCLES.items():
+        page = store.at_risk(AtRiskQuery(lifecycle=statuses, limit=5))
+        assert page.total == len(lists[name])
+        shown = present(page.rows, page.horizon_days)
+        assert shown.astype(str).equals(lists[name].head(5).astype(str))
+    store.close()
+
+
+def test_two_lists_split_the_scored_customers_by_lifecycle(batch):
+    lists = batch.lists()
+    at_risk, win_back = lists[AT_RISK], lists[WIN_BACK]
+    assert len(at_risk) + len(win_back) == len(batch.predictions)
+    assert set(at_risk["lifecycle_status"]) <= {"active", "lapsing"}
+    assert set(win_back["lifecycle_status"]) == {"lapsed"}
+    for rows in (at_risk, win_back):
+        assert list(rows.columns) == list(list_columns(90))
+        assert list(rows["rank"]) == list(range(1, len(rows) + 1))
+        assert rows["expected_value_at_risk_90d"].is_monotonic_decreasing
+        assert rows["recommended_action"].ne("").all() and rows["reason_1"].ne("").all()
+    assert (win_back["recommended_action"] == "win-back offer").all()
+
+
+def test_csv_round_trip(batch, tmp_path):
+    rows = batch.lists()[AT_RISK]
+    path = write_list_csv(rows, tmp_path / "out" / "at_risk.csv")
+    back = pd.read_csv(path, dtype={"customer_id": str})
+    assert list(back.columns) == list(list_columns(90)) and len(back) == len(rows)
+    assert list(back["customer_id"]) == list(rows["customer_id"])
+    assert back["rank"].dtype.kind == "i"
+    probability = back["churn_probability_90d"].dropna().astype(str)
+    assert probability.str.split(".").str[-1].str.len().max() <= 4
+
+
+def test_data_lacking_what_the_models_need_is_refused(book: Dataset, champions: Champions):
+    no_interactions = Dataset(
+        {k: v for k, v in book.tables.items() if k != "interactions"}, book.as_of
+    )
+    with pytest.raises(BatchError, match="int_"):
+        score_customers(no_interactions, book.as_of, champions, ServingConfig())
+
+
+def test_asof_after_the_data_is_refused(book: Dataset, champions: Champions):
+    with pytest.raises(ChurnError, match="after the data"):
+        score_customers(book, book.as_of + pd.Timedelta(days=1), champions, ServingConfig())
+
+
+def test_a_list_that_fails_half_way_leaves_the_previous_file_whole(batch, tmp_path):
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("disk full")
+
+    rows = batch.lists()["at_risk"]
+    path = write_list_csv(rows, tmp_path / "at_risk.csv")
+    before = path.read_bytes()
+    broken = rows.astype({"customer_id": object})
+    broken.loc[broken.index[-1], "customer_id"] = Unprintable()
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_list_csv(broken, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["at_risk.csv"]  # no temporary file left
