@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Literal, SupportsFloat, SupportsIndex
 
 from core.config import Frozen, load_yaml
+from core.lang import Lang
 from features.contract import CHANNELS, DIRECTIONS
 from features.pipeline.cutoffs import FeatureError
 
 Group = Literal["rfm", "interaction", "complaint", "profile"]
 Kind = Literal["count", "money", "days", "ratio", "share", "score", "category"]
-Lang = Literal["en", "zh"]
 
 CHANNEL_WORDS = {
     "call": ("call", "电话"),

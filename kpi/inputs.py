@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.bundle import BundleError, ModelBundle
+from core.lang import Lang
 from features.dataset import Dataset
 from features.loaders import load_dataset
 from kpi.config import KpiConfig, KpiError, OutcomeConfig
@@ -26,7 +27,7 @@ from kpi.periods import Period, parse_period
 from kpi.portfolio import MANAGER, outcome_window
 from kpi.scorecard import scorecard
 from scoring.config import ServingConfig
-from scoring.reasons import Lang, risk_reason_text
+from scoring.reasons import risk_reason_text
 from scoring.store.predictions import PREDICTIONS, RUNS, PredictionStore, ScoringRun, StoreError
 
 

@@ -15,8 +15,8 @@ from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
+from core.lang import Lang
 from reports.i18n import category, has_levels, plot_language, shap_label, tr
-from scoring.reasons import Lang
 from scoring.treeshap.kernel import FastExplainer
 
 MISSING_GROUP = "(missing)"

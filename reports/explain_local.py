@@ -13,9 +13,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
+from core.lang import Lang
 from reports.explain_global import UNITS, ExplainError, _relabel_shap, png_bytes
 from reports.i18n import category, plot_language, tr
-from scoring.reasons import Lang, Reason, explain_frame
+from scoring.reasons import Reason, explain_frame
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.lang import Lang
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
 from reports.template import REPORT_TEMPLATE, TEXT
-from scoring.reasons import Lang
 
 Formatter = Callable[[object], str]
 

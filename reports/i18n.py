@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from features.catalog import Lang, describe, is_known, level
+from core.lang import Lang
+from features.catalog import describe, is_known, level
 
 ZH: dict[str, str] = {
     # the training run's quality plots, drawn again in Chinese (reports.inputs.PLOT_LABELS)

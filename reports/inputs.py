@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import ChurnError
+from core.lang import Lang
 from features.loaders import load_dataset
 from kpi.config import KpiConfig
 from kpi.periods import latest_complete_month
@@ -45,7 +46,7 @@ from reports.sources import (
 )
 from scoring.champions import Champions
 from scoring.config import ServingConfig
-from scoring.reasons import NO_RISK_REASON, Lang, risk_reasons
+from scoring.reasons import NO_RISK_REASON, risk_reasons
 
 QUALITY_ARTIFACTS = {
     "Gains and lift on the test cutoff (model and baselines)": "plots/churn_gains_lift.png",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.bundle import BundleError
+from core.lang import Lang
 from features.loaders import load_dataset
 from features.pipeline.lifecycle import STATUSES
 from reports.explain_global import ExplainError
@@ -18,7 +19,6 @@ from reports.i18n import tr
 from scoring.batch.job import parse_asof, score_customers
 from scoring.champions import Champions, load_champions
 from scoring.config import ServingConfig
-from scoring.reasons import Lang
 from scoring.store.predictions import AtRiskQuery, PredictionStore
 
 

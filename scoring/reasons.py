@@ -12,9 +12,8 @@ import pandas as pd
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
+from core.lang import Lang
 from features.catalog import sentence, to_float
-
-Lang = Literal["en", "zh"]
 
 
 @dataclass(frozen=True)

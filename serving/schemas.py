@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.lang import Lang
 from features.contract import CUSTOMERS
 from features.pipeline.profile import CATEGORICAL_FEATURES
 
@@ -35,7 +36,6 @@ PERIOD_PATTERN = r"^(19|20|21)\d{2}(-(0[1-9]|1[0-2])|-[Qq][1-4])?$"
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Band = Literal["low", "medium", "high"]
-Lang = Literal["en", "zh"]
 
 RECORD_EXAMPLE: dict[str, Any] = {
     "customer_id": "C0000042",

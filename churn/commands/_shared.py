@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 
 import typer
 from rich import box
@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ChurnError
+from core.lang import Lang
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +39,6 @@ ADAPTER_NAMES = ("telco", "iranian", "cdnow", "ecommerce")
 SNAPSHOT_ADAPTER_NAMES = ("telco", "iranian", "ecommerce")
 
 
-Lang = Literal["en", "zh"]
 """Languages of the reasons (``churn explain``, ``churn report``)."""
 
 

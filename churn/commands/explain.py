@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import Fmt, FormatOpt, Lang, Section, emit, messages, reasons_language
+from churn.commands._shared import Fmt, FormatOpt, Section, emit, messages, reasons_language
 from churn.i18n import t
+from core.lang import Lang
 from core.paths import home
 
 if TYPE_CHECKING:

@@ -47,6 +47,7 @@ from starlette.staticfiles import StaticFiles
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
+from core.lang import Lang
 from kpi.campaign_builder import (
     AVAILABLE,
     DEFAULT_STRATEGY,
@@ -61,7 +62,6 @@ from kpi.scorecard import COMPONENT_METRICS
 from monitoring.run import latest_path
 from scoring.config import CONFIG_ENV
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
-from scoring.reasons import Lang
 from scoring.store.contacts import (
     CHANNEL_CHOICES,
     OFFER_CHOICES,

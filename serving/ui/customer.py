@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ChurnError
+from core.lang import Lang
 from features.catalog import sentence
 from features.dataset import Dataset
 from kpi.inputs import DatasetCache
-from scoring.reasons import Lang, Reason
+from scoring.reasons import Reason
 from serving.ui.i18n import category, t
 
 EVENT_TABLES = {"transactions": "ts", "interactions": "ts", "complaints": "opened_at"}

@@ -7,8 +7,8 @@ Chinese entry is shown as it is.
 
 from __future__ import annotations
 
+from core.lang import Lang
 from features.catalog import describe, is_known, level
-from scoring.reasons import Lang
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 
