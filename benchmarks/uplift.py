@@ -34,10 +34,10 @@ from features.synthetic.generator import generate, write_dataset
 from kpi.campaign import STRATEGIES, campaign_candidates, select_by
 from kpi.config import KpiConfig
 from kpi.portfolio import MANAGER
+from scoring.uplift import load_uplift, uplift_at
 from training.job import train
 from training.uplift.config import UpliftConfig
-from training.uplift.job import EVALUATION_ARTIFACT, load_uplift
-from training.uplift.score import uplift_at
+from training.uplift.job import EVALUATION_ARTIFACT
 
 
 def one_seed(seed: int, customers: int, work: Path, capacity: int) -> tuple[dict, pd.DataFrame]:

@@ -190,13 +190,14 @@ def campaign(
 def _uplift(ds, when, config: Path | None, store: str | None, required: bool):
     """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
     note when there is none; an error when ``--by uplift`` asked for it)."""
+    from core.uplift import UpliftError
     from kpi.config import KpiError
-    from training.uplift.config import UpliftError, load_uplift_config
-    from training.uplift.score import champion_uplift
+    from scoring.uplift import champion_uplift
+    from training.uplift.config import load_uplift_config
 
     uri = serving_config(config, store).resolved_tracking_uri()
     try:
-        scores, version = champion_uplift(ds, when, uri, load_uplift_config(config))
+        scores, version = champion_uplift(ds, when, uri, load_uplift_config(config).model_name)
     except UpliftError as exc:
         if required:
             raise KpiError(f"--by uplift: {exc}") from None

@@ -8,9 +8,10 @@ from typing import Literal
 from pydantic import Field
 
 from core.config import Frozen, load_section
-from core.errors import ChurnError
+from core.uplift import UPLIFT_MODEL, UpliftError
 
 SECTION = "uplift"
+__all__ = ["UpliftConfig", "UpliftError", "UpliftParams", "load_uplift_config"]
 
 
 class UpliftParams(Frozen):
@@ -34,7 +35,7 @@ class UpliftConfig(Frozen):
     """How ``churn train`` learns the effect of a retention contact when the data has contacts."""
 
     enabled: bool = True
-    model_name: str = "uplift-model"
+    model_name: str = UPLIFT_MODEL
     learner: Literal["s", "t", "x"] = "x"
     """``x`` (default): the X-learner, two churn models (contacted, control) whose imputed effects
     are regressed again, weighted towards the regression that borrows the larger group's model;
@@ -49,10 +50,6 @@ class UpliftConfig(Frozen):
     qini_tolerance: float = Field(0.02, ge=0)
     """The promotion gate: a new model's Qini coefficient on the held-out campaigns may be this
     much below the champion's on the same rows."""
-
-
-class UpliftError(ChurnError):
-    """Contacts or a configuration the uplift model cannot learn from (names what and why)."""
 
 
 def load_uplift_config(path: str | Path | None) -> UpliftConfig:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.uplift import TREATED
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.build import build_training_set
 from training.spec import CHURN_LABEL
 
-TREATED = "treated"
 CAMPAIGN = "campaign_id"
 
 

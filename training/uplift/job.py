@@ -15,18 +15,18 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from core.registry import CHAMPION, RUN_TAG, alias_version
+from core.uplift import ARTIFACT_KEY, PYFUNC_SCRIPT, TREATED, UpliftModel, load_uplift
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from training.fit import Trained
 from training.promotion import Comparison, Decision
 from training.spec import CHURN_LABEL
 from training.uplift.config import UpliftConfig, UpliftError
-from training.uplift.data import TREATED, contact_rows, split_rows
+from training.uplift.data import contact_rows, split_rows
 from training.uplift.metrics import auuc, qini_coefficient, uplift_at
-from training.uplift.model import ARTIFACT_KEY, PYFUNC_SCRIPT, UpliftModel, fit_uplift
+from training.uplift.model import fit_uplift
 
 log = logging.getLogger(__name__)
 RANDOM_DRAWS = 20
@@ -173,31 +173,6 @@ def _version(pkg: str) -> str:
     from importlib.metadata import version
 
     return version(pkg)
-
-
-def load_uplift(name: str, alias_or_version: str, tracking_uri: str) -> tuple[UpliftModel, str]:
-    """Download the uplift model carrying ``alias_or_version`` (an alias, or a version number)."""
-    if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[10:]).is_file():
-        raise UpliftError(f"no model registry yet ({name!r} has never been trained)")
-    client = MlflowClient(tracking_uri)
-    try:
-        if alias_or_version.isdigit():
-            mv = client.get_model_version(name, alias_or_version)
-        else:
-            mv = client.get_model_version_by_alias(name, alias_or_version)
-        location = client.get_model_version_download_uri(name, str(mv.version))
-        local = Path(
-            mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=tracking_uri)
-        )
-    except MlflowException as exc:
-        raise UpliftError(
-            f"no version {alias_or_version!r} of registered model {name!r} (train one with "
-            f"`churn train` on data with a contacts table): {exc.message}"
-        ) from None
-    found = next(iter(local.rglob("uplift.json")), None)
-    if found is None:
-        raise UpliftError(f"version {mv.version} of {name!r} holds no uplift model files")
-    return UpliftModel.load(found.parent), str(mv.version)
 
 
 def judge_uplift(

@@ -1,4 +1,5 @@
-"""The uplift model: an S-, T- or X-learner on LightGBM, saved as LightGBM text and JSON (no pickles).
+"""Fitting the uplift model (an S-, T- or X-learner on LightGBM; the fitted model and how it
+predicts are ``core.uplift.UpliftModel``).
 
 - S-learner: one churn classifier on everybody with ``treated`` as a feature; the effect is its
   probability with ``treated = 0`` minus with ``treated = 1`` (the groups share what predicts churn,
@@ -18,94 +19,16 @@ drives away.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
-import numpy as np
 import pandas as pd
-from mlflow.pyfunc import PythonModel
 
 from core.bundle import encode_features
+from core.uplift import TREATED, UpliftError, UpliftModel
 from training.boosting import fit_booster
 from training.spec import CHURN_LABEL, FeatureSpec
-from training.uplift.config import UpliftConfig, UpliftError
-from training.uplift.data import TREATED
-
-FORMAT = 1
-META_FILE = "uplift.json"
-ARTIFACT_KEY = "uplift"
-OUTPUT_COLUMN = "uplift"
-
-
-@dataclass(frozen=True)
-class UpliftModel:
-    """Boosters of a fitted learner and how to combine them."""
-
-    learner: str
-    boosters: dict[str, lgb.Booster]
-    feature_names: tuple[str, ...]
-    categories: dict[str, tuple[str, ...]]
-    treated_share: float
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return encode_features(frame, self.feature_names, self.categories)
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Each row's effect of a contact on P(churn within the horizon) (reduction)."""
-        x = self.matrix(frame)
-        if self.learner == "t":
-            return self.boosters["control"].predict(x) - self.boosters["treated"].predict(x)
-        if self.learner == "s":
-            single = self.boosters["single"]
-            return single.predict(x.assign(**{TREATED: 0.0})) - single.predict(
-                x.assign(**{TREATED: 1.0})
-            )
-        e = self.treated_share
-        tau_c, tau_t = (
-            self.boosters["tau_control"].predict(x),
-            self.boosters["tau_treated"].predict(x),
-        )
-        return e * tau_c + (1 - e) * tau_t
-
-    def save(self, directory: str | Path) -> Path:
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, booster in self.boosters.items():
-            (out / f"{name}.txt").write_text(booster.model_to_string(), encoding="utf-8")
-        meta = {
-            "format": FORMAT,
-            "learner": self.learner,
-            "boosters": sorted(self.boosters),
-            "feature_names": list(self.feature_names),
-            "categories": {k: list(v) for k, v in self.categories.items()},
-            "treated_share": self.treated_share,
-            "metadata": self.metadata,
-        }
-        (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        return out
-
-    @classmethod
-    def load(cls, directory: str | Path) -> UpliftModel:
-        d = Path(directory)
-        meta = json.loads((d / META_FILE).read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise UpliftError(f"{d / META_FILE}: unknown uplift model format {meta.get('format')}")
-        boosters = {
-            n: lgb.Booster(model_str=(d / f"{n}.txt").read_text(encoding="utf-8"))
-            for n in meta["boosters"]
-        }
-        return cls(
-            meta["learner"],
-            boosters,
-            tuple(meta["feature_names"]),
-            {k: tuple(v) for k, v in meta["categories"].items()},
-            float(meta["treated_share"]),
-            meta.get("metadata", {}),
-        )
+from training.uplift.config import UpliftConfig
 
 
 def _params(cfg: UpliftConfig, objective: str, seed: int) -> dict[str, Any]:
@@ -171,32 +94,3 @@ def fit_uplift(rows: pd.DataFrame, spec: FeatureSpec, cfg: UpliftConfig, seed: i
 def _model(cfg: UpliftConfig, boosters, spec: FeatureSpec, n_t: int, n_c: int, n: int):
     meta = {"rows": n, "contacted": n_t, "control": n_c}
     return UpliftModel(cfg.learner, boosters, spec.names, spec.categories, n_t / n, meta)
-
-
-PYFUNC_SCRIPT = """\
-# Loads the uplift model (LightGBM text + JSON) logged beside this file; see training/uplift/model.py.
-from mlflow.models import set_model
-
-from training.uplift.model import UpliftPyfunc
-
-set_model(UpliftPyfunc())
-"""
-
-
-class UpliftPyfunc(PythonModel):
-    """MLflow pyfunc wrapper: the effect of a contact per input row (``uplift`` column, with
-    ``customer_id`` first when the input has it)."""
-
-    model: UpliftModel | None = None
-
-    def load_context(self, context: Any) -> None:
-        self.model = UpliftModel.load(context.artifacts[ARTIFACT_KEY])
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
-        if self.model is None:
-            raise UpliftError("UpliftPyfunc.predict called before load_context")
-        frame = pd.DataFrame(model_input)
-        out = pd.DataFrame({OUTPUT_COLUMN: self.model.predict(frame)}, index=frame.index)
-        if "customer_id" in frame.columns:
-            out.insert(0, "customer_id", frame["customer_id"].astype("str").to_numpy())
-        return out

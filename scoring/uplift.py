@@ -1,15 +1,13 @@
-"""Score customers with the champion uplift model: the effect of a contact at a date."""
+"""Score customers with a registered uplift model: the effect of a contact at a date."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from core.uplift import OUTPUT_COLUMN, UPLIFT_MODEL, UpliftModel, load_uplift
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.build import build_features
-from training.uplift.config import UpliftConfig
-from training.uplift.job import load_uplift
-from training.uplift.model import OUTPUT_COLUMN, UpliftModel
 
 
 def uplift_at(
@@ -31,10 +29,9 @@ def uplift_at(
 
 
 def champion_uplift(
-    ds: Dataset, cutoff: pd.Timestamp, tracking_uri: str, cfg: UpliftConfig | None = None
+    ds: Dataset, cutoff: pd.Timestamp, tracking_uri: str, model_name: str = UPLIFT_MODEL
 ) -> tuple[pd.DataFrame, str]:
     """:func:`uplift_at` with ``uplift-model@champion``; (scores, version). Raises
-    :class:`training.uplift.config.UpliftError` when no champion exists."""
-    cfg = cfg or UpliftConfig()
-    model, version = load_uplift(cfg.model_name, "champion", tracking_uri)
+    :class:`core.uplift.UpliftError` when no champion exists."""
+    model, version = load_uplift(model_name, "champion", tracking_uri)
     return uplift_at(ds, cutoff, model), version
