@@ -42,7 +42,7 @@ ASOF = "2024-03-01"  # a month start whose 90-day KPI window the data covers
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project home with trained champions and one batch scoring at ``ASOF``."""
     root = tmp_path_factory.mktemp("report-home")
     saved = os.environ.get("CHURN_HOME")

@@ -59,8 +59,11 @@ def _page(url: str) -> tuple[dict, bytes, bytes]:
     with open_page(url, width=1280, height=1100) as loaded:
         page = loaded.page.evaluate(PAGE)
         top = loaded.page.screenshot(type="png")
-        clip = {"x": 0, "y": page["drivers"], "width": 1280, "height": 1400}
-        drivers = loaded.page.screenshot(type="png", clip=clip, full_page=True)
+        drivers = loaded.page.screenshot(
+            type="png",
+            clip={"x": 0, "y": page["drivers"], "width": 1280, "height": 1400},
+            full_page=True,  # the clip lies below the viewport
+        )
     return page, top, drivers
 
 
