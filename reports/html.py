@@ -1,22 +1,99 @@
 """Render the analysts' report: one self-contained HTML file (inline styles, PNGs as base64 data
-URIs, no script, nothing fetched) from :class:`reports.inputs.ReportInputs`."""
+URIs, no script, nothing fetched) from :class:`reports.inputs.ReportInputs`.
+
+The page is the Jinja2 template ``reports/templates/report.html`` (autoescaped); this module turns
+the inputs into what it shows: translated texts, formatted tables and the inline images.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from core.lang import Lang
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
-from reports.template import REPORT_TEMPLATE, TEXT
+from reports.template import ENV, TEXT
 
-Formatter = Callable[[object], str]
+
+@dataclass(frozen=True)
+class Column:
+    """A table header; ``css`` None writes no class (the index column)."""
+
+    label: str
+    css: str | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its text, or a list (``items``, the reasons); ``band`` wraps it in the
+    risk band's style."""
+
+    text: str
+    css: str | None
+    items: tuple[str, ...] | None = None
+    band: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row and its style (``model`` for the champion's row of the metrics)."""
+
+    css: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as the template writes it: headers and formatted, unescaped cells."""
+
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG shown inline: its base64 data and its caption."""
+
+    caption: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Section 1: the metrics table (when the run has metrics) and the quality plots."""
+
+    metrics: Table | None
+    images: tuple[Figure, ...]
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    """The period's retention campaigns per manager and the line with their total."""
+
+    table: Table
+    total: str
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """Section 4: the managers' and teams' scorecards and the campaigns, each when present."""
+
+    managers: Table
+    teams: Table | None
+    campaigns: Campaigns | None
+
+
+Shown = str | tuple[str, ...]
+"""A cell's content: text, or a list of items."""
+Formatter = Callable[[object], Shown]
 
 METRIC_COLUMNS = {
     "roc_auc": "ROC-AUC",
@@ -64,13 +141,18 @@ CAMPAIGN_COLUMNS = {
     "churn_rate_control": "churn, control",
     "incremental_retained_value": "incremental retained value",
 }
+METRICS_NOTE = (
+    "Test-cutoff metrics of the champion (first row) and of the baselines it must beat; "
+    "live: on the customers not lapsed at the test cutoff, the ones a retention contact "
+    "can still save."
+)
 CAMPAIGN_NOTE = (
     "Retention campaigns of the period against their control groups: the control group's churn "
     "rate minus the contacted customers' churn rate, times the contacted customers' value. "
     "Reported beside the 100 points, not inside them."
 )
-PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile")
-PERCENT += ("churn_rate_contacted", "churn_rate_control")
+PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile",
+           "churn_rate_contacted", "churn_rate_control")  # fmt: skip
 FORMATS = {"churn_probability": ".3f", "rank": ",.0f", "portfolio_start": ",.0f"}
 FORMATS |= {c: ",.0f" for c in ("predicted_value", "expected_value_at_risk", "payout")}
 FORMATS |= {"campaign_profit": ",.0f", "incremental_retained_value": ",.0f"}
@@ -89,13 +171,12 @@ def _number(fmt: str, scale: float = 1.0, suffix: str = "") -> Formatter:
     return show
 
 
-def _text(value: object) -> str:
+def _text(value: object) -> Shown:
     if _missing(value):
         return "-"
     if isinstance(value, list | tuple):
-        items = "".join(f"<li>{html.escape(str(v))}</li>" for v in value)
-        return f'<ul class="reasons">{items}</ul>'
-    return html.escape(str(value))
+        return tuple(str(v) for v in value)
+    return str(value)
 
 
 def _formatter(column: str, series: pd.Series, lang: Lang = "en") -> tuple[Formatter, bool]:
@@ -111,140 +192,126 @@ def _formatter(column: str, series: pd.Series, lang: Lang = "en") -> tuple[Forma
     return _text, False
 
 
-def html_table(
+def _cell(shown: Shown, numeric: bool, band: str | None = None) -> Cell:
+    css = "num" if numeric else ""
+    if isinstance(shown, tuple):
+        return Cell("", css, items=shown, band=band)
+    return Cell(shown, css, band=band)
+
+
+def report_table(
     frame: pd.DataFrame,
     columns: Mapping[str, str],
     index: str | None = None,
     highlight: str | None = None,
     row_class: Callable[[pd.Series], str] | None = None,
     lang: Lang = "en",
-) -> str:
-    """A plain HTML table of the named columns (those present), escaped and formatted; headers
-    and category values in ``lang``."""
+) -> Table:
+    """The named columns (those present) of ``frame``, formatted, with headers and category
+    values in ``lang``; the row whose index is ``highlight`` is marked as the model's."""
     shown = [c for c in columns if c in frame.columns]
     cells = {c: _formatter(c, frame[c], lang) for c in shown}
-    head = f"<th>{html.escape(tr(index, lang))}</th>" if index else ""
-    head += "".join(
-        f'<th class="{"num" if cells[c][1] else ""}">{html.escape(tr(columns[c], lang))}</th>'
-        for c in shown
-    )
-    body = []
+    head = [Column(tr(index, lang), None)] if index else []
+    head += [Column(tr(columns[c], lang), "num" if cells[c][1] else "") for c in shown]
+    rows = []
     for key, row in frame.iterrows():  # a few dozen rows of a report, not a hot path
         css = "model" if highlight is not None and key == highlight else ""
         if row_class is not None:
             css = f"{css} {row_class(row)}".strip()
-        tds = f"<td>{html.escape(str(key))}</td>" if index else ""
+        tds = [Cell(str(key), None)] if index else []
         for c in shown:
             fmt, numeric = cells[c]
-            value = fmt(row[c])
-            if c == "risk_band" and not _missing(row[c]):
-                value = f'<span class="band-{html.escape(str(row[c]))}">{value}</span>'
-            tds += f'<td class="{"num" if numeric else ""}">{value}</td>'
-        body.append(f'<tr class="{css}">{tds}</tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            band = str(row[c]) if c == "risk_band" and not _missing(row[c]) else None
+            tds.append(_cell(fmt(row[c]), numeric, band))
+        rows.append(Row(css, tuple(tds)))
+    return Table(tuple(head), tuple(rows))
 
 
-def figure(png: bytes, caption: str) -> str:
-    """An ``<img>`` with the PNG inline as a base64 data URI, and its caption."""
-    data = base64.b64encode(png).decode("ascii")
-    alt = html.escape(caption, quote=True)
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+def _figures(images: Mapping[str, bytes], lang: Lang) -> tuple[Figure, ...]:
+    return tuple(
+        Figure(tr(caption, lang), base64.b64encode(png).decode("ascii"))
+        for caption, png in images.items()
     )
 
 
-def _figures(images: Mapping[str, bytes], lang: Lang) -> str:
-    return "".join(figure(png, tr(caption, lang)) for caption, png in images.items())
-
-
-def _notes(notes: Sequence[str], lang: Lang) -> str:
-    if not notes:
-        return ""
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return f'<div class="notes"><b>{tr("Notes", lang)}</b><ul>{items}</ul></div>'
-
-
-def _quality(r: ReportInputs) -> str:
+def _quality(r: ReportInputs) -> Quality | None:
     if r.metrics is None and not r.quality_images:
-        return f"<p>{tr('Not available (see the notes above).', r.lang)}</p>"
-    parts = []
+        return None
+    metrics = None
     if r.metrics is not None:
-        about = (
-            "Test-cutoff metrics of the champion (first row) and of the baselines it must beat; "
-            "live: on the customers not lapsed at the test cutoff, the ones a retention contact "
-            "can still save."
-        )
-        parts.append(f"<p>{tr(about, r.lang)}</p>")
-        parts.append(
-            html_table(r.metrics, METRIC_COLUMNS, "scorer", highlight="lightgbm", lang=r.lang)
-        )
-    return "".join(parts) + _figures(r.quality_images, r.lang)
+        metrics = report_table(r.metrics, METRIC_COLUMNS, "scorer", "lightgbm", lang=r.lang)
+    return Quality(metrics, _figures(r.quality_images, r.lang))
 
 
-def _kpi(r: ReportInputs) -> str:
+def _kpi(r: ReportInputs) -> Kpi | None:
     if r.scorecard is None:
-        return f"<p>{tr('Not available (see the notes above).', r.lang)}</p>"
+        return None
     managers = r.scorecard[r.scorecard["level"] == "manager"].sort_values("rank")
     teams = r.scorecard[r.scorecard["level"] == "team"]
-    parts = [f"<h3>{tr('Account managers', r.lang)}</h3>"]
-    parts.append(html_table(managers, SCORECARD_COLUMNS, lang=r.lang))
-    if len(teams):
-        team_columns = {k: v for k, v in SCORECARD_COLUMNS.items() if k != "account_manager_id"}
-        parts += [f"<h3>{tr('Teams', r.lang)}</h3>", html_table(teams, team_columns, lang=r.lang)]
-    return "".join(parts) + _campaigns(managers, r.lang)
+    team_columns = {k: v for k, v in SCORECARD_COLUMNS.items() if k != MANAGER_COLUMN}
+    return Kpi(
+        managers=report_table(managers, SCORECARD_COLUMNS, lang=r.lang),
+        teams=report_table(teams, team_columns, lang=r.lang) if len(teams) else None,
+        campaigns=_campaigns(managers, r.lang),
+    )
 
 
-def _campaigns(managers: pd.DataFrame, lang: Lang) -> str:
+def _campaigns(managers: pd.DataFrame, lang: Lang) -> Campaigns | None:
     """Incremental retained value of the period's campaigns per manager, with the total."""
     if "incremental_retained_value" not in managers.columns:
-        return ""
+        return None
     rows = managers[managers["contacted"].fillna(0) > 0].sort_values(MANAGER_COLUMN)
     if rows.empty:
-        return ""
+        return None
     total = rows["incremental_retained_value"].sum(min_count=1)
-    head = f"<h3>{tr('Retention campaigns', lang)}</h3><p>{tr(CAMPAIGN_NOTE, lang)}</p>"
     line = tr("Incremental retained value, all managers: {total}", lang)
     shown = "n/a" if pd.isna(total) else f"{total:,.0f}"
-    return (
-        head + html_table(rows, CAMPAIGN_COLUMNS, lang=lang) + f"<p>{line.format(total=shown)}</p>"
-    )
+    return Campaigns(report_table(rows, CAMPAIGN_COLUMNS, lang=lang), line.format(total=shown))
+
+
+def _context(r: ReportInputs) -> dict[str, Any]:
+    """Everything the template shows, translated and formatted; values stay unescaped (the
+    template escapes them) except the report's own texts, which are trusted markup."""
+
+    def text(key: str, **values: str) -> Markup:
+        return Markup(tr(TEXT[key], r.lang)).format(**values)
+
+    models = ", ".join(f"{k} {v}" for k, v in r.models.items())
+    period = tr("for {period}", r.lang).format(period=r.period) if r.period else ""
+    drivers = {"mean_abs_shap": "mean |SHAP|", "mean_shap": "mean SHAP"}
+    return {
+        "lang": r.lang,
+        "t": lambda words: tr(words, r.lang),
+        "title": text("title", asof=r.asof),
+        "meta": text(
+            "meta",
+            asof=r.asof,
+            customers=f"{r.total_customers:,}",
+            models=models,
+            generated=r.generated_at,
+        ),
+        "label": text("label", label=r.label_definition or tr("not recorded", r.lang)),
+        "notes": r.notes,
+        "h_quality": text("h_quality"),
+        "metrics_note": tr(METRICS_NOTE, r.lang),
+        "quality": _quality(r),
+        "h_at_risk": text("h_at_risk", top_n=str(len(r.at_risk))),
+        "at_risk_note": text("at_risk_note"),
+        "at_risk": report_table(r.at_risk, AT_RISK_COLUMNS, lang=r.lang),
+        "h_drivers": text("h_drivers"),
+        "drivers_note": text("drivers_note", explained=f"{r.explained:,}"),
+        "drivers": report_table(r.importance, drivers, "feature", lang=r.lang),
+        "driver_images": _figures(r.driver_images, r.lang),
+        "h_kpi": text("h_kpi", period=period),
+        "kpi": _kpi(r),
+        "campaign_note": tr(CAMPAIGN_NOTE, r.lang),
+        "footer": text("footer"),
+    }
 
 
 def render_report(r: ReportInputs) -> str:
     """The whole HTML document, in the report's language."""
-
-    def text(key: str, **values: str) -> str:
-        return tr(TEXT[key], r.lang).format(**values)
-
-    models = ", ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in r.models.items())
-    period = tr("for {period}", r.lang).format(period=r.period) if r.period else ""
-    drivers = {"mean_abs_shap": "mean |SHAP|", "mean_shap": "mean SHAP"}
-    return REPORT_TEMPLATE.substitute(
-        lang=r.lang,
-        title=text("title", asof=html.escape(r.asof)),
-        meta=text(
-            "meta",
-            asof=html.escape(r.asof),
-            customers=f"{r.total_customers:,}",
-            models=models,
-            generated=html.escape(r.generated_at),
-        ),
-        label=text("label", label=html.escape(r.label_definition or tr("not recorded", r.lang))),
-        notes=_notes(r.notes, r.lang),
-        h_quality=text("h_quality"),
-        quality=_quality(r),
-        h_at_risk=text("h_at_risk", top_n=str(len(r.at_risk))),
-        at_risk_note=text("at_risk_note"),
-        at_risk=html_table(r.at_risk, AT_RISK_COLUMNS, lang=r.lang),
-        h_drivers=text("h_drivers"),
-        drivers_note=text("drivers_note", explained=f"{r.explained:,}"),
-        drivers=html_table(r.importance, drivers, "feature", lang=r.lang)
-        + _figures(r.driver_images, r.lang),
-        h_kpi=text("h_kpi", period=html.escape(period)),
-        kpi=_kpi(r),
-        footer=text("footer"),
-    )
+    return ENV.get_template("report.html").render(_context(r))
 
 
 def write_report(r: ReportInputs, path: str | Path) -> Path:

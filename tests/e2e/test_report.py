@@ -1,17 +1,18 @@
 """The analysts' report, end to end: generated data -> train -> batch score -> `churn explain`
 and `churn report`; the HTML is then opened in headless Chromium (Debian's, installed by
-``scripts/ensure_chromium.sh``) through the DevTools protocol: it renders, every image loads,
-nothing is fetched from outside the file and the console stays free of errors."""
+``scripts/ensure_chromium.sh``) driven by Playwright through ``executable_path``: it renders,
+every image loads, nothing is fetched from outside the file and the console stays free of
+errors."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import shutil
-import subprocess
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -26,14 +27,22 @@ from scoring.config import ServingConfig
 from training.config import TrainingConfig
 from training.job import train
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Page
+
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
+    "--disable-extensions",
+]  # fmt: skip
 ASOF = "2024-03-01"  # a month start whose 90-day KPI window the data covers
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A project home with trained champions and one batch scoring at ``ASOF``."""
     root = tmp_path_factory.mktemp("report-home")
     saved = os.environ.get("CHURN_HOME")
@@ -97,100 +106,59 @@ def test_unknown_customer_is_a_user_error(home: Path):
     assert "NOPE" in str(result.exception)
 
 
-# ---- headless Chromium through the DevTools protocol ----------------------------------------
+# ---- headless Chromium through Playwright --------------------------------------------------
 
 
-def _start_chromium(profile: Path) -> tuple[subprocess.Popen, int]:
-    args = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-default-apps", "--disable-extensions", f"--user-data-dir={profile}",
-        "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", "about:blank",
-    ]  # fmt: skip
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port_file = profile / "DevToolsActivePort"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if port_file.is_file() and port_file.read_text().strip():
-            return proc, int(port_file.read_text().split()[0])
-        if proc.poll() is not None:
-            raise RuntimeError(f"chromium exited with {proc.returncode}")
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("chromium did not open its DevTools port within 60 s")
+@dataclass
+class Loaded:
+    """A page loaded in headless Chromium, with the errors it logged and every URL it asked for."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
 
 
-async def _inspect(port: int, url: str) -> dict:
-    """Load ``url`` in the page target; return console errors, requests and image states."""
-    import aiohttp
+@contextmanager
+def open_page(url: str, width: int = 1280, height: int = 720) -> Iterator[Loaded]:
+    """``url`` loaded (load event fired) in Debian's Chromium driven by Playwright; console
+    errors, uncaught exceptions and requests are recorded from before the navigation on."""
+    from playwright.sync_api import sync_playwright
 
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{port}/json/list") as resp:
-            targets = await resp.json()
-        ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-        async with http.ws_connect(ws_url, max_msg_size=0) as ws:
-            counter, errors, requests = 0, [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            loaded = Loaded(context.new_page())
 
-            async def call(method: str, **params) -> dict:
-                nonlocal counter
-                counter += 1
-                await ws.send_json({"id": counter, "method": method, "params": params})
-                while True:
-                    msg = json.loads((await ws.receive(timeout=60)).data)
-                    if msg.get("id") == counter:
-                        return msg.get("result", {})
-                    note(msg)
+            def console(msg: ConsoleMessage) -> None:
+                if msg.type in ("error", "assert"):
+                    loaded.errors.append(f"{msg.type}: {msg.text} ({msg.location})")
 
-            def note(msg: dict) -> None:
-                method, p = msg.get("method"), msg.get("params", {})
-                if method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
-                    errors.append(str(p.get("args")))
-                elif method == "Runtime.exceptionThrown":
-                    errors.append(str(p.get("exceptionDetails")))
-                elif method == "Log.entryAdded" and p["entry"].get("level") == "error":
-                    errors.append(p["entry"].get("text", ""))
-                elif method == "Network.requestWillBeSent":
-                    requests.append(p["request"]["url"])
-                elif method == "Page.loadEventFired":
-                    loaded.append(True)
-
-            loaded: list[bool] = []
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                await call(f"{domain}.enable")
-            await call("Page.navigate", url=url)
-            while not loaded:
-                note(json.loads((await ws.receive(timeout=60)).data))
-            script = (
-                "JSON.stringify({title: document.title, h2: document.querySelectorAll('h2').length,"
-                " rows: document.querySelectorAll('tr').length, images: Array.from(document.images)"
-                ".map(i => [i.complete, i.naturalWidth, i.naturalHeight])})"
-            )
-            result = await call("Runtime.evaluate", expression=script, returnByValue=True)
-            await asyncio.sleep(0.5)  # late console messages
-            while True:
-                try:
-                    note(json.loads((await ws.receive(timeout=0.2)).data))
-                except TimeoutError:
-                    break
-    page = json.loads(result["result"]["value"])
-    return {**page, "errors": errors, "requests": requests}
+            context.on("request", lambda req: loaded.requests.append(req.url))
+            loaded.page.on("console", console)
+            loaded.page.on("pageerror", lambda exc: loaded.errors.append(f"pageerror: {exc}"))
+            loaded.page.goto(url, wait_until="load")
+            yield loaded
+        finally:
+            browser.close()
 
 
 @pytest.mark.skipif(
     shutil.which(CHROMIUM) is None, reason="run scripts/ensure_chromium.sh (make test does)"
 )
-def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path):
-    proc, port = _start_chromium(tmp_path / "profile")
-    try:
-        page = asyncio.run(_inspect(port, report.resolve().as_uri()))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def test_report_renders_in_headless_chromium(report: Path):
+    with open_page(report.resolve().as_uri()) as loaded:
+        page = loaded.page.evaluate(
+            """() => ({title: document.title, h2: document.querySelectorAll('h2').length,
+                rows: document.querySelectorAll('tr').length, images: Array.from(document.images)
+                .map(i => [i.complete, i.naturalWidth, i.naturalHeight])})"""
+        )
+        loaded.page.wait_for_timeout(500)  # late console messages
     assert page["title"].startswith("Churn report")
     assert page["h2"] == 4 and page["rows"] >= 54
     assert len(page["images"]) >= 6
     for complete, width, height in page["images"]:
         assert complete and width > 0 and height > 0
-    assert page["errors"] == []
-    outside = [u for u in page["requests"] if not u.startswith(("file:", "data:"))]
+    assert loaded.errors == []
+    outside = [u for u in loaded.requests if not u.startswith(("file:", "data:"))]
     assert outside == []

@@ -1,14 +1,11 @@
 """The report and the waterfall in Chinese, end to end: `churn report --lang zh` opened in headless
-Chromium (the report's headings, table headers and category values are Chinese, no English
-heading is left) and `churn explain --lang zh` drawing its waterfall with a CJK font (installed by
+Chromium through Playwright (the report's headings, table headers and category values are Chinese,
+no English heading is left) and `churn explain --lang zh` drawing its waterfall with a CJK font (installed by
 ``scripts/ensure_fonts.sh``). Screenshots go to the folder named by ``ZH_SHOTS`` when it is set,
 to look at them."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import json
 import os
 import re
 import shutil
@@ -17,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_report import ASOF, CHROMIUM, _churn, _start_chromium, home  # noqa: F401 (fixture)
+from test_report import ASOF, CHROMIUM, _churn, home, open_page  # noqa: F401 (fixture)
 
 from reports.i18n import CATEGORIES_ZH, cjk_font
 
@@ -45,56 +42,29 @@ def _keep(name: str, png: bytes, tmp: Path) -> Path:
     return tmp / name
 
 
-async def _page(port: int, url: str) -> tuple[dict, bytes, bytes]:
+PAGE = """() => ({
+  lang: document.documentElement.lang,
+  text: document.body.innerText,
+  headings: Array.from(document.querySelectorAll('h1,h2,h3,th,figcaption')).map(e => e.innerText),
+  images: Array.from(document.images).map(i => [i.complete, i.naturalWidth]),
+  atRisk: Array.from(document.querySelector('#at-risk ~ table').rows)
+    .map(r => Array.from(r.cells).map(c => c.innerText)),
+  drivers: document.getElementById('drivers').getBoundingClientRect().top + window.scrollY})"""
+"""What the page shows: its language, text, headings, images, the at-risk table and where the
+drivers section starts."""
+
+
+def _page(url: str) -> tuple[dict, bytes, bytes]:
     """Load ``url``; return what the page shows and screenshots of its top and its drivers."""
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{port}/json/list") as resp:
-            targets = await resp.json()
-        ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-        async with http.ws_connect(ws_url, max_msg_size=0) as ws:
-            counter = 0
-
-            async def call(method: str, **params) -> dict:
-                nonlocal counter
-                counter += 1
-                await ws.send_json({"id": counter, "method": method, "params": params})
-                while True:
-                    msg = json.loads((await ws.receive(timeout=60)).data)
-                    if msg.get("id") == counter:
-                        return msg.get("result", {})
-                    if msg.get("method") == "Page.loadEventFired":
-                        loaded.append(True)
-
-            loaded: list[bool] = []
-            await call("Page.enable")
-            await call("Emulation.setDeviceMetricsOverride", width=1280, height=1100,
-                       deviceScaleFactor=1, mobile=False)  # fmt: skip
-            await call("Page.navigate", url=url)
-            while not loaded:
-                if json.loads((await ws.receive(timeout=60)).data).get("method") == (
-                    "Page.loadEventFired"
-                ):
-                    loaded.append(True)
-            script = """JSON.stringify({
-              lang: document.documentElement.lang,
-              text: document.body.innerText,
-              headings: Array.from(document.querySelectorAll('h1,h2,h3,th,figcaption'))
-                .map(e => e.innerText),
-              images: Array.from(document.images).map(i => [i.complete, i.naturalWidth]),
-              atRisk: Array.from(document.querySelector('#at-risk ~ table').rows)
-                .map(r => Array.from(r.cells).map(c => c.innerText)),
-              drivers: document.getElementById('drivers').getBoundingClientRect().top
-                + window.scrollY})"""
-            result = await call("Runtime.evaluate", expression=script, returnByValue=True)
-            page = json.loads(result["result"]["value"])
-            top = await call("Page.captureScreenshot", format="png")
-            clip = {"x": 0, "y": page["drivers"], "width": 1280, "height": 1400, "scale": 1}
-            drivers = await call(
-                "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
-            )
-    return page, base64.b64decode(top["data"]), base64.b64decode(drivers["data"])
+    with open_page(url, width=1280, height=1100) as loaded:
+        page = loaded.page.evaluate(PAGE)
+        top = loaded.page.screenshot(type="png")
+        drivers = loaded.page.screenshot(
+            type="png",
+            clip={"x": 0, "y": page["drivers"], "width": 1280, "height": 1400},
+            full_page=True,  # the clip lies below the viewport
+        )
+    return page, top, drivers
 
 
 def test_report_and_waterfall_in_chinese(home: Path, tmp_path: Path):  # noqa: F811 (fixture)
@@ -105,12 +75,7 @@ def test_report_and_waterfall_in_chinese(home: Path, tmp_path: Path):  # noqa: F
     report_zh = home / "out" / "report_zh.html"
     args = ("report", "--lang", "zh", "--data", str(home / "demo"), "--sample", "300")
     _churn(*args, "--out", str(report_zh))
-    proc, port = _start_chromium(tmp_path / "profile")
-    try:
-        page, top, drivers = asyncio.run(_page(port, report_zh.resolve().as_uri()))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    page, top, drivers = _page(report_zh.resolve().as_uri())
     _keep("report_zh_top.png", top, tmp_path)
     _keep("report_zh_drivers.png", drivers, tmp_path)
     assert page["lang"] == "zh"

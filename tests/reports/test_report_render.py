@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pandas as pd
+import pytest
 from matplotlib.figure import Figure
 
 from reports.explain_global import png_bytes
@@ -74,3 +77,49 @@ def test_missing_sections_say_so_and_notes_are_shown():
     text = render_report(_inputs(notes=("no --data given: the KPI scorecards are left out",)))
     assert text.count("Not available (see the notes above).") == 2
     assert "no --data given" in text
+
+
+class _Page(HTMLParser):
+    """The elements of a page and the text of each table cell, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.cells: list[str] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "td":
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            self.cells.append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_markup_in_ids_and_segments_reaches_the_page_as_text(lang):
+    payload = "<script>alert(1)</script>"
+    at_risk = _inputs().at_risk.assign(
+        customer_id=[payload, "C2"],
+        account_manager_id=["AM1", f"AM{payload}"],
+        segment=[f'{payload}"><img src=x onerror=alert(2)>', "smb"],
+        risk_band=['high" onmouseover="alert(3)', "medium"],
+    )
+    cards = pd.DataFrame({"level": ["manager"], "account_manager_id": [payload], "rank": [1]})
+    inputs = _inputs(at_risk=at_risk, scorecard=cards, notes=(payload,), lang=lang)
+    page = _Page()
+    page.feed(render_report(inputs))
+    assert [t for t, _ in page.tags if t == "script"] == []
+    assert [a for t, a in page.tags if t == "img" and "onerror" in a] == []
+    assert [a for t, a in page.tags if set(a) - {"class", "id", "lang", "src", "alt", "charset",
+                                                  "name", "content", "rel", "href"}] == []  # fmt: skip
+    for text in (payload, f"AM{payload}", f'{payload}"><img src=x onerror=alert(2)>'):
+        assert text in page.cells  # shown to the reader as it is, character for character
+    assert 'high" onmouseover="alert(3)' in page.cells
