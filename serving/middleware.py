@@ -227,7 +227,7 @@ def _respond(scope: Scope, send: Send, request_id: str) -> Send:
 
 
 class RequestGuard:
-    """ASGI middleware; ``state`` returns the running service (``bentoml.get_current_service``)."""
+    """ASGI middleware; ``state`` returns the running service (:func:`serving.service.current_service`)."""
 
     def __init__(self, app: ASGIApp, state: Callable[[], ServiceState]) -> None:
         self.app = app
