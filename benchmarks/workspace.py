@@ -39,7 +39,6 @@ import numpy as np
 import yaml
 
 GOAL_MS = 300.0
-WRAPPER = "tests.serving.ui_served:ChurnService"
 
 
 def build(home: Path, customers: int, train_customers: int) -> None:
@@ -123,15 +122,6 @@ def _config(home: Path) -> Path:
     return path
 
 
-def target() -> str:
-    """The service with the workspace: the API's own once it serves it, else the tests' wrapper."""
-    from serving.service import ChurnService
-    from serving.ui.app import WorkspaceGate
-
-    served = any(cls is WorkspaceGate for cls, _ in ChurnService.middlewares)  # type: ignore[attr-defined]
-    return "serving.service:ChurnService" if served else WRAPPER
-
-
 def timed(client: httpx.Client, path: str, n: int, warm: int = 3) -> dict[str, float]:
     """p50/p95 of client and server (Server-Timing) milliseconds of ``n`` warm GETs."""
     for _ in range(warm):
@@ -195,9 +185,7 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = home / "bench-workspace.log"
-    command = [
-        target() if c.endswith(":ChurnService") else c for c in serve_command("127.0.0.1", port)
-    ]
+    command = serve_command("127.0.0.1", port)
     env = serve_env(_config(home))
     env.pop("CHURN_API_KEY", None)
     with log.open("wb") as out:

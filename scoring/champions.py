@@ -192,7 +192,6 @@ class ModelHolder:
         self._lock = threading.Lock()
         self._current: Champions | None = None
         self._problem: str | None = "models not loaded yet"
-        self._kind: str | None = "registry"
 
     @property
     def current(self) -> Champions | None:
@@ -204,14 +203,10 @@ class ModelHolder:
         safe for clients: no registry URI; the log has the full error)."""
         return self._problem
 
-    @property
-    def problem_kind(self) -> str | None:
-        return self._kind
-
     def _fail(
         self, current: Champions | None, kind: str, public: str, detail: str
     ) -> RefreshResult:
-        self._problem, self._kind = public, kind
+        self._problem = public
         log.warning("champion refresh failed (%s): %s", kind, detail)
         return RefreshResult(False, current, public, kind)
 
@@ -238,7 +233,7 @@ class ModelHolder:
                 current.churn_version,
                 current.value_version,
             ):
-                self._problem = self._kind = None
+                self._problem = None
                 return RefreshResult(False, current, None)
             try:
                 loaded = self._loader(self.refs, self.tracking_uri, wanted)
@@ -249,7 +244,7 @@ class ModelHolder:
                 )
                 return self._fail(current, "load", public, f"{type(exc).__name__}: {exc}")
             self._current = loaded
-            self._problem = self._kind = None
+            self._problem = None
             log.info(
                 "serving %s v%s and %s v%s",
                 self.refs.churn,

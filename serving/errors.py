@@ -44,15 +44,6 @@ class Problem:
         return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
 
 
-class PublicError(Exception):
-    """Server-side trouble with a message safe for clients (``public``) and one for the log."""
-
-    def __init__(self, public: str, detail: str | None = None) -> None:
-        super().__init__(public)
-        self.public = public
-        self.detail = detail or public
-
-
 def scrub(text: str) -> str:
     """``text`` without store URLs, SQL, shell commands or absolute file paths."""
     for pattern in (_SQL, _URL, _COMMAND, _PATH):

@@ -18,17 +18,16 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
 import numpy as np
 from pydantic_core import from_json
 from starlette.responses import JSONResponse
 
-from scoring.champions import ModelHolder
 from scoring.config import ServingConfig
-from scoring.store.predictions import PredictionStore
 from serving.errors import REQUEST_ID, Problem, error_body, error_response, scrub
+from serving.state import ServiceState
 from serving.validation import check_body
 
 Scope = MutableMapping[str, Any]
@@ -67,15 +66,6 @@ _OPEN = np.frombuffer(b"[{", dtype=np.uint8)
 _CLOSE = np.frombuffer(b"]}", dtype=np.uint8)
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 GENERIC_503 = "the service could not answer this request; the server log has the details"
-
-
-class ServiceState(Protocol):
-    """What the guard needs from the running service instance."""
-
-    config: ServingConfig
-    models: ModelHolder
-    store: PredictionStore
-    api_key: str | None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -237,7 +227,7 @@ def _respond(scope: Scope, send: Send, request_id: str) -> Send:
 
 
 class RequestGuard:
-    """ASGI middleware; ``state`` returns the running service (``bentoml.get_current_service``)."""
+    """ASGI middleware; ``state`` returns the running service (:func:`serving.service.current_service`)."""
 
     def __init__(self, app: ASGIApp, state: Callable[[], ServiceState]) -> None:
         self.app = app

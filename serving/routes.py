@@ -53,6 +53,7 @@ from serving.schemas import (
     contract,
     record_schema,
 )
+from serving.state import ServiceState
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def model_status(holder: ModelHolder) -> ModelStatus:
     )
 
 
-def example_records(svc: Any) -> dict[str, dict[str, Any]]:
+def example_records(svc: ServiceState) -> dict[str, dict[str, Any]]:
     """Per served model, a record of its features: the first customer of the latest batch
     scoring where the store has one (its missing features made up), else made-up values."""
     champions = svc.models.current
@@ -194,7 +195,9 @@ def _unavailable(exc: StoreUnavailable) -> JSONResponse:
     return _error(503, exc.public)
 
 
-def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]]) -> FastAPI:
+def build_routes(
+    service: Callable[[], ServiceState], spec: Callable[[], dict[str, Any]]
+) -> FastAPI:
     """The GET app; ``service`` returns the running service instance (config, models, store),
     ``spec`` BentoML's OpenAPI document of the whole service."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -202,7 +205,7 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
     cache: dict[Any, dict[str, Any]] = {}
 
     @app.get("/docs.json", include_in_schema=False)
-    def openapi(svc: Any = Depends(service)) -> JSONResponse:
+    def openapi(svc: ServiceState = Depends(service)) -> JSONResponse:
         champions = svc.models.current
         key = champions and (champions.churn_version, champions.value_version)
         if key not in cache:
@@ -220,7 +223,7 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
             DOCS_PAGE.format(title=title), headers={"Content-Security-Policy": DOCS_POLICY}
         )
 
-    def list_page(name: str, request: Request, svc: Any, q: ListQuery) -> Any:
+    def list_page(name: str, request: Request, svc: ServiceState, q: ListQuery) -> Any:
         cfg = svc.config
         size = q.limit or cfg.at_risk_page_size
         if size > cfg.at_risk_max_page_size:
@@ -270,7 +273,7 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
 
     @app.get("/at_risk", response_model=ListResponse)
     def at_risk(
-        request: Request, svc: Any = Depends(service), q: ListQuery = Depends(_list_query)
+        request: Request, svc: ServiceState = Depends(service), q: ListQuery = Depends(_list_query)
     ) -> Any:
         """Active and lapsing customers of the latest batch scoring, highest expected value at
         risk first."""
@@ -278,7 +281,7 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
 
     @app.get("/win_back", response_model=ListResponse)
     def win_back(
-        request: Request, svc: Any = Depends(service), q: ListQuery = Depends(_list_query)
+        request: Request, svc: ServiceState = Depends(service), q: ListQuery = Depends(_list_query)
     ) -> Any:
         """Lapsed customers of the latest batch scoring (the win-back list), highest expected
         value at risk first."""
@@ -290,7 +293,7 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
     @app.get("/scorecards")
     def scorecards(
         request: Request,
-        svc: Any = Depends(service),
+        svc: ServiceState = Depends(service),
         period: str = Query(
             ..., max_length=20, pattern=PERIOD_PATTERN, description="YYYY-MM, YYYY-Qn or YYYY."
         ),
@@ -347,14 +350,14 @@ def build_routes(service: Callable[[], Any], spec: Callable[[], dict[str, Any]])
         return JSONResponse({**body, "rows": scorecard_records(rows)})
 
     @app.get("/models", response_model=ModelStatus)
-    def models(svc: Any = Depends(service)) -> ModelStatus:
+    def models(svc: ServiceState = Depends(service)) -> ModelStatus:
         """The champion versions being served, their features and category levels, and an
         example record per model."""
         return model_status(svc.models).model_copy(update={"example_records": example_records(svc)})
 
     @app.get("/customers/{customer_id}", response_model=CustomerResponse)
     def customer(
-        svc: Any = Depends(service),
+        svc: ServiceState = Depends(service),
         customer_id: str = Path(..., min_length=1, max_length=200),
         asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
     ) -> Any:

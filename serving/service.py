@@ -67,6 +67,7 @@ from serving.schemas import (
     ReasonOut,
     ReloadRequest,
 )
+from serving.state import ServiceState
 from serving.ui.app import WorkspaceGate
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,16 @@ INLINE_RECORDS = 64
 """Requests of up to this many records are scored on the event loop (faster than a thread hop
 for the sub-millisecond work); larger ones in a worker thread, so they block no other request."""
 
+
+def current_service() -> ServiceState:
+    """The running service instance (BentoML's, per worker), typed as what the routes, the
+    request guard and the workspace use of it; mypy checks that ChurnService provides that."""
+    svc: ChurnService = bentoml.get_current_service()
+    return svc
+
+
 routes = build_routes(
-    bentoml.get_current_service,
+    current_service,
     # a Service property (the class decorator's type is invisible to mypy, see the end)
     lambda: ChurnService.openapi_spec.asdict(),  # type: ignore[attr-defined]
 )
@@ -343,8 +352,8 @@ class ChurnService:
 # own sign-in, CSRF checks and error pages, and the guard's API key, JSON-only and error-body
 # rules stay on the API.
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
-    WorkspaceGate, state=bentoml.get_current_service
+    WorkspaceGate, state=current_service
 )
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
-    RequestGuard, state=bentoml.get_current_service
+    RequestGuard, state=current_service
 )

@@ -5,8 +5,8 @@ tree and row. For a leaf, the share of each of its path features depends only on
 the row "satisfies" (goes the leaf's way at every split on the feature): 2^d patterns. We
 tabulate them once per model (Fast TreeSHAP v2, Yang 2021), so a row costs one pass over the
 nodes plus a table read per leaf, O(leaves x depth); leaves too deep to tabulate are computed
-per row. Values equal LightGBM's to ~1e-14 (tests/features/test_treeshap.py,
-tests/training/test_explain_shap.py); speed in docs/explain.md.
+per row. Values equal LightGBM's to ~1e-14 (tests/scoring/test_treeshap.py,
+tests/reports/test_explain_shap.py); speed in docs/explain.md.
 
 Multiclass, linear-tree and random-forest models are left to LightGBM (``FastExplainer``). The
 first call on a machine compiles the kernels (seconds; numba caches them in ``__pycache__``).

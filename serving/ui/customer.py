@@ -1,25 +1,59 @@
-"""What the customer page draws: the timeline of recent purchases, contacts and complaints (from
-the data folder the scoring read) and the waterfall of the churn score's SHAP contributions (an
-inline SVG drawn here, so the page needs no script and no plotting library)."""
+"""The customer page, ``/ui/customers/{id}``: profile, lifecycle, score history, reasons with a
+SHAP waterfall, a timeline of recent purchases, contacts and complaints, contract end; the
+retention contacts logged on it (``POST /ui/customers/{id}/contacts``: validated, CSRF-protected,
+audited) and their export, ``/ui/contacts.csv``.
+
+The timeline comes from the data folder the scoring read; the waterfall of the churn score's SHAP
+contributions is an inline SVG drawn here, so the page needs no script and no plotting library.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
+from starlette.responses import RedirectResponse, Response
 
+from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
 from core.lang import Lang
 from features.catalog import sentence
 from features.dataset import Dataset
 from kpi.inputs import DatasetCache
+from scoring.lists import present
 from scoring.reasons import Reason
+from scoring.store.contacts import (
+    CHANNEL_CHOICES,
+    OFFER_CHOICES,
+    ContactForm,
+    ContactStore,
+    check_form,
+    contract_table,
+)
+from scoring.store.users import tokens_match
+from scoring.store.workspace import customer_history, features_row, scoring_dates
+from serving.state import ServiceState
+from serving.ui.context import (
+    MAX_FILTER,
+    PREFIX,
+    Context,
+    PageError,
+    csv_response,
+    plain,
+    same_origin,
+)
 from serving.ui.i18n import category, t
+
+log = logging.getLogger(__name__)
 
 EVENT_TABLES = {"transactions": "ts", "interactions": "ts", "complaints": "opened_at"}
 TIMELINE_EVENTS = 25
@@ -231,3 +265,179 @@ def _plain(value: object) -> float | str | None:
     except (TypeError, ValueError):
         return str(value)
     return None if math.isnan(x) else x
+
+
+def _today() -> date:
+    """Today's date (UTC)."""
+    return datetime.now(UTC).date()
+
+
+class CustomerPage:
+    """The customer page and the contacts logged on it; keeps the data folder's timelines and
+    the contact store of each service store."""
+
+    def __init__(self) -> None:
+        self.timelines = Timelines()
+        self._lock = threading.Lock()
+        self._contacts: dict[int, ContactStore] = {}
+
+    def contacts(self, svc: ServiceState) -> ContactStore:
+        """The retention contacts of the service's store."""
+        with self._lock:
+            found = self._contacts.get(id(svc.store))
+            if found is None:
+                found = self._contacts[id(svc.store)] = ContactStore(svc.store.engine)
+            return found
+
+    def customer(
+        self,
+        ctx: Context,
+        contact: ContactForm | None = None,
+        problems: list[tuple[str, str]] | None = None,
+        status: int = 200,
+    ) -> Response:
+        """The page of one customer the principal may see (404 for any other)."""
+        svc, lang = ctx.svc, ctx.lang
+        customer_id = ctx.request.path_params["customer_id"]
+        unknown = PageError(404, "not_found", t("unknown_customer", lang, id=customer_id))
+        if len(customer_id) > MAX_FILTER:
+            raise unknown
+        dates = scoring_dates(svc.store)
+        if not dates:
+            raise PageError(404, "not_found", t("nothing_scored", lang))
+        asked = ctx.request.query_params.get("asof")
+        if asked is not None and asked not in dates:
+            raise PageError(404, "not_found", f"asof: nothing was scored as of {asked!r}")
+        history = customer_history(svc.store, customer_id, dates)
+        if history.empty:
+            raise unknown
+        at = history[history["asof"] == asked] if asked else history.tail(1)
+        if at.empty:
+            raise unknown
+        row = at.iloc[0].to_dict()
+        if not ctx.principal.may_see(row["account_manager_id"]):
+            ctx.refuse("customer", customer_id)
+            raise unknown
+        run = svc.store.run(row["asof"])
+        current = present(
+            at.assign(rank=1).drop(columns="asof").assign(asof=row["asof"]),
+            run.horizon_days,
+            svc.config.lists.reasons,
+        ).iloc[0]
+        h = f"_{run.horizon_days}d"
+        explanation = self.explain(ctx, customer_id, row["asof"])
+        stored_reasons = [
+            current[f"reason_{i}"]
+            for i in range(1, svc.config.lists.reasons + 1)
+            if current.get(f"reason_{i}")
+        ]
+        profile, timeline, data_note = self.timeline(customer_id, run.source, row["asof"], lang)
+        logged = self.contacts(svc).frame(customer_id=customer_id)
+        saved = ctx.request.query_params.get("logged")
+        return ctx.render(
+            "customer.html",
+            status=status,
+            contact=contact or ContactForm(ts=f"{_today():%Y-%m-%d}"),
+            problems=problems or [],
+            saved=saved if status == 200 and saved in set(logged["contact_id"]) else None,
+            logged=[plain(r) for r in logged.iloc[::-1].to_dict("records")],
+            channels=CHANNEL_CHOICES,
+            offers=OFFER_CHOICES,
+            outcomes=contract_table().column("outcome").allowed or (),
+            contact_url=f"{PREFIX}/customers/{quote(customer_id, safe='')}/contacts",
+            customer_id=customer_id,
+            row=row,
+            current=current,
+            probability=current[f"churn_probability{h}"],
+            value=current[f"value_if_retained{h}"],
+            value_at_risk=current[f"expected_value_at_risk{h}"],
+            horizon=run.horizon_days,
+            history=history.to_dict("records"),
+            explanation=explanation,
+            stored_reasons=stored_reasons,
+            profile=profile,
+            timeline=timeline,
+            data_note=data_note,
+            dates=dates,
+            list_url=f"{PREFIX}/win-back" if row["lifecycle_status"] == "lapsed" else f"{PREFIX}/",
+            lang_url=lambda code: f"{PREFIX}/customers/{customer_id}?{urlencode({'lang': code})}",
+        )
+
+    def explain(self, ctx: Context, customer_id: str, asof: str) -> dict[str, Any]:
+        """The champion's reasons and waterfall for the stored features (a note instead when
+        no champion is loaded or the features lack what it needs)."""
+        champions = ctx.svc.models.current
+        if champions is None:
+            return {"note": t("no_model", ctx.lang)}
+        frame = features_row(ctx.svc.store, customer_id, asof)
+        if frame.empty or any(f not in frame.columns for f in champions.feature_names):
+            return {"note": t("no_features", ctx.lang)}
+        contrib = champions.churn.contributions(frame).iloc[0]
+        base = float(contrib[BIAS_COLUMN])
+        features = contrib.drop(index=BIAS_COLUMN)
+        values = frame.iloc[0]
+        reasons = top_reasons(features, values, ctx.svc.config.top_k, ctx.lang)
+        return {
+            "reasons": reasons,
+            "waterfall": waterfall(
+                features, base, lambda f: feature_label(f, values[f], ctx.lang), ctx.lang
+            ),
+            "version": champions.churn_version,
+        }
+
+    def timeline(
+        self, customer_id: str, source: str, asof: str, lang: Lang
+    ) -> tuple[dict[str, object], list[Event], str | None]:
+        """The customers-table row and recent events from the data folder the scoring read."""
+        folder = Path(source) if source else None
+        if folder is None or not folder.is_dir():
+            return {}, [], t("no_data", lang)
+        try:
+            profile, parts = self.timelines.customer(folder, customer_id)
+        except (ChurnError, OSError, ValueError) as exc:
+            log.warning("workspace: data folder of %s unreadable: %s", asof, exc)
+            return {}, [], t("no_data", lang)
+        return profile, events(parts, asof, lang), None
+
+    def log_contact(self, ctx: Context) -> Response:
+        """Store a retention contact of a customer the principal may see; a refused field shows
+        the customer page again (422) with what was typed and why."""
+        svc, lang, p = ctx.svc, ctx.lang, ctx.principal
+        customer_id = ctx.request.path_params["customer_id"]
+        form = ctx.form or {}
+        if not same_origin(ctx.request) or not tokens_match(form.get("csrf"), p.csrf):
+            ctx.audit("contact", "csrf", customer_id)
+            raise PageError(403, "forbidden", t("csrf", lang))
+        unknown = PageError(404, "not_found", t("unknown_customer", lang, id=customer_id))
+        dates = scoring_dates(svc.store)
+        history = (
+            customer_history(svc.store, customer_id, dates)
+            if dates and len(customer_id) <= MAX_FILTER
+            else pd.DataFrame()
+        )
+        if history.empty:
+            raise unknown
+        manager = history.iloc[-1]["account_manager_id"]
+        if not p.may_see(manager):
+            ctx.refuse("contact", customer_id)
+            raise unknown
+        typed = ContactForm.from_fields(form)
+        row, problems = check_form(typed, _today() + timedelta(days=1))
+        if problems:
+            fields = ", ".join(dict.fromkeys(f for f, _ in problems))
+            ctx.audit("contact", "invalid", f"{customer_id}: {fields}")
+            return self.customer(ctx, typed, problems, status=422)
+        contact_id = self.contacts(svc).add(row, customer_id, manager, p.name)
+        ctx.audit("contact", "ok", f"{customer_id} {contact_id}")
+        back = f"{PREFIX}/customers/{quote(customer_id, safe='')}?"
+        return RedirectResponse(back + urlencode({"logged": contact_id}) + "#contacts", 303)
+
+    def export_contacts(self, ctx: Context) -> Response:
+        """The logged contacts (a manager's: their book's) as the contract's ``contacts`` CSV."""
+        unknown = sorted(set(ctx.request.query_params) - {"lang"})
+        if unknown:
+            raise PageError(400, "bad_request", f"unknown query parameter: {unknown[0]}")
+        p = ctx.principal
+        frame = self.contacts(ctx.svc).frame(manager=p.book)
+        ctx.audit("export", "ok", f"contacts ({len(frame)} rows)")
+        return csv_response(frame, "contacts.csv")

@@ -1,5 +1,6 @@
-"""What the managers' pages show: each book's risk at the latest scoring and the KPI scorecards
-(score, grade, rank, commission) of the latest month the data can judge.
+"""The managers' pages, ``/ui/managers`` and ``/ui/managers/{id}``: each book's risk at the
+latest scoring and the KPI scorecards (score, grade, rank, commission) of the latest month the
+data can judge (or the ``?period=`` asked). A manager sees only their own.
 
 Scorecards come from :mod:`kpi.inputs` exactly as ``GET /scorecards`` and ``churn kpi``
 compute them (the predictions stored at the month's first day, judged with the data folder that
@@ -13,18 +14,25 @@ import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import pandas as pd
 import sqlalchemy as sa
+from starlette.responses import Response
 
 from core.errors import ChurnError
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache, MissingPredictionsError, period_inputs
 from kpi.periods import Period, latest_complete_month, parse_period
 from kpi.portfolio import MANAGER
-from kpi.scorecard import scorecard
+from kpi.scorecard import COMPONENT_METRICS, scorecard
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, present
 from scoring.store.predictions import PREDICTIONS, RUNS, PredictionStore, ScoringRun
+from scoring.store.workspace import ListSelection, list_rows
 from serving.errors import scrub
+from serving.ui.context import PREFIX, Context, PageError, Site, plain
+from serving.ui.i18n import STRINGS, t
 
 AT_RISK_STATUSES = ("active", "lapsing")
 
@@ -75,7 +83,8 @@ class Scorecards:
         rows = self.frame[self.frame["level"] == "manager"]
         return rows.set_index(rows[MANAGER].astype("str"))
 
-    def team(self, name: object) -> dict | None:
+    def team(self, name: object) -> dict[str, Any] | None:
+        """The row of team ``name`` (None without one)."""
         if self.frame is None or name is None:
             return None
         rows = self.frame[(self.frame["level"] == "team") & (self.frame["team"] == name)]
@@ -91,10 +100,10 @@ def _stamp(when: object) -> str:
 class ScorecardSource:
     """Scorecards from the store, computed once per period, scoring runs and data set."""
 
-    def __init__(self) -> None:
-        self.datasets = DatasetCache()
+    def __init__(self, datasets: DatasetCache) -> None:
+        self.datasets = datasets
         self._lock = threading.Lock()
-        self._cards: dict[tuple, tuple[object, pd.DataFrame]] = {}
+        self._cards: dict[tuple[Any, ...], tuple[object, pd.DataFrame]] = {}
 
     def default_period(self, run: ScoringRun, cfg: KpiConfig) -> Period:
         """The latest month whose outcome window the latest scoring's data covers."""
@@ -154,3 +163,118 @@ class ScorecardSource:
         with self._lock:
             self._cards = {key: (inputs.dataset, frame)}
         return Scorecards(period.label, frame, None, inputs.stored.asof)
+
+
+class ManagersPage:
+    """Every manager's scorecard and book risk, and one manager's in detail."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.scorecards = ScorecardSource(site.datasets)
+
+    def _kpi_view(self, ctx: Context) -> tuple[ScoringRun, Scorecards, Period, KpiConfig]:
+        """The latest scoring, the asked (or default) period's scorecards and the config."""
+        params = ctx.params({"period"})
+        cfg = self.site.kpi_config()
+        run = ctx.svc.store.run()
+        if "period" in params:
+            try:
+                period = parse_period(params["period"])
+            except KpiError as exc:
+                raise PageError(400, "bad_request", f"period: {exc}") from None
+        else:
+            period = self.scorecards.default_period(run, cfg)
+        return run, self.scorecards.scorecards(ctx.svc.store, period, cfg), period, cfg
+
+    def managers(self, ctx: Context) -> Response:
+        """Every manager's (a manager: their own) scorecard and book risk."""
+        run, cards, period, _ = self._kpi_view(ctx)
+        risk = book_risk(ctx.svc.store, run)
+        scored = cards.managers()
+        ids = sorted(set(risk.index) | set(scored.index))
+        book = ctx.principal.book
+        if book is not None:
+            ids = [book]
+        cards_by_id = scored.to_dict("index")
+        risk_by_id = risk.to_dict("index")
+        rows = [
+            {
+                "id": mid,
+                "card": plain(cards_by_id.get(mid, {})),
+                "risk": plain(risk_by_id.get(mid, {})),
+            }
+            for mid in ids
+        ]
+        rows.sort(
+            key=lambda r: (r["card"].get("rank") is None, r["card"].get("rank") or 0, r["id"])
+        )
+        return ctx.render(
+            "managers.html",
+            nav="managers",
+            run=run,
+            cards=cards,
+            period=period.label,
+            rows=rows,
+            lang_url=lambda code: (
+                f"{PREFIX}/managers?{urlencode({'period': period.label, 'lang': code})}"
+            ),
+        )
+
+    def manager(self, ctx: Context) -> Response:
+        """One manager's scorecard (components, commission), team and book."""
+        mid = ctx.request.path_params["manager_id"]
+        book = ctx.principal.book
+        if book is not None and mid != book:
+            ctx.refuse("manager", mid)
+            raise PageError(403, "forbidden", t("other_book", ctx.lang, manager=book))
+        run, cards, period, cfg = self._kpi_view(ctx)
+        risk = book_risk(ctx.svc.store, run)
+        scored = cards.managers()
+        if mid not in risk.index and mid not in scored.index:
+            raise PageError(404, "not_found", t("unknown_manager", ctx.lang, id=mid))
+        card = plain(scored.loc[mid].to_dict()) if mid in scored.index else {}
+        weights = dict(cfg.scorecard.components)
+        components = [
+            {
+                "name": name,
+                "measure": card.get(metric),
+                "points": card.get(f"points_{name}"),
+                "weight": weights[name].weight,
+            }
+            for name, metric in COMPONENT_METRICS.items()
+            if name in weights
+        ]
+        sel = ListSelection(lifecycle=LIST_LIFECYCLES[AT_RISK], account_manager_id=mid, limit=10)
+        _, total, top = list_rows(ctx.svc.store, sel)
+        h = f"_{run.horizon_days}d"
+        shown = present(top, run.horizon_days, 0) if len(top) else top
+        customers = [
+            {
+                "customer_id": r["customer_id"],
+                "probability": r[f"churn_probability{h}"],
+                "value_at_risk": r[f"expected_value_at_risk{h}"],
+                "band": r["risk_band"],
+                "action": r["recommended_action"] or "",
+            }
+            for r in shown.to_dict("records")
+        ]
+        return ctx.render(
+            "manager.html",
+            nav="managers",
+            mid=mid,
+            run=run,
+            cards=cards,
+            period=period.label,
+            card=card,
+            team=plain(cards.team(card.get("team")) or {}),
+            risk=plain(risk.to_dict("index").get(mid, {})),
+            components=components,
+            component_names={k for k in STRINGS if k.startswith("comp_")},
+            customers=customers,
+            total=total,
+            list_url=f"{PREFIX}/?{urlencode({'manager': mid})}",
+            lang_url=lambda code: (
+                f"{PREFIX}/managers/{quote(mid, safe='')}?"
+                + urlencode({"period": period.label, "lang": code})
+            ),
+        )

@@ -24,7 +24,7 @@ from scoring.store.predictions import API_LOG_COLUMNS, PREDICTIONS, PredictionSt
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
 
-SEED, N = 11, 2000  # the world's book (tests/serving/conftest.py)
+SEED, N = 11, 2000  # the serving world's book (tests/conftest.py)
 ASOF = "2024-06-30"
 SCORED = "2024-03-01"
 DRIFT_FROM = date(2024, 1, 1)

@@ -1,0 +1,31 @@
+"""What the HTTP layer uses of the running service: the routes, the request guard and the
+workspace read only these four, so they depend on this protocol and not on the BentoML class
+(which imports them)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from scoring.champions import ModelHolder
+from scoring.config import ServingConfig
+from scoring.store.predictions import PredictionStore
+
+
+class ServiceState(Protocol):
+    """The running service as routes, middleware and pages see it."""
+
+    @property
+    def config(self) -> ServingConfig:
+        """The serving configuration the service started with."""
+
+    @property
+    def models(self) -> ModelHolder:
+        """The champions being served (or why none are)."""
+
+    @property
+    def store(self) -> PredictionStore:
+        """The prediction store: scorings, customers, users, contacts."""
+
+    @property
+    def api_key(self) -> str | None:
+        """The key the JSON API requires (None: no key; the workspace may then open locally)."""

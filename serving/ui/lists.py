@@ -1,0 +1,204 @@
+"""The list pages: ``/ui/`` (at risk) and ``/ui/win-back``, filtered by account manager,
+segment, risk band and lifecycle, sortable and paged, in ``GET /at_risk``'s (``GET /win_back``'s)
+order by default; and ``/ui/export.csv``, the filtered list as the API's CSV (every row), audited.
+A manager's filters are held to their own book."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, get_args
+from urllib.parse import urlencode
+
+import pandas as pd
+from starlette.responses import Response
+
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.store.workspace import (
+    SORT_COLUMNS,
+    ListSelection,
+    SortKey,
+    choices,
+    list_rows,
+    scoring_dates,
+)
+from serving.state import ServiceState
+from serving.ui.context import MAX_FILTER, PREFIX, Context, PageError, secure
+from serving.ui.i18n import t
+
+LIST_PATHS = {AT_RISK: "/", WIN_BACK: "/win-back"}
+LIFECYCLE_CHOICES = {AT_RISK: ("active", "lapsing"), WIN_BACK: ()}
+
+
+class Lists:
+    """The two lists and their export; caches the filter choices of the latest scoring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._choices: dict[tuple[int, str], dict[str, list[str]]] = {}
+
+    def at_risk(self, ctx: Context) -> Response:
+        """Active and lapsing customers, highest expected value at risk first."""
+        return self.list_page(ctx, AT_RISK)
+
+    def win_back(self, ctx: Context) -> Response:
+        """Lapsed customers to win back."""
+        return self.list_page(ctx, WIN_BACK)
+
+    def selection(
+        self, ctx: Context, name: str, paged: bool
+    ) -> tuple[ListSelection, dict[str, str]]:
+        """The list selection the query string asks for; 400 naming the parameter when it is
+        unusable, 403 when a manager asks for another manager's book."""
+        q = ctx.request.query_params
+        lang = ctx.lang
+        known = {"manager", "segment", "band", "lifecycle", "sort", "dir", "page", "asof", "lang"}
+        if not paged:
+            known.add("list")
+        unknown = sorted(set(q) - known)
+        if unknown:
+            raise PageError(400, "bad_request", f"unknown query parameter: {unknown[0]}")
+        params = {k: v for k, v in q.items() if k in known and k != "lang" and v != ""}
+        for key, value in params.items():
+            if len(value) > MAX_FILTER:
+                raise PageError(400, "bad_request", f"{key}: longer than {MAX_FILTER} characters")
+        manager = params.get("manager")
+        book = ctx.principal.book
+        if book is not None:
+            if manager is not None and manager != book:
+                ctx.refuse("filter", f"manager={manager}")
+                raise PageError(403, "forbidden", t("other_book", lang, manager=book))
+            manager = book
+        band = params.get("band")
+        if band is not None and band not in ("high", "medium", "low"):
+            raise PageError(400, "bad_request", f"band: {band!r} is not high, medium or low")
+        lifecycle = LIST_LIFECYCLES[name]
+        wanted = params.get("lifecycle")
+        if wanted is not None:
+            if wanted not in LIFECYCLE_CHOICES[name]:
+                allowed = ", ".join(LIFECYCLE_CHOICES[name]) or "none on this list"
+                raise PageError(
+                    400, "bad_request", f"lifecycle: {wanted!r} is not one of {allowed}"
+                )
+            lifecycle = (wanted,)
+        sort = params.get("sort", "value_at_risk")
+        if sort not in SORT_COLUMNS:
+            raise PageError(
+                400, "bad_request", f"sort: {sort!r} is not one of {', '.join(SORT_COLUMNS)}"
+            )
+        direction = params.get("dir", "desc")
+        if direction not in ("asc", "desc"):
+            raise PageError(400, "bad_request", f"dir: {direction!r} is not asc or desc")
+        page = params.get("page", "1")
+        if not page.isdigit() or not 1 <= int(page) <= 100_000:
+            raise PageError(400, "bad_request", f"page: {page!r} is not a page number")
+        asof = params.get("asof")
+        if asof is not None and asof not in scoring_dates(ctx.svc.store):
+            raise PageError(404, "not_found", f"asof: nothing was scored as of {asof!r}")
+        size = ctx.svc.config.at_risk_page_size
+        sel = ListSelection(
+            lifecycle=lifecycle,
+            asof=asof,
+            account_manager_id=manager,
+            segment=params.get("segment"),
+            risk_band=band,
+            sort=sort if sort in get_args(SortKey) else "value_at_risk",  # type: ignore[arg-type]
+            descending=direction == "desc",
+            limit=size if paged else None,
+            offset=(int(page) - 1) * size if paged else 0,
+        )
+        return sel, params
+
+    def choices(self, svc: ServiceState, asof: str, scored_at: object) -> dict[str, list[str]]:
+        """The filters' choices of one scoring (computed once per scoring)."""
+        key = (id(svc.store), f"{asof}@{scored_at}")
+        with self._lock:
+            found = self._choices.get(key)
+        if found is None:
+            found = choices(svc.store, asof)
+            with self._lock:
+                self._choices = {key: found}
+        return found
+
+    def list_page(self, ctx: Context, name: str) -> Response:
+        """One page of the list ``name`` with its filters, sort and paging links."""
+        sel, params = self.selection(ctx, name, paged=True)
+        svc = ctx.svc
+        run, total, rows = list_rows(svc.store, sel)
+        shown = present(rows, run.horizon_days, svc.config.lists.reasons)
+        h = f"_{run.horizon_days}d"
+        records = [
+            {
+                "rank": r["rank"],
+                "customer_id": r["customer_id"],
+                "manager": r["account_manager_id"] or "",
+                "segment": r["segment"] or "",
+                "lifecycle": r["lifecycle_status"],
+                "probability": r[f"churn_probability{h}"],
+                "value": r[f"value_if_retained{h}"],
+                "value_at_risk": r[f"expected_value_at_risk{h}"],
+                "band": r["risk_band"],
+                "days": None
+                if pd.isna(r["days_since_last_purchase"])
+                else r["days_since_last_purchase"],
+                "reasons": [
+                    r[f"reason_{i}"]
+                    for i in range(1, svc.config.lists.reasons + 1)
+                    if r.get(f"reason_{i}")
+                ],
+                "action": r["recommended_action"] or "",
+            }
+            for r in shown.to_dict("records")
+        ]
+        opts = self.choices(svc, run.asof, run.scored_at)
+        base = f"{PREFIX}{LIST_PATHS[name]}" if name == WIN_BACK else f"{PREFIX}/"
+
+        def link(**changes: object) -> str:
+            merged: dict[str, Any] = {
+                **params,
+                **{k: str(v) for k, v in changes.items() if v is not None},
+            }
+            merged = {k: v for k, v in merged.items() if k not in changes or changes[k] is not None}
+            return f"{base}?{urlencode(merged)}" if merged else base
+
+        page = sel.offset // (sel.limit or 1) + 1
+        export = {**params, "list": name}
+        export.pop("page", None)
+        return ctx.render(
+            "list.html",
+            list_name=name,
+            run=run,
+            total=total,
+            rows=records,
+            first=sel.offset + 1,
+            last=sel.offset + len(records),
+            params=params,
+            sel=sel,
+            options=opts,
+            lifecycles=LIFECYCLE_CHOICES[name],
+            sorts=list(SORT_COLUMNS),
+            link=link,
+            previous=link(page=page - 1) if page > 1 else None,
+            next=link(page=page + 1) if sel.offset + len(records) < total else None,
+            export_url=f"{PREFIX}/export.csv?{urlencode(export)}",
+            lang_url=lambda code: link(lang=code),
+        )
+
+    def export(self, ctx: Context) -> Response:
+        """The filtered list, every row, as the API's CSV; audited."""
+        name = ctx.request.query_params.get("list", AT_RISK)
+        if name not in LIST_LIFECYCLES:
+            raise PageError(400, "bad_request", f"list: {name!r} is not at_risk or win_back")
+        sel, _ = self.selection(ctx, name, paged=False)
+        run, total, rows = list_rows(ctx.svc.store, sel)
+        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)
+        ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
+        response = Response(
+            shown.to_csv(index=False),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}_{run.asof}.csv"',
+                "X-Total-Count": str(total),
+            },
+        )
+        secure(response)
+        return response

@@ -1,0 +1,49 @@
+"""The monitoring page, ``/ui/monitoring``: the latest ``churn monitor`` result (alerts,
+estimated and realized ROC-AUC, drifted features), or a note when there is none to read."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.responses import Response
+
+from monitoring.run import latest_path
+from serving.ui.context import PREFIX, Context
+from serving.ui.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+def monitoring(ctx: Context) -> Response:
+    """The latest ``churn monitor`` result: alerts, estimated and realized ROC-AUC, drift."""
+    ctx.params(set())
+    path = latest_path()
+    result: dict[str, Any] | None = None
+    note = None
+    if not path.is_file():
+        note = t("no_monitor", ctx.lang)
+    else:
+        try:
+            result = json.loads(path.read_text("utf-8"))
+            if not isinstance(result, dict) or "asof" not in result:
+                raise ValueError("not a monitoring result")
+        except (OSError, ValueError) as exc:
+            log.warning("workspace: monitoring result unreadable: %s", exc)
+            result, note = None, t("bad_monitor", ctx.lang)
+    features = (result or {}).get("features") or []
+    drifted = sorted(
+        (f for f in features if f.get("drifted")),
+        key=lambda f: -((f.get("value") or 0.0) / (f.get("threshold") or 1.0)),
+    )
+    return ctx.render(
+        "monitoring.html",
+        nav="monitoring",
+        result=result,
+        note=note,
+        drifted=drifted,
+        n_features=len(features),
+        lang_url=lambda code: f"{PREFIX}/monitoring?{urlencode({'lang': code})}",
+    )
