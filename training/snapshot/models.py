@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -253,7 +254,7 @@ def fit_churn_bundle(
     ]
     best = int(np.argmin([f.best_score for f in fits]))
     fitted = fits[best]
-    raw = fitted.booster.predict(x.iloc[valid_rows])
+    raw = np.asarray(fitted.booster.predict(x.iloc[valid_rows]), dtype=float)
     calibrator = fit_calibrator(
         raw, y[valid_rows], cfg.churn.calibration, cfg.churn.min_probability
     )
@@ -373,7 +374,7 @@ def cross_validate(
     oof["fold"] = -1
     churn_folds: list[dict[str, dict[str, float]]] = []
     value_folds: list[dict[str, dict[str, float]]] = []
-    metric_args = {
+    metric_args: dict[str, Any] = {
         "top_k_shares": cfg.top_k_shares,
         "economics": cfg.campaign,
         "bins": cfg.calibration_bins,
