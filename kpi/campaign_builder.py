@@ -101,7 +101,7 @@ class CampaignBuilder:
         candidates = campaign_candidates(ds, stored.predictions, when, cfg.outcome, None, notes)
         if book is not None:
             candidates = candidates[candidates[MANAGER].astype("str") == book]
-        cost = cfg.campaign.contact_cost if ask.cost is None else ask.cost
+        cost = cfg.campaign.cost_per_contact if ask.cost is None else ask.cost
         rate = cfg.campaign.success_rate if ask.success_rate is None else ask.success_rate
         chosen = select_by(candidates, ask.capacity, ask.by, cost, rate)
         savings = rule_savings(candidates, ask.capacity, cost, rate)

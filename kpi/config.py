@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from core.config import Frozen, read_section
-from core.economics import ContactCost, SuccessRate
+from core.economics import SegmentedEconomics
 from core.errors import ChurnError
 from features.config import ChurnDefinition, PopulationConfig
 
@@ -233,22 +233,11 @@ class OutcomeConfig(Frozen):
     weights: RetentionWeights = RetentionWeights()
 
 
-class CampaignConfig(Frozen):
-    """Defaults of the retention campaign: contacts per manager, and its economics by segment
-    and plan (a customer's own ``contact_cost`` in the data overrides the configured cost)."""
+class CampaignSettings(SegmentedEconomics):
+    """The ``kpi.campaign`` section: contacts per manager and the campaign economics by segment
+    and plan (``core.economics``)."""
 
     capacity_per_manager: int = Field(20, ge=0)
-    contact_cost: ContactCost = Field(
-        ContactCost(default=25.0),
-        validation_alias=AliasChoices("contact_cost", "cost_per_contact"),
-    )
-    """Also read as ``cost_per_contact``, the key earlier configs used."""
-    success_rate: SuccessRate = SuccessRate(default=0.25)
-
-    @property
-    def cost_per_contact(self) -> ContactCost:
-        """The contact cost rule under its earlier name."""
-        return self.contact_cost
 
 
 class KpiConfig(Frozen):
@@ -258,7 +247,7 @@ class KpiConfig(Frozen):
     scorecard: ScorecardConfig = ScorecardConfig()
     commission: CommissionConfig = CommissionConfig()
     ranking: RankingConfig = RankingConfig()
-    campaign: CampaignConfig = CampaignConfig()
+    campaign: CampaignSettings = CampaignSettings()
 
 
 def _explain(exc: ValidationError, source: str) -> str:

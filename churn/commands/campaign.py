@@ -111,7 +111,7 @@ def campaign(
         cfg = load_kpi_config(config)
         k = cfg.campaign.capacity_per_manager if capacity is None else capacity
         flat, cost_column = _cost_option(cost)
-        c = cfg.campaign.contact_cost if flat is None else flat
+        c = cfg.campaign.cost_per_contact if flat is None else flat
         s = cfg.campaign.success_rate if success_rate is None else success_rate
         try:
             when = pd.Timestamp(asof).normalize()

@@ -115,7 +115,7 @@ def best_campaign(
     churners among them, n contacts. Contacting nobody (profit 0) is allowed.
     """
     counts, saved = gains_curve(np.asarray(score, float), np.asarray(lost_value, float))
-    profit = saved_value(saved, economics, counts)
+    profit = saved_value(saved, economics.success_rate, economics.cost_per_contact * counts)
     best = int(np.argmax(profit))
     return float(profit[best]), float(counts[best] / max(len(score), 1))
 

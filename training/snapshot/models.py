@@ -307,14 +307,14 @@ def campaign_with_costs(
 
     The list and the saved value are those of :func:`training.evaluation.metrics.churn_metrics`
     (order by ``p x value``; a contacted churner is saved with ``success_rate``); the cost of the
-    top n is the sum of their costs: :func:`core.economics.saved_value` with a unit cost per
-    contact and that sum as the contacts.
+    top n is the sum of their costs: :func:`core.economics.saved_value` with that sum as the
+    cost.
     """
     v = np.nan_to_num(np.asarray(value, float))
     at_risk = np.asarray(p, float) * v
     counts, saved = gains_curve(at_risk, np.where(np.asarray(y) > 0, v, 0.0))
     _, spent = gains_curve(at_risk, np.asarray(cost, float))
-    profit = saved_value(saved, economics.model_copy(update={"cost_per_contact": 1.0}), spent)
+    profit = saved_value(saved, economics.success_rate, spent)
     best = int(np.argmax(profit))
     return {
         "campaign_profit": float(profit[best]),
