@@ -1,5 +1,6 @@
 """The ``churn`` command: one typer app; each module in ``churn.commands`` adds the command it is
-named after (``import_`` adds ``import``); helpers shared by several live in ``_shared``.
+named after (``import_`` adds ``import``); helpers shared by several live in ``_output``
+(formats and tables), ``_options`` and ``_inputs`` (the data loader and the prediction store).
 
 Registering the commands must stay light, so ``churn --help`` answers at once: command modules
 import only the standard library, typer, rich and light project modules (``core.errors``,

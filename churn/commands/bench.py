@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import ADAPTER_NAMES
+from churn.commands._options import ADAPTER_NAMES
 
 console = Console()
 

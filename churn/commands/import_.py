@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import ADAPTER_NAMES, Fmt, FormatOpt, Section, emit, fail, messages
+from churn.commands._options import ADAPTER_NAMES
+from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import typer
 
-from churn.commands._shared import (
-    Fmt,
-    FormatOpt,
-    MaxBadRowShareOpt,
-    emit,
-    load_folder,
-    messages,
-    metrics_sections,
-)
+from churn.commands._inputs import load_folder
+from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._output import Fmt, FormatOpt, emit, messages, metrics_sections
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
