@@ -75,7 +75,8 @@ def train(
     User errors (a bad config, a history too short for the split) propagate as ``ChurnError``:
     the ``churn`` entry point prints them without a traceback.
     """
-    from training.config import load_feature_config, load_training_config, with_overrides
+    from features.config import load_feature_config
+    from training.config import load_training_config, with_overrides
     from training.job import train as run_training
     from training.uplift.config import load_uplift_config
 

@@ -55,12 +55,11 @@ from kpi.campaign_builder import (
     CampaignAsk,
     CampaignBuilder,
 )
-from kpi.config import KpiConfig, KpiError, load_kpi_config
+from kpi.config import KpiConfig, KpiError
 from kpi.inputs import stored_reasons
 from kpi.periods import parse_period
 from kpi.scorecard import COMPONENT_METRICS
 from monitoring.run import latest_path
-from scoring.config import CONFIG_ENV
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.contacts import (
     CHANNEL_CHOICES,
@@ -208,7 +207,6 @@ class Workspace:
         self._lock = threading.Lock()
         self._users: dict[int, UserStore] = {}
         self._contacts: dict[int, ContactStore] = {}
-        self._kpi: KpiConfig | KpiError | None = None
         self._choices: dict[tuple[int, str], dict[str, list[str]]] = {}
         self.trusted_header = (os.environ.get(TRUSTED_HEADER_ENV) or "").strip().lower() or None
 
@@ -254,14 +252,9 @@ class Workspace:
             return found
 
     def kpi_config(self) -> KpiConfig:
-        """The service's KPI configuration (its config file's ``kpi:`` section), read once."""
-        with self._lock:
-            if self._kpi is None:
-                try:
-                    self._kpi = load_kpi_config(os.environ.get(CONFIG_ENV) or None)
-                except KpiError as exc:
-                    self._kpi = exc
-            found = self._kpi
+        """The service's KPI configuration (its config file's ``kpi:`` section, read when the
+        service started)."""
+        found = self.service().kpi
         if isinstance(found, KpiError):
             raise PageError(
                 503,
