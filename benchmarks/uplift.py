@@ -73,7 +73,7 @@ def one_seed(seed: int, customers: int, work: Path, capacity: int) -> tuple[dict
     out: dict = {"seed": seed, "train_s": round(seconds, 1), "active": len(candidates)}
     for by in STRATEGIES:
         chosen = select_by(
-            candidates, capacity, by, kpi.campaign.contact_cost, kpi.campaign.success_rate
+            candidates, capacity, by, kpi.campaign.cost_per_contact, kpi.campaign.success_rate
         )
         out[f"n_{by}"] = len(chosen)
         out[f"true_{by}"] = float(chosen["customer_id"].map(true_gain).fillna(0.0).sum())

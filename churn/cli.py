@@ -1,5 +1,6 @@
 """The ``churn`` command: one typer app; each module in ``churn.commands`` adds the command it is
-named after (``import_`` adds ``import``); helpers shared by several live in ``_shared``.
+named after (``import_`` adds ``import``); helpers shared by several live in ``_output``
+(formats and tables), ``_options`` and ``_inputs`` (the data loader and the prediction store).
 
 Registering the commands must stay light, so ``churn --help`` answers at once: command modules
 import only the standard library, typer, rich and light project modules (``core.errors``,
@@ -10,6 +11,7 @@ import only the standard library, typer, rich and light project modules (``core.
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import os
 import pkgutil
@@ -80,7 +82,8 @@ class _LogFile(RotatingFileHandler):
     """The log file, with its folder made at the first record (``churn --help`` writes nothing);
     a folder that cannot be written drops the records instead of failing the command."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> io.TextIOWrapper:
+        """The file, its folder made first."""
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
         return super()._open()
 

@@ -120,10 +120,6 @@ class ModelBundle:
     def categorical_features(self) -> tuple[str, ...]:
         return tuple(f for f in self.feature_names if f in self.categories)
 
-    @property
-    def numeric_features(self) -> tuple[str, ...]:
-        return tuple(f for f in self.feature_names if f not in self.categories)
-
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Raise BundleError naming the feature columns the frame lacks."""
         check_columns(frame, self.feature_names)

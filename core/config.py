@@ -41,22 +41,64 @@ def read_section(path: str | Path | None, section: str, error: type[Exception]) 
 
 def validation_message(exc: ValidationError, section: str) -> str:
     """Pydantic errors as ``section.key.sub: why`` items, one per problem."""
-    return "; ".join(
-        f"{section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-    )
+    return "; ".join(_problems(exc, section))
+
+
+def _problems(exc: ValidationError, section: str) -> list[str]:
+    return [
+        f"{section}.{'.'.join(str(p) for p in err['loc'])}: "
+        + err["msg"].removeprefix("Value error, ")
+        for err in exc.errors()
+    ]
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_section(
-    path: str | Path | None, section: str, model: type[M], error: type[Exception]
+def validate_section(
+    data: dict[str, Any] | None,
+    section: str,
+    model: type[M],
+    error: type[Exception],
+    *,
+    source: str = "configuration",
+    title: str | None = None,
 ) -> M:
-    """Validate a config file's ``section:`` into ``model`` (defaults when absent)."""
+    """Validate a ``section:`` mapping into ``model`` (defaults when empty); problems raise
+    ``error`` as ``source: invalid <title> configuration`` and one ``section.key: why`` line
+    each."""
     try:
-        return model.model_validate(read_section(path, section, error))
+        return model.model_validate(data or {})
     except ValidationError as exc:
-        raise error(f"invalid configuration: {validation_message(exc, section)}") from None
+        lines = "\n  ".join(_problems(exc, section))
+        raise error(f"{source}: invalid {title or section} configuration\n  {lines}") from None
+
+
+def load_section(
+    path: str | Path | None,
+    section: str,
+    model: type[M],
+    error: type[Exception],
+    *,
+    title: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> M:
+    """The one way to read configuration: a config file's ``section:`` validated into ``model``
+    (defaults when there is no file or no section; other sections are ignored). ``overrides``
+    (command-line options, say) replace the file's keys, merged into nested mappings."""
+    data = _merged(read_section(path, section, error), overrides or {})
+    source = str(path) if path is not None else "configuration"
+    return validate_section(data, section, model, error, source=source, title=title)
+
+
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overrides.items():
+        below = out.get(key)
+        if isinstance(value, dict) and isinstance(below, dict):
+            value = _merged(below, value)
+        out[key] = value
+    return out
 
 
 def load_yaml(path: str | Path) -> dict:

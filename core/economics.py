@@ -1,48 +1,66 @@
-"""Campaign economics, the one rule both the model's profit metric and the campaign list follow:
-contacting a customer saves ``success_rate`` of the value at risk and costs ``cost_per_contact``.
+"""Campaign economics: every setting of what a retention contact costs and what it saves, and the
+one rule that prices it, :func:`saved_value`: contacting a customer saves ``success_rate`` of the
+value at risk and costs ``cost_per_contact``.
 
-The campaign list may also price each customer on its own: :class:`ContactCost` and
-:class:`SuccessRate` hold a default with overrides by segment and by plan, and
-:func:`contact_profit` applies the rule elementwise.
+The model's profit metric prices every customer alike (:class:`CampaignEconomics`, the
+``training.campaign`` section); the campaign list prices each customer on their own
+(:class:`SegmentedEconomics`, the economics of the ``kpi.campaign`` section): a default with
+overrides by segment and by plan. Both read the contact cost under one key, ``cost_per_contact``;
+the older spelling ``contact_cost`` is still read, with a warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import Field, model_validator
 
 from core.config import Frozen
 
 Amount = TypeVar("Amount", float, np.ndarray)
 
-
-class CampaignEconomics(Frozen):
-    """Cost of one retention contact and the share of the value at risk a contact saves."""
-
-    cost_per_contact: float = Field(
-        25.0, ge=0, validation_alias=AliasChoices("cost_per_contact", "contact_cost")
-    )
-    """Also read as ``contact_cost``, the key earlier training configs used."""
-    success_rate: float = Field(0.25, ge=0, le=1)
+COST_KEY = "cost_per_contact"
+OLD_COST_KEY = "contact_cost"
+"""The contact cost's earlier key (``kpi.campaign`` used it), read as ``cost_per_contact``."""
 
 
 def saved_value(
-    value_at_risk: Amount, economics: CampaignEconomics, contacts: Amount | float = 1.0
+    value_at_risk: Amount, success_rate: Amount | float, cost: Amount | float
 ) -> Amount:
-    """Expected value saved, net of cost, by ``contacts`` contacts that reach ``value_at_risk``:
-    ``success_rate x value_at_risk - cost_per_contact x contacts`` (elementwise for arrays)."""
-    return value_at_risk * economics.success_rate - economics.cost_per_contact * contacts
+    """Expected value saved, net of cost, by contacting customers with ``value_at_risk``:
+    ``value_at_risk x success_rate - cost`` (elementwise for arrays; ``cost`` is the total cost of
+    the contacts that reach that value)."""
+    return value_at_risk * success_rate - cost
 
 
-def contact_profit(
-    value_at_risk: np.ndarray, success_rate: np.ndarray | float, cost: np.ndarray | float
-) -> np.ndarray:
-    """Expected profit of contacting each customer, ``value_at_risk x success_rate - cost``: the
-    rule of :func:`saved_value` with a rate and a cost per customer."""
-    return np.asarray(value_at_risk, float) * success_rate - cost
+def _renamed_cost(data: Any) -> Any:
+    """A mapping's ``contact_cost`` as ``cost_per_contact``, with a deprecation warning."""
+    if not isinstance(data, dict) or OLD_COST_KEY not in data:
+        return data
+    if COST_KEY in data:
+        raise ValueError(f"give {COST_KEY} only ({OLD_COST_KEY} is its earlier name)")
+    warnings.warn(
+        f"campaign key '{OLD_COST_KEY}' is deprecated; write '{COST_KEY}' instead",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return {(COST_KEY if k == OLD_COST_KEY else k): v for k, v in data.items()}
+
+
+class CampaignEconomics(Frozen):
+    """Cost of one retention contact and the share of the value at risk a contact saves, the same
+    for every customer (the model's ``campaign_profit`` metric)."""
+
+    cost_per_contact: float = Field(25.0, ge=0)
+    success_rate: float = Field(0.25, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_key(cls, data: Any) -> Any:
+        return _renamed_cost(data)
 
 
 class SegmentedFigure(Frozen):
@@ -95,3 +113,16 @@ class SuccessRate(SegmentedFigure):
 
     high: ClassVar[float] = 1.0
     what: ClassVar[str] = "a share from 0 to 1"
+
+
+class SegmentedEconomics(Frozen):
+    """Cost of one contact and its success rate, each by segment and plan (the campaign list; a
+    customer's own ``contact_cost`` in the data overrides the configured cost)."""
+
+    cost_per_contact: ContactCost = ContactCost(default=25.0)
+    success_rate: SuccessRate = SuccessRate(default=0.25)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_key(cls, data: Any) -> Any:
+        return _renamed_cost(data)

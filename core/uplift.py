@@ -71,16 +71,16 @@ class UpliftModel:
         """Each row's effect of a contact on P(churn within the horizon) (reduction)."""
         x = self.matrix(frame)
         if self.learner == "t":
-            return self.boosters["control"].predict(x) - self.boosters["treated"].predict(x)
+            return _predict(self.boosters["control"], x) - _predict(self.boosters["treated"], x)
         if self.learner == "s":
             single = self.boosters["single"]
-            return single.predict(x.assign(**{TREATED: 0.0})) - single.predict(
-                x.assign(**{TREATED: 1.0})
+            return _predict(single, x.assign(**{TREATED: 0.0})) - _predict(
+                single, x.assign(**{TREATED: 1.0})
             )
         e = self.treated_share
         tau_c, tau_t = (
-            self.boosters["tau_control"].predict(x),
-            self.boosters["tau_treated"].predict(x),
+            _predict(self.boosters["tau_control"], x),
+            _predict(self.boosters["tau_treated"], x),
         )
         return e * tau_c + (1 - e) * tau_t
 
@@ -173,3 +173,8 @@ class UpliftPyfunc(PythonModel):
         if "customer_id" in frame.columns:
             out.insert(0, "customer_id", frame["customer_id"].astype("str").to_numpy())
         return out
+
+
+def _predict(booster: lgb.Booster, x: pd.DataFrame) -> np.ndarray:
+    """A booster's predictions as a float array (LightGBM's own return type is wider)."""
+    return np.asarray(booster.predict(x), dtype=float)

@@ -103,3 +103,14 @@ class FeatureConfig(Frozen):
         if not v or any(w <= 0 for w in v) or list(v) != sorted(set(v)):
             raise ValueError("windows_days must be positive, distinct and increasing")
         return v
+
+
+def load_feature_config(
+    path: str | Path | None = None, horizon_days: int | None = None
+) -> FeatureConfig:
+    """The ``features:`` section of a YAML file (defaults when absent; other sections ignored);
+    ``horizon_days`` (``--horizon``) overrides ``labels.horizon_days``."""
+    from features.pipeline.cutoffs import FeatureError
+
+    overrides = {"labels": {"horizon_days": horizon_days}} if horizon_days is not None else None
+    return load_section(path, "features", FeatureConfig, FeatureError, overrides=overrides)

@@ -13,28 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import ValidationError
 
-from core.config import read_section, validation_message
-from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION
 from features.pipeline.cutoffs import FeatureError
 
-SECTION = "features"
 METADATA_KEY = b"churn.features"
-
-
-def load_feature_config(path: Path | None, horizon_days: int | None = None) -> FeatureConfig:
-    """The ``features:`` section of a YAML file (other sections ignored), defaults when no file;
-    ``horizon_days`` overrides ``labels.horizon_days``."""
-    section = read_section(path, SECTION, FeatureError)
-    if horizon_days is not None:
-        labels = section.get("labels") or {}
-        section = {**section, "labels": {**labels, "horizon_days": horizon_days}}
-    try:
-        return FeatureConfig(**section)
-    except ValidationError as exc:
-        raise FeatureError(f"{path or 'config'}: {validation_message(exc, SECTION)}") from exc
 
 
 def write_features(frame: pd.DataFrame, path: Path) -> Path:

@@ -1,7 +1,7 @@
 """Retention campaign decisions and what they save.
 
 Contacting customer i costs c_i and keeps them with probability s_i if they would churn, so its
-expected profit is P_i x V_i x s_i - c_i (``core.economics.contact_profit``); c and s come from
+expected profit is P_i x V_i x s_i - c_i (``core.economics.saved_value``); c and s come from
 the customer's own ``contact_cost`` when the data has one, else from the configuration by plan,
 by segment or its default. Two rules decide whom to contact: the capacity-aware list (per
 manager, the K largest positive expected profits) and the expected-profit rule (everybody whose
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.economics import ContactCost, SuccessRate, contact_profit
+from core.economics import ContactCost, SuccessRate, saved_value
 from features.dataset import Dataset
 from kpi.config import KpiError, OutcomeConfig
 from kpi.portfolio import MANAGER, _ids, active_portfolio, churned_between, prepare_predictions
@@ -78,7 +78,7 @@ def expected_saved_value(candidates: pd.DataFrame, cost: Cost, success_rate: Rat
     c, s = candidate_economics(candidates, cost, success_rate)
     out["value_at_risk"] = out["churn_probability"] * out["predicted_value"]
     out[OWN_COST], out["success_rate"] = c, s
-    out["expected_saved_value"] = contact_profit(out["value_at_risk"].to_numpy(), s, c)
+    out["expected_saved_value"] = saved_value(out["value_at_risk"].to_numpy(), s, c)
     return out
 
 

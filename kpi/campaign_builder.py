@@ -14,10 +14,10 @@ import pandas as pd
 
 from features.dataset import Dataset
 from features.loaders import load_dataset
-from kpi.campaign import STRATEGIES, UPLIFT, campaign_candidates, rule_savings, select_by
+from kpi.campaign import STRATEGIES, UPLIFT
+from kpi.campaign_job import CampaignInputs, CampaignResult, run_campaign
 from kpi.config import KpiConfig
 from kpi.inputs import DatasetCache, data_folder, read_predictions
-from kpi.portfolio import MANAGER
 from scoring.store.predictions import PredictionStore
 
 NEEDS_UPLIFT = (UPLIFT,)
@@ -43,19 +43,29 @@ class CampaignAsk:
 
 @dataclass(frozen=True)
 class Campaign:
-    """The chosen customers (the CLI's columns) and what each rule saves."""
+    """The builder's inputs and the campaign job's result for them."""
 
     ask: CampaignAsk
-    chosen: pd.DataFrame
-    savings: pd.DataFrame
-    notes: tuple[str, ...]
+    result: CampaignResult
+
+    @property
+    def chosen(self) -> pd.DataFrame:
+        """The chosen customers, with the columns ``churn campaign`` writes."""
+        return self.result.chosen
+
+    @property
+    def savings(self) -> pd.DataFrame:
+        """What each decision rule saves."""
+        return self.result.savings
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Notes on the data (bad own costs, for instance)."""
+        return self.result.notes
 
     def per_manager(self) -> pd.DataFrame:
         """Contacts, value at risk and expected saved value per manager."""
-        grouped = self.chosen.groupby(MANAGER, observed=True)
-        out = grouped[["value_at_risk", "expected_saved_value"]].sum()
-        out.insert(0, "contacts", grouped.size())
-        return out
+        return self.result.per_manager()
 
 
 class CampaignBuilder:
@@ -97,15 +107,17 @@ class CampaignBuilder:
                 return hit[1]
         stored = read_predictions(store, [when])
         ds = self.dataset(data_folder(stored), when)
-        notes: list[str] = []
-        candidates = campaign_candidates(ds, stored.predictions, when, cfg.outcome, None, notes)
-        if book is not None:
-            candidates = candidates[candidates[MANAGER].astype("str") == book]
-        cost = cfg.campaign.contact_cost if ask.cost is None else ask.cost
-        rate = cfg.campaign.success_rate if ask.success_rate is None else ask.success_rate
-        chosen = select_by(candidates, ask.capacity, ask.by, cost, rate)
-        savings = rule_savings(candidates, ask.capacity, cost, rate)
-        built = Campaign(ask, chosen, savings, tuple(notes))
+        inputs = CampaignInputs(
+            ds,
+            stored.predictions,
+            when,
+            capacity=ask.capacity,
+            by=ask.by,
+            cost=ask.cost,
+            success_rate=ask.success_rate,
+            book=book,
+        )
+        built = Campaign(ask, run_campaign(inputs, cfg))
         with self._lock:
             while len(self._built) >= CACHED_CAMPAIGNS:
                 self._built.pop(next(iter(self._built)))

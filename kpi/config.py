@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from core.config import Frozen, read_section
-from core.economics import ContactCost, SuccessRate
+from core.config import Frozen, load_section, validate_section
+from core.economics import SegmentedEconomics
 from core.errors import ChurnError
 from features.config import ChurnDefinition, PopulationConfig
 
@@ -233,22 +233,11 @@ class OutcomeConfig(Frozen):
     weights: RetentionWeights = RetentionWeights()
 
 
-class CampaignConfig(Frozen):
-    """Defaults of the retention campaign: contacts per manager, and its economics by segment
-    and plan (a customer's own ``contact_cost`` in the data overrides the configured cost)."""
+class CampaignSettings(SegmentedEconomics):
+    """The ``kpi.campaign`` section: contacts per manager and the campaign economics by segment
+    and plan (``core.economics``)."""
 
     capacity_per_manager: int = Field(20, ge=0)
-    contact_cost: ContactCost = Field(
-        ContactCost(default=25.0),
-        validation_alias=AliasChoices("contact_cost", "cost_per_contact"),
-    )
-    """Also read as ``cost_per_contact``, the key earlier configs used."""
-    success_rate: SuccessRate = SuccessRate(default=0.25)
-
-    @property
-    def cost_per_contact(self) -> ContactCost:
-        """The contact cost rule under its earlier name."""
-        return self.contact_cost
 
 
 class KpiConfig(Frozen):
@@ -258,27 +247,24 @@ class KpiConfig(Frozen):
     scorecard: ScorecardConfig = ScorecardConfig()
     commission: CommissionConfig = CommissionConfig()
     ranking: RankingConfig = RankingConfig()
-    campaign: CampaignConfig = CampaignConfig()
-
-
-def _explain(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in (SECTION, *err["loc"]))
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {msg}")
-    return f"{source}: invalid KPI configuration\n  " + "\n  ".join(lines)
+    campaign: CampaignSettings = CampaignSettings()
 
 
 def kpi_config_from_dict(data: dict | None, source: str = "kpi config") -> KpiConfig:
     """Validate the ``kpi:`` section (already extracted); errors become :class:`KpiError`."""
-    try:
-        return KpiConfig.model_validate(data or {})
-    except ValidationError as exc:
-        raise KpiError(_explain(exc, source)) from None
+    return validate_section(data, SECTION, KpiConfig, KpiError, source=source, title="KPI")
 
 
 def load_kpi_config(path: str | Path | None) -> KpiConfig:
     """Read the ``kpi:`` section of a YAML file (other sections are ignored); no file: defaults."""
-    section = read_section(path, SECTION, KpiError)
-    return kpi_config_from_dict(section, str(path))
+    return load_section(path, SECTION, KpiConfig, KpiError, title="KPI")
+
+
+def service_kpi_config(path: str | Path | None) -> KpiConfig | KpiError:
+    """The ``kpi:`` section of the service's config file, read once when the service starts; an
+    invalid section is kept as its error, so the KPI routes and pages answer 503 while the
+    predictions still work."""
+    try:
+        return load_kpi_config(path)
+    except KpiError as exc:
+        return exc

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
+
+from core.metrics import calibration_bins, expected_calibration_error
 
 
 @dataclass(frozen=True)
@@ -84,32 +85,15 @@ def top_k(p: np.ndarray, capacity: int) -> np.ndarray:
     return np.argsort(-np.asarray(p, dtype=np.float64), kind="stable")[:k]
 
 
-def ece_bins(p: np.ndarray, bins: int = 10) -> np.ndarray:
-    """Equal-count bin of each prediction, tied predictions kept together (the realized ECE's
-    bins, as the training evaluation computes them)."""
-    rank = rankdata(p, method="average") - 1
-    return np.minimum((rank * bins / max(len(p), 1)).astype(int), bins - 1)
-
-
 def expected_ece(p: np.ndarray, bins: int = 10) -> float:
     """The ECE a calibrated model shows from sampling noise alone (normal approximation)."""
     p = np.asarray(p, dtype=np.float64)
     if not len(p):
         return float("nan")
-    frame = pd.DataFrame({"b": ece_bins(p, bins), "v": p * (1 - p)})
+    frame = pd.DataFrame({"b": calibration_bins(p, bins), "v": p * (1 - p)})
     per = frame.groupby("b")["v"].agg(["sum", "size"])
     sd = np.sqrt(per["sum"]) / per["size"]
     return float((per["size"] * np.sqrt(2 / np.pi) * sd).sum() / len(p))
-
-
-def realized_ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Mean |mean predicted - observed rate| over equal-count bins, weighted by bin size."""
-    p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if not len(p):
-        return float("nan")
-    frame = pd.DataFrame({"b": ece_bins(p, bins), "p": p, "y": y})
-    per = frame.groupby("b").agg(n=("p", "size"), p=("p", "mean"), y=("y", "mean"))
-    return float((per["n"] * (per["p"] - per["y"]).abs()).sum() / len(p))
 
 
 def estimate(p: np.ndarray, capacity: int) -> Performance:
@@ -126,4 +110,4 @@ def realized(p: np.ndarray, y: np.ndarray, capacity: int) -> Performance:
     auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
     top = top_k(p, capacity)
     precision = float(y[top].mean()) if len(top) else float("nan")
-    return Performance(auc, precision, realized_ece(p, y), len(p), len(top))
+    return Performance(auc, precision, expected_calibration_error(p, y), len(p), len(top))

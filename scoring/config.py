@@ -181,6 +181,13 @@ def load_serving_config(path: str | Path | None = None) -> ServingConfig:
     return load_section(path, SECTION, ServingConfig, ServingConfigError)
 
 
+def config_path_from_env() -> Path | None:
+    """The config file the service process was started with (``CHURN_SERVING_CONFIG``), if any:
+    the one place the service learns where its configuration is."""
+    found = os.environ.get(CONFIG_ENV)
+    return Path(found) if found else None
+
+
 def serving_config_from_env() -> ServingConfig:
-    """The configuration the service process was started with (``CHURN_SERVING_CONFIG``)."""
-    return load_serving_config(os.environ.get(CONFIG_ENV) or None)
+    """The ``serving:`` section of the file the service process was started with."""
+    return load_serving_config(config_path_from_env())

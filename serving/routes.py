@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -24,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from core.errors import ChurnError
-from kpi.config import KpiConfig, KpiError, load_kpi_config
+from kpi.config import KpiError
 from kpi.inputs import (
     DatasetCache,
     MissingPredictionsError,
@@ -35,7 +34,6 @@ from kpi.inputs import (
 )
 from kpi.periods import parse_period
 from scoring.champions import ModelHolder
-from scoring.config import CONFIG_ENV
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.predictions import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
 from serving.errors import Problem, error_response, pydantic_problems, scrub
@@ -150,14 +148,6 @@ async def _bad_query(_: Request, exc: Exception) -> JSONResponse:
 def _error(status: int, message: str, loc: tuple[str | int, ...] = ()) -> JSONResponse:
     problems = [Problem(loc, message, "value_error")] if loc else []
     return error_response(status, message, problems)
-
-
-def _read_kpi_config() -> KpiConfig | KpiError:
-    """The KPI configuration, read once when the routes are built (an invalid file: its error)."""
-    try:
-        return load_kpi_config(os.environ.get(CONFIG_ENV) or None)
-    except KpiError as exc:
-        return exc
 
 
 @dataclass(frozen=True)
@@ -288,7 +278,6 @@ def build_routes(
         return list_page(WIN_BACK, request, svc, q)
 
     datasets = DatasetCache()
-    kpi_config = _read_kpi_config()
 
     @app.get("/scorecards")
     def scorecards(
@@ -307,9 +296,9 @@ def build_routes(
             parsed = parse_period(period)
         except KpiError as exc:
             return _error(400, str(exc), ("query", "period"))
-        if isinstance(kpi_config, KpiError):
-            return _error(503, f"the service's KPI configuration is invalid: {kpi_config}")
-        cfg = kpi_config
+        cfg = svc.kpi
+        if isinstance(cfg, KpiError):
+            return _error(503, f"the service's KPI configuration is invalid: {scrub(str(cfg))}")
         trouble = svc.store.problem()
         if trouble:
             return _error(503, trouble)

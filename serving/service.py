@@ -33,9 +33,10 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
+from kpi.config import service_kpi_config
 from monitoring.run import latest_path
 from scoring.champions import Champions, ModelHolder, ReloadWatcher, reload_key
-from scoring.config import api_key_from_env, serving_config_from_env
+from scoring.config import api_key_from_env, config_path_from_env, serving_config_from_env
 from scoring.frame import records_frame, score_frame, score_records
 from scoring.reasons import explain_frame
 from scoring.store.predictions import (
@@ -116,6 +117,7 @@ class ChurnService:
     def __init__(self) -> None:
         exit_with_parent()  # a worker outlives no server: no stale answers, no port held
         self.config = serving_config_from_env()
+        self.kpi = service_kpi_config(config_path_from_env())
         self.api_key = api_key_from_env(self.config, os.environ)
         self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())
         self.models.refresh()

@@ -1,11 +1,12 @@
 """What the HTTP layer uses of the running service: the routes, the request guard and the
-workspace read only these four, so they depend on this protocol and not on the BentoML class
+workspace read only these five, so they depend on this protocol and not on the BentoML class
 (which imports them)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from kpi.config import KpiConfig, KpiError
 from scoring.champions import ModelHolder
 from scoring.config import ServingConfig
 from scoring.store.predictions import PredictionStore
@@ -25,6 +26,10 @@ class ServiceState(Protocol):
     @property
     def store(self) -> PredictionStore:
         """The prediction store: scorings, customers, users, contacts."""
+
+    @property
+    def kpi(self) -> KpiConfig | KpiError:
+        """The config file's ``kpi:`` section read at start, or why it is invalid."""
 
     @property
     def api_key(self) -> str | None:

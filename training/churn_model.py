@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from core.bundle import ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
 from training.calibration import fit_calibrator
@@ -34,7 +36,7 @@ def fit_churn(
         cfg.churn.params.max_rounds,
         cfg.early_stopping_rounds,
     )
-    raw_cal = fitted.booster.predict(x_cal)
+    raw_cal = np.asarray(fitted.booster.predict(x_cal), dtype=float)
     calibrator = fit_calibrator(
         raw_cal,
         cal[CHURN_LABEL].to_numpy(float),

@@ -129,11 +129,6 @@ def load_training_config(path: str | Path | None = None) -> TrainingConfig:
     return load_section(path, "training", TrainingConfig, ConfigError)
 
 
-def load_feature_config(path: str | Path | None = None) -> FeatureConfig:
-    """The ``features:`` section of a YAML file (defaults when absent)."""
-    return load_section(path, "features", FeatureConfig, ConfigError)
-
-
 def with_overrides(
     features: FeatureConfig,
     cfg: TrainingConfig,

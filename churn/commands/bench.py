@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import ADAPTER_NAMES
+from churn.commands._options import ADAPTER_NAMES
 
 console = Console()
 
@@ -43,9 +43,10 @@ def bench(
 ) -> None:
     """Run the real-data benchmarks and write the report (docs/benchmarks.md)."""
     from features.adapters.importer import ADAPTERS
+    from features.config import load_feature_config
     from training.bench.markdown import render
     from training.bench.suite import cached_results, load_bench_config, run_bench, save_results
-    from training.config import load_feature_config, load_training_config
+    from training.config import load_training_config
 
     cfg = load_training_config(config)
     features = load_feature_config(config)

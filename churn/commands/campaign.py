@@ -7,33 +7,28 @@ data folder that scoring read; ``--predictions FILE`` and ``--data DIR`` overrid
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from churn.commands._shared import (
-    ConfigOpt,
-    DataOpt,
-    Fmt,
-    FormatOpt,
-    PredOpt,
-    Section,
-    StoreOpt,
-    emit,
-    fail,
+from churn.commands._inputs import (
     from_store,
-    load_data,
-    messages,
+    load_folder,
     need_data,
-    num,
     read_frame,
     score_options,
     serving_config,
-    write_frame,
 )
+from churn.commands._options import ConfigOpt, DataOpt, PredOpt, StoreOpt
+from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages, num, write_frame
 from core.errors import ChurnError
 from core.paths import home
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from features.dataset import Dataset
 
 CAMPAIGN_HELP = (
     "Retention campaign list: per manager, the K customers ranked --by uplift (expected "
@@ -95,24 +90,16 @@ def campaign(
     each with the expected incremental value of the contact and the top reasons."""
     import pandas as pd
 
-    from kpi.campaign import (
-        UPLIFT,
-        campaign_candidates,
-        rule_savings,
-        select_by,
-    )
+    from kpi.campaign import UPLIFT
+    from kpi.campaign_job import CampaignInputs, run_campaign
     from kpi.config import KpiError, load_kpi_config
     from kpi.inputs import champion_reasons, data_folder, read_predictions
 
     console = messages(fmt)
     note = ""
-    notes: list[str] = []
     try:
         cfg = load_kpi_config(config)
-        k = cfg.campaign.capacity_per_manager if capacity is None else capacity
         flat, cost_column = _cost_option(cost)
-        c = cfg.campaign.contact_cost if flat is None else flat
-        s = cfg.campaign.success_rate if success_rate is None else success_rate
         try:
             when = pd.Timestamp(asof).normalize()
         except ValueError:
@@ -129,18 +116,24 @@ def campaign(
         else:
             data = need_data(data)
             preds = read_frame(predictions, "predictions")
-        ds = load_data(data, console, as_of=asof)
+        ds = load_folder(data, console, as_of=asof, config=config, say_as_of=False)
         if by is not None and by not in BY_CHOICES:
             raise KpiError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
-        candidates = campaign_candidates(ds, preds, when, cfg.outcome, cost_column, notes)
         effect, found_note = _uplift(ds, when, config, store, required=by == "uplift")
-        if effect is not None:
-            candidates[UPLIFT] = candidates["customer_id"].map(effect).to_numpy()
-        if found_note:
-            notes.append(found_note)
-        by = by or ("uplift" if effect is not None else "value-at-risk")
-        chosen = select_by(candidates, k, by, c, s)
-        savings = rule_savings(candidates, k, c, s)
+        inputs = CampaignInputs(
+            ds,
+            preds,
+            when,
+            capacity=capacity,
+            by=by,
+            cost=flat,
+            cost_column=cost_column,
+            success_rate=success_rate,
+            uplift=effect,
+        )
+        result = run_campaign(inputs, cfg)
+        notes = [*result.notes, found_note]
+        chosen, savings, k, by = result.chosen, result.savings, result.capacity, result.by
         if stored is not None and reasons and len(chosen):
             with console.status("Explaining the chosen customers ..."):
                 found, note = champion_reasons(serving, stored.runs[-1], chosen["customer_id"])
@@ -159,9 +152,7 @@ def campaign(
     heads = ("Manager", "Contacts", "Value at risk", "Expected saved value", "Incremental value")
     for h in heads:
         table.add_column(h, justify="left" if h == "Manager" else "right")
-    per = chosen.groupby("account_manager_id", observed=True)
-    summary = per[["value_at_risk", "expected_saved_value", "expected_incremental_value"]].sum()
-    summary.insert(0, "contacts", per.size())
+    summary = result.per_manager(incremental=True)
     for mid, r in summary.iterrows():
         table.add_row(
             str(mid),
@@ -182,12 +173,15 @@ def campaign(
         + (" (uplift model)" if UPLIFT in chosen.columns else " (flat success rate)")
         + f". Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
         f"{savings['saving_vs_nobody'].iloc[1]:,.0f} for the {k} highest probabilities per "
-        f"manager ({_economics_text(c, s, cost_column)}). List written to {out}",
+        f"manager ({_economics_text(result.cost, result.success_rate, cost_column)}). List "
+        f"written to {out}",
         highlight=False,
     )
 
 
-def _uplift(ds, when, config: Path | None, store: str | None, required: bool):
+def _uplift(
+    ds: Dataset, when: pd.Timestamp, config: Path | None, store: str | None, required: bool
+) -> tuple[pd.Series | None, str]:
     """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
     note when there is none; an error when ``--by uplift`` asked for it)."""
     from core.uplift import UpliftError
@@ -229,7 +223,7 @@ def _economics_text(cost: object, rate: object, column: str | None) -> str:
     return f"cost {show(cost)}{own}, success rate {show(rate)}"
 
 
-def _savings_table(savings, when) -> Table:
+def _savings_table(savings: pd.DataFrame, when: pd.Timestamp) -> Table:
     """The decision rules against contacting nobody and everybody."""
     table = Table(
         title=f"What each rule saves, campaign {when:%Y-%m-%d}",
@@ -246,8 +240,9 @@ def _savings_table(savings, when) -> Table:
 
 
 def _reason_text(value: object) -> object:
-    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
-        items = value.tolist() if hasattr(value, "tolist") else value
+    """A list of reasons as one ``;``-separated text (a CSV cell)."""
+    items = value.tolist() if hasattr(value, "tolist") else value
+    if isinstance(items, (list, tuple)):
         return "; ".join(map(str, items))
     return value
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import (
+from churn.commands._output import (
     CHURN_SHOWN,
     SCORECARD_CAPTION,
     VALUE_SHOWN,

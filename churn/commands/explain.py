@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import Fmt, FormatOpt, Section, emit, messages, reasons_language
+from churn.commands._options import reasons_language
+from churn.commands._output import Fmt, FormatOpt, Section, emit, messages
 from churn.i18n import t
 from core.lang import Lang
 from core.paths import home

@@ -35,7 +35,8 @@ def contacts(
     """Write the retention contacts logged in the workspace as the contract's contacts table."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from churn.commands._shared import fail, serving_config
+    from churn.commands._inputs import serving_config
+    from churn.commands._output import fail
     from core.errors import ChurnError
     from core.paths import replacing
     from scoring.store.contacts import ContactStore

@@ -10,13 +10,13 @@ from typing import Annotated
 
 import typer
 
-from churn.commands._shared import (
+from churn.commands._inputs import load_folder
+from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._output import (
     Fmt,
     FormatOpt,
-    MaxBadRowShareOpt,
     Section,
     emit,
-    load_folder,
     messages,
     report_frame,
     report_table,
@@ -123,7 +123,8 @@ def features_command(
 ) -> None:
     """Build one row per customer active at the cutoff: RFM, interaction, complaint and
     profile features from events before T, and churn/value labels over [T, T+H)."""
-    from features.feature_io import load_feature_config, write_features
+    from features.config import load_feature_config
+    from features.feature_io import write_features
     from features.pipeline.build import build_features
 
     console = messages(fmt)

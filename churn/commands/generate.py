@@ -20,16 +20,10 @@ SECTION = "generator"
 
 def read_config(path: Path | None) -> GeneratorConfig:
     """The ``generator:`` section of a YAML file (other sections are ignored); defaults if none."""
-    from pydantic import ValidationError
-
-    from core.config import read_section, validation_message
+    from core.config import load_section
     from features.synthetic.generator import GeneratorConfig, GeneratorError
 
-    section = read_section(path, SECTION, GeneratorError)
-    try:
-        return GeneratorConfig(**section)
-    except ValidationError as exc:
-        raise GeneratorError(f"{path}: {validation_message(exc, SECTION)}") from exc
+    return load_section(path, SECTION, GeneratorConfig, GeneratorError)
 
 
 def with_drift(

@@ -5,13 +5,14 @@ telco, iranian, ecommerce) or a mapping spec (``--spec``). The module is ``impor
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import ADAPTER_NAMES, Fmt, FormatOpt, Section, emit, fail, messages
+from churn.commands._options import ADAPTER_NAMES
+from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,7 +97,7 @@ def import_data(
 
         with console.status(f"importing {path} with the {name} adapter"):
             mapped, written = import_named(name, path, out)
-    imported = cast("Dataset | SnapshotData", mapped.data)
+    imported = mapped.data
     emit([Section("tables", import_frame(imported), import_table(imported))], fmt)
     for note in mapped.notes:
         console.print(f"  note: {note}", highlight=False)

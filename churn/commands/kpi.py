@@ -11,26 +11,25 @@ from typing import Annotated
 
 import typer
 
-from churn.commands._shared import (
-    SCORECARD_CAPTION,
-    ConfigOpt,
-    DataOpt,
-    Fmt,
-    FormatOpt,
-    PredOpt,
-    Section,
-    StoreOpt,
-    emit,
-    fail,
+from churn.commands._inputs import (
     from_store,
-    load_data,
-    messages,
+    load_folder,
     need_data,
     read_frame,
     score_options,
+    serving_config,
+)
+from churn.commands._options import ConfigOpt, DataOpt, PredOpt, StoreOpt
+from churn.commands._output import (
+    SCORECARD_CAPTION,
+    Fmt,
+    FormatOpt,
+    Section,
+    emit,
+    fail,
+    messages,
     scorecard_frame,
     scorecard_table,
-    serving_config,
     write_frame,
 )
 from core.errors import ChurnError
@@ -79,7 +78,7 @@ def kpi(
             )
             ds, preds = inputs.dataset, inputs.stored.predictions
         else:
-            ds = load_data(need_data(data), console)
+            ds = load_folder(need_data(data), console, config=config, say_as_of=False)
             preds = read_frame(predictions, "predictions")
         with console.status(f"Scoring {p.label} ..."):
             frame = scorecard(ds, preds, p, cfg, managers=manager or None)

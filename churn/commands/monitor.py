@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from churn.commands._shared import MaxBadRowShareOpt, load_folder, print_table, wide_console
+from churn.commands._inputs import load_folder
+from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._output import print_table, wide_console
 
 
 def monitor(
@@ -46,7 +48,7 @@ def monitor(
     horizon has ended, and alerts (docs/monitoring.md).
 
     Writes OUT and $CHURN_HOME/monitoring/latest.json (read by the service's /metrics)."""
-    from churn.commands._shared import serving_config
+    from churn.commands._inputs import serving_config
     from kpi.config import load_kpi_config
     from monitoring.config import load_monitor_config
     from monitoring.run import parse_date, run_monitor, write_result

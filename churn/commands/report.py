@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churn.commands._shared import reasons_language
+from churn.commands._options import reasons_language
 from churn.i18n import t
 
 console = Console()

@@ -9,15 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from churn.commands._shared import (
-    Fmt,
-    FormatOpt,
-    MaxBadRowShareOpt,
-    Section,
-    emit,
-    load_folder,
-    messages,
-)
+from churn.commands._inputs import load_folder
+from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._output import Fmt, FormatOpt, Section, emit, messages
 from churn.commands.features import (
     EngineName,
     EngineOpt,

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import typer
 
-from churn.commands._shared import (
-    Fmt,
-    FormatOpt,
-    MaxBadRowShareOpt,
-    emit,
-    load_folder,
-    messages,
-    metrics_sections,
-)
+from churn.commands._inputs import load_folder
+from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._output import Fmt, FormatOpt, emit, messages, metrics_sections
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
@@ -81,7 +75,8 @@ def train(
     User errors (a bad config, a history too short for the split) propagate as ``ChurnError``:
     the ``churn`` entry point prints them without a traceback.
     """
-    from training.config import load_feature_config, load_training_config, with_overrides
+    from features.config import load_feature_config
+    from training.config import load_training_config, with_overrides
     from training.job import train as run_training
     from training.uplift.config import load_uplift_config
 

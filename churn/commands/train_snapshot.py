@@ -11,17 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._shared import (
-    ADAPTER_NAMES,
-    SNAPSHOT_ADAPTER_NAMES,
-    Fmt,
-    FormatOpt,
-    Section,
-    emit,
-    fail,
-    messages,
-    metrics_sections,
-)
+from churn.commands._options import ADAPTER_NAMES, SNAPSHOT_ADAPTER_NAMES
+from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages, metrics_sections
 from core.errors import ChurnError
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ STORE = typer.Option(
 
 
 def _users(config: Path | None, store: str | None):  # -> scoring.store.users.UserStore
-    from churn.commands._shared import serving_config
+    from churn.commands._inputs import serving_config
     from scoring.store.predictions import PredictionStore
     from scoring.store.users import UserStore
 
@@ -44,7 +44,7 @@ def add(
 ) -> None:
     """Add a user; a manager sees only the customers of --manager-id, leads and analysts see
     every customer. The password is asked for (twice) and stored as an argon2 hash."""
-    from churn.commands._shared import fail
+    from churn.commands._output import fail
     from scoring.store.users import UserError
 
     if password_stdin:
@@ -76,7 +76,7 @@ def remove(
     store: str | None = STORE,
 ) -> None:
     """Remove a user and end their sessions."""
-    from churn.commands._shared import fail
+    from churn.commands._output import fail
     from scoring.store.users import UserError
 
     if not _users(config, store).remove(name):

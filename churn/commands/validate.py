@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from churn.commands._shared import (
+from churn.commands._inputs import load_folder
+from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._output import (
     Fmt,
     FormatOpt,
-    MaxBadRowShareOpt,
     Section,
     emit,
-    load_folder,
     messages,
     report_frame,
     report_table,

@@ -41,7 +41,7 @@ class CampaignPage:
     def campaign_ask(self, ctx: Context) -> tuple[CampaignAsk, KpiConfig, list[str]]:
         """The builder's inputs from the query string (400 naming a bad one)."""
         params = ctx.params({"asof", "capacity", "by", "cost", "success_rate"})
-        cfg = self.site.kpi_config()
+        cfg = self.site.kpi_config(ctx.svc)
         dates = scoring_dates(ctx.svc.store)
         if not dates:
             raise PageError(404, "not_found", t("nothing_scored", ctx.lang))

@@ -5,7 +5,6 @@ caches pages share), with the query, CSRF and formatting helpers they have in co
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from core.lang import Lang
-from kpi.config import KpiConfig, KpiError, load_kpi_config
+from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache
-from scoring.config import CONFIG_ENV
 from scoring.store.users import Principal, UserStore
 from serving.errors import scrub
 from serving.state import ServiceState
@@ -136,7 +134,6 @@ class Site:
         self.datasets = DatasetCache()
         self._lock = threading.Lock()
         self._users: dict[int, UserStore] = {}
-        self._kpi: KpiConfig | KpiError | None = None
 
     def users(self, svc: ServiceState) -> UserStore:
         """The users, sessions and audit log of the service's store."""
@@ -146,15 +143,10 @@ class Site:
                 found = self._users[id(svc.store)] = UserStore(svc.store.engine)
             return found
 
-    def kpi_config(self) -> KpiConfig:
-        """The service's KPI configuration (its config file's ``kpi:`` section), read once."""
-        with self._lock:
-            if self._kpi is None:
-                try:
-                    self._kpi = load_kpi_config(os.environ.get(CONFIG_ENV) or None)
-                except KpiError as exc:
-                    self._kpi = exc
-            found = self._kpi
+    def kpi_config(self, svc: ServiceState) -> KpiConfig:
+        """The service's KPI configuration (its config file's ``kpi:`` section, read when the
+        service started); 503 when that section is invalid."""
+        found = svc.kpi
         if isinstance(found, KpiError):
             raise PageError(
                 503,

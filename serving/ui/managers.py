@@ -175,7 +175,7 @@ class ManagersPage:
     def _kpi_view(self, ctx: Context) -> tuple[ScoringRun, Scorecards, Period, KpiConfig]:
         """The latest scoring, the asked (or default) period's scorecards and the config."""
         params = ctx.params({"period"})
-        cfg = self.site.kpi_config()
+        cfg = self.site.kpi_config(ctx.svc)
         run = ctx.svc.store.run()
         if "period" in params:
             try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 import churn.commands
-from churn.commands._shared import ADAPTER_NAMES, SNAPSHOT_ADAPTER_NAMES
+from churn.commands._options import ADAPTER_NAMES, SNAPSHOT_ADAPTER_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -47,13 +47,15 @@ def test_yaml_takes_a_number_or_a_default_with_overrides_and_names_bad_ones():
     cfg = kpi_config_from_dict(
         {"campaign": {"cost_per_contact": 7, "success_rate": {"default": 0.3, "by_plan": {"x": 1}}}}
     ).campaign
-    assert cfg.contact_cost == ContactCost(default=7.0)
+    assert cfg.cost_per_contact == ContactCost(default=7.0)
     assert cfg.success_rate.resolve(None, _text(["x", "y"])).tolist() == [1.0, 0.3]
     with pytest.raises(KpiError, match=r"kpi.campaign.success_rate: must be a share from 0 to 1: "):
         kpi_config_from_dict(
             {"campaign": {"success_rate": {"default": 0.2, "by_segment": {"a": 2}}}}
         )
-    with pytest.raises(KpiError, match=r"contact_cost: must be a number >= 0: by_plan.gold = -1"):
+    with pytest.raises(
+        KpiError, match=r"campaign.cost_per_contact: must be a number >= 0: by_plan.gold = -1"
+    ):
         kpi_config_from_dict(
             {"campaign": {"contact_cost": {"default": 5, "by_plan": {"gold": -1}}}}
         )

@@ -272,3 +272,52 @@ def test_churn_campaign_reads_the_store_at_its_date(scored, tmp_path):
     assert listed["customer_id"].tolist() == want["customer_id"].tolist()
     missing = CliRunner().invoke(_app(), [*args[:2], "2024-04-02", *args[3:]])
     assert missing.exit_code == 2 and "--asof 2024-04-02" in " ".join(missing.output.split())
+
+
+def test_the_command_and_the_builder_run_one_campaign_job(scored, tmp_path):
+    from kpi.campaign_builder import CampaignAsk, CampaignBuilder
+
+    store, folder, _, url = scored
+    out = tmp_path / "campaign.csv"
+    args = ["campaign", "--asof", "2024-04-01", "--store", url, "--out", str(out), "--by", "risk"]
+    options = ["--capacity", "4", "--cost", "30", "--success-rate", "0.3", "--format", "json"]
+    result = CliRunner().invoke(_app(), [*args, *options, "--no-reasons"])
+    assert result.exit_code == 0, result.output
+    listed = pd.read_csv(out, dtype={"customer_id": "str", "account_manager_id": "str"})
+    savings = pd.DataFrame(json.loads(result.stdout)["savings"])
+    ask = CampaignAsk("2024-04-01", 4, "risk", 30.0, 0.3)
+    built = CampaignBuilder(DatasetCache()).build(store, ask, CFG)
+    key = ["account_manager_id", "priority", "customer_id"]
+    assert len(listed) > 4
+    pd.testing.assert_frame_equal(built.chosen[key].astype(str), listed[key].astype(str))
+    assert built.chosen["expected_saved_value"].to_numpy() == pytest.approx(
+        listed["expected_saved_value"].to_numpy()
+    )
+    assert built.savings["rule"].tolist() == savings["rule"].tolist()
+    assert built.savings["saving_vs_nobody"].to_numpy() == pytest.approx(
+        savings["saving_vs_nobody"].to_numpy()
+    )
+
+
+def test_campaign_and_kpi_stop_at_the_configs_bad_row_share(scored, tmp_path):
+    import shutil
+
+    _, folder, preds, _ = scored
+    data = tmp_path / "data"
+    shutil.copytree(folder, data)
+    sales = pd.read_parquet(data / "transactions.parquet")
+    unknown = sales.head(5).assign(customer_id="NOBODY")  # 5 rows of an unknown customer
+    pd.concat([sales, unknown]).to_parquet(data / "transactions.parquet", index=False)
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("data: {max_bad_row_share: 0.0}\n", encoding="utf-8")
+    given = tmp_path / "preds.csv"
+    preds["2024-04-01"].to_csv(given, index=False)
+    campaign = ["campaign", "--asof", "2024-04-01", "--predictions", str(given), "--data"]
+    campaign += [str(data), "--out", str(tmp_path / "c.csv")]
+    kpi = ["kpi", "--period", "2024-03", "--predictions", str(given), "--data", str(data)]
+    for args in (campaign, kpi):
+        loose = CliRunner().invoke(_app(), args)  # the default share, 0.2, lets 5 rows pass
+        assert loose.exit_code == 0, loose.output
+        stopped = CliRunner().invoke(_app(), [*args, "--config", str(strict)])
+        assert stopped.exit_code == 2, stopped.output
+        assert "transactions" in stopped.output and "--max-bad-row-share" in stopped.output

@@ -6,12 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from training.config import (
-    ConfigError,
-    TrainingConfig,
-    load_feature_config,
-    load_training_config,
-)
+from features.config import load_feature_config
+from training.config import ConfigError, TrainingConfig, load_training_config
 
 SHIPPED = Path(__file__).parents[2] / "configs" / "training.yaml"
 

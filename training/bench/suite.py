@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from core.bundle import jsonable
-from core.config import Frozen, load_yaml
+from core.config import Frozen, load_section
 from core.errors import ChurnError
 from core.paths import home
 from features.adapters import cdnow
@@ -51,14 +51,7 @@ class BenchConfig(Frozen):
 
 def load_bench_config(path: str | Path | None) -> BenchConfig:
     """The ``bench:`` section of a YAML file (defaults when absent); other sections ignored."""
-    section = (load_yaml(path).get("bench") or {}) if path is not None else {}
-    try:
-        return BenchConfig.model_validate(section)
-    except ValidationError as exc:
-        errors = "; ".join(
-            f"bench.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid configuration: {errors}") from exc
+    return load_section(path, "bench", BenchConfig, ConfigError)
 
 
 def cache_dir() -> Path:

@@ -64,7 +64,7 @@ def _auc(result: dict[str, Any], scorer: str) -> float:
 
 def _best_baseline(result: dict[str, Any], exclude: tuple[str, ...] = ()) -> tuple[str, float]:
     rows = {k: v["roc_auc"] for k, v in result["churn"].items() if k != MODEL and k not in exclude}
-    name = max(rows, key=rows.get)
+    name = max(rows, key=lambda k: rows[k])
     return name, float(rows[name])
 
 

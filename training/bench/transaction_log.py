@@ -10,6 +10,7 @@ features can reach when the model sees labels from the very period it is scored 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,7 +133,7 @@ def evaluate_transaction_log(
     scores, bg, gg = btyd_scores(ds, ids, plan.test, horizon)
     y = ev.churn_test[CHURN_LABEL].to_numpy(np.float64)
     lost = ev.churn_test["lost_value"].to_numpy(np.float64)
-    metric_args = {
+    metric_args: dict[str, Any] = {
         "top_k_shares": cfg.top_k_shares,
         "economics": cfg.campaign,
         "bins": cfg.calibration_bins,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata, spearmanr
+from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from core.economics import CampaignEconomics, saved_value
+from core.metrics import calibration_table, expected_calibration_error
 
 _EPS = 1e-12
 
@@ -34,23 +35,6 @@ def top_sum(score: np.ndarray, weight: np.ndarray, k: float) -> float:
     """Expected sum of ``weight`` over the ``k`` highest scores (ties pro rata)."""
     counts, cum = gains_curve(np.asarray(score, float), np.asarray(weight, float))
     return float(np.interp(k, counts, cum))
-
-
-def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Mean |mean predicted - observed rate| over equal-count bins of p, weighted by bin size."""
-    table = calibration_table(p, y, bins)
-    return float((table["n"] * (table["predicted"] - table["observed"]).abs()).sum() / len(p))
-
-
-def calibration_table(p: np.ndarray, y: np.ndarray, bins: int = 10) -> pd.DataFrame:
-    """Per equal-count bin of the prediction (tied predictions kept together): rows, mean
-    prediction and mean outcome."""
-    p, y = np.asarray(p, float), np.asarray(y, float)
-    rank = rankdata(p, method="average") - 1  # ties share a bin whatever the row order
-    b = np.minimum((rank * bins / max(len(p), 1)).astype(int), bins - 1)
-    frame = pd.DataFrame({"bin": b, "p": p, "y": y})
-    out = frame.groupby("bin").agg(n=("p", "size"), predicted=("p", "mean"), observed=("y", "mean"))
-    return out.reset_index()
 
 
 def _core_metrics(p: np.ndarray, y: np.ndarray, score: np.ndarray, bins: int) -> dict[str, float]:
@@ -131,7 +115,7 @@ def best_campaign(
     churners among them, n contacts. Contacting nobody (profit 0) is allowed.
     """
     counts, saved = gains_curve(np.asarray(score, float), np.asarray(lost_value, float))
-    profit = saved_value(saved, economics, counts)
+    profit = saved_value(saved, economics.success_rate, economics.cost_per_contact * counts)
     best = int(np.argmax(profit))
     return float(profit[best]), float(counts[best] / max(len(score), 1))
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -207,7 +208,7 @@ def read_snapshot_file(
     return replace(data, notes=notes), columns
 
 
-def _metric_args(cfg: TrainingConfig) -> dict[str, object]:
+def _metric_args(cfg: TrainingConfig) -> dict[str, Any]:
     return {
         "top_k_shares": cfg.top_k_shares,
         "economics": cfg.campaign,

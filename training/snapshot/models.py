@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -253,7 +254,7 @@ def fit_churn_bundle(
     ]
     best = int(np.argmin([f.best_score for f in fits]))
     fitted = fits[best]
-    raw = fitted.booster.predict(x.iloc[valid_rows])
+    raw = np.asarray(fitted.booster.predict(x.iloc[valid_rows]), dtype=float)
     calibrator = fit_calibrator(
         raw, y[valid_rows], cfg.churn.calibration, cfg.churn.min_probability
     )
@@ -306,14 +307,14 @@ def campaign_with_costs(
 
     The list and the saved value are those of :func:`training.evaluation.metrics.churn_metrics`
     (order by ``p x value``; a contacted churner is saved with ``success_rate``); the cost of the
-    top n is the sum of their costs: :func:`core.economics.saved_value` with a unit cost per
-    contact and that sum as the contacts.
+    top n is the sum of their costs: :func:`core.economics.saved_value` with that sum as the
+    cost.
     """
     v = np.nan_to_num(np.asarray(value, float))
     at_risk = np.asarray(p, float) * v
     counts, saved = gains_curve(at_risk, np.where(np.asarray(y) > 0, v, 0.0))
     _, spent = gains_curve(at_risk, np.asarray(cost, float))
-    profit = saved_value(saved, economics.model_copy(update={"cost_per_contact": 1.0}), spent)
+    profit = saved_value(saved, economics.success_rate, spent)
     best = int(np.argmax(profit))
     return {
         "campaign_profit": float(profit[best]),
@@ -373,7 +374,7 @@ def cross_validate(
     oof["fold"] = -1
     churn_folds: list[dict[str, dict[str, float]]] = []
     value_folds: list[dict[str, dict[str, float]]] = []
-    metric_args = {
+    metric_args: dict[str, Any] = {
         "top_k_shares": cfg.top_k_shares,
         "economics": cfg.campaign,
         "bins": cfg.calibration_bins,

@@ -1,20 +1,20 @@
-"""What several ``churn`` commands share: option types, consoles, result tables and the
-prediction-store plumbing of ``churn kpi`` and ``churn campaign``.
+"""How ``churn`` commands print and write their results: consoles, output formats (a table for
+people, CSV or JSON for programs), the result tables several commands share, and result files.
 
 This module is imported while the commands are registered (``churn --help``), so at top level it
-imports only the standard library, typer, rich and light project modules. pandas, the configs and
-everything from features/, training/, serving/ and kpi/ are imported inside the functions.
+imports only the standard library, typer, rich and light project modules; pandas is imported
+inside the functions.
 """
 
 from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -22,33 +22,12 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ChurnError
-from core.lang import Lang
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from features.dataset import Dataset
-    from kpi.inputs import PeriodInputs, StoredPredictions
-    from scoring.config import ServingConfig
-    from scoring.store.predictions import PredictionStore
     from training.evaluation.compare import Evaluation
-
-# The names of ``features.adapters.importer.ADAPTERS`` (in its order), for help texts: importing the
-# adapters loads pandas and numpy. tests/churn/test_cli.py keeps these in step with the registry.
-ADAPTER_NAMES = ("telco", "iranian", "cdnow", "ecommerce")
-SNAPSHOT_ADAPTER_NAMES = ("telco", "iranian", "ecommerce")
-
-
-"""Languages of the reasons (``churn explain``, ``churn report``)."""
-
-
-def reasons_language(lang: str) -> Lang:
-    """``--lang`` checked: en or zh, else an ExplainError."""
-    from reports.explain_global import ExplainError
-
-    if lang not in ("en", "zh"):
-        raise ExplainError(f"--lang must be en or zh, got {lang!r}")
-    return cast(Lang, lang)
 
 
 def wide_console(stderr: bool = False) -> Console:
@@ -310,52 +289,6 @@ def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None)
     return table
 
 
-# --- predictions and data of ``churn kpi`` and ``churn campaign`` -------------------------------
-
-DataOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--data",
-        help="Data set folder (CSV or Parquet tables); default: the folder the batch scoring "
-        "of the period start read.",
-    ),
-]
-PredOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--predictions",
-        help="Predictions file (Parquet or CSV) instead of the store: customer_id, "
-        "churn_probability, predicted_value; optional as_of (score date) and reasons.",
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", help="YAML file; its kpi: section (and serving: store_url) is read."),
-]
-StoreOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--store", help="SQLAlchemy URL of the prediction store (default: config, else SQLite)."
-    ),
-]
-
-
-def read_frame(path: Path, what: str) -> pd.DataFrame:
-    """Read a Parquet or CSV file (ids as text); a missing or unreadable file is a KpiError."""
-    import pandas as pd
-
-    from kpi.config import KpiError
-
-    if not path.is_file():
-        raise KpiError(f"{what} file {path} does not exist")
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype={"customer_id": "str", "account_manager_id": "str"})
-    except (OSError, ValueError) as exc:
-        raise KpiError(f"{what} file {path} cannot be read: {exc}") from None
-
-
 def write_frame(frame: pd.DataFrame, path: Path) -> None:
     """Write CSV or Parquet by the file's suffix."""
     from kpi.config import KpiError
@@ -367,100 +300,3 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False)
-
-
-def load_data(data: Path, console: Console, as_of: str | None = None) -> Dataset:
-    """The data set in folder ``data``, with a status line while it loads."""
-    from features.loaders import load_dataset
-
-    with console.status(f"Loading {data} ..."):
-        return load_dataset(data, as_of=as_of)
-
-
-def need_data(data: Path | None) -> Path:
-    """``--data``, which ``--predictions FILE`` needs; a KpiError when it is missing."""
-    from kpi.config import KpiError
-
-    if data is None:
-        raise KpiError("--predictions FILE needs --data DIR (the data set the predictions score)")
-    return data
-
-
-def serving_config(config: Path | None, store: str | None) -> ServingConfig:
-    """The serving config of ``--config``, with ``--store`` as its store URL when given."""
-    from scoring.config import load_serving_config
-
-    cfg = load_serving_config(config)
-    return cfg.model_copy(update={"store_url": store}) if store else cfg
-
-
-def score_options(config: Path | None, store: str | None) -> str:
-    """The options a hinted ``churn score`` command needs to write to the same store."""
-    parts = [f"--config {config}" if config else "", f"--store '{store}'" if store else ""]
-    return " ".join(filter(None, parts))
-
-
-Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")
-
-
-def from_store(
-    serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
-) -> Read:
-    """What ``read`` gets from the prediction store, saying which scoring runs it used."""
-    from kpi.inputs import PeriodInputs
-    from scoring.store.predictions import PredictionStore
-
-    store = PredictionStore(serving.resolved_store_url())
-    try:
-        with console.status(f"Reading predictions from {store.safe_url} ..."):
-            got = read(store)
-    finally:
-        store.close()
-    stored = got.stored if isinstance(got, PeriodInputs) else got
-    run = stored.runs[-1]
-    console.print(
-        f"predictions made at {', '.join(stored.asof)} by {run.churn_model} "
-        f"v{run.churn_model_version} and {run.value_model} v{run.value_model_version} "
-        f"({store.safe_url})",
-        highlight=False,
-    )
-    return got
-
-
-# --- loading a data folder (``churn validate``, ``train``, ``features``, ``score``) ------------
-
-MaxBadRowShareOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--max-bad-row-share",
-        min=0.0,
-        max=1.0,
-        help="Stop when more than this share of a table's rows is rejected (one bad row never "
-        "stops a run); default: the config's data.max_bad_row_share, else 0.2.",
-    ),
-]
-
-
-def load_folder(
-    data: Path,
-    console: Console,
-    *,
-    as_of: str | None = None,
-    encoding: str = "utf-8",
-    max_bad_row_share: float | None = None,
-    config: Path | None = None,
-) -> Dataset:
-    """Load a data folder with the bad-row share of the option, else of ``config``'s ``data:``
-    section, and say which as-of date it uses and why."""
-    from features.config import load_data_config
-    from features.loaders import load_dataset
-
-    share = (
-        max_bad_row_share
-        if max_bad_row_share is not None
-        else load_data_config(config).max_bad_row_share
-    )
-    with console.status(f"loading {data}"):
-        ds = load_dataset(data, as_of=as_of, encoding=encoding, max_bad_row_share=share)
-    console.print(ds.as_of_text(), highlight=False)
-    return ds

@@ -1,0 +1,117 @@
+"""What ``churn`` commands read: data folders (one loader, which honours the bad-row share of
+the option or of the config's ``data:`` section for every command), prediction files, and the
+prediction store with its serving configuration.
+
+Imported while the commands are registered (``churn --help``): pandas, the configs and everything
+from features/, scoring/ and kpi/ are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from rich.console import Console
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from features.dataset import Dataset
+    from kpi.inputs import PeriodInputs, StoredPredictions
+    from scoring.config import ServingConfig
+    from scoring.store.predictions import PredictionStore
+
+
+def load_folder(
+    data: Path,
+    console: Console,
+    *,
+    as_of: str | None = None,
+    encoding: str = "utf-8",
+    max_bad_row_share: float | None = None,
+    config: Path | None = None,
+    say_as_of: bool = True,
+) -> Dataset:
+    """Load a data folder, stopping when a table rejects more than the bad-row share of the
+    option, else of ``config``'s ``data:`` section (else 0.2); with ``say_as_of``, say which
+    as-of date it uses and why."""
+    from features.config import load_data_config
+    from features.loaders import load_dataset
+
+    share = (
+        max_bad_row_share
+        if max_bad_row_share is not None
+        else load_data_config(config).max_bad_row_share
+    )
+    with console.status(f"loading {data}"):
+        ds = load_dataset(data, as_of=as_of, encoding=encoding, max_bad_row_share=share)
+    if say_as_of:
+        console.print(ds.as_of_text(), highlight=False)
+    return ds
+
+
+def read_frame(path: Path, what: str) -> pd.DataFrame:
+    """Read a Parquet or CSV file (ids as text); a missing or unreadable file is a KpiError."""
+    import pandas as pd
+
+    from kpi.config import KpiError
+
+    if not path.is_file():
+        raise KpiError(f"{what} file {path} does not exist")
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype={"customer_id": "str", "account_manager_id": "str"})
+    except (OSError, ValueError) as exc:
+        raise KpiError(f"{what} file {path} cannot be read: {exc}") from None
+
+
+def need_data(data: Path | None) -> Path:
+    """``--data``, which ``--predictions FILE`` needs; a KpiError when it is missing."""
+    from kpi.config import KpiError
+
+    if data is None:
+        raise KpiError("--predictions FILE needs --data DIR (the data set the predictions score)")
+    return data
+
+
+def serving_config(config: Path | None, store: str | None) -> ServingConfig:
+    """The serving config of ``--config``, with ``--store`` as its store URL when given."""
+    from scoring.config import load_serving_config
+
+    cfg = load_serving_config(config)
+    return cfg.model_copy(update={"store_url": store}) if store else cfg
+
+
+def score_options(config: Path | None, store: str | None) -> str:
+    """The options a hinted ``churn score`` command needs to write to the same store."""
+    parts = [f"--config {config}" if config else "", f"--store '{store}'" if store else ""]
+    return " ".join(filter(None, parts))
+
+
+Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")
+
+
+def from_store(
+    serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
+) -> Read:
+    """What ``read`` gets from the prediction store, saying which scoring runs it used."""
+    from kpi.inputs import PeriodInputs
+    from scoring.store.predictions import PredictionStore
+
+    store = PredictionStore(serving.resolved_store_url())
+    try:
+        with console.status(f"Reading predictions from {store.safe_url} ..."):
+            got = read(store)
+    finally:
+        store.close()
+    stored = got.stored if isinstance(got, PeriodInputs) else got
+    run = stored.runs[-1]
+    console.print(
+        f"predictions made at {', '.join(stored.asof)} by {run.churn_model} "
+        f"v{run.churn_model_version} and {run.value_model} v{run.value_model_version} "
+        f"({store.safe_url})",
+        highlight=False,
+    )
+    return got
