@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sqlite3
 import zlib
 from dataclasses import dataclass
 from functools import cache
@@ -100,7 +101,7 @@ def _locking_engine(engine: sa.Engine) -> sa.Engine:
     )
 
     @sa.event.listens_for(locked, "connect")
-    def _manual(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _manual(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.isolation_level = None  # the driver's own BEGIN would come too late
 
     @sa.event.listens_for(locked, "begin")

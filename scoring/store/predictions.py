@@ -38,7 +38,7 @@ from sqlalchemy.pool import NullPool
 
 from core.config import Frozen
 from scoring.store.errors import StoreError, StoreUnavailable
-from scoring.store.migrate import upgrade
+from scoring.store.migrate import Upgrade, upgrade, version
 from scoring.store.schema import (
     API_PREDICTIONS,
     PREDICTIONS,
@@ -172,6 +172,40 @@ def _unavailable(exc: SQLAlchemyError) -> StoreUnavailable:
     return StoreUnavailable(public, str(exc))
 
 
+def safe_url(url: str) -> str:
+    """``url`` with any password hidden (for messages)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable URL)"
+
+
+def upgrade_store(url: str) -> Upgrade:
+    """Bring the store of ``url`` to this code's newest schema (what opening it does), saying
+    from which revision; a new SQLite file is created."""
+    engine = _engine(url)
+    try:
+        return upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot upgrade the store {safe_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def store_version(url: str) -> Upgrade:
+    """The schema revision of the store of ``url`` and this code's newest; changes nothing
+    (a missing SQLite file is an error, not created)."""
+    engine = _engine(url, create=False)
+    try:
+        return version(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot read the store {safe_url(url)}: {_unavailable(exc).public}"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
 INSERT_CHUNK = 50_000
 """Rows converted and sent per round trip of a bulk insert (bounds the extra memory)."""
 
@@ -261,7 +295,7 @@ class PredictionStore:
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden (for messages)."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return safe_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -147,3 +147,33 @@ def features_row(store: PredictionStore, customer_id: str, asof: str) -> pd.Data
         return store.features_for([customer_id], asof)[1]
     except StoreError:  # no scoring at that date
         return pd.DataFrame()
+
+
+def book_risk_rows(store: PredictionStore, asof: str, listed: tuple[str, ...]) -> pd.DataFrame:
+    """Per account manager scored at ``asof``: customers scored, those on the list (lifecycle in
+    ``listed``, or unknown as the API counts it), of them in the high band, their mean P(churn),
+    value if retained and expected value at risk; one grouped query, one row per manager."""
+    p = PREDICTIONS.c
+    on = sa.or_(p.lifecycle_status.in_(listed), p.lifecycle_status.is_(None))
+    query = (
+        sa.select(
+            p.account_manager_id,
+            sa.func.count().label("customers"),
+            sa.func.sum(sa.case((on, 1), else_=0)).label("at_risk"),
+            sa.func.sum(sa.case((sa.and_(on, p.risk_band == "high"), 1), else_=0)).label("high"),
+            sa.func.avg(sa.case((on, p.churn_probability))).label("mean_probability"),
+            sa.func.sum(sa.case((on, p.predicted_value))).label("value"),
+            sa.func.sum(sa.case((on, p.expected_value_at_risk))).label("value_at_risk"),
+        )
+        .where(p.asof == asof, p.account_manager_id.is_not(None))
+        .group_by(p.account_manager_id)
+    )
+    with store.reading() as conn:
+        return pd.read_sql(query, conn)
+
+
+def run_stamps(store: PredictionStore, dates: list[str]) -> dict[str, tuple[object, str]]:
+    """``scored_at`` and data folder of each scoring among ``dates`` the store holds."""
+    query = sa.select(RUNS.c.asof, RUNS.c.scored_at, RUNS.c.source).where(RUNS.c.asof.in_(dates))
+    with store.reading() as conn:
+        return {r.asof: (r.scored_at, r.source) for r in conn.execute(query)}
