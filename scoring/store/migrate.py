@@ -93,9 +93,9 @@ def _check_known(revision: str | None, where: str) -> None:
 
 def _locking_engine(engine: sa.Engine) -> sa.Engine:
     """An engine whose transactions hold the database's upgrade lock from their start: on
-    SQLite ``BEGIN EXCLUSIVE`` (DDL included in the transaction), elsewhere ``engine`` itself."""
-    if engine.dialect.name != "sqlite":
-        return engine
+    SQLite file ``BEGIN EXCLUSIVE`` (DDL included in the transaction), elsewhere ``engine``."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine  # an in-memory database lives in its engine: no other process sees it
     locked = sa.create_engine(
         engine.url, poolclass=NullPool, connect_args={"timeout": SQLITE_WAIT_S}
     )
