@@ -35,7 +35,8 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
 from scoring.config import PredictionLogConfig
-from scoring.store.predictions import API_PREDICTIONS, PredictionStore, bulk_insert
+from scoring.store.predictions import PredictionStore, bulk_insert
+from scoring.store.schema import API_PREDICTIONS
 from serving.metrics import ServiceMetrics
 from serving.prediction_log import PredictionLog
 from serving.schemas import Prediction

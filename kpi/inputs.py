@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.bundle import BundleError, ModelBundle
@@ -28,7 +27,8 @@ from kpi.portfolio import MANAGER, outcome_window
 from kpi.scorecard import scorecard
 from scoring.config import ServingConfig
 from scoring.reasons import risk_reason_text
-from scoring.store.predictions import PREDICTIONS, RUNS, PredictionStore, ScoringRun, StoreError
+from scoring.store.history import latest_source, predictions_at, run_sources
+from scoring.store.predictions import PredictionStore, ScoringRun, StoreError
 
 
 class MissingPredictionsError(KpiError):
@@ -74,19 +74,6 @@ def score_command(asof: pd.Timestamp | str, data: str | Path | None, extra: str 
     )
 
 
-def _stored_dates(store: PredictionStore, dates: Sequence[str]) -> dict[str, str]:
-    """As-of dates among ``dates`` that the store holds, with the data folder each read."""
-    query = sa.select(RUNS.c.asof, RUNS.c.source).where(RUNS.c.asof.in_(list(dates)))
-    with store.engine.connect() as conn:
-        return {row.asof: row.source for row in conn.execute(query)}
-
-
-def _latest_source(store: PredictionStore) -> str | None:
-    query = sa.select(RUNS.c.source).order_by(RUNS.c.asof.desc()).limit(1)
-    with store.engine.connect() as conn:
-        return conn.execute(query).scalar_one_or_none()
-
-
 def read_predictions(
     store: PredictionStore,
     dates: Sequence[pd.Timestamp],
@@ -97,22 +84,17 @@ def read_predictions(
     ``churn score`` commands that would store the missing ones (``command_options`` appended)."""
     wanted = [f"{d:%Y-%m-%d}" for d in dates]
     try:
-        found = _stored_dates(store, wanted)
+        found = run_sources(store, wanted)
         missing = [d for d in wanted if d not in found]
         if missing:
-            folder = data or _latest_source(store)
+            folder = data or latest_source(store)
             commands = "\n  ".join(score_command(d, folder, command_options) for d in missing)
             raise MissingPredictionsError(
                 f"the prediction store {store.safe_url} has no predictions made at "
                 f"{', '.join(missing)} (a month is judged by the predictions made at its first "
                 f"day); score {'them' if len(missing) > 1 else 'it'} first:\n  {commands}"
             )
-        p = PREDICTIONS.c
-        query = sa.select(p.customer_id, p.asof, p.churn_probability, p.predicted_value).where(
-            p.asof.in_(wanted)
-        )
-        with store.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
+        frame = predictions_at(store, wanted)
         runs = tuple(store.run(d) for d in wanted)
     except (SQLAlchemyError, StoreError) as exc:
         raise KpiError(f"cannot read predictions from the store {store.safe_url}: {exc}") from exc
@@ -183,7 +165,7 @@ def _refuse_unobservable(
     data: str | Path | None,
 ) -> None:
     """A period the data cannot judge yet is refused as such (no point scoring its start)."""
-    folder = data or _latest_source(store)
+    folder = data or latest_source(store)
     if folder is not None and Path(folder).is_dir():
         ds = load(Path(folder))
         for month in period.months:

@@ -12,17 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 from features.pipeline.build import FeaturePlan, features_at, plan_features
 from monitoring import cbpe
-from scoring.store.predictions import (
-    API_PREDICTIONS,
-    DEFAULT_HORIZON_DAYS,
-    PREDICTIONS,
-    RUNS,
-    PredictionStore,
-)
+from scoring.store.history import api_log_until, churn_probabilities, run_horizons
+from scoring.store.predictions import DEFAULT_HORIZON_DAYS, PredictionStore
 
 BATCH = "batch"
 API = "api"
@@ -41,30 +35,20 @@ class StoredScoring:
 
 def stored_runs(store: PredictionStore) -> list[tuple[str, int, str]]:
     """(as-of date, horizon days, churn model version) of every stored batch scoring, oldest first."""
-    query = sa.select(RUNS.c.asof, RUNS.c.horizon_days, RUNS.c.churn_model_version).order_by(
-        RUNS.c.asof
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
     return [
-        (str(a), h if isinstance(h, int) and h > 0 else DEFAULT_HORIZON_DAYS, str(v))
-        for a, h, v in rows
+        (a, h if isinstance(h, int) and h > 0 else DEFAULT_HORIZON_DAYS, v)
+        for a, h, v in run_horizons(store)
     ]
 
 
 def matured_scorings(store: PredictionStore, asof: pd.Timestamp) -> list[StoredScoring]:
     """Every stored batch scoring whose horizon has ended by ``asof`` (T + horizon <= asof)."""
     out = []
-    p = PREDICTIONS.c
     for day, horizon, version in stored_runs(store):
         when = pd.Timestamp(day)
         if when + pd.Timedelta(days=horizon) > asof:
             continue
-        query = sa.select(p.customer_id, p.account_manager_id, p.churn_probability).where(
-            p.asof == day
-        )
-        with store.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
+        frame = churn_probabilities(store, day)
         frame["customer_id"] = frame["customer_id"].astype("str")
         out.append(StoredScoring(when, horizon, version, frame))
     return out
@@ -76,17 +60,8 @@ def api_scorings(
     """The API's logged predictions whose horizon has ended by ``asof``, one scoring per as-of
     date and churn model version; a customer asked about more than once counts with the last
     answer of that date. Predictions of records without a customer id cannot be joined."""
-    a = API_PREDICTIONS.c
     last = (pd.Timestamp(asof) - pd.Timedelta(days=horizon_days)).strftime("%Y-%m-%d")
-    query = (
-        sa.select(
-            a.asof, a.churn_model_version, a.customer_id, a.account_manager_id, a.churn_probability
-        )
-        .where(a.asof <= last, a.customer_id.is_not(None))
-        .order_by(a.id)
-    )
-    with store.engine.connect() as conn:
-        logged = pd.read_sql(query, conn)
+    logged = api_log_until(store, last)
     if logged.empty:
         return []
     logged["customer_id"] = logged["customer_id"].astype("str")

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import PredictionLogConfig
-from scoring.store.predictions import API_LOG_COLUMNS
+from scoring.store.schema import API_LOG_COLUMNS
 from serving.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)

@@ -40,12 +40,12 @@ from scoring.config import api_key_from_env, config_path_from_env, serving_confi
 from scoring.frame import records_frame, score_frame, score_records
 from scoring.reasons import explain_frame
 from scoring.store.predictions import (
-    STORED_KEYS,
     PredictionStore,
     ScoringRun,
     StoreError,
     StoreUnavailable,
 )
+from scoring.store.schema import STORED_KEYS
 from serving.background import Repeating
 from serving.errors import error_response
 from serving.launch import exit_with_parent

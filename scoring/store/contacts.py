@@ -1,7 +1,7 @@
 """Retention contacts logged in the workspace: whom a manager contacted (or held back as a
-control), how, and what happened, kept in the serving store's database (``ui_contacts``) with the
-columns of the data contract's ``contacts`` table, so ``churn export contacts`` writes a file the
-loader accepts as that table.
+control), how, and what happened, kept in the serving store's database (``ui_contacts``, described
+in :mod:`scoring.store.schema`) with the columns of the data contract's ``contacts`` table, so
+``churn export contacts`` writes a file the loader accepts as that table.
 
 A form's fields are checked against the contract's column rules (allowed outcomes, ``treated``
 0 or 1) and the workspace's own (a date not in the future, an outcome for a contact and none for a
@@ -19,44 +19,19 @@ import pandas as pd
 import sqlalchemy as sa
 
 from features.contract import TABLES, Column, Table
+from scoring.store.migrate import upgrade
+from scoring.store.schema import CONTACT_TEXT
+from scoring.store.schema import CONTACTS as TABLE
 
 CONTACTS = "contacts"
-MAX_TEXT = 200
+MAX_TEXT = CONTACT_TEXT
 CHANNEL_CHOICES = ("call", "email", "chat", "visit")
 OFFER_CHOICES = ("none", "discount", "upgrade", "free month")
-_KINDS: dict[str, sa.types.TypeEngine] = {
-    "id": sa.String(MAX_TEXT),
-    "text": sa.String(MAX_TEXT),
-    "category": sa.String(40),
-    "date": sa.DateTime(),
-    "int": sa.Integer(),
-    "float": sa.Float(),
-}
 
 
 def contract_table() -> Table:
     """The data contract's ``contacts`` table."""
     return TABLES[CONTACTS]
-
-
-def _sa_table(metadata: sa.MetaData) -> sa.Table:
-    """``ui_contacts``: the contract's columns (``contact_id`` the key) and when it was logged."""
-    spec = contract_table()
-    columns = [
-        sa.Column(
-            c.name,
-            _KINDS[c.kind],
-            primary_key=c.name == spec.key,
-            nullable=not c.required,
-            index=c.name in ("customer_id", "account_manager_id"),
-        )
-        for c in spec.columns
-    ]
-    return sa.Table("ui_contacts", metadata, *columns, sa.Column("logged_at", sa.DateTime))
-
-
-_META = sa.MetaData()
-TABLE = _sa_table(_META)
 
 
 @dataclass(frozen=True)
@@ -130,9 +105,10 @@ class ContactStore:
         self._ready = False
 
     def ensure_table(self) -> None:
-        """Create ``ui_contacts`` when it is missing (once per process)."""
+        """Bring the store's schema up to date, ``ui_contacts`` included (once per object;
+        a store opened through ``PredictionStore`` is up to date already)."""
         if not self._ready:
-            _META.create_all(self.engine, checkfirst=True)
+            upgrade(self.engine)
             self._ready = True
 
     def add(

@@ -9,6 +9,9 @@ Any SQLAlchemy URL works (SQLite by default, PostgreSQL too). Tables:
 - ``api_predictions``: the API's bounded prediction log (:mod:`serving.prediction_log`);
 - ``reload_signals``: how the service's workers pass on a ``POST /reload``.
 
+The tables are described in :mod:`scoring.store.schema`; opening a store upgrades its schema
+(:mod:`scoring.store.migrate`).
+
 Scoring an as-of date again replaces its rows in one transaction. Reads meet a missing, corrupt
 or unreachable store as :class:`StoreUnavailable` (the API answers 503) and recover by themselves
 once it is back: a SQLite file is opened afresh for every read (no pooled handle outlives a
@@ -17,7 +20,6 @@ replaced file, and a missing file is never created by a read), other databases a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
@@ -35,13 +37,21 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from core.config import Frozen
-from core.errors import ChurnError
+from scoring.store.errors import StoreError, StoreUnavailable
+from scoring.store.migrate import Upgrade, upgrade, version
+from scoring.store.schema import (
+    API_PREDICTIONS,
+    PREDICTIONS,
+    RELOADS,
+    RUNS,
+    feature_table,
+    feature_table_name,
+    reflect_feature_table,
+)
 
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("customer_id", "account_manager_id", "segment")
-STORED_KEYS = ("customer_id", "account_manager_id")
-"""Columns every feature table holds besides the scored features."""
 PREDICTION_COLUMNS = (
     "churn_probability",
     "predicted_value",
@@ -62,96 +72,6 @@ LIST_COLUMNS = (
 """What the lists show besides the scores (``reasons``: a JSON list of sentences). Rows stored
 before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows."""
 DEFAULT_HORIZON_DAYS = 90
-
-_META = sa.MetaData()
-RUNS = sa.Table(
-    "scoring_runs",
-    _META,
-    sa.Column("asof", sa.String(10), primary_key=True),
-    sa.Column("scored_at", sa.DateTime, nullable=False),
-    sa.Column("n_customers", sa.Integer, nullable=False),
-    sa.Column("churn_model", sa.String(200), nullable=False),
-    sa.Column("churn_model_version", sa.String(50), nullable=False),
-    sa.Column("value_model", sa.String(200), nullable=False),
-    sa.Column("value_model_version", sa.String(50), nullable=False),
-    sa.Column("feature_table", sa.String(63), nullable=False),
-    sa.Column("feature_names", sa.Text, nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("horizon_days", sa.Integer),
-)
-PREDICTIONS = sa.Table(
-    "predictions",
-    _META,
-    sa.Column("asof", sa.String(10), primary_key=True),
-    sa.Column("customer_id", sa.String(200), primary_key=True),
-    sa.Column("account_manager_id", sa.String(200)),
-    sa.Column("segment", sa.String(200)),
-    sa.Column("churn_probability", sa.Double, nullable=False),
-    sa.Column("predicted_value", sa.Double, nullable=False),
-    sa.Column("expected_value_at_risk", sa.Double, nullable=False),
-    sa.Column("risk_band", sa.String(10), nullable=False),
-    sa.Column("churn_model_version", sa.String(50), nullable=False),
-    sa.Column("value_model_version", sa.String(50), nullable=False),
-    sa.Column("plan", sa.String(200)),
-    sa.Column("lifecycle_status", sa.String(10)),
-    sa.Column("last_purchase_date", sa.String(10)),
-    sa.Column("days_since_last_purchase", sa.Double),
-    sa.Column("contract_end_date", sa.String(10)),
-    sa.Column("reasons", sa.Text),
-    sa.Column("recommended_action", sa.Text),
-    sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
-)
-
-API_PREDICTIONS = sa.Table(
-    "api_predictions",
-    _META,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("logged_at", sa.DateTime, nullable=False),
-    sa.Column("asof", sa.String(10), nullable=False),
-    sa.Column("endpoint", sa.String(20), nullable=False),
-    sa.Column("customer_id", sa.String(200)),
-    sa.Column("account_manager_id", sa.String(200)),
-    sa.Column("churn_probability", sa.Double, nullable=False),
-    sa.Column("predicted_value", sa.Double, nullable=False),
-    sa.Column("risk_band", sa.String(10), nullable=False),
-    sa.Column("churn_model_version", sa.String(50), nullable=False),
-    sa.Column("value_model_version", sa.String(50), nullable=False),
-    sa.Index("ix_api_predictions_asof", "asof"),
-)
-"""The API's prediction log, bounded: what ``/predict`` and ``/predict_by_id`` answered. ``asof``
-is the as-of date of the stored features for ``/predict_by_id``, the day of the request (UTC)
-for ``/predict``: the date from which the churn horizon runs."""
-API_LOG_COLUMNS = tuple(c.name for c in API_PREDICTIONS.columns if c.name != "id")
-
-RELOADS = sa.Table(
-    "reload_signals",
-    _META,
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("generation", sa.Integer, nullable=False),
-    sa.Column("signalled_at", sa.DateTime, nullable=False),
-)
-"""One row per served model set: ``POST /reload`` on any worker raises its generation, and every
-worker that sees it change re-reads the champion alias (workers share the store, not memory)."""
-
-
-class StoreError(ChurnError):
-    """The store cannot be opened, or holds nothing for the question asked.
-
-    ``public`` is the message without the store's URL or commands (what an API client reads).
-    """
-
-    def __init__(self, message: str, public: str | None = None) -> None:
-        super().__init__(message)
-        self.public = public or message
-
-
-class StoreUnavailable(ChurnError):
-    """The store cannot be read now (missing, corrupt, unreachable); ``public`` says which in
-    words safe for API clients, the message adds the database's own error (for the log)."""
-
-    def __init__(self, public: str, detail: str) -> None:
-        super().__init__(f"{public}: {detail}")
-        self.public = public
 
 
 @dataclass(frozen=True)
@@ -205,27 +125,6 @@ class StoredCustomer:
     scores: dict[str, Any]
 
 
-def feature_table_name(feature_names: Sequence[str], categorical: Sequence[str]) -> str:
-    """``features_<hash>``: the same feature set always lands in the same table."""
-    key = json.dumps([list(feature_names), sorted(categorical)]).encode("utf-8")
-    return f"features_{hashlib.sha1(key).hexdigest()[:12]}"
-
-
-def _feature_table(name: str, feature_names: Sequence[str], categorical: Sequence[str]) -> sa.Table:
-    cats = set(categorical)
-    columns = [
-        sa.Column("asof", sa.String(10), primary_key=True),
-        sa.Column("customer_id", sa.String(200), primary_key=True),
-        sa.Column("account_manager_id", sa.String(200)),
-    ]
-    columns += [
-        sa.Column(f, sa.Text if f in cats else sa.Double)
-        for f in feature_names
-        if f not in STORED_KEYS
-    ]
-    return sa.Table(name, sa.MetaData(), *columns)
-
-
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
     try:
@@ -273,19 +172,38 @@ def _unavailable(exc: SQLAlchemyError) -> StoreUnavailable:
     return StoreUnavailable(public, str(exc))
 
 
-def _add_missing_columns(engine: sa.Engine) -> None:
-    """Bring a store written by an earlier version up to date: add the columns it lacks
-    (nullable, so its rows stay readable)."""
-    inspector = sa.inspect(engine)
-    with engine.begin() as conn:
-        for table in (RUNS, PREDICTIONS):
-            have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.execute(
-                        sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                    )
+def safe_url(url: str) -> str:
+    """``url`` with any password hidden (for messages)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable URL)"
+
+
+def upgrade_store(url: str) -> Upgrade:
+    """Bring the store of ``url`` to this code's newest schema (what opening it does), saying
+    from which revision; a new SQLite file is created."""
+    engine = _engine(url)
+    try:
+        return upgrade(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot upgrade the store {safe_url(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
+def store_version(url: str) -> Upgrade:
+    """The schema revision of the store of ``url`` and this code's newest; changes nothing
+    (a missing SQLite file is an error, not created)."""
+    engine = _engine(url, create=False)
+    try:
+        return version(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot read the store {safe_url(url)}: {_unavailable(exc).public}"
+        ) from exc
+    finally:
+        engine.dispose()
 
 
 INSERT_CHUNK = 50_000
@@ -342,8 +260,7 @@ class PredictionStore:
         self.url = url
         setup = _engine(url)
         try:
-            _META.create_all(setup)
-            _add_missing_columns(setup)
+            upgrade(setup)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: {exc}"
@@ -378,7 +295,7 @@ class PredictionStore:
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden (for messages)."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return safe_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -398,7 +315,7 @@ class PredictionStore:
         ``predictions`` holds ``KEY_COLUMNS`` and ``PREDICTION_COLUMNS``.
         """
         table_name = feature_table_name(run.feature_names, categorical)
-        table = _feature_table(table_name, run.feature_names, categorical)
+        table = feature_table(table_name, run.feature_names, categorical)
         cols = [c.name for c in table.columns if c.name != "asof"]
         feature_rows = features.reindex(columns=cols).assign(asof=run.asof)
         pred_rows = predictions.reindex(
@@ -409,7 +326,7 @@ class PredictionStore:
             old = conn.execute(sa.select(RUNS.c.feature_table).where(RUNS.c.asof == run.asof))
             old_table = old.scalar_one_or_none()
             if old_table is not None:
-                old_t = sa.Table(old_table, sa.MetaData(), autoload_with=conn)
+                old_t = reflect_feature_table(conn, old_table)
                 conn.execute(old_t.delete().where(old_t.c.asof == run.asof))
             conn.execute(PREDICTIONS.delete().where(PREDICTIONS.c.asof == run.asof))
             conn.execute(RUNS.delete().where(RUNS.c.asof == run.asof))
@@ -514,7 +431,7 @@ class PredictionStore:
         """A feature table, reflected once per store object (its name fixes its columns)."""
         table = self._tables.get(name)
         if table is None:
-            table = sa.Table(name, sa.MetaData(), autoload_with=conn)
+            table = reflect_feature_table(conn, name)
             self._tables[name] = table
         return table
 

@@ -1,7 +1,7 @@
 """Who may use the workspace: users with roles, sessions, CSRF tokens and the audit log.
 
 Users, sessions and the audit log are tables of the serving store's database (``ui_users``,
-``ui_sessions``, ``ui_audit``), created here on first use. Passwords are argon2 hashes; a session
+``ui_sessions``, ``ui_audit``, described in :mod:`scoring.store.schema`). Passwords are argon2 hashes; a session
 is a random token in an HttpOnly cookie whose SHA-256 the store keeps, so signing out (or removing
 the user) ends it at once. Roles: a ``manager`` sees only their own book (``manager_id``), a
 ``lead`` or an ``analyst`` sees every customer.
@@ -24,44 +24,14 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ChurnError
+from scoring.store.migrate import upgrade
+from scoring.store.schema import AUDIT, SESSIONS, USERS
 
 Role = Literal["manager", "lead", "analyst"]
 ROLES: tuple[str, ...] = get_args(Role)
 SESSION_HOURS = 12
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MIN_PASSWORD = 10
-
-_META = sa.MetaData()
-USERS = sa.Table(
-    "ui_users",
-    _META,
-    sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("role", sa.String(10), nullable=False),
-    sa.Column("manager_id", sa.String(200)),
-    sa.Column("password_hash", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-)
-SESSIONS = sa.Table(
-    "ui_sessions",
-    _META,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("user_name", sa.String(100), nullable=False, index=True),
-    sa.Column("csrf", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("expires_at", sa.DateTime, nullable=False),
-)
-AUDIT = sa.Table(
-    "ui_audit",
-    _META,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime, nullable=False),
-    sa.Column("user_name", sa.String(100)),
-    sa.Column("role", sa.String(10)),
-    sa.Column("action", sa.String(40), nullable=False),
-    sa.Column("target", sa.Text),
-    sa.Column("outcome", sa.String(20), nullable=False),
-    sa.Column("client", sa.String(100)),
-)
 
 
 class UserError(ChurnError):
@@ -119,9 +89,10 @@ class UserStore:
         self._ready = False
 
     def ensure_tables(self) -> None:
-        """Create the workspace's tables when they are missing (once per process)."""
+        """Bring the store's schema up to date, workspace tables included (once per object;
+        a store opened through ``PredictionStore`` is up to date already)."""
         if not self._ready:
-            _META.create_all(self.engine, checkfirst=True)
+            upgrade(self.engine)
             self._ready = True
 
     # ---- users ----------------------------------------------------------------------------------

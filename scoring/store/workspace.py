@@ -9,22 +9,21 @@ value at risk descending, then customer id) and the filters' meaning are those o
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
 import sqlalchemy as sa
 
+from scoring.store.errors import StoreError
 from scoring.store.predictions import (
     KEY_COLUMNS,
     LIST_COLUMNS,
     PREDICTION_COLUMNS,
-    PREDICTIONS,
-    RUNS,
     PredictionStore,
     ScoringRun,
 )
+from scoring.store.schema import PREDICTIONS, RUNS
 
 SortKey = Literal["value_at_risk", "probability", "value", "days", "customer"]
 SORT_COLUMNS: dict[str, str] = {
@@ -141,24 +140,40 @@ def customer_history(store: PredictionStore, customer_id: str, dates: list[str])
     return rows.astype(object).where(rows.notna(), None)
 
 
-_TABLES: dict[tuple[str, str], sa.Table] = {}
-_TABLES_LOCK = threading.Lock()
-
-
 def features_row(store: PredictionStore, customer_id: str, asof: str) -> pd.DataFrame:
-    """The stored feature row of one customer at ``asof`` (empty when none), like
-    ``PredictionStore.features_for`` but with the feature table's reflection kept per process."""
+    """The stored feature row of one customer at ``asof`` (empty when that date or customer
+    was not scored), read by :meth:`PredictionStore.features_for`."""
+    try:
+        return store.features_for([customer_id], asof)[1]
+    except StoreError:  # no scoring at that date
+        return pd.DataFrame()
+
+
+def book_risk_rows(store: PredictionStore, asof: str, listed: tuple[str, ...]) -> pd.DataFrame:
+    """Per account manager scored at ``asof``: customers scored, those on the list (lifecycle in
+    ``listed``, or unknown as the API counts it), of them in the high band, their mean P(churn),
+    value if retained and expected value at risk; one grouped query, one row per manager."""
+    p = PREDICTIONS.c
+    on = sa.or_(p.lifecycle_status.in_(listed), p.lifecycle_status.is_(None))
+    query = (
+        sa.select(
+            p.account_manager_id,
+            sa.func.count().label("customers"),
+            sa.func.sum(sa.case((on, 1), else_=0)).label("at_risk"),
+            sa.func.sum(sa.case((sa.and_(on, p.risk_band == "high"), 1), else_=0)).label("high"),
+            sa.func.avg(sa.case((on, p.churn_probability))).label("mean_probability"),
+            sa.func.sum(sa.case((on, p.predicted_value))).label("value"),
+            sa.func.sum(sa.case((on, p.expected_value_at_risk))).label("value_at_risk"),
+        )
+        .where(p.asof == asof, p.account_manager_id.is_not(None))
+        .group_by(p.account_manager_id)
+    )
     with store.reading() as conn:
-        name = conn.execute(sa.select(RUNS.c.feature_table).where(RUNS.c.asof == asof)).scalar()
-        if name is None:
-            return pd.DataFrame()
-        key = (store.url, str(name))
-        with _TABLES_LOCK:
-            table = _TABLES.get(key)
-        if table is None:
-            table = sa.Table(str(name), sa.MetaData(), autoload_with=conn)
-            with _TABLES_LOCK:
-                _TABLES[key] = table
-        query = sa.select(table).where(table.c.asof == asof, table.c.customer_id == customer_id)
-        frame = pd.read_sql(query, conn)
-    return frame.drop(columns="asof")
+        return pd.read_sql(query, conn)
+
+
+def run_stamps(store: PredictionStore, dates: list[str]) -> dict[str, tuple[object, str]]:
+    """``scored_at`` and data folder of each scoring among ``dates`` the store holds."""
+    query = sa.select(RUNS.c.asof, RUNS.c.scored_at, RUNS.c.source).where(RUNS.c.asof.in_(dates))
+    with store.reading() as conn:
+        return {r.asof: (r.scored_at, r.source) for r in conn.execute(query)}

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pandas as pd
-import sqlalchemy as sa
 from starlette.responses import Response
 
 from core.errors import ChurnError
@@ -28,8 +27,8 @@ from kpi.periods import Period, latest_complete_month, parse_period
 from kpi.portfolio import MANAGER
 from kpi.scorecard import COMPONENT_METRICS, scorecard
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, present
-from scoring.store.predictions import PREDICTIONS, RUNS, PredictionStore, ScoringRun
-from scoring.store.workspace import ListSelection, list_rows
+from scoring.store.predictions import PredictionStore, ScoringRun
+from scoring.store.workspace import ListSelection, book_risk_rows, list_rows, run_stamps
 from serving.errors import scrub
 from serving.ui.context import PREFIX, Context, PageError, Site, plain
 from serving.ui.i18n import STRINGS, t
@@ -41,26 +40,7 @@ def book_risk(store: PredictionStore, run: ScoringRun) -> pd.DataFrame:
     """Per account manager at ``run``: customers scored, customers on the at-risk list (active
     or lapsing), of them in the high band, their mean P(churn), value if retained and expected
     value at risk. Indexed by ``account_manager_id``."""
-    p = PREDICTIONS.c
-    listed = sa.or_(p.lifecycle_status.in_(AT_RISK_STATUSES), p.lifecycle_status.is_(None))
-    on_list = sa.case((listed, 1), else_=0)
-    query = (
-        sa.select(
-            p.account_manager_id,
-            sa.func.count().label("customers"),
-            sa.func.sum(on_list).label("at_risk"),
-            sa.func.sum(sa.case((sa.and_(listed, p.risk_band == "high"), 1), else_=0)).label(
-                "high"
-            ),
-            sa.func.avg(sa.case((listed, p.churn_probability))).label("mean_probability"),
-            sa.func.sum(sa.case((listed, p.predicted_value))).label("value"),
-            sa.func.sum(sa.case((listed, p.expected_value_at_risk))).label("value_at_risk"),
-        )
-        .where(p.asof == run.asof, p.account_manager_id.is_not(None))
-        .group_by(p.account_manager_id)
-    )
-    with store.reading() as conn:
-        frame = pd.read_sql(query, conn)
+    frame = book_risk_rows(store, run.asof, AT_RISK_STATUSES)
     frame[MANAGER] = frame[MANAGER].astype("str")
     counts = ["customers", "at_risk", "high"]
     frame[counts] = frame[counts].fillna(0).astype("int64")
@@ -119,15 +99,11 @@ class ScorecardSource:
         """The scorecards computed before when the period's scoring runs and their data set are
         unchanged (one small query of the runs and a look at the folder's files)."""
         wanted = [f"{m:%Y-%m-%d}" for m in period.months]
-        query = sa.select(RUNS.c.asof, RUNS.c.scored_at, RUNS.c.source).where(
-            RUNS.c.asof.in_(wanted)
-        )
-        with store.reading() as conn:
-            runs = {r.asof: r for r in conn.execute(query)}
-        sources = {r.source for r in runs.values()}
+        runs = run_stamps(store, wanted)
+        sources = {source for _, source in runs.values()}
         if len(runs) != len(wanted) or len(sources) != 1 or not Path(next(iter(sources))).is_dir():
             return None
-        key = (store.url, period.label, tuple((d, _stamp(runs[d].scored_at)) for d in wanted))
+        key = (store.url, period.label, tuple((d, _stamp(runs[d][0])) for d in wanted))
         with self._lock:
             hit = self._cards.get(key)
         if hit is None or hit[0] is not self.datasets(Path(next(iter(sources)))):

@@ -36,6 +36,7 @@ COMMANDS = {
     "rollback",
     "score",
     "serve",
+    "store",
     "train",
     "train-snapshot",
     "users",

@@ -20,7 +20,8 @@ from core.paths import home
 from features.synthetic.drift import DriftConfig
 from features.synthetic.generator import GeneratorConfig, generate, write_dataset
 from monitoring.run import latest_path
-from scoring.store.predictions import API_LOG_COLUMNS, PREDICTIONS, PredictionStore
+from scoring.store.predictions import PredictionStore
+from scoring.store.schema import API_LOG_COLUMNS, PREDICTIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
 

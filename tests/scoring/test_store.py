@@ -135,15 +135,15 @@ def test_tables_compile_for_postgresql():
     import sqlalchemy as sa
     from sqlalchemy.dialects import postgresql
 
-    from scoring.store.predictions import PREDICTIONS, RUNS, _feature_table, feature_table_name
+    from scoring.store.schema import PREDICTIONS, RUNS, feature_table, feature_table_name
 
     name = feature_table_name(FEATURES, ["segment"])
     assert name == feature_table_name(FEATURES, ["segment"]) and len(name) <= 63
-    for table in (RUNS, PREDICTIONS, _feature_table(name, FEATURES, ["segment"])):
+    for table in (RUNS, PREDICTIONS, feature_table(name, FEATURES, ["segment"])):
         ddl = str(sa.schema.CreateTable(table).compile(dialect=postgresql.dialect()))
         assert "DOUBLE PRECISION" in ddl or table is RUNS
     ddl = str(
-        sa.schema.CreateTable(_feature_table(name, FEATURES, ["segment"])).compile(
+        sa.schema.CreateTable(feature_table(name, FEATURES, ["segment"])).compile(
             dialect=postgresql.dialect()
         )
     )

@@ -96,3 +96,66 @@ def test_copy_into_postgresql_reads_back_like_sqlite(
     assert stores["postgresql"].reload_generation("k") == 1
     for store in stores.values():
         store.close()
+
+
+def test_a_store_sharing_its_database_with_mlflow_is_upgraded_once_beside_its_alembic_version(
+    postgres: str,
+):
+    import threading
+
+    import sqlalchemy as sa
+
+    from scoring.store.migrate import head
+    from scoring.store.predictions import upgrade_store
+    from scoring.store.schema import VERSION_TABLE
+
+    with sa.create_engine(postgres, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(sa.text("CREATE DATABASE shared"))
+    url = postgres.rsplit("/", 1)[0] + "/shared"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # MLflow's version table, and a store from before the lists
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('mlflow_7f2a')"))
+        conn.execute(sa.text(
+            "CREATE TABLE predictions (asof VARCHAR(10), customer_id VARCHAR(200), "
+            "account_manager_id VARCHAR(200), segment VARCHAR(200), "
+            "churn_probability DOUBLE PRECISION NOT NULL, predicted_value DOUBLE PRECISION NOT NULL, "
+            "expected_value_at_risk DOUBLE PRECISION NOT NULL, risk_band VARCHAR(10) NOT NULL, "
+            "churn_model_version VARCHAR(50) NOT NULL, value_model_version VARCHAR(50) NOT NULL, "
+            "PRIMARY KEY (asof, customer_id))"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO predictions VALUES ('2024-05-31', 'C1', 'AM1', 'smb', 0.4, 100.0, 40.0, "
+            "'medium', '1', '1')"
+        ))  # fmt: skip
+    barrier, done, failed = threading.Barrier(2), [], []
+
+    def open_store() -> None:
+        barrier.wait(timeout=30)
+        try:
+            done.append(upgrade_store(url))
+        except Exception as exc:  # reported by the assertion below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failed == [] and sorted((d.before or "", d.after) for d in done) == [
+        ("", head()),
+        (head(), head()),
+    ]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
+            ("mlflow_7f2a",)
+        ]
+        assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).all() == [
+            (head(),)
+        ]
+        rows = conn.execute(sa.text("SELECT customer_id, lifecycle_status FROM predictions"))
+        assert rows.all() == [("C1", None)]
+        assert {"scoring_runs", "ui_users", "ui_contacts"} <= set(
+            sa.inspect(conn).get_table_names()
+        )
+    engine.dispose()

@@ -19,7 +19,8 @@ from prometheus_client import CollectorRegistry
 
 from monitoring.realized import API, api_scorings
 from scoring.config import PredictionLogConfig
-from scoring.store.predictions import API_PREDICTIONS, PredictionStore
+from scoring.store.predictions import PredictionStore
+from scoring.store.schema import API_PREDICTIONS
 from serving.metrics import ServiceMetrics
 from serving.prediction_log import PredictionLog
 from serving.schemas import Prediction

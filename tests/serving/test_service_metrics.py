@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from features.pipeline.build import build_features
 from scoring.champions import load_champions
-from scoring.store.predictions import API_PREDICTIONS
+from scoring.store.schema import API_PREDICTIONS
 from serving.launch import free_port, start_service, stop_service, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("serving-api")]
