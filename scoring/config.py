@@ -16,6 +16,7 @@ from core.config import Frozen, load_section
 from core.errors import ChurnError
 from core.paths import home, tracking_uri
 from features.pipeline.lifecycle import LifecycleConfig
+from features.pipeline.segments import RfmSegmentConfig
 
 SECTION = "serving"
 CONFIG_ENV = "CHURN_SERVING_CONFIG"
@@ -84,6 +85,8 @@ class ListsConfig(Frozen):
     actions: tuple[ActionRule, ...] = DEFAULT_ACTIONS
     """Ordered rules: a row gets the action of the first rule that applies (keep a last rule
     without conditions, or rows no rule covers get no action)."""
+    rfm_segments: RfmSegmentConfig = RfmSegmentConfig()
+    """Cut points of the eight RFM segments each listed customer carries (``rfm_segment``)."""
 
 
 class PredictionLogConfig(Frozen):

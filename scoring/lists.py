@@ -27,6 +27,7 @@ SCORE_NAMES = {
 }
 PROBABILITY_DECIMALS = 4
 VALUE_DECIMALS = 2
+RFM_DECIMALS = 2
 
 
 def list_columns(horizon_days: int, reasons: int = 3) -> tuple[str, ...]:
@@ -47,6 +48,8 @@ def list_columns(horizon_days: int, reasons: int = 3) -> tuple[str, ...]:
         f"value_if_retained{h}",
         f"expected_value_at_risk{h}",
         "risk_band",
+        "rfm_segment",
+        "rfm_score",
         *(f"reason_{i}" for i in range(1, reasons + 1)),
         "recommended_action",
         "churn_model_version",
@@ -108,6 +111,8 @@ def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataF
     )
     for col in (f"value_if_retained{h}", f"expected_value_at_risk{h}"):
         out[col] = out[col].astype(float).round(VALUE_DECIMALS)
+    if "rfm_score" in out:
+        out["rfm_score"] = pd.to_numeric(out["rfm_score"], errors="coerce").round(RFM_DECIMALS)
     days = pd.to_numeric(out["days_since_last_purchase"], errors="coerce")
     out["days_since_last_purchase"] = days.astype("Int64")
     out["rank"] = out["rank"].astype(int)

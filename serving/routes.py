@@ -38,6 +38,7 @@ from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.predictions import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
 from serving.errors import Problem, error_response, pydantic_problems, scrub
 from serving.schemas import (
+    RfmSegment,
     MAX_OFFSET,
     MAX_PAGE,
     PERIOD_PATTERN,
@@ -157,6 +158,7 @@ class ListQuery:
     asof: str | None
     account_manager_id: str | None
     segment: str | None
+    rfm_segment: str | None
     min_probability: float
     limit: int | None
     offset: int
@@ -167,6 +169,7 @@ def _list_query(
     asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
     account_manager_id: str | None = Query(None, max_length=200),
     segment: str | None = Query(None, max_length=200),
+    rfm_segment: RfmSegment | None = Query(None, description="One of the eight RFM segments."),
     min_probability: float = Query(0.0, ge=0.0, le=1.0, allow_inf_nan=False),
     limit: int | None = Query(
         None,
@@ -177,7 +180,9 @@ def _list_query(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
 ) -> ListQuery:
-    return ListQuery(asof, account_manager_id, segment, min_probability, limit, offset, format)
+    return ListQuery(
+        asof, account_manager_id, segment, rfm_segment, min_probability, limit, offset, format
+    )
 
 
 def _unavailable(exc: StoreUnavailable) -> JSONResponse:
@@ -227,6 +232,7 @@ def build_routes(
             asof=q.asof,
             account_manager_id=q.account_manager_id,
             segment=q.segment,
+            rfm_segment=q.rfm_segment,
             min_probability=q.min_probability,
             limit=size,
             offset=q.offset,

@@ -36,6 +36,17 @@ PERIOD_PATTERN = r"^(19|20|21)\d{2}(-(0[1-9]|1[0-2])|-[Qq][1-4])?$"
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Band = Literal["low", "medium", "high"]
+RfmSegment = Literal[
+    "important_value",
+    "important_develop",
+    "important_keep",
+    "important_retain",
+    "general_value",
+    "general_develop",
+    "general_keep",
+    "general_retain",
+]
+"""The eight RFM segments (:data:`features.pipeline.segments.RFM_SEGMENTS`)."""
 
 RECORD_EXAMPLE: dict[str, Any] = {
     "customer_id": "C0000042",
@@ -222,6 +233,8 @@ class CustomerScores(BaseModel):
     contract_end_date: str | None
     reasons: list[str] = Field(description="Risk-raising reasons, largest first.")
     recommended_action: str | None
+    rfm_segment: RfmSegment | None = None
+    rfm_score: float | None = None
 
 
 class CustomerResponse(BaseModel):
@@ -252,6 +265,10 @@ class ListItem(BaseModel):
     days_since_last_purchase: int | None
     contract_end_date: str | None
     risk_band: Band
+    rfm_segment: RfmSegment | None = Field(
+        None, description="RFM segment (important_value .. general_retain); null if not scored."
+    )
+    rfm_score: float | None = Field(None, description="Weighted RFM score, 1 to 5.")
     recommended_action: str | None
     churn_model_version: str
     value_model_version: str

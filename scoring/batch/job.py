@@ -21,6 +21,7 @@ from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
+from features.pipeline.segments import frame_segments
 from scoring.champions import Champions, load_champions
 from scoring.config import ServingConfig
 from scoring.frame import score_frame
@@ -105,6 +106,10 @@ def score_customers(
         ],
         **champions.versions,
     )
+    predictions["rfm_segment"] = frame_segments(
+        features, feature_cfg.windows_days, cfg.lists.rfm_segments
+    )
+    predictions["rfm_score"] = features.get("rfm_score")
     signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
     predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
     predictions = predictions.sort_values(

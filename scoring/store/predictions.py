@@ -68,9 +68,12 @@ LIST_COLUMNS = (
     "contract_end_date",
     "reasons",
     "recommended_action",
+    "rfm_segment",
+    "rfm_score",
 )
 """What the lists show besides the scores (``reasons``: a JSON list of sentences). Rows stored
-before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows."""
+before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows; no
+RFM segment."""
 DEFAULT_HORIZON_DAYS = 90
 
 
@@ -98,6 +101,7 @@ class AtRiskQuery(Frozen):
     asof: str | None = None
     account_manager_id: str | None = None
     segment: str | None = None
+    rfm_segment: str | None = None
     min_probability: float = Field(0.0, ge=0, le=1)
     limit: int = Field(100, ge=1)
     offset: int = Field(0, ge=0)
@@ -520,6 +524,8 @@ class PredictionStore:
             where.append(p.account_manager_id == query.account_manager_id)
         if query.segment is not None:
             where.append(p.segment == query.segment)
+        if query.rfm_segment is not None:
+            where.append(p.rfm_segment == query.rfm_segment)
         select = (
             sa.select(*[p[c] for c in (*KEY_COLUMNS, *PREDICTION_COLUMNS, *LIST_COLUMNS)])
             .where(*where)

@@ -70,6 +70,8 @@ PREDICTIONS = sa.Table(
     sa.Column("contract_end_date", sa.String(10)),
     sa.Column("reasons", sa.Text),
     sa.Column("recommended_action", sa.Text),
+    sa.Column("rfm_segment", sa.String(20)),
+    sa.Column("rfm_score", sa.Double),
     sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
 )
 """One row per customer and as-of date, with the four scores and the lists' columns."""

@@ -29,15 +29,32 @@ PREVIOUS = Path(__file__).with_name("fixtures") / "previous_store.db"
 """A store written by the release before migrations (fixtures/make_previous_store.py)."""
 
 
+ADDED_COLUMNS = {"predictions": ("rfm_segment", "rfm_score")}
+"""Nullable columns later revisions add (NULL in every row the previous release wrote)."""
+
+
 def _rows(path: Path) -> dict[str, list[tuple]]:
-    """Every row of every table of the store but the version table, sorted."""
+    """Every row of every table of the store but the version table, sorted, without the columns
+    later revisions added (checked to be NULL)."""
     with sqlite3.connect(path) as conn:
         names = [
             n
             for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             if n != VERSION_TABLE
         ]
-        return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+        out = {}
+        for n in names:
+            cols = [c for (_, c, *_) in conn.execute(f'PRAGMA table_info("{n}")')]
+            added = [c for c in cols if c in ADDED_COLUMNS.get(n, ())]
+            kept = ", ".join(f'"{c}"' for c in cols if c not in added)
+            if added:
+                nulls = " AND ".join(f'"{c}" IS NULL' for c in added)
+                assert (
+                    conn.execute(f'SELECT COUNT(*) FROM "{n}" WHERE NOT ({nulls})').fetchone()[0]
+                    == 0
+                )
+            out[n] = sorted(conn.execute(f'SELECT {kept} FROM "{n}"').fetchall(), key=repr)
+        return out
 
 
 def _version(path: Path) -> list[str]:
