@@ -38,7 +38,6 @@ from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.predictions import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
 from serving.errors import Problem, error_response, pydantic_problems, scrub
 from serving.schemas import (
-    RfmSegment,
     MAX_OFFSET,
     MAX_PAGE,
     PERIOD_PATTERN,
@@ -49,6 +48,7 @@ from serving.schemas import (
     ListResponse,
     ModelInfo,
     ModelStatus,
+    RfmSegment,
     contract,
     record_schema,
 )

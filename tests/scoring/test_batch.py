@@ -8,6 +8,7 @@ import pytest
 
 from core.errors import ChurnError
 from features.dataset import Dataset
+from features.pipeline.segments import RFM_SEGMENTS
 from scoring.batch.job import (
     BatchError,
     parse_asof,
@@ -122,3 +123,21 @@ def test_a_list_that_fails_half_way_leaves_the_previous_file_whole(batch, tmp_pa
         write_list_csv(broken, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["at_risk.csv"]  # no temporary file left
+
+
+def test_every_scored_customer_has_an_rfm_segment_and_the_store_filters_on_it(batch, tmp_path):
+    preds = batch.predictions
+    assert set(preds["rfm_segment"]) <= set(RFM_SEGMENTS) and preds["rfm_segment"].notna().all()
+    assert preds["rfm_score"].between(1, 5).all()
+    best = preds[preds["rfm_segment"] == "important_value"]
+    worst = preds[preds["rfm_segment"] == "general_retain"]
+    assert len(best) and len(worst)
+    assert best["rfm_score"].mean() > worst["rfm_score"].mean()  # all high beats all low
+    cfg = ServingConfig(store_url=f"sqlite:///{tmp_path / 's.db'}")
+    store = PredictionStore(cfg.resolved_store_url())
+    save_batch(store, batch, cfg, source="test")
+    page = store.at_risk(
+        AtRiskQuery(lifecycle=("active", "lapsing", "lapsed"), rfm_segment="important_value")
+    )
+    assert page.total == len(best) and set(page.rows["rfm_segment"]) == {"important_value"}
+    store.close()
