@@ -44,7 +44,16 @@ MODEL_PATHS = frozenset({"/predict", "/predict_by_id", "/explain"})
 """Endpoints that need loaded champions; 503 with the reason until there are some."""
 JSON_TYPES = frozenset({"application/json", ""})
 _LIST = frozenset(
-    {"asof", "account_manager_id", "segment", "min_probability", "limit", "offset", "format"}
+    {
+        "asof",
+        "account_manager_id",
+        "segment",
+        "rfm_segment",
+        "min_probability",
+        "limit",
+        "offset",
+        "format",
+    }
 )
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "/at_risk": _LIST,

@@ -53,6 +53,7 @@ class ListSelection:
     account_manager_id: str | None = None
     segment: str | None = None
     risk_band: str | None = None
+    rfm_segment: str | None = None
     sort: SortKey = "value_at_risk"
     descending: bool = True
     limit: int | None = 100
@@ -73,6 +74,8 @@ def _where(run: ScoringRun, sel: ListSelection) -> list:
         where.append(p.segment == sel.segment)
     if sel.risk_band is not None:
         where.append(p.risk_band == sel.risk_band)
+    if sel.rfm_segment is not None:
+        where.append(p.rfm_segment == sel.rfm_segment)
     return where
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from core.lang import Lang
 from features.catalog import describe, is_known, level
+from features.pipeline.segments import SEGMENT_TITLES
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
 
@@ -31,6 +32,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "filters": ("Filters", "筛选"),
     "manager": ("Account manager", "客户经理"),
     "segment": ("Segment", "客户细分"),
+    "rfm_segment": ("RFM segment", "RFM 客户类型"),
+    "rfm_score": ("RFM score", "RFM 加权得分"),
     "band": ("Risk band", "风险等级"),
     "lifecycle": ("Lifecycle", "生命周期"),
     "sort": ("Sort by", "排序"),
@@ -262,6 +265,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 CATEGORIES_ZH: dict[str, dict[str, str]] = {
     "lifecycle_status": {"active": "活跃", "lapsing": "即将流失", "lapsed": "已流失"},
     "risk_band": {"high": "高", "medium": "中", "low": "低"},
+    "rfm_segment": {k: zh for k, (_, zh) in SEGMENT_TITLES.items()},
     "outcome": {
         "reached": "已接通",
         "no_answer": "未接听",
@@ -294,6 +298,8 @@ def category(column: str, value: object, lang: Lang) -> str:
     if value is None:
         return ""
     shown = str(value)
+    if column == "rfm_segment" and shown in SEGMENT_TITLES:
+        return SEGMENT_TITLES[shown][0 if lang == "en" else 1]
     if lang == "en":
         return shown
     if column in CATEGORIES_ZH:

@@ -1,5 +1,5 @@
 """The list pages: ``/ui/`` (at risk) and ``/ui/win-back``, filtered by account manager,
-segment, risk band and lifecycle, sortable and paged, in ``GET /at_risk``'s (``GET /win_back``'s)
+segment, risk band, RFM segment and lifecycle, sortable and paged, in ``GET /at_risk``'s (``GET /win_back``'s)
 order by default; and ``/ui/export.csv``, the filtered list as the API's CSV (every row), audited.
 A manager's filters are held to their own book."""
 
@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from starlette.responses import Response
 
+from features.pipeline.segments import RFM_SEGMENTS
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.workspace import (
     SORT_COLUMNS,
@@ -51,7 +52,8 @@ class Lists:
         unusable, 403 when a manager asks for another manager's book."""
         q = ctx.request.query_params
         lang = ctx.lang
-        known = {"manager", "segment", "band", "lifecycle", "sort", "dir", "page", "asof", "lang"}
+        known = {"manager", "segment", "band", "rfm", "lifecycle", "sort", "dir", "page", "asof"}
+        known.add("lang")
         if not paged:
             known.add("list")
         unknown = sorted(set(q) - known)
@@ -71,6 +73,9 @@ class Lists:
         band = params.get("band")
         if band is not None and band not in ("high", "medium", "low"):
             raise PageError(400, "bad_request", f"band: {band!r} is not high, medium or low")
+        rfm = params.get("rfm")
+        if rfm is not None and rfm not in RFM_SEGMENTS:
+            raise PageError(400, "bad_request", f"rfm: {rfm!r} is not an RFM segment")
         lifecycle = LIST_LIFECYCLES[name]
         wanted = params.get("lifecycle")
         if wanted is not None:
@@ -101,6 +106,7 @@ class Lists:
             account_manager_id=manager,
             segment=params.get("segment"),
             risk_band=band,
+            rfm_segment=rfm,
             sort=sort if sort in get_args(SortKey) else "value_at_risk",  # type: ignore[arg-type]
             descending=direction == "desc",
             limit=size if paged else None,
@@ -137,6 +143,7 @@ class Lists:
                 "value": r[f"value_if_retained{h}"],
                 "value_at_risk": r[f"expected_value_at_risk{h}"],
                 "band": r["risk_band"],
+                "rfm_segment": r["rfm_segment"] if isinstance(r["rfm_segment"], str) else None,
                 "days": None
                 if pd.isna(r["days_since_last_purchase"])
                 else r["days_since_last_purchase"],
@@ -175,6 +182,7 @@ class Lists:
             sel=sel,
             options=opts,
             lifecycles=LIFECYCLE_CHOICES[name],
+            rfm_segments=RFM_SEGMENTS,
             sorts=list(SORT_COLUMNS),
             link=link,
             previous=link(page=page - 1) if page > 1 else None,

@@ -201,6 +201,13 @@ def test_list_pages_show_the_apis_customers_in_its_order(served, lead, api):
         assert want["items"], query
         assert _rows(page.text) == [i["customer_id"] for i in want["items"]], (ui, query)
         assert f"of {want['total']}" in page.text
+    rfm = api.get("/at_risk").json()["items"][0]["rfm_segment"]
+    by_rfm = api.get("/at_risk", params={"rfm_segment": rfm}).json()
+    assert {i["rfm_segment"] for i in by_rfm.get("items", [])} == {rfm}, (rfm, by_rfm)
+    page = lead.get("/ui/", params={"rfm": rfm, "lang": "zh"})
+    assert _rows(page.text) == [i["customer_id"] for i in by_rfm["items"]]
+    assert "RFM 客户类型" in page.text and "客户</option>" in page.text
+    assert lead.get("/ui/", params={"rfm": "vip"}).status_code == 400
     win = lead.get("/ui/win-back")
     assert _rows(win.text) == [i["customer_id"] for i in api.get("/win_back").json()["items"]]
     everything = pd.DataFrame(api.get("/at_risk", params={"limit": 1000}).json()["items"])
