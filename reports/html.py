@@ -18,6 +18,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from core.lang import Lang
+from features.pipeline.segments import SEGMENT_TITLES
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
 from reports.template import ENV, TEXT
@@ -133,6 +134,14 @@ SCORECARD_COLUMNS = {
     "payout": "payout",
 }
 MANAGER_COLUMN = "account_manager_id"
+RFM_COLUMNS = {
+    "customers": "customers",
+    "share_of_customers": "share of customers",
+    "value_if_retained": "value if retained",
+    "churn_rate": "churn",
+    "expected_value_at_risk": "value at risk",
+    "share_of_value_at_risk": "share of value at risk",
+}
 CAMPAIGN_COLUMNS = {
     "account_manager_id": "manager",
     "contacted": "contacted",
@@ -152,11 +161,13 @@ CAMPAIGN_NOTE = (
     "Reported beside the 100 points, not inside them."
 )
 PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile",
-           "churn_rate_contacted", "churn_rate_control")  # fmt: skip
+           "churn_rate_contacted", "churn_rate_control", "share_of_customers",
+           "share_of_value_at_risk")  # fmt: skip
 FORMATS = {"churn_probability": ".3f", "rank": ",.0f", "portfolio_start": ",.0f"}
 FORMATS |= {c: ",.0f" for c in ("predicted_value", "expected_value_at_risk", "payout")}
 FORMATS |= {"campaign_profit": ",.0f", "incremental_retained_value": ",.0f"}
-FORMATS |= {"contacted": ",.0f", "control": ",.0f"}
+FORMATS |= {"contacted": ",.0f", "control": ",.0f", "customers": ",.0f"}
+FORMATS |= {"value_if_retained": ",.0f"}
 
 
 def _missing(value: object) -> bool:
@@ -256,6 +267,16 @@ def _kpi(r: ReportInputs) -> Kpi | None:
     )
 
 
+def _rfm(r: ReportInputs) -> Table | None:
+    """Section 5: the book by RFM segment, one row per segment titled in the report's language."""
+    if r.rfm_segments is None:
+        return None
+    lang_index = 0 if r.lang == "en" else 1
+    titles = [SEGMENT_TITLES[s][lang_index] for s in r.rfm_segments["rfm_segment"]]
+    frame = r.rfm_segments.set_index(pd.Index(titles))
+    return report_table(frame, RFM_COLUMNS, "RFM segment", lang=r.lang)
+
+
 def _campaigns(managers: pd.DataFrame, lang: Lang) -> Campaigns | None:
     """Incremental retained value of the period's campaigns per manager, with the total."""
     if "incremental_retained_value" not in managers.columns:
@@ -305,6 +326,9 @@ def _context(r: ReportInputs) -> dict[str, Any]:
         "h_kpi": text("h_kpi", period=period),
         "kpi": _kpi(r),
         "campaign_note": tr(CAMPAIGN_NOTE, r.lang),
+        "h_rfm": text("h_rfm"),
+        "rfm_note": text("rfm_note"),
+        "rfm": _rfm(r),
         "footer": text("footer"),
     }
 

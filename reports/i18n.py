@@ -50,6 +50,17 @@ ZH: dict[str, str] = {
     "按平均 |SHAP 值| 排序的主要特征：",
     "4. KPI scorecards {period}": "4. KPI 评分卡{period}",
     "for {period}": "（{period}）",
+    "5. The book by RFM segment": "5. 按 RFM 客户类型划分的客户群",
+    "Each scored customer is high or low on recency, frequency and monetary value against the "
+    "book's medians;\nthe three answers name the segment. Churn rate: the mean predicted "
+    "P(churn).": "每位被评分客户的最近一次消费、消费频率和消费金额按客户群的中位数分为高或低；"
+    "\n三者的组合即客户类型。流失率：预测流失概率的平均值。",
+    "Not available: this scoring has no RFM segments (scored before they existed).": "暂无："
+    "本次评分没有 RFM 客户类型（评分早于该功能）。",
+    "RFM segment": "RFM 客户类型",
+    "customers": "客户数",
+    "share of customers": "客户占比",
+    "share of value at risk": "风险价值占比",
     "How to read SHAP values here: each customer's contributions add up, with the\n"
     "base value, to the churn model's raw log-odds; the probability shown is that score passed\n"
     "through the sigmoid and the isotonic calibrator, which keeps the order of customers. See\n"

@@ -23,6 +23,7 @@ from core.lang import Lang
 from features.loaders import load_dataset
 from kpi.config import KpiConfig
 from kpi.periods import latest_complete_month
+from kpi.rfm import segment_summary
 from kpi.scorecard import scorecard
 from reports.explain_global import (
     ExplainError,
@@ -84,6 +85,7 @@ class ReportInputs:
     quality_images: dict[str, bytes] = field(default_factory=dict)
     scorecard: pd.DataFrame | None = None
     period: str | None = None
+    rfm_segments: pd.DataFrame | None = None  # kpi.rfm.segment_summary of the scoring
     notes: tuple[str, ...] = ()
     lang: Lang = "en"
     generated_at: str = field(
@@ -297,6 +299,7 @@ def gather_report_inputs(
         quality_images=quality,
         scorecard=card,
         period=month if card is not None else None,
+        rfm_segments=segment_summary(scored.predictions),
         notes=tuple(notes),
         lang=lang,
     )

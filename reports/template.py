@@ -25,6 +25,10 @@ TEXT = {
     "drivers_note": "Exact TreeSHAP values of {explained} randomly sampled customers, in log-odds "
     "of churn\n(positive values raise the risk). Top features by mean |SHAP value|:",
     "h_kpi": "4. KPI scorecards {period}",
+    "h_rfm": "5. The book by RFM segment",
+    "rfm_note": "Each scored customer is high or low on recency, frequency and monetary value "
+    "against the book's medians;\nthe three answers name the segment. Churn rate: the mean "
+    "predicted P(churn).",
     "footer": "How to read SHAP values here: each customer's contributions add up, with the\n"
     "base value, to the churn model's raw log-odds; the probability shown is that score passed\n"
     "through the sigmoid and the isotonic calibrator, which keeps the order of customers. See\n"

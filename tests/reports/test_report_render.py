@@ -123,3 +123,27 @@ def test_markup_in_ids_and_segments_reaches_the_page_as_text(lang):
     for text in (payload, f"AM{payload}", f'{payload}"><img src=x onerror=alert(2)>'):
         assert text in page.cells  # shown to the reader as it is, character for character
     assert 'high" onmouseover="alert(3)' in page.cells
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "share"),
+    [("en", "Important value", "75.0%"), ("zh", "重要价值客户", "75.0%")],
+)
+def test_the_rfm_section_shows_each_segments_size_value_and_risk(lang, title, share):
+    segments = pd.DataFrame(
+        {
+            "rfm_segment": ["important_value", "general_retain"],
+            "customers": [3, 1],
+            "share_of_customers": [0.75, 0.25],
+            "value_if_retained": [9000.0, 100.0],
+            "churn_rate": [0.2, 0.8],
+            "expected_value_at_risk": [1800.0, 80.0],
+            "share_of_value_at_risk": [0.957, 0.043],
+        }
+    )
+    page = _Page()
+    page.feed(render_report(_inputs(rfm_segments=segments, lang=lang)))
+    assert title in page.cells and share in page.cells and "1,800" in page.cells
+    assert "80.0%" in page.cells  # general_retain's churn rate
+    missing = render_report(_inputs(lang=lang))
+    assert 'id="rfm"' in missing and ("no RFM segments" in missing or "没有 RFM" in missing)
