@@ -263,7 +263,8 @@ def _load_spec(spec: str, file: str | None) -> tuple[SnapshotData, Rules]:
     """The snapshot that ``--spec`` describes, with its rule baselines: a shipped data set's
     name reads ``file`` (required); a mapping file reads ``file`` when given, else its own
     ``file:``/``query:`` (relative paths from the spec's folder), like ``churn import --spec``."""
-    from features.adapters.mapping import SnapshotMapping, apply_spec, load_spec, spec_rules
+    from features.adapters.mapping import apply_spec
+    from features.adapters.mapping_spec import SnapshotMapping, load_spec, spec_rules
     from features.adapters.snapshot import AdapterError, SnapshotData
     from training.snapshot.job import load_snapshot, no_rules
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from features.adapters.mapping import ContractMapping, TableMapping, map_tables
+from features.adapters.mapping import map_tables
+from features.adapters.mapping_spec import ContractMapping, TableMapping
 from features.adapters.snapshot import AdapterError
 from features.contract import MANIFEST_FILE, TABLES
 from features.dataset import Dataset

@@ -18,11 +18,10 @@ import yaml
 
 from core.paths import home
 from features.adapters.event_log import write_contract_folder
-from features.adapters.mapping import (
+from features.adapters.mapping import Mapped, apply_spec
+from features.adapters.mapping_spec import (
     ContractMapping,
-    Mapped,
     SnapshotMapping,
-    apply_spec,
     load_spec,
     shipped_spec,
     spec_file,
