@@ -323,7 +323,6 @@ class RecordEncoder:
             raise BundleError(f"a record holds a value that is not a number: {exc}") from exc
 
 
-
 def source_frame(
     frame: pd.DataFrame,
     source: Mapping[str, Any],
@@ -349,6 +348,7 @@ def source_frame(
             text = _text(s)
             out[col] = text.where(text != "")
     return out
+
 
 def check_columns(frame: pd.DataFrame, feature_names: Sequence[str]) -> None:
     """Raise BundleError naming the feature columns the frame lacks."""

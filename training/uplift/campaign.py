@@ -74,7 +74,11 @@ def outcome_values(text: pd.Series, col: str) -> tuple[np.ndarray, Literal["bina
     is neither binary (two values such as 0/1, yes/no) nor numeric."""
     filled = text[text != ""]
     levels = set(filled.str.casefold().unique())
-    if len(levels) == 2 and levels <= set(BINARY_WORDS) and len({BINARY_WORDS[v] for v in levels}) == 2:
+    if (
+        len(levels) == 2
+        and levels <= set(BINARY_WORDS)
+        and len({BINARY_WORDS[v] for v in levels}) == 2
+    ):
         y = text.str.casefold().map(BINARY_WORDS).astype("float64")
         return y.to_numpy(np.float64), "binary"
     numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
@@ -185,13 +189,14 @@ def read_campaign(
         treatment: f"treatment: control {ctrl!r}, treated " + ", ".join(map(repr, treated_arms)),
         outcome: f"outcome ({kind})",
     }
-    extra = [ColumnInfo(c, "ignored", "text", int(_values(raw, c).nunique()), 0, note)
-             for c, note in described.items()]
-    extra += [ColumnInfo(c, "dropped", "text", int(_values(raw, c).nunique()), 0, "--drop")
-              for c in drop]
-    cats = {
-        f: tuple(str(v) for v in frame[f].cat.categories) for f in data.categorical
-    }
+    extra = [
+        ColumnInfo(c, "ignored", "text", int(_values(raw, c).nunique()), 0, note)
+        for c, note in described.items()
+    ]
+    extra += [
+        ColumnInfo(c, "dropped", "text", int(_values(raw, c).nunique()), 0, "--drop") for c in drop
+    ]
+    cats = {f: tuple(str(v) for v in frame[f].cat.categories) for f in data.categorical}
     return Campaign(
         name=name,
         frame=frame,

@@ -182,11 +182,12 @@ def register_campaign(result: CampaignResult, name: str, tracking_uri: str) -> t
     import mlflow
 
     from core.registry import client_for, make_champion
-    from training.tracking import using_store
+    from training.tracking import ensure_experiment, using_store
 
+    client = client_for(tracking_uri)
+    experiment = ensure_experiment(client, "uplift", tracking_uri)
     with using_store(tracking_uri), tempfile.TemporaryDirectory() as tmp:
-        mlflow.set_experiment("uplift")
-        with mlflow.start_run(run_name=name) as run:
+        with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
             ev = result.evaluation
             mlflow.log_metrics(
                 {
@@ -207,11 +208,13 @@ def register_campaign(result: CampaignResult, name: str, tracking_uri: str) -> t
                     python_model=str(script),
                     artifacts={ARTIFACT_KEY: str(folder)},
                     registered_model_name=name,
-                    pip_requirements=[f"lightgbm=={_version('lightgbm')}", f"mlflow=={_version('mlflow')}"],
+                    pip_requirements=[
+                        f"lightgbm=={_version('lightgbm')}",
+                        f"mlflow=={_version('mlflow')}",
+                    ],
                     metadata={"kind": "uplift", "output": "customer_id, uplift"},
                 )
         version = str(info.registered_model_version)
-    client = client_for(tracking_uri)
     make_champion(client, name, version, f"train-uplift: {LEARNER_NAMES[result.chosen]}")
     return version, run.info.run_id
 
