@@ -19,7 +19,6 @@ import pandas as pd
 
 from core.uplift import TREATED, UpliftError
 from features.adapters.snapshot import (
-    CUSTOMER_ID,
     LABEL,
     SOURCE_ROW,
     VALUE,
