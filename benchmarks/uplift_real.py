@@ -90,6 +90,7 @@ def one_outcome(path: str, outcome: str, seed: int, draws: int) -> pd.DataFrame:
         scores[label] = m.predict(x[held])
     product_s = time.perf_counter() - t0
     onehot = pd.get_dummies(frame[list(c.features)], columns=list(c.categories), dtype=float)
+    onehot.columns = [f"f{i}" for i in range(onehot.shape[1])]  # LightGBM refuses "$" in names
     scores |= _sklift(onehot[tr], y[tr], t[tr], onehot[held])
     scores["random"] = np.random.default_rng(seed + 1).random(int(held.sum()))
     table = evaluate(y[held], t[held], scores, draws, seed)
