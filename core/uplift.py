@@ -93,23 +93,19 @@ class UpliftModel:
         return self.sign * self._reduction(self.matrix(frame))
 
     def _reduction(self, x: pd.DataFrame) -> np.ndarray:
+        def p(name: str, frame: pd.DataFrame = x) -> np.ndarray:
+            return np.asarray(self.boosters[name].predict(frame), dtype=np.float64)
+
         if self.learner == "linear":
             return linear_predict(self.linear, x, self.categories)
         if self.learner == "to":
-            return self.boosters["transformed"].predict(x)
+            return p("transformed")
         if self.learner == "t":
-            return self.boosters["control"].predict(x) - self.boosters["treated"].predict(x)
+            return p("control") - p("treated")
         if self.learner == "s":
-            single = self.boosters["single"]
-            return single.predict(x.assign(**{TREATED: 0.0})) - single.predict(
-                x.assign(**{TREATED: 1.0})
-            )
+            return p("single", x.assign(**{TREATED: 0.0})) - p("single", x.assign(**{TREATED: 1.0}))
         e = self.treated_share
-        tau_c, tau_t = (
-            self.boosters["tau_control"].predict(x),
-            self.boosters["tau_treated"].predict(x),
-        )
-        return e * tau_c + (1 - e) * tau_t
+        return e * p("tau_control") + (1 - e) * p("tau_treated")
 
     def save(self, directory: str | Path) -> Path:
         out = Path(directory)

@@ -302,9 +302,11 @@ class ChurnService:
             )
         known = [c for c in dict.fromkeys(customer_ids) if c in table.index]
         rows = table.loc[known]
-        effect = model.predict(rows) if known else []
-        value = (
-            score_frame(rows, champions, self.config.risk_bands)["predicted_value"] if known else []
+        effect: list[float] = model.predict(rows).tolist() if known else []
+        value: list[float] = (
+            score_frame(rows, champions, self.config.risk_bands)["predicted_value"].tolist()
+            if known
+            else []
         )
         scored = {
             c: UpliftScore(

@@ -244,7 +244,7 @@ def leak_warnings(campaign: Campaign) -> list[str]:
             strength = 1 - float(np.var(y - score)) / max(float(np.var(y)), 1e-12)
             what, hit = "R²", strength >= LEAK_R2
         if hit:
-            col = campaign.source["columns"].get(f, f)  # type: ignore[union-attr]
+            col = {v: k for k, v in campaign.spec.feature_names().items()}.get(f, f)
             out.append(
                 f"column {col!r} alone predicts the outcome ({what} {strength:.3f}): if it was "
                 "measured after the campaign it leaks; leave it out with --drop"
