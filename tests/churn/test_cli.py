@@ -38,6 +38,7 @@ COMMANDS = {
     "serve",
     "train",
     "train-snapshot",
+    "train-uplift",
     "users",
     "validate",
 }
