@@ -67,5 +67,11 @@ class UpliftChampion:
                     "`churn train` on data with a contacts table"
                 )
             if self._loaded is None or self._loaded[1] != version:
-                self._loaded = load_uplift(self.model_name, version, self.tracking_uri)
+                try:
+                    self._loaded = load_uplift(self.model_name, version, self.tracking_uri)
+                except (UpliftError, OSError, ValueError, KeyError) as exc:
+                    # the reason goes to API clients: name the model, not the files or paths
+                    raise UpliftError(
+                        f"{self.model_name} v{version} cannot be loaded ({type(exc).__name__})"
+                    ) from exc
             return self._loaded
