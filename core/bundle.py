@@ -263,24 +263,7 @@ class ModelBundle:
         numbers given as text have blanks as missing. Bundles without :data:`SOURCE_KEY` get
         ``frame`` back unchanged.
         """
-        src = self.source
-        if not src:
-            return frame
-        columns = src.get("columns", {})
-        rename = {s: f for f, s in columns.items() if f not in frame.columns and s in frame.columns}
-        out = frame.rename(columns=rename)
-        merge = src.get("merge_levels", {})
-        for col in self.feature_names:
-            if col not in out.columns:
-                continue
-            s = pd.Series(out[col], copy=False)
-            if col in self.categories:
-                text = _text(s).replace(dict(merge.get(col, {})))
-                out[col] = text.where(text != "")
-            elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-                text = _text(s)
-                out[col] = text.where(text != "")
-        return out
+        return source_frame(frame, self.source, self.feature_names, self.categories)
 
     # ---- mlflow helpers ---------------------------------------------------------------------
 
@@ -334,6 +317,33 @@ class RecordEncoder:
             return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.feature_names))
         except (TypeError, ValueError) as exc:
             raise BundleError(f"a record holds a value that is not a number: {exc}") from exc
+
+
+def source_frame(
+    frame: pd.DataFrame,
+    source: Mapping[str, Any],
+    feature_names: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+) -> pd.DataFrame:
+    """:meth:`ModelBundle.from_source` for any model trained on a source file's columns (the
+    uplift model too): ``source`` is the :data:`SOURCE_KEY` metadata; empty: ``frame`` as is."""
+    if not source:
+        return frame
+    columns = source.get("columns", {})
+    rename = {s: f for f, s in columns.items() if f not in frame.columns and s in frame.columns}
+    out = frame.rename(columns=rename)
+    merge = source.get("merge_levels", {})
+    for col in feature_names:
+        if col not in out.columns:
+            continue
+        s = pd.Series(out[col], copy=False)
+        if col in categories:
+            text = _text(s).replace(dict(merge.get(col, {})))
+            out[col] = text.where(text != "")
+        elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            text = _text(s)
+            out[col] = text.where(text != "")
+    return out
 
 
 def check_columns(frame: pd.DataFrame, feature_names: Sequence[str]) -> None:

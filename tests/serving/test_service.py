@@ -124,6 +124,30 @@ def test_predict_by_id_uses_the_stored_features(service, world):
     assert last["prediction"] is None and "unknown customer id" in last["error"]
 
 
+def test_uplift_scores_stored_customers_with_the_uplift_champion(service, world):
+    from core.uplift import load_uplift
+    from scoring.uplift import champion_uplift
+
+    batch = pd.read_csv(world.csv, dtype={"customer_id": str})
+    ids = [*batch["customer_id"].iloc[[0, 5]], "NOBODY"]
+    resp = service.client.post("/uplift", json={"customer_ids": ids})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    _, version = load_uplift("uplift-model", "champion", world.tracking_uri)
+    assert body["asof"] == world.asof and body["uplift_model_version"] == version
+    assert [r["customer_id"] for r in body["results"]] == ids
+    expected, _ = champion_uplift(world.ds, pd.Timestamp(world.asof), world.tracking_uri)
+    effect = expected.set_index("customer_id")["uplift"]
+    for item, (_, row) in zip(body["results"][:2], batch.iloc[[0, 5]].iterrows(), strict=True):
+        u = item["uplift"]
+        assert item["error"] is None and u["effect"] == pytest.approx(effect[item["customer_id"]])
+        assert round(u["value_if_retained"], 2) == row["value_if_retained_90d"]
+        assert u["expected_incremental_value"] == pytest.approx(
+            u["effect"] * u["value_if_retained"]
+        )
+    assert body["results"][2]["uplift"] is None and "unknown" in body["results"][2]["error"]
+
+
 def test_explain_records_and_ids(service, frame, local, records):
     resp = service.client.post("/explain", json={"records": records[:2], "lang": "zh", "top_k": 3})
     assert resp.status_code == 200, resp.text
