@@ -22,6 +22,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from core.config import load_yaml
+from core.csv_out import write_csv
 from core.errors import ContractError
 from features.config import DEFAULT_MAX_BAD_ROW_SHARE
 from features.contract import MANIFEST_FILE, REFUND, TABLE_SUFFIXES, TABLES, Column, Table
@@ -445,6 +446,6 @@ def write_rejects(ds: Dataset, out_dir: str | Path) -> list[Path]:
     for name, frame in ds.rejects.items():
         if len(frame):
             path = out / f"{name}.rejects.csv"
-            frame.to_csv(path, index=False)
+            write_csv(frame, path)
             written.append(path)
     return written

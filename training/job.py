@@ -16,6 +16,7 @@ import mlflow
 import pandas as pd
 from rich.console import Console
 
+from core.csv_out import to_csv_text
 from core.registry import client_for, resolve_uri
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION, TABLES
@@ -243,9 +244,9 @@ def _log_run(
         "features.json",
     )
     mlflow.log_text(json.dumps(label, indent=2, default=str), "label_definition.json")
-    mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
-    mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
-    mlflow.log_text(ev.churn_test.to_csv(index=False), CHURN_TEST_ARTIFACT)
+    mlflow.log_text(to_csv_text(ev.table("churn"), index=True), "metrics/churn.csv")
+    mlflow.log_text(to_csv_text(ev.table("value"), index=True), "metrics/value.csv")
+    mlflow.log_text(to_csv_text(ev.churn_test), CHURN_TEST_ARTIFACT)
     _log_plots(trained, cfg)
 
 

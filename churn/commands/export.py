@@ -36,6 +36,7 @@ def contacts(
     from sqlalchemy.exc import SQLAlchemyError
 
     from churn.commands._shared import fail, serving_config
+    from core.csv_out import write_csv
     from core.errors import ChurnError
     from core.paths import replacing
     from scoring.store.contacts import ContactStore
@@ -53,7 +54,7 @@ def contacts(
         finally:
             st.close()
         with replacing(out) as tmp:
-            frame.to_csv(tmp, index=False)
+            write_csv(frame, tmp)
     except ChurnError as exc:
         raise fail(exc) from None
     except OSError as exc:

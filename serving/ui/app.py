@@ -46,6 +46,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from core.bundle import BIAS_COLUMN
+from core.csv_out import to_csv_text
 from core.errors import ChurnError
 from core.lang import Lang
 from kpi.campaign_builder import (
@@ -546,7 +547,7 @@ class Workspace:
         shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)
         ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
-            shown.to_csv(index=False),
+            to_csv_text(shown),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{name}_{run.asof}.csv"',
@@ -716,7 +717,7 @@ class Workspace:
 
     def csv(self, frame: pd.DataFrame, name: str) -> Response:
         response = Response(
-            frame.to_csv(index=False),
+            to_csv_text(frame),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
