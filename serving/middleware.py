@@ -278,6 +278,9 @@ class RequestGuard:
             svc = self.state()
         except Exception:  # no service instance yet: the server is still starting
             return error_response(503, "the service is starting"), receive
+        if path not in HEALTH_PATHS and svc.api_key and not _authorized(scope, svc.api_key):
+            # before the query is looked at: without the key a caller learns nothing of the API
+            return error_response(401, "missing or wrong API key (header X-API-Key)"), receive
         unknown = _unknown_parameters(scope, path)
         if unknown and scope["method"] in ("GET", "HEAD"):
             problems = [
@@ -288,8 +291,6 @@ class RequestGuard:
             if scope["method"] not in ("GET", "HEAD"):
                 return None, receive  # the router answers 405
             return (readiness(svc) if path == "/readyz" else None), receive
-        if svc.api_key and not _authorized(scope, svc.api_key):
-            return error_response(401, "missing or wrong API key (header X-API-Key)"), receive
         if scope["method"] != "POST":
             return None, receive
         return await self._check_post(scope, receive, path, svc)
