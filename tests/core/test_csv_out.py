@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from core.csv_out import neutralise_cell, to_csv_text, write_csv
+from core.csv_out import neutralise_cell, to_csv_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["core", "features", "training", "scoring", "kpi", "monitoring", "serving", "reports"]
