@@ -173,7 +173,8 @@ def main() -> None:
         line = failure_line(exc)
         if line is None:
             raise
-        logging.getLogger("churn").error("command failed", exc_info=exc)  # to the log file
+        # INFO: the log file keeps the traceback, stderr (WARNING and up) does not
+        logging.getLogger("churn").info("command failed", exc_info=exc)
         err = Console(stderr=True)
         if _verbose:
             err.print_exception(show_locals=False)

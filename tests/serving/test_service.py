@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import socket
 import string
 import threading
 import time
@@ -584,3 +585,29 @@ def test_no_key_is_401_whatever_the_query(locked_service, api_key):
     assert (
         c.get("/at_risk", params={"bogus": "1"}, headers={"X-API-Key": api_key}).status_code == 400
     )
+
+
+def _raw_post(url: str, content_type: str, length: int) -> bytes:
+    """POST ``length`` bytes in slow chunks over a plain socket; the whole answer read back."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = (
+            f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        chunk = b"x" * 16_384
+        for start in range(0, length, len(chunk)):
+            sock.sendall(chunk[: length - start])
+            time.sleep(0.002)  # the answer is ready long before the body has arrived
+        answer = b""
+        while part := sock.recv(65_536):
+            answer += part
+    return answer
+
+
+def test_415_and_413_come_after_the_body_so_the_client_reads_the_reason(service):
+    refused = _raw_post(service.url, "text/plain", 290_000)
+    assert refused.startswith(b"HTTP/1.1 415") and b"send application/json" in refused
+    too_large = _raw_post(service.url, "application/json", 600_000)
+    assert too_large.startswith(b"HTTP/1.1 413") and b"300,000 bytes" in too_large
