@@ -78,6 +78,7 @@ from serving.schemas import (
     UpliftScore,
 )
 from serving.state import ServiceState
+from serving.traffic import install as install_route_metrics
 from serving.ui.app import WorkspaceGate
 
 log = logging.getLogger(__name__)
@@ -410,6 +411,7 @@ class ChurnService:
 # The workspace's pages come first (the first middleware added is the outermost): they have their
 # own sign-in, CSRF checks and error pages, and the guard's API key, JSON-only and error-body
 # rules stay on the API.
+install_route_metrics()  # request metrics labelled by route template, not by raw path
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
     WorkspaceGate, state=current_service
 )

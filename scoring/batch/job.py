@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.bundle import BundleError
+from core.csv_out import write_csv
 from core.errors import ChurnError
 from core.paths import home, replacing
 from features.dataset import Dataset
@@ -147,7 +148,7 @@ def write_list_csv(rows: pd.DataFrame, path: str | Path) -> Path:
     """One list as CSV (UTF-8, the columns of :func:`scoring.lists.list_columns`), replacing the
     file whole: a crash while writing leaves the previous list, never a truncated one."""
     with replacing(path) as tmp:
-        rows.to_csv(tmp, index=False, encoding="utf-8")
+        write_csv(rows, tmp)
     return Path(path)
 
 

@@ -29,6 +29,7 @@ from rich.console import Console
 
 from core.bundle import ModelBundle
 from core.config import Frozen, load_section
+from core.csv_out import to_csv_text
 from core.registry import client_for, resolve_uri
 from features.adapters.importer import get_adapter
 from features.adapters.snapshot import (
@@ -447,9 +448,9 @@ def _log_run(
         },
         "features.json",
     )
-    mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
+    mlflow.log_text(to_csv_text(ev.table("churn"), index=True), "metrics/churn.csv")
     if ev.value:
-        mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
+        mlflow.log_text(to_csv_text(ev.table("value"), index=True), "metrics/value.csv")
     ct = ev.churn_test
     y = ct[LABEL].to_numpy(np.float64)
     probs = {MODEL: ct["p_churn"].to_numpy()}

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.bundle import SOURCE_KEY, encode_features
+from core.csv_out import to_csv_text
 from core.uplift import ARTIFACT_KEY, PYFUNC_SCRIPT, TREATED, UpliftError, UpliftModel
 from training.uplift.campaign import OUTCOME, Campaign
 from training.uplift.config import UpliftConfig
@@ -198,7 +199,7 @@ def register_campaign(result: CampaignResult, name: str, tracking_uri: str) -> t
                 }
             )
             mlflow.log_params({"learner": result.chosen, "rows.train": result.train_rows})
-            mlflow.log_text(ev.to_csv(), "uplift/evaluation.csv")
+            mlflow.log_text(to_csv_text(ev, index=True), "uplift/evaluation.csv")
             folder = result.model.save(Path(tmp) / ARTIFACT_KEY)
             script = Path(tmp) / "uplift_model.py"
             script.write_text(PYFUNC_SCRIPT, encoding="utf-8")
