@@ -82,7 +82,6 @@ def train(
     the ``churn`` entry point prints them without a traceback.
     """
     from training.config import load_feature_config, load_training_config, with_overrides
-    from training.job import train as run_training
     from training.uplift.config import load_uplift_config
 
     console = messages(fmt)
@@ -101,6 +100,8 @@ def train(
             f"{max_train_rows:,} rows (--max-train-rows); training on the latest {fit}",
             highlight=False,
         )
+    from training.job import train as run_training  # MLflow and LightGBM, after the data
+
     with engine_chosen(engine, spark_master, settings):
         uplift = load_uplift_config(config)
         result = run_training(

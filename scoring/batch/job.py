@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from core.bundle import BundleError
-from core.errors import ChurnError
 from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
+from scoring.batch.asof import BatchError
 from scoring.champions import Champions, load_champions
 from scoring.config import ServingConfig
 from scoring.frame import score_frame
@@ -32,10 +32,6 @@ from scoring.reasons import risk_reason_json
 from scoring.store.predictions import KEY_COLUMNS, PredictionStore, ScoringRun
 
 log = logging.getLogger(__name__)
-
-
-class BatchError(ChurnError):
-    """Batch scoring cannot run (bad date, data that lacks what the models need)."""
 
 
 @dataclass
@@ -101,15 +97,6 @@ class BatchResult:
     store: str
     csv: Path
     win_back_csv: Path
-
-
-def parse_asof(asof: str) -> pd.Timestamp:
-    """``YYYY-MM-DD`` as a midnight timestamp; BatchError otherwise."""
-    try:
-        ts = pd.Timestamp(datetime.strptime(asof, "%Y-%m-%d"))
-    except (TypeError, ValueError) as exc:
-        raise BatchError(f"as-of date {asof!r} is not a date in the form YYYY-MM-DD") from exc
-    return ts
 
 
 def score_customers(
