@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Literal
 
 import numpy as np
@@ -144,8 +145,10 @@ def risk_sentences(
         rows, slots = np.nonzero((order == j) & keep)
         picked = frame[names[j]].to_numpy()[rows]
         codes, uniques = pd.factorize(picked, use_na_sentinel=True)
-        # code -1 (missing) reads the last entry: the feature's "no data" sentence
-        texts = [_sentence(names[j], _plain(u), lang) for u in uniques]
+        # code -1 (missing) reads the last entry: the feature's "no data" sentence; a float
+        # column's values are already what _plain makes of them
+        plain = uniques.tolist() if uniques.dtype.kind == "f" else [_plain(u) for u in uniques]
+        texts = [_sentence(names[j], u, lang) for u in plain]
         texts.append(_sentence(names[j], None, lang))
         shown = np.array([encode(t) for t in texts] if encode else texts, dtype=object)
         out[rows, slots] = shown[codes]
@@ -173,8 +176,8 @@ def risk_reason_json(
     return rows
 
 
-def _json_text(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+_json_text: Callable[[str], str] = encode_basestring
+"""A string as JSON, as ``json.dumps(text, ensure_ascii=False)`` writes it (its own encoder)."""
 
 
 def risk_reason_columns(

@@ -24,9 +24,11 @@ from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
 from scoring.batch.asof import BatchError
+from scoring.batch.asof import parse_asof as parse_asof  # re-exported: its old home
 from scoring.champions import Champions, load_champions
+from scoring.compiled import PROBE_ROWS, compiled_booster
 from scoring.config import ServingConfig
-from scoring.frame import score_frame
+from scoring.frame import Raw, score_frame
 from scoring.lists import AT_RISK, WIN_BACK, present, recommended_actions, split_lists
 from scoring.reasons import risk_reason_json
 from scoring.store.predictions import KEY_COLUMNS, PredictionStore, ScoringRun
@@ -54,6 +56,22 @@ class Phases:
         """One line per step and the total, for logs and benchmarks."""
         lines = [f"{name:<12}{sec:>8.2f} s" for name, sec in self.seconds.items()]
         return "\n".join([*lines, f"{'total':<12}{sum(self.seconds.values()):>8.2f} s"])
+
+
+def compiled_models(
+    champions: Champions, cfg: ServingConfig, features: pd.DataFrame
+) -> tuple[Raw | None, Raw | None]:
+    """Both champions' compiled trees where they are available and agree with LightGBM
+    (:mod:`scoring.compiled`), checked on the first rows of ``features``; None: LightGBM."""
+    out: list[Raw | None] = []
+    for bundle, name, version in (
+        (champions.churn, cfg.models.churn, champions.churn_version),
+        (champions.value, cfg.models.value, champions.value_version),
+    ):
+        probe = bundle.encoded(features.head(PROBE_ROWS))
+        model = compiled_booster(bundle.booster, name, version, probe)
+        out.append(model.predict if model else None)
+    return out[0], out[1]
 
 
 def churn_contributions(champions: Champions, features: pd.DataFrame) -> np.ndarray:
@@ -121,7 +139,8 @@ def score_customers(
             "models were trained with left out of this data set?"
         ) from exc
     with timed("models"):
-        scores = score_frame(features, champions, cfg.risk_bands)
+        raw = compiled_models(champions, cfg, features) if cfg.compiled_trees else (None, None)
+        scores = score_frame(features, champions, cfg.risk_bands, *raw)
     keys = features.reindex(columns=[*KEY_COLUMNS, "plan"]).astype(object)
     keys = keys.where(keys.notna(), None)
     ids = features["customer_id"].astype(str).to_numpy()
