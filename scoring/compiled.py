@@ -118,7 +118,8 @@ def compiled_booster(
         model = CompiledBooster(tl2cgen.Predictor(str(folder / LIBRARY), nthread=nthread), folder)
         if verdict is None:
             rows = probe[:PROBE_ROWS]
-            agrees = _agrees(model.predict(rows), booster.predict(rows, num_threads=nthread))
+            reference = np.asarray(booster.predict(rows, num_threads=nthread), dtype=np.float64)
+            agrees = _agrees(model.predict(rows), reference)
             verdict_file.write_text(json.dumps({"agrees": agrees, "rows": len(rows)}), "utf-8")
             if not agrees:
                 log.warning(
