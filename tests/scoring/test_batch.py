@@ -146,3 +146,12 @@ def test_phases_time_every_step(book: Dataset, champions: Champions):
     assert list(phases.seconds) == ["features", "models", "lifecycle", "reasons", "ranking"]
     assert all(s >= 0 for s in phases.seconds.values())
     assert phases.table().splitlines()[-1].startswith("total")
+
+
+def test_compiled_trees_score_the_batch_like_lightgbm(book: Dataset, champions: Champions, batch):
+    compiled = score_customers(book, book.as_of, champions, ServingConfig(compiled_trees=True))
+    for col in ("churn_probability", "predicted_value"):
+        np.testing.assert_allclose(
+            compiled.predictions[col].to_numpy(float), batch.predictions[col].to_numpy(float),
+            rtol=1e-6,
+        )  # fmt: skip
