@@ -28,7 +28,6 @@ class EngineName(StrEnum):
     """Where the window aggregates run (``features.engines``)."""
 
     pandas = "pandas"
-    duckdb = "duckdb"
     spark = "spark"
 
 
@@ -36,7 +35,7 @@ EngineOpt = Annotated[
     EngineName | None,
     typer.Option(
         "--engine",
-        help="Where the feature aggregates run: pandas, duckdb or spark (default: the config's "
+        help="Where the feature aggregates run: pandas or spark (default: the config's "
         "features.engine, else pandas). Same features from each.",
     ),
 ]

@@ -77,7 +77,6 @@ def train(
     """
     from features.config import load_feature_config
     from training.config import load_training_config, with_overrides
-    from training.job import train as run_training
     from training.uplift.config import load_uplift_config
 
     console = messages(fmt)
@@ -96,6 +95,8 @@ def train(
             f"{max_train_rows:,} rows (--max-train-rows); training on the latest {fit}",
             highlight=False,
         )
+    from training.job import train as run_training  # MLflow and LightGBM, after the data
+
     with engine_chosen(engine, spark_master, settings):
         uplift = load_uplift_config(config)
         result = run_training(
