@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ChurnError
+from core.linear import LinearTerms
 
 BUNDLE_FORMAT = 1
 MODEL_FILE = "model.txt"
@@ -104,6 +105,9 @@ class ModelBundle:
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calibrator: Calibrator = Calibrator()
     metadata: dict[str, Any] = field(default_factory=dict)
+    linear: LinearTerms | None = None
+    """Exact linear terms added to the booster's raw score (a churn booster boosted from a
+    logistic regression's score, :mod:`core.linear`); None for a plain booster."""
 
     def __post_init__(self) -> None:
         if self.kind not in ("churn", "value"):
@@ -167,7 +171,11 @@ class ModelBundle:
         """Booster output for an encoded matrix (:meth:`matrix` or :attr:`encoder`), with one
         OpenMP thread for small batches and all of them for large ones."""
         threads = 0 if len(x) >= PARALLEL_ROWS else 1
-        return np.asarray(self.booster.predict(x, num_threads=threads), dtype=np.float64)
+        if self.linear is None:
+            return np.asarray(self.booster.predict(x, num_threads=threads), dtype=np.float64)
+        raw = self.booster.predict(x, raw_score=True, num_threads=threads)
+        margin = np.asarray(raw, dtype=np.float64) + self.linear.score(x, self.feature_names)
+        return 1.0 / (1.0 + np.exp(-margin))  # the linear part is a churn model's log-odds
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle."""
@@ -195,7 +203,16 @@ class ModelBundle:
             self.booster.predict(self.encoded(frame), pred_contrib=True, num_threads=threads),
             dtype=np.float64,
         )
+        contrib += self.linear_contributions(self.encoded(frame))
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.feature_names, BIAS_COLUMN])
+
+    def linear_contributions(self, x: np.ndarray) -> np.ndarray | float:
+        """The linear part's exact terms per feature plus its intercept as ``bias`` (0 without
+        one): added to the trees' TreeSHAP values, each row still sums to the raw score."""
+        if self.linear is None:
+            return 0.0
+        terms = self.linear.terms(x, self.feature_names)
+        return np.c_[terms, np.full(len(terms), self.linear.intercept)]
 
     # ---- persistence ------------------------------------------------------------------------
 
@@ -212,6 +229,8 @@ class ModelBundle:
             "calibrator": self.calibrator.to_dict(),
             "metadata": jsonable(self.metadata),
         }
+        if self.linear is not None:
+            meta["linear"] = self.linear.to_dict()
         (d / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         return d
 
@@ -236,6 +255,7 @@ class ModelBundle:
             categories={k: tuple(v) for k, v in meta.get("categories", {}).items()},
             calibrator=Calibrator.from_dict(meta.get("calibrator")),
             metadata=meta.get("metadata", {}),
+            linear=LinearTerms.from_dict(meta.get("linear")),
         )
 
     # ---- inputs named as in a source file (the pyfunc) ---------------------------------------

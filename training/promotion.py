@@ -126,9 +126,15 @@ def judge(
     test: pd.DataFrame,
     cfg: TrainingConfig,
     horizon_days: int,
+    evaluated: ModelBundle | None = None,
 ) -> Decision:
-    """Re-evaluate the current champion on ``test`` and decide; no alias moves yet."""
-    new = bundle_metrics(bundle, test, cfg, horizon_days)
+    """Re-evaluate the current champion on ``test`` and decide; no alias moves yet.
+
+    ``evaluated`` is the new model as fitted without the test rows (a registered model refitted
+    on every labelled cutoff has seen them): the new metrics are its. A churn model whose
+    rolling validation did not reach the best reference never replaces a champion that did.
+    """
+    new = bundle_metrics(evaluated or bundle, test, cfg, horizon_days)
     current = alias_version(client, model, CHAMPION)
     if current is None or current == str(version):
         return decide(model, str(version), bundle.kind, new, current, None, cfg.promotion)
@@ -138,7 +144,21 @@ def judge(
         reason = f"champion v{current} cannot score the current features ({exc}); replaced"
         return Decision(model, str(version), "champion", reason, current, [], new)
     champion = bundle_metrics(old, test, cfg, horizon_days)
-    return decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
+    d = decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
+    if d.outcome == "champion" and not reaches(bundle) and reaches(old):
+        why = (
+            f"no candidate reaches the best reference on the validation cutoffs, and champion "
+            f"v{current} did"
+        )
+        return replace(d, outcome="challenger", reason=why)
+    return d
+
+
+def reaches(bundle: ModelBundle) -> bool:
+    """Whether a churn bundle's rolling validation reached the best reference (bundles trained
+    before the selection existed, and value bundles, count as reaching it)."""
+    sel = bundle.metadata.get("selection")
+    return not isinstance(sel, dict) or bool(sel.get("reaches_references", True))
 
 
 def gate(
@@ -149,13 +169,24 @@ def gate(
     cfg: TrainingConfig,
     horizon_days: int,
     judged: dict[str, Decision] | None = None,
+    evaluated: dict[str, ModelBundle] | None = None,
 ) -> dict[str, Decision]:
     """Judge every model of one training run (name -> (version, bundle)), add the decisions on
     the run's other models judged elsewhere (``judged``), and move the aliases together: all
     become champion when each passes, otherwise all become challenger, so the service never
     meets models that were not trained together."""
     decisions = {
-        name: judge(client, tracking_uri, name, version, bundle, test, cfg, horizon_days)
+        name: judge(
+            client,
+            tracking_uri,
+            name,
+            version,
+            bundle,
+            test,
+            cfg,
+            horizon_days,
+            (evaluated or {}).get(name),
+        )
         for name, (version, bundle) in bundles.items()
     } | (judged or {})
     failed = [f"{d.model} v{d.version}" for d in decisions.values() if d.outcome != "champion"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -11,7 +13,7 @@ from core.bundle import ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
 from training.config import TrainingConfig
 from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, TrainingDataError, labelled
-from training.split import Split
+from training.split import Split, rows_at
 
 
 def _objective(cfg: TrainingConfig) -> dict[str, Any]:
@@ -73,3 +75,27 @@ def fit_value(
         },
     )
     return bundle, fitted
+
+
+def refit_value(
+    frame: pd.DataFrame,
+    cutoffs: tuple[pd.Timestamp, ...],
+    spec: FeatureSpec,
+    cfg: TrainingConfig,
+    evaluated: ModelBundle,
+    rounds: int,
+) -> ModelBundle:
+    """The evaluated value model's configuration refitted on the :func:`value_rows` of every
+    labelled cutoff (the test cutoff included) for ``rounds`` rounds (its early-stopped count)."""
+    rows = value_rows(rows_at(frame, cutoffs), cfg)
+    params = lgb_params(cfg.value.params, _objective(cfg), cfg)
+    train_set = lgb.Dataset(
+        encode_features(rows, spec.names, spec.categories),
+        rows[VALUE_LABEL].to_numpy(float),
+        categorical_feature=spec.categorical,
+        params=params,
+    )
+    booster = lgb.train(params, train_set, num_boost_round=max(rounds, 1))
+    booster = lgb.Booster(model_str=booster.model_to_string())
+    meta = {**evaluated.metadata, "best_iteration": rounds, "fitted_on": "every labelled cutoff"}
+    return replace(evaluated, booster=booster, metadata=meta)

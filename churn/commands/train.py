@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -10,6 +11,7 @@ from churn.commands._shared import (
     Fmt,
     FormatOpt,
     MaxBadRowShareOpt,
+    Section,
     emit,
     load_folder,
     messages,
@@ -22,6 +24,9 @@ from churn.commands.features import (
     engine_chosen,
     spark_conf,
 )
+
+if TYPE_CHECKING:
+    from training.job import TrainResult
 
 MAX_TRAIN_ROWS = 2_000_000
 """Default most customer-cutoff rows of the training table: training runs on one machine, and
@@ -106,8 +111,39 @@ def train(
         result = run_training(
             ds, cfg, features, tracking_uri=tracking_uri, progress=True, uplift=uplift
         )
-    emit(metrics_sections(result.evaluation), fmt)
+    emit([*selection_sections(result), *metrics_sections(result.evaluation)], fmt)
+    selection = result.trained.selection
+    if selection is not None:
+        promoted = result.decisions[cfg.churn_model_name].outcome == "champion"
+        console.print(selection.sentence(promoted) + ".", highlight=False)
+    h = result.trained.plan.horizon_days
+    console.print(
+        f"horizon of the registered models: {h} days (churned = no purchase in the {h} days "
+        "after the scoring date)",
+        highlight=False,
+    )
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
+
+
+def selection_sections(result: TrainResult) -> list[Section]:
+    """The candidates x validation cutoffs table (ROC-AUC, mean ROC-AUC, mean log loss)."""
+    import pandas as pd
+    from rich.table import Table
+
+    selection = result.trained.selection
+    if selection is None:
+        return []
+    frame = selection.table().reset_index()
+    table = Table(
+        title=f"churn candidates and references on {selection.auc.shape[1]} validation "
+        f"cutoff(s) (chosen: {selection.chosen}, lowest mean log loss)"
+    )
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if col == "scorer" else "right")
+    for row in frame.itertuples(index=False):
+        cells = [row[0], *("-" if pd.isna(v) else f"{v:.4f}" for v in row[1:])]
+        table.add_row(*cells)
+    return [Section("selection", frame, table)]
 
 
 def register(app: typer.Typer) -> None:
