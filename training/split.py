@@ -160,9 +160,6 @@ def longest_horizon(first_signup: pd.Timestamp, as_of: pd.Timestamp) -> int:
     return lo
 
 
-NICE_HORIZONS = (365, 180, 120, 90, 60, 30, 14, 7)
-
-
 def check_history(
     first_signup: pd.Timestamp,
     as_of: pd.Timestamp,
@@ -180,10 +177,8 @@ def check_history(
     days = int((need - first_signup) / pd.Timedelta(days=1))
     longest = longest_horizon(first_signup, as_of)
     if longest >= 1:
-        nice = next((h for h in NICE_HORIZONS if h <= longest), longest)
         advice = (
-            f"Use --horizon {nice} (the longest horizon this history allows is {longest} days), "
-            "or add history"
+            f"Use --horizon {longest} (the longest horizon this history allows), or add history"
         )
     else:
         advice = "Add history: it is too short for any horizon"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -52,11 +52,11 @@ def train(
         "--asof",
         help="As-of date YYYY-MM-DD (default: dataset.yaml's as_of, else the last event's day).",
     ),
-    horizon: int | None = typer.Option(
+    horizon: str | None = typer.Option(
         None,
         "--horizon",
-        min=1,
-        help="Label horizon in days (default: the config's features.labels.horizon_days, else 90).",
+        help="Label horizon in days (default: the config's features.labels.horizon_days, else "
+        "90), or 'auto': the longest the history allows, up to that.",
     ),
     train_cutoffs: int | None = typer.Option(
         None,
@@ -92,10 +92,14 @@ def train(
 
     console = messages(fmt)
     settings = spark_conf(engine, spark_master, spark_conf_)
+    auto = (horizon or "").strip().lower() == "auto"
+    days = None if horizon is None or auto else _horizon_days(horizon)
     features, cfg = with_overrides(
-        load_feature_config(config), load_training_config(config), horizon, train_cutoffs
+        load_feature_config(config), load_training_config(config), days, train_cutoffs
     )
     ds = load_folder(data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config)
+    if auto:
+        features, cfg = _auto_horizon(ds, features, cfg, console)
     n_customers = len(ds.tables["customers"])
     wanted = cfg.split.train_cutoffs
     fit = cutoffs_within(n_customers, wanted, max_train_rows)
@@ -123,6 +127,39 @@ def train(
         highlight=False,
     )
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
+
+
+def _horizon_days(text: str) -> int:
+    from training.config import ConfigError
+
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ConfigError(
+            f"invalid option: --horizon must be a whole number of days >= 1 or 'auto', got {text!r}"
+        )
+    return days
+
+
+def _auto_horizon(ds: Any, features: Any, cfg: Any, console: Any) -> tuple[Any, Any]:
+    """``--horizon auto``: the longest horizon the history allows, up to the configured one."""
+    import pandas as pd
+
+    from training.config import with_overrides
+    from training.split import longest_horizon
+
+    wanted = features.labels.horizon_days
+    first = ds.tables["customers"]["signup_date"].min()
+    longest = longest_horizon(pd.Timestamp(first), ds.as_of) if pd.notna(first) else wanted
+    h = max(min(wanted, longest), 1)
+    console.print(
+        f"--horizon auto: {h} days (the longest this history allows is {longest}; configured "
+        f"{wanted})",
+        highlight=False,
+    )
+    return with_overrides(features, cfg, h, None)
 
 
 def selection_sections(result: TrainResult) -> list[Section]:
