@@ -143,7 +143,7 @@ def judge(
     except BundleError as exc:
         reason = f"champion v{current} cannot score the current features ({exc}); replaced"
         return Decision(model, str(version), "champion", reason, current, [], new)
-    champion = bundle_metrics(old, test, cfg, horizon_days)
+    champion = _recorded(old, test) or bundle_metrics(old, test, cfg, horizon_days)
     d = decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
     if d.outcome == "champion" and not reaches(bundle) and reaches(old):
         why = (
@@ -152,6 +152,19 @@ def judge(
         )
         return replace(d, outcome="challenger", reason=why)
     return d
+
+
+def _recorded(old: ModelBundle, test: pd.DataFrame) -> dict[str, float] | None:
+    """The champion's recorded test metrics when it was refitted on these very test rows (a
+    rerun on the same data): its out-of-sample model was scored on the same cutoff, whereas
+    re-scoring the refit would grade it on labels it was trained on."""
+    window = old.metadata.get("training_window") or {}
+    metrics = old.metadata.get("test_metrics")
+    if test.empty or not isinstance(window, dict) or not isinstance(metrics, dict):
+        return None
+    cutoff = f"{pd.Timestamp(test['cutoff'].iloc[0]):%Y-%m-%d}"
+    seen = cutoff in str(window.get("refit_cutoffs", ""))
+    return metrics if seen and window.get("test_cutoff") == cutoff else None
 
 
 def reaches(bundle: ModelBundle) -> bool:
