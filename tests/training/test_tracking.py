@@ -37,7 +37,9 @@ WORSE = """\
 training:
   num_threads: 1
   churn: {params: {num_leaves: 2, max_rounds: 2}}
-"""  # a worse churn model beside a value model as good as the champion's
+  selection: {candidates: [lightgbm]}
+"""  # a worse churn model beside a value model as good as the champion's (only the crippled
+# plain candidate: the selection would otherwise choose a better-shaped one)
 
 
 @pytest.fixture(scope="module")
