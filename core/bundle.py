@@ -178,12 +178,31 @@ class ModelBundle:
         return 1.0 / (1.0 + np.exp(-margin))  # the linear part is a churn model's log-odds
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle."""
-        return self.finish(self.raw_predict(frame))
+        """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle,
+        capped by the customer's own history when the bundle records a ``value_cap``."""
+        return self.predict_matrix(self.encoded(frame))
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
         """:meth:`predict` for an encoded matrix."""
-        return self.finish(self.raw_predict_matrix(x))
+        out = self.finish(self.raw_predict_matrix(x))
+        return out if self.kind == "churn" else np.minimum(out, self.value_cap(x))
+
+    def value_cap(self, x: np.ndarray) -> np.ndarray | float:
+        """The most a value bundle predicts for each row: ``multiple`` x the customer's own
+        history, the larger of one average order and the longest window's revenue scaled to the
+        horizon (metadata ``value_cap``: multiple, horizon_days, window_days, window_column,
+        order_column). No cap (inf) without it, or for a row with no purchase history."""
+        cap = self.metadata.get("value_cap")
+        names = self.feature_names
+        if not isinstance(cap, dict) or not {cap["window_column"], cap["order_column"]} <= set(
+            names
+        ):
+            return np.inf
+        window = x[:, names.index(cap["window_column"])].astype(np.float64)
+        order = x[:, names.index(cap["order_column"])].astype(np.float64)
+        history = np.fmax(window * (cap["horizon_days"] / cap["window_days"]), order)
+        limit = cap["multiple"] * history
+        return np.where(np.isfinite(limit) & (limit > 0), limit, np.inf)
 
     def finish(self, raw: np.ndarray) -> np.ndarray:
         """Raw booster output as the bundle's prediction: calibrated and clipped to [0, 1] for

@@ -59,6 +59,11 @@ class ValueModelConfig(Frozen):
     on the rows not labelled churned), the value a retention contact saves, so expected value at
     risk = P(churn) x value counts churn once. ``unconditional``: revenue of every customer,
     which already discounts likely churners."""
+    cap_multiple: float | None = Field(1.0, gt=0)
+    """A customer's predicted value is at most this multiple of their own history: the larger of
+    one average order and the longest window's revenue scaled to the horizon (a one-purchase
+    customer: at most ``cap_multiple`` x that order). Trees extrapolate a rare big first order
+    into values no history supports; ``null`` turns the cap off."""
 
 
 class SplitConfig(Frozen):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +15,9 @@ from training.boosting import Fitted, fit_booster, lgb_params
 from training.config import TrainingConfig
 from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, TrainingDataError, labelled
 from training.split import Split, rows_at
+
+ORDER_COLUMN = "avg_order_value"
+_WINDOW = re.compile(r"^revenue_\d+d$")
 
 
 def _objective(cfg: TrainingConfig) -> dict[str, Any]:
@@ -34,6 +38,22 @@ def value_rows(frame: pd.DataFrame, cfg: TrainingConfig) -> pd.DataFrame:
     if cfg.value.target == "if_retained":
         rows = rows[rows[CHURN_LABEL] == 0]
     return rows
+
+
+def value_cap(spec: FeatureSpec, cfg: TrainingConfig, horizon_days: int) -> dict[str, Any] | None:
+    """The bundle's ``value_cap`` metadata (see :meth:`core.bundle.ModelBundle.value_cap`), or
+    None when the cap is off or the features lack the order value or a revenue window."""
+    windows = {int(c[len("revenue_") : -1]): c for c in spec.names if _WINDOW.match(c)}
+    if cfg.value.cap_multiple is None or not windows or ORDER_COLUMN not in spec.names:
+        return None
+    w = max(windows)
+    return {
+        "multiple": cfg.value.cap_multiple,
+        "horizon_days": horizon_days,
+        "window_days": w,
+        "window_column": windows[w],
+        "order_column": ORDER_COLUMN,
+    }
 
 
 def fit_value(
@@ -67,6 +87,7 @@ def fit_value(
             "objective": cfg.value.objective,
             "best_iteration": fitted.best_iteration,
             "target": cfg.value.target,
+            "value_cap": value_cap(spec, cfg, int(metadata.get("horizon_days", 0))),
             "output": (
                 "expected revenue over the horizon if the customer stays, >= 0"
                 if cfg.value.target == "if_retained"
