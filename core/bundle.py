@@ -206,10 +206,10 @@ class ModelBundle:
 
     def finish(self, raw: np.ndarray) -> np.ndarray:
         """Raw booster output as the bundle's prediction: calibrated and clipped to [0, 1] for
-        churn, clipped at 0 for value."""
+        churn, calibrated (when the bundle has a calibrator) and clipped at 0 for value."""
         if self.kind == "churn":
             return np.clip(self.calibrator.apply(raw), 0.0, 1.0)
-        return np.clip(raw, 0.0, None)
+        return np.clip(self.calibrator.apply(raw), 0.0, None)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """TreeSHAP contributions per feature plus ``bias``, in raw-score units.

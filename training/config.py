@@ -59,6 +59,10 @@ class ValueModelConfig(Frozen):
     on the rows not labelled churned), the value a retention contact saves, so expected value at
     risk = P(churn) x value counts churn once. ``unconditional``: revenue of every customer,
     which already discounts likely churners."""
+    calibration: Literal["isotonic", "none"] = "isotonic"
+    """Isotonic regression of the calibration cutoff's realised value on the prediction: summed
+    predictions meet summed revenue in every range of predicted value (the trees alone
+    under-predict the stayers of a later cutoff); ranking is kept."""
     cap_multiple: float | None = Field(1.0, gt=0)
     """A customer's predicted value is at most this multiple of their own history: the larger of
     one average order and the longest window's revenue scaled to the horizon (a one-purchase

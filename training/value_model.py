@@ -10,8 +10,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from core.bundle import ModelBundle, encode_features
+from core.bundle import Calibrator, ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
+from training.calibration import fit_isotonic
 from training.config import TrainingConfig
 from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, TrainingDataError, labelled
 from training.split import Split, rows_at
@@ -77,9 +78,14 @@ def fit_value(
         cfg.value.params.max_rounds,
         cfg.early_stopping_rounds,
     )
+    calibrator = Calibrator()
+    if cfg.value.calibration == "isotonic" and len(cal):
+        raw = fitted.booster.predict(encode_features(cal, spec.names, spec.categories))
+        calibrator = fit_isotonic(np.asarray(raw, float), cal[VALUE_LABEL].to_numpy(float), None)
     bundle = ModelBundle(
         kind="value",
         booster=fitted.booster,
+        calibrator=calibrator,
         feature_names=spec.names,
         categories=spec.categories,
         metadata={

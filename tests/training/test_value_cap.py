@@ -54,4 +54,5 @@ def test_every_customer_with_history_is_capped_by_their_pace_or_one_order(fitted
 def test_the_cap_is_off_with_null(fitted) -> None:
     bundle, test, _ = fitted
     off = replace(bundle, metadata={**bundle.metadata, "value_cap": None})
-    np.testing.assert_allclose(off.predict(test), np.clip(bundle.raw_predict(test), 0, None))
+    expected = np.clip(bundle.calibrator.apply(bundle.raw_predict(test)), 0, None)
+    np.testing.assert_allclose(off.predict(test), expected)
