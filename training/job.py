@@ -33,6 +33,7 @@ from training.split import CutoffPlan, check_history, months_needed, plan_cutoff
 from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
 from training.uplift.config import UpliftConfig, UpliftError
 from training.uplift.job import UpliftResult, judge_uplift, log_uplift, train_uplift
+from training.value_refs import with_value_references
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def train(
         frame = with_lifecycle(frame, ds, plan.test, features, cfg.live)
         t1 = time.perf_counter()
         say(f"training on {len(frame):,} customer-cutoff rows")
-        trained = fit_models(frame, plan, features, cfg)
+        trained = with_value_references(ds, fit_models(frame, plan, features, cfg), cfg)
         uplift = uplift or UpliftConfig()
         lifted = None
         try:

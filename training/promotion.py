@@ -151,7 +151,24 @@ def judge(
             f"v{current} did"
         )
         return replace(d, outcome="challenger", reason=why)
+    if (
+        d.outcome == "champion"
+        and not beats_value_references(bundle)
+        and beats_value_references(old)
+    ):
+        why = (
+            "does not beat carry-forward and BG/NBD + Gamma-Gamma on the test cutoff "
+            f"(value_references), and champion v{current} did"
+        )
+        return replace(d, outcome="challenger", reason=why)
     return d
+
+
+def beats_value_references(bundle: ModelBundle) -> bool:
+    """Whether a value bundle beat carry-forward and BG/NBD + Gamma-Gamma when it was trained
+    (bundles without the comparison, and churn bundles, count as beating them)."""
+    refs = bundle.metadata.get("value_references")
+    return not isinstance(refs, dict) or bool(refs.get("beats_references", True))
 
 
 def _recorded(old: ModelBundle, test: pd.DataFrame) -> dict[str, float] | None:

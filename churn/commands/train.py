@@ -120,6 +120,9 @@ def train(
     if selection is not None:
         promoted = result.decisions[cfg.churn_model_name].outcome == "champion"
         console.print(selection.sentence(promoted) + ".", highlight=False)
+    from training.value_refs import references_line
+
+    console.print(references_line(result.trained) + ".", highlight=False)
     h = result.trained.plan.horizon_days
     console.print(
         f"horizon of the registered models: {h} days (churned = no purchase in the {h} days "

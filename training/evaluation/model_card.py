@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from features.contract import CONTRACT_VERSION
@@ -63,7 +65,7 @@ def model_card(
     trained: Trained,
     *,
     run_id: str,
-    versions: dict[str, str | None],
+    versions: Mapping[str, str | None],
     decisions: dict[str, str] | None = None,
 ) -> str:
     """Markdown: data window, label definition, metrics against baselines, gate, known limits."""
