@@ -45,6 +45,7 @@ from training.tracking import (
 )
 from training.uplift.config import UpliftConfig, UpliftError
 from training.uplift.job import UpliftResult, judge_uplift, log_uplift, train_uplift
+from training.value_refs import with_value_references
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,12 @@ def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> Cutof
     data's range, the history needed and the horizons that would work.
     """
     h, n = features.labels.horizon_days, cfg.split.train_cutoffs
+    k = cfg.selection.validation_cutoffs
     first = ds.tables["customers"]["signup_date"].min()
     if pd.notna(first):
         check_history(pd.Timestamp(first), ds.as_of, h, n, data_range(ds))
-    candidates = monthly_cutoffs(ds, months_needed(h, n), h)
-    return plan_cutoffs(candidates, h, n)
+    candidates = monthly_cutoffs(ds, months_needed(h, n, k), h)
+    return plan_cutoffs(candidates, h, n, k)
 
 
 def train(
@@ -146,7 +148,7 @@ def train(
         frame = with_lifecycle(frame, ds, plan.test, features, cfg.live)
         t1 = time.perf_counter()
         say(f"training on {len(frame):,} customer-cutoff rows")
-        trained = fit_models(frame, plan, features, cfg)
+        trained = with_value_references(ds, fit_models(frame, plan, features, cfg), cfg)
         uplift = uplift or UpliftConfig()
         lifted = None
         try:
@@ -214,7 +216,11 @@ def _log_and_register(
                 name, version = up_cfg.model_name, versions[up_cfg.model_name]
                 judged[name] = judge_uplift(uri, name, version, lifted, up_cfg)
             h, test = trained.plan.horizon_days, trained.split.test
-            decisions = gate(client, uri, pair, test, cfg, h, judged)
+            evaluated = {
+                cfg.churn_model_name: trained.evaluated["churn"],
+                cfg.value_model_name: trained.evaluated["value"],
+            }
+            decisions = gate(client, uri, pair, test, cfg, h, judged, evaluated)
             for name, d in decisions.items():
                 mlflow.set_tag(f"gate.{name}", f"v{d.version} -> {d.outcome}")
                 mlflow.set_tag(f"gate.{name}.reason", d.reason[:5000])

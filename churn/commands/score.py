@@ -39,6 +39,7 @@ def summary_rows(result: BatchResult) -> list[tuple[str, object]]:
     return [
         ("customers scored", int(run.n_customers)),
         ("churn model", f"{run.churn_model} v{run.churn_model_version}"),
+        ("horizon", f"{run.horizon_days} days (churn and value over the next {run.horizon_days})"),
         ("value model", f"{run.value_model} v{run.value_model_version}"),
         *(
             (f"risk band {b}", int((preds["risk_band"] == b).sum()))

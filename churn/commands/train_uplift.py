@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from churn.commands._shared import fail, messages
+from churn.commands._output import fail, messages
 from core.errors import ChurnError
 
 

@@ -233,8 +233,10 @@ class FastExplainer:
         """Contributions of an encoded matrix (``bundle.matrix`` output as an array)."""
         if self.trees is None:
             params = {} if self.threads is None else {"num_threads": self.threads}
-            return np.asarray(self.bundle.booster.predict(x, pred_contrib=True, **params))
-        return tree_shap(self.trees, x, self.threads)
+            out = np.asarray(self.bundle.booster.predict(x, pred_contrib=True, **params))
+        else:
+            out = tree_shap(self.trees, x, self.threads)
+        return out + self.bundle.linear_contributions(x)  # exact linear terms, if any
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per feature plus ``bias``, raw-score units; rows sum to the raw score."""

@@ -73,8 +73,7 @@ def test_cells_are_neutralised_and_numbers_kept() -> None:
 
 
 def test_every_writer_path_neutralises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from churn.commands._shared import Fmt, Section, emit, write_frame
-
+    from churn.commands._output import Fmt, Section, emit, write_frame
     from features.dataset import Dataset
     from features.loaders import write_rejects
     from scoring.batch.job import write_list_csv

@@ -186,9 +186,11 @@ def read_snapshot_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | int | None = None,
+    drop: tuple[str, ...] = (),
 ) -> tuple[SnapshotData, list[ColumnInfo]]:
     """A snapshot file of any layout (CSV/TSV/whitespace text, Parquet, Excel) read with a spec
-    inferred from its columns; returns the data and what was made of each column."""
+    inferred from its columns, leaving out the ``drop`` columns; returns the data and what was
+    made of each column."""
     p = Path(path)
     if p.is_dir():
         raise AdapterError(f"{p}: is a folder; give the snapshot file (or --spec NAME)")
@@ -203,6 +205,7 @@ def read_snapshot_file(
         positive=positive,
         value=value,
         cost=cost,
+        drop=drop,
     )
     data = read_snapshot(raw, spec, p.name)
     notes = tuple(raw.attrs.get("notes", ())) + data.notes
