@@ -11,6 +11,7 @@ intervals of the mean-over-cutoffs ROC-AUC difference (customers resampled withi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from core.bundle import encode_features
 from training.candidates import DESCRIPTIONS, CandidateFit, fit_candidate, fit_linear
-from training.config import TrainingConfig
+from training.config import CandidateName, TrainingConfig
 from training.evaluation.baselines import RECENCY, RFM_SCORE, _rule_score
 from training.spec import CHURN_LABEL, FeatureSpec, labelled
 from training.split import CutoffPlan, Fold, rows_at
@@ -37,7 +38,7 @@ class Selection:
 
     auc: pd.DataFrame  # scorer x validation cutoff (ROC-AUC)
     log_loss: pd.DataFrame  # candidates and the logistic regression x cutoff
-    chosen: str
+    chosen: CandidateName
     best_reference: str
     reaches: bool
     rounds: dict[str, list[int]]
@@ -110,7 +111,7 @@ def auc_samples(
 
 def _fold_scores(
     frame: pd.DataFrame, fold: Fold, spec: FeatureSpec, cfg: TrainingConfig
-) -> tuple[pd.DataFrame, dict[str, int], dict[str, CandidateFit]]:
+) -> tuple[pd.DataFrame, dict[CandidateName, int], dict[CandidateName, CandidateFit]]:
     train = labelled(rows_at(frame, fold.train), CHURN_LABEL)
     if len(train) > cfg.baseline_max_rows:
         train = train.sample(cfg.baseline_max_rows, random_state=cfg.seed)
@@ -128,7 +129,8 @@ def _fold_scores(
             CHURN_LABEL: xv[1],
         }
     )
-    rounds, fits = {}, {}
+    rounds: dict[CandidateName, int] = {}
+    fits: dict[CandidateName, CandidateFit] = {}
     for name in cfg.selection.candidates:
         fit = fit_candidate(name, spec, cfg, xt, xs)
         out[name] = fit.raw(xv[0])
@@ -143,11 +145,12 @@ def _fold_scores(
 
 def select(
     frame: pd.DataFrame, plan: CutoffPlan, spec: FeatureSpec, cfg: TrainingConfig
-) -> tuple[Selection, dict[str, CandidateFit]]:
+) -> tuple[Selection, dict[CandidateName, CandidateFit]]:
     """Validate every candidate and reference on the plan's rolling folds and choose; also
     returns the candidates as fitted on the last (test) fold."""
-    parts, rounds = [], {n: [] for n in cfg.selection.candidates}
-    last: dict[str, CandidateFit] = {}
+    parts: list[pd.DataFrame] = []
+    rounds: dict[str, list[int]] = {n: [] for n in cfg.selection.candidates}
+    last: dict[CandidateName, CandidateFit] = {}
     for fold in plan.rolling:
         scores, r, last = _fold_scores(frame, fold, spec, cfg)
         parts.append(scores)
@@ -165,7 +168,9 @@ def select(
             for s in [*cfg.selection.candidates, "logistic_regression"]
         }
     auc_t, loss_t = pd.DataFrame(auc), pd.DataFrame(loss)
-    chosen = str(loss_t.loc[list(cfg.selection.candidates)].mean(axis=1).idxmin())
+    chosen = cast(
+        CandidateName, str(loss_t.loc[list(cfg.selection.candidates)].mean(axis=1).idxmin())
+    )
     refs = auc_t.loc[list(REFERENCES)].mean(axis=1)
     best_ref = str(refs.idxmax())
     reaches = bool(auc_t.loc[chosen].mean() >= refs.max() - cfg.selection.reference_tolerance)
