@@ -14,8 +14,15 @@ from kpi.activity import SERVICE_COUNTS, activity_ratios, sales_metrics, service
 from kpi.campaign_results import RESULT_COLUMNS, period_results
 from kpi.commission import commission
 from kpi.config import Components, GradeBand, KpiConfig, KpiError, RankingConfig
+from kpi.indicators import INDICATOR_COUNTS, indicator_counts, indicator_rates
 from kpi.periods import Period, month_end, month_label, parse_period, quarter_start
-from kpi.portfolio import MANAGER, VALUE_SUMS, portfolio_metrics, retention_ratios
+from kpi.portfolio import (
+    MANAGER,
+    VALUE_SUMS,
+    active_portfolio,
+    portfolio_metrics,
+    retention_ratios,
+)
 
 COMPONENT_METRICS = {
     "risk_adjusted_retention": "risk_adjusted_retention",
@@ -31,12 +38,13 @@ SUM_COLUMNS = (
     "churned", "complaints", "new_customers", "sales", "monthly_quota", "renewals", "upsells",
     "retention_sales", "sales_commission", "satisfaction_bonus", "retention_commission",
     "commission", "ranking_adjustment", "payout", "first_place", "last_place", "improvement_plan",
+    *INDICATOR_COUNTS,
 )  # fmt: skip
 MONEY = ("sales_commission", "satisfaction_bonus", "retention_commission", "commission", "payout")
 TEAM_SUMS = (
     "portfolio_start", "churned", "customers_without_prediction", *VALUE_SUMS, "complaints", *SERVICE_COUNTS, "sales",
     "monthly_quota", "new_customers", "renewals", "upsells", "retention_sales",
-    "ranking_adjustment", *MONEY,
+    "ranking_adjustment", *MONEY, *INDICATOR_COUNTS,
 )  # fmt: skip
 
 
@@ -122,7 +130,7 @@ def _teams(managers: pd.DataFrame, cfg: KpiConfig) -> pd.DataFrame:
     grouped = managers[managers["team"].notna()].groupby("team")
     sums = grouped[list(TEAM_SUMS)].sum(min_count=1)
     sums["notes"] = grouped["notes"].agg(lambda s: "; ".join(dict.fromkeys(t for t in s if t)))
-    teams = _score(activity_ratios(retention_ratios(sums)), cfg).reset_index()
+    teams = _score(indicator_rates(activity_ratios(retention_ratios(sums))), cfg).reset_index()
     teams["notes"] = teams["notes"].str.replace(NO_CUSTOMERS, "", regex=False).str.strip("; ")
     return teams.assign(level="team", first_place=False, last_place=False, improvement_plan=False)
 
@@ -135,9 +143,12 @@ def month_scorecard(
     port = portfolio_metrics(ds, predictions, start, cfg.outcome)
     service = service_metrics(ds, start, end, port.index, cfg.scorecard, quarter_start(start))
     sales = sales_metrics(ds, start, end, cfg.commission)
+    book = active_portfolio(ds, start, cfg.outcome)
+    crm = indicator_counts(ds, start, end, book, port.index, cfg.campaign.cost_per_contact)
     frame = sales.drop(columns="notes").join(port).join(service.drop(columns="notes"))
-    frame["notes"] = _join_notes(sales["notes"], service["notes"])
-    managers = _score(activity_ratios(frame), cfg)
+    frame = frame.join(crm.drop(columns="notes"))
+    frame["notes"] = _join_notes(sales["notes"], service["notes"], crm["notes"])
+    managers = _score(indicator_rates(activity_ratios(frame)), cfg)
     managers = managers.join(rank_managers(managers["score"], cfg.ranking))
     managers = managers.join(commission(managers, cfg.commission))
     managers["payout"] = (managers["commission"] + managers["ranking_adjustment"]).clip(lower=0)
@@ -159,6 +170,7 @@ def _mean_of_months(months: pd.DataFrame, cfg: KpiConfig) -> pd.DataFrame:
     first = grouped[[MANAGER, "team"]].first()
     out["notes"] = grouped["notes"].agg(lambda s: "; ".join(dict.fromkeys(t for t in s if t)))
     out = first.join(out).reset_index(level="level").reset_index(drop=True)
+    out = indicator_rates(out)  # pooled over the months, not a mean of monthly rates
     out["score"] = out["score"].round(2)
     out["grade"] = grade(out["score"], cfg.scorecard.grades)
     is_manager = out["level"] == "manager"
