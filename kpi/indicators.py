@@ -78,7 +78,9 @@ def indicator_counts(
     out["_repeat_buyers"] = _per(repeat.map(owner), index)
 
     if "kind" in month.columns:
-        upsold = pd.Series(month.loc[month["kind"] == "upsell", "customer_id"].unique(), dtype="str")
+        upsold = pd.Series(
+            month.loc[month["kind"] == "upsell", "customer_id"].unique(), dtype="str"
+        )
         upsold = upsold[upsold.isin(active)]
         out["_upsold"] = _per(upsold.map(owner), index)
     else:
@@ -138,9 +140,7 @@ def indicator_rates(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["repeat_purchase_rate"] = _ratio(out["_repeat_buyers"], out["_buyers"])
     out["contact_response_rate"] = _ratio(out["_contacts_responded"], out["_contacts_made"])
-    out["contact_conversion_rate"] = _ratio(
-        out["_contacts_accepted"], out["_contacts_responded"]
-    )
+    out["contact_conversion_rate"] = _ratio(out["_contacts_accepted"], out["_contacts_responded"])
     out["avg_contact_cost"] = _ratio(out["_contact_cost"], out["_contacts_made"])
     out["upsell_rate"] = _ratio(out["_upsold"], out["_active"])
     out["complaint_rate"] = _ratio(out["_complainers"], out["_active"])

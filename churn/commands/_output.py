@@ -246,12 +246,53 @@ SCORECARD_COLUMNS = ("account_manager_id", "team", "portfolio_start", "churn_rat
                      "sales_vs_quota", "score", "grade", "rank")  # fmt: skip
 
 
+INDICATOR_COLUMNS = ("repeat_purchase_rate", "contact_response_rate", "contact_conversion_rate",
+                     "avg_contact_cost", "upsell_rate", "new_customers", "complaint_rate")  # fmt: skip
+"""The CRM indicators (``kpi.indicators``) shown beside the score; ``satisfaction`` is above."""
+
+
 def scorecard_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard columns of :func:`scorecard_table` as data, with ``flags`` and ``payout``."""
+    """The scorecard columns of :func:`scorecard_table` as data, with ``flags``, ``payout`` and
+    the CRM indicators that the scorecards hold."""
     out = frame[list(SCORECARD_COLUMNS)].copy()
     out["flags"] = [_flags(r) for _, r in frame.iterrows()]
     out["payout"] = frame["payout"]
+    for col in INDICATOR_COLUMNS:
+        if col in frame.columns:
+            out[col] = frame[col]
     return out
+
+
+def indicator_table(frame: pd.DataFrame, title: str) -> Table:
+    """The CRM indicators of scorecard rows (managers, then teams) as a terminal table."""
+    import pandas as pd
+
+    table = Table(
+        title=title,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        caption="Beside the 100 points, not in them; - : the data lacks what the rate needs "
+        "(see notes)",
+        caption_justify="left",
+    )
+    heads = ["Manager", "Team", "Repeat", "Response", "Conversion", "Cost/contact", "Upsell",
+             "New", "Complaint", "CSAT"]  # fmt: skip
+    for h in heads:
+        table.add_column(h, justify="left" if h in ("Manager", "Team") else "right")
+    for _, r in frame.iterrows():
+        table.add_row(
+            str(r["account_manager_id"]) if pd.notna(r["account_manager_id"]) else "",
+            str(r["team"]) if pd.notna(r["team"]) else "",
+            pct(r.get("repeat_purchase_rate", float("nan"))),
+            pct(r.get("contact_response_rate", float("nan"))),
+            pct(r.get("contact_conversion_rate", float("nan"))),
+            num(r.get("avg_contact_cost", float("nan")), ",.2f"),
+            pct(r.get("upsell_rate", float("nan"))),
+            num(r.get("new_customers", float("nan")), ".0f"),
+            pct(r.get("complaint_rate", float("nan"))),
+            pct(r["satisfaction"]),
+        )
+    return table
 
 
 def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None) -> Table:

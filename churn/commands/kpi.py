@@ -27,6 +27,7 @@ from churn.commands._output import (
     Section,
     emit,
     fail,
+    indicator_table,
     messages,
     scorecard_frame,
     scorecard_table,
@@ -97,6 +98,11 @@ def kpi(
     campaigns = _campaign_section(managers, label)
     if campaigns is not None:
         sections.append(campaigns)
+    if fmt is Fmt.table:  # CSV and JSON hold the indicators as keys of managers and teams
+        both = frame.loc[[*managers.index, *teams.index]]
+        sections.append(
+            Section("indicators", both, indicator_table(both, f"CRM indicators, {label}"))
+        )
     emit(sections, fmt)
     unscored = managers.loc[managers["notes"].str.contains(NO_CUSTOMERS, regex=False)]
     if len(unscored):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,6 +233,15 @@ def test_churn_kpi_prints_and_writes_the_scorecards(tmp_path):
     assert "Account managers, 2024-06" in result.output and "Teams, 2024-06" in result.output
     written = pd.read_csv(out)
     assert len(written) == 8 and written["score"].between(0, 100).all()
+    assert "CRM indicators, 2024-06" in result.output
+    shown = CliRunner().invoke(_app(), [*args[:7], "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    body = json.loads(shown.output[shown.output.index("{") :])
+    for entry in (*body["managers"], *body["teams"]):
+        for key in ("repeat_purchase_rate", "upsell_rate", "complaint_rate", "new_customers"):
+            assert key in entry
+        rate = entry["repeat_purchase_rate"]
+        assert rate is None or 0 <= rate <= 1
     config = tmp_path / "bad.yaml"
     config.write_text("kpi:\n  ranking:\n    first_place_bonus: -1\n", encoding="utf-8")
     result = CliRunner().invoke(_app(), [*args, "--config", str(config)])
