@@ -90,6 +90,7 @@ class Kpi:
     managers: Table
     teams: Table | None
     campaigns: Campaigns | None
+    indicators: Table | None = None
 
 
 Shown = str | tuple[str, ...]
@@ -134,6 +135,19 @@ SCORECARD_COLUMNS = {
     "payout": "payout",
 }
 MANAGER_COLUMN = "account_manager_id"
+INDICATOR_COLUMNS = {
+    "account_manager_id": "manager",
+    "team": "team",
+    "repeat_purchase_rate": "repeat purchase",
+    "contact_response_rate": "contact response",
+    "contact_conversion_rate": "contact conversion",
+    "avg_contact_cost": "cost per contact",
+    "upsell_rate": "upsell",
+    "new_customers": "new customers",
+    "complaint_rate": "complaint rate",
+    "satisfaction": "satisfaction",
+}
+"""The CRM indicators (``kpi.indicators``), shown beside the 100 points."""
 RFM_COLUMNS = {
     "customers": "customers",
     "share_of_customers": "share of customers",
@@ -160,14 +174,19 @@ CAMPAIGN_NOTE = (
     "rate minus the contacted customers' churn rate, times the contacted customers' value. "
     "Reported beside the 100 points, not inside them."
 )
+INDICATOR_NOTE = (
+    "Indicators of documents 001 and 004, reported beside the 100 points, not inside them; "
+    "a dash: the data lacks what the rate needs."
+)
 PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile",
            "churn_rate_contacted", "churn_rate_control", "share_of_customers",
-           "share_of_value_at_risk")  # fmt: skip
+           "share_of_value_at_risk", "repeat_purchase_rate", "contact_response_rate",
+           "contact_conversion_rate", "upsell_rate", "complaint_rate")  # fmt: skip
 FORMATS = {"churn_probability": ".3f", "rank": ",.0f", "portfolio_start": ",.0f"}
 FORMATS |= {c: ",.0f" for c in ("predicted_value", "expected_value_at_risk", "payout")}
 FORMATS |= {"campaign_profit": ",.0f", "incremental_retained_value": ",.0f"}
 FORMATS |= {"contacted": ",.0f", "control": ",.0f", "customers": ",.0f"}
-FORMATS |= {"value_if_retained": ",.0f"}
+FORMATS |= {"value_if_retained": ",.0f", "avg_contact_cost": ",.2f", "new_customers": ",.0f"}
 
 
 def _missing(value: object) -> bool:
@@ -264,7 +283,15 @@ def _kpi(r: ReportInputs) -> Kpi | None:
         managers=report_table(managers, SCORECARD_COLUMNS, lang=r.lang),
         teams=report_table(teams, team_columns, lang=r.lang) if len(teams) else None,
         campaigns=_campaigns(managers, r.lang),
+        indicators=_indicators(pd.concat([managers, teams]), r.lang),
     )
+
+
+def _indicators(rows: pd.DataFrame, lang: Lang) -> Table | None:
+    """The CRM indicators of managers and teams, when the scorecards hold them."""
+    if "repeat_purchase_rate" not in rows.columns:
+        return None
+    return report_table(rows, INDICATOR_COLUMNS, lang=lang)
 
 
 def _rfm(r: ReportInputs) -> Table | None:
@@ -326,6 +353,7 @@ def _context(r: ReportInputs) -> dict[str, Any]:
         "h_kpi": text("h_kpi", period=period),
         "kpi": _kpi(r),
         "campaign_note": tr(CAMPAIGN_NOTE, r.lang),
+        "indicator_note": tr(INDICATOR_NOTE, r.lang),
         "h_rfm": text("h_rfm"),
         "rfm_note": text("rfm_note"),
         "rfm": _rfm(r),

@@ -58,6 +58,17 @@ ZH: dict[str, str] = {
     "Not available: this scoring has no RFM segments (scored before they existed).": "暂无："
     "本次评分没有 RFM 客户类型（评分早于该功能）。",
     "RFM segment": "RFM 客户类型",
+    "CRM indicators": "CRM 指标",
+    "Indicators of documents 001 and 004, reported beside the 100 points, not inside them; "
+    "a dash: the data lacks what the rate needs.": "文档 001 与 004 的指标，列在 100 分之外，"
+    "不计入得分；短横线：数据缺少计算该比率所需的内容。",
+    "repeat purchase": "重复购买率",
+    "contact response": "联系响应率",
+    "contact conversion": "联系成交率",
+    "cost per contact": "平均客户交互成本",
+    "upsell": "增购率",
+    "new customers": "新客户数量",
+    "complaint rate": "客户投诉率",
     "customers": "客户数",
     "share of customers": "客户占比",
     "share of value at risk": "风险价值占比",

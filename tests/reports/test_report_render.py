@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -147,3 +148,25 @@ def test_the_rfm_section_shows_each_segments_size_value_and_risk(lang, title, sh
     assert "80.0%" in page.cells  # general_retain's churn rate
     missing = render_report(_inputs(lang=lang))
     assert 'id="rfm"' in missing and ("no RFM segments" in missing or "没有 RFM" in missing)
+
+
+def test_the_kpi_section_shows_the_crm_indicators_beside_the_score():
+    cards = pd.DataFrame(
+        {
+            "level": ["manager", "team"],
+            "account_manager_id": ["AM1", None],
+            "team": ["retail", "retail"],
+            "score": [81.5, 81.5],
+            "rank": [1, None],
+            "repeat_purchase_rate": [0.25, 0.5],
+            "contact_response_rate": [np.nan, np.nan],
+            "avg_contact_cost": [31.256, np.nan],
+            "new_customers": [3, 7],
+        }
+    )
+    for lang, head in (("en", "CRM indicators"), ("zh", "CRM 指标")):
+        page = _Page()
+        text = render_report(_inputs(scorecard=cards, period="2024-05", lang=lang))
+        page.feed(text)
+        assert head in text and "25.0%" in page.cells and "50.0%" in page.cells
+        assert "31.26" in page.cells and "7" in page.cells
