@@ -483,6 +483,10 @@ def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, 
     card = want.loc[served.other]
     assert f'data-field="payout">{card["payout"]:,.2f}<' in detail.text
     assert f'data-field="score">{card["score"]:,.2f}<' in detail.text
+    for key in ("repeat_purchase_rate", "upsell_rate", "complaint_rate"):
+        shown = "" if pd.isna(card[key]) else f"{card[key]:.1%}"
+        assert f'data-field="{key}">{shown}<' in detail.text, key
+    assert "CRM indicators" in detail.text
     assert (
         "Risk-adjusted retention" in detail.text and "Highest expected value at risk" in detail.text
     )
