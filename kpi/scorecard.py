@@ -126,11 +126,17 @@ def _score(frame: pd.DataFrame, cfg: KpiConfig) -> pd.DataFrame:
 
 
 def _teams(managers: pd.DataFrame, cfg: KpiConfig) -> pd.DataFrame:
-    """Team rows: managers' counts and sums pooled, ratios and score recomputed from them."""
+    """Team rows: managers' counts and sums pooled and ratios recomputed from them; the score is
+    the mean of its scored managers' scores (document 000: the department average), the score
+    of the pooled figures kept as ``pooled_score``."""
     grouped = managers[managers["team"].notna()].groupby("team")
     sums = grouped[list(TEAM_SUMS)].sum(min_count=1)
     sums["notes"] = grouped["notes"].agg(lambda s: "; ".join(dict.fromkeys(t for t in s if t)))
-    teams = _score(indicator_rates(activity_ratios(retention_ratios(sums))), cfg).reset_index()
+    teams = _score(indicator_rates(activity_ratios(retention_ratios(sums))), cfg)
+    teams["pooled_score"] = teams["score"]
+    teams["score"] = grouped["score"].mean().reindex(teams.index).round(2)
+    teams["grade"] = grade(teams["score"], cfg.scorecard.grades)
+    teams = teams.reset_index()
     teams["notes"] = teams["notes"].str.replace(NO_CUSTOMERS, "", regex=False).str.strip("; ")
     return teams.assign(level="team", first_place=False, last_place=False, improvement_plan=False)
 

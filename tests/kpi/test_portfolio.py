@@ -221,6 +221,11 @@ def test_month_scorecard_rows_commission_and_flags():
     assert teams.loc["north", "portfolio_start"] == 5
     # pooled capped weights: A1 kept 1300 of 1610 expected, A2 800 of 560
     assert teams.loc["north", "risk_adjusted_retention"] == pytest.approx(2100 / (1610 + 560))
+    # the team's score: the mean of its scored managers' scores (A3 has none), not the pooled one
+    scored = managers.loc[managers["team"] == "north", "score"].dropna()
+    assert len(scored) == 2
+    assert teams.loc["north", "score"] == pytest.approx(round(scored.mean(), 2))
+    assert 0 <= teams.loc["north", "pooled_score"] <= 100
 
 
 def test_missing_complaints_table_is_reported_not_fatal():
