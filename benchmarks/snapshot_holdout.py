@@ -44,8 +44,8 @@ from training.snapshot.job import SnapshotJobConfig, fit_snapshot, load_snapshot
 from training.snapshot.models import cross_validate, snapshot_spec
 
 SETS = ("telco", "iranian", "ecommerce", "bankchurners")
-_SPECS = _HERE.parent / "features" / "adapters" / "specs"
-SPEC_ONLY = {"bankchurners"}  # mapping specs in features/adapters/specs/, not shipped adapters
+_SPECS = _HERE.parent / "docs" / "examples" / "specs"
+SPEC_ONLY = {"bankchurners"}  # mapping specs in docs/examples/specs/, not shipped adapters
 OURS = "train-snapshot model"
 DEFAULT = "LightGBM defaults"
 LOGISTIC = "logistic regression"

@@ -21,7 +21,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from core.csv_out import to_csv_text, write_csv
 from core.errors import ChurnError
 
 if TYPE_CHECKING:
@@ -140,6 +139,8 @@ def emit(sections: Sequence[Section], fmt: Fmt) -> None:
             [machine_frame(s.frame).assign(table=s.name) for s in shown], ignore_index=True
         )
         frame = frame[["table", *[c for c in frame.columns if c != "table"]]]
+    from core.csv_out import to_csv_text
+
     sys.stdout.write(to_csv_text(frame))
 
 
@@ -341,4 +342,6 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:
+        from core.csv_out import write_csv
+
         write_csv(frame, path)

@@ -23,7 +23,6 @@ from churn.commands._output import (
     report_table,
     scorecard_table,
 )
-from core.csv_out import write_csv
 from core.paths import home
 
 if TYPE_CHECKING:
@@ -139,6 +138,8 @@ def write_scorecards(
         scorecard_table(managers, f"Account managers, {period}", SCORECARD_CAPTION), console
     )
     outputs["scorecards"] = root / f"scorecards_{period}.csv"
+    from core.csv_out import write_csv
+
     write_csv(cards, outputs["scorecards"])
 
 
@@ -171,6 +172,8 @@ def write_campaign(
         now_run.batch.features, now_run.batch.champions.churn, chosen["customer_id"]
     )
     outputs["campaign list"] = root / f"campaign_{asof:%Y-%m-%d}.csv"
+    from core.csv_out import write_csv
+
     write_csv(chosen, outputs["campaign list"])
     console.print(
         f"{len(chosen):,} contacts; expected saved value {chosen['expected_saved_value'].sum():,.0f}"

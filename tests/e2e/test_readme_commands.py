@@ -270,6 +270,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         "--workers": const(2),
         "--role": const("manager"),
         "--manager-id": const("AM001"),
+        "--store": const(f"sqlite:///{home / 'serving.db'}"),
         "--html": const(root / "outputs" / "monitor.html"),
     }
     positional = {

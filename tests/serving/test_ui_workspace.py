@@ -474,9 +474,11 @@ def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, 
     assert ranks == sorted(ranks)  # best first
     # the book's expected value at risk: the API's at-risk list summed
     everything = _everything(api)
-    at_risk = everything.groupby("account_manager_id")["expected_value_at_risk_90d"].sum()
-    for mid, value in at_risk.items():
-        assert cells[mid][10] == f"{value:,.0f}", mid
+    books = everything.groupby("account_manager_id")["expected_value_at_risk_90d"]
+    for mid, value in books.sum().items():
+        # the API rounds each customer to cents; the page sums the stored values, then rounds
+        slack = 0.5 + 0.005 * books.size()[mid]
+        assert abs(float(cells[mid][10].replace(",", "")) - value) <= slack, mid
 
     detail = lead.get(f"/ui/managers/{served.other}")
     assert detail.status_code == 200

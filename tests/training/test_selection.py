@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from reports.treeshap.kernel import FastExplainer
 
 from core.bundle import ModelBundle
 from features.adapters.snapshot import infer_spec
 from features.config import FeatureConfig
 from features.pipeline.build import build_training_set
 from features.synthetic.generator import generate
+from scoring.treeshap.kernel import FastExplainer
 from training.config import SelectionConfig, TrainingConfig
 from training.fit import Trained, fit_models
 from training.job import plan_for
