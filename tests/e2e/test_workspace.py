@@ -254,12 +254,12 @@ def test_manager_and_lead_sign_in_filter_page_open_and_export(browser, site, tmp
     mine = batch[batch["account_manager_id"] == site.manager]
     assert _rows(page) == list(mine["customer_id"].head(PAGE))
     segment = mine["segment"].value_counts().index[0]
-    page.get_by_label("Segment").select_option(segment)
+    page.get_by_label("Segment", exact=True).select_option(segment)
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**segment=*")
     want = mine[mine["segment"] == segment]
     assert _rows(page) == list(want["customer_id"].head(PAGE))
-    page.get_by_label("Segment").select_option("")
+    page.get_by_label("Segment", exact=True).select_option("")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_load_state()
     if len(mine) > PAGE:
