@@ -25,6 +25,7 @@ from pydantic import (
 from core.lang import Lang
 from features.contract import CUSTOMERS
 from features.pipeline.profile import CATEGORICAL_FEATURES
+from features.pipeline.segments import RfmSegment
 
 PRODUCT = "Churn prediction API"
 MAX_OFFSET = 2**31 - 1
@@ -36,17 +37,6 @@ PERIOD_PATTERN = r"^(19|20|21)\d{2}(-(0[1-9]|1[0-2])|-[Qq][1-4])?$"
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Band = Literal["low", "medium", "high"]
-RfmSegment = Literal[
-    "important_value",
-    "important_develop",
-    "important_keep",
-    "important_retain",
-    "general_value",
-    "general_develop",
-    "general_keep",
-    "general_retain",
-]
-"""The eight RFM segments (:data:`features.pipeline.segments.RFM_SEGMENTS`)."""
 
 RECORD_EXAMPLE: dict[str, Any] = {
     "customer_id": "C0000042",

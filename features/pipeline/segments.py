@@ -10,13 +10,15 @@ never bought is R low; a missing count or revenue is low.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
 from core.config import Frozen
 
-RFM_SEGMENTS = (
+RfmSegment = Literal[
     "important_value",
     "important_develop",
     "important_keep",
@@ -25,7 +27,8 @@ RFM_SEGMENTS = (
     "general_develop",
     "general_keep",
     "general_retain",
-)
+]
+RFM_SEGMENTS: tuple[str, ...] = get_args(RfmSegment)
 """Segment names, most valuable first; index = 4 * (M low) + 2 * (R low) + (F low)."""
 
 SEGMENT_TITLES: dict[str, tuple[str, str]] = {
