@@ -16,11 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from core.bundle import BundleError
+from core.economics import SegmentedEconomics
 from core.errors import ChurnError
 from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
+from scoring.benefit import contact_benefit
 from scoring.champions import Champions, load_champions
 from scoring.config import ServingConfig
 from scoring.frame import score_frame
@@ -77,9 +79,18 @@ def parse_asof(asof: str) -> pd.Timestamp:
 
 
 def score_customers(
-    ds: Dataset, asof: pd.Timestamp, champions: Champions, cfg: ServingConfig
+    ds: Dataset,
+    asof: pd.Timestamp,
+    champions: Champions,
+    cfg: ServingConfig,
+    economics: SegmentedEconomics | None = None,
+    uplift: pd.Series | None = None,
 ) -> ScoredBatch:
-    """Build the as-of date's features for every active customer and score them (pure)."""
+    """Build the as-of date's features for every active customer and score them (pure).
+
+    ``economics`` (the campaign's costs and success rates; default: the defaults) and ``uplift``
+    (each customer's estimated effect of a contact, by id) price the benefit of a contact, the
+    at-risk list's order (:func:`scoring.benefit.contact_benefit`)."""
     features = build_features(ds, asof, champions.feature_config(), labels=False)
     try:
         champions.churn.check_columns(features)
@@ -107,6 +118,10 @@ def score_customers(
     )
     signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
     predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
+    predictions["benefit"] = contact_benefit(predictions, economics, uplift)
+    if "complaint_open_total" in features:
+        opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
+        predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()
     predictions = predictions.sort_values(
         ["expected_value_at_risk", "customer_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
@@ -159,9 +174,12 @@ def run_batch(
     out: str | Path | None = None,
     win_back_out: str | Path | None = None,
     say: Callable[[str], None] | None = None,
+    economics: SegmentedEconomics | None = None,
+    uplift: pd.Series | None = None,
 ) -> BatchResult:
     """Load the champions, score the data set at ``asof``, write the store and both lists
-    (``source`` names the data folder in the store, for scorecards that read it again)."""
+    (``source`` names the data folder in the store, for scorecards that read it again;
+    ``economics`` and ``uplift`` as :func:`score_customers` takes them)."""
     step = say or (lambda _msg: None)
     step("loading the champion models")
     try:
@@ -169,7 +187,7 @@ def run_batch(
     except BundleError as exc:
         raise BatchError(str(exc)) from exc
     step(f"building features and scoring customers active at {asof:%Y-%m-%d}")
-    batch = score_customers(ds, asof, champions, cfg)
+    batch = score_customers(ds, asof, champions, cfg, economics, uplift)
     step("writing the store")
     store = PredictionStore(cfg.resolved_store_url())
     try:

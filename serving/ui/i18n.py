@@ -47,6 +47,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "probability": ("P(churn)", "流失概率"),
     "value": ("Value if retained", "留存价值"),
     "value_at_risk": ("Expected value at risk", "风险价值期望"),
+    "benefit": ("Expected benefit of a contact", "联系的预期收益"),
     "days": ("Days since last purchase", "距上次购买天数"),
     "reasons": ("Top reasons", "主要原因"),
     "action": ("Recommended action", "建议行动"),

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from starlette.responses import Response
 
+from scoring.benefit import why_listed
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.workspace import (
     SORT_COLUMNS,
@@ -27,6 +28,8 @@ from serving.ui.i18n import t
 
 LIST_PATHS = {AT_RISK: "/", WIN_BACK: "/win-back"}
 LIFECYCLE_CHOICES = {AT_RISK: ("active", "lapsing"), WIN_BACK: ()}
+DEFAULT_SORT = {AT_RISK: "benefit", WIN_BACK: "value_at_risk"}
+"""Each list's default order: whom to call first (benefit of a contact), whom to win back."""
 
 
 class Lists:
@@ -37,7 +40,7 @@ class Lists:
         self._choices: dict[tuple[int, str], dict[str, list[str]]] = {}
 
     def at_risk(self, ctx: Context) -> Response:
-        """Active and lapsing customers, highest expected value at risk first."""
+        """Active and lapsing customers, highest expected benefit of a contact first."""
         return self.list_page(ctx, AT_RISK)
 
     def win_back(self, ctx: Context) -> Response:
@@ -80,7 +83,7 @@ class Lists:
                     400, "bad_request", f"lifecycle: {wanted!r} is not one of {allowed}"
                 )
             lifecycle = (wanted,)
-        sort = params.get("sort", "value_at_risk")
+        sort = params.get("sort", DEFAULT_SORT[name])
         if sort not in SORT_COLUMNS:
             raise PageError(
                 400, "bad_request", f"sort: {sort!r} is not one of {', '.join(SORT_COLUMNS)}"
@@ -101,7 +104,7 @@ class Lists:
             account_manager_id=manager,
             segment=params.get("segment"),
             risk_band=band,
-            sort=sort if sort in get_args(SortKey) else "value_at_risk",  # type: ignore[arg-type]
+            sort=sort if sort in get_args(SortKey) else DEFAULT_SORT[name],  # type: ignore[arg-type]
             descending=direction == "desc",
             limit=size if paged else None,
             offset=(int(page) - 1) * size if paged else 0,
@@ -136,6 +139,8 @@ class Lists:
                 "probability": r[f"churn_probability{h}"],
                 "value": r[f"value_if_retained{h}"],
                 "value_at_risk": r[f"expected_value_at_risk{h}"],
+                "benefit": None if pd.isna(r["benefit"]) else r["benefit"],
+                "why": why_listed(raw, run.asof, run.horizon_days, ctx.lang),
                 "band": r["risk_band"],
                 "days": None
                 if pd.isna(r["days_since_last_purchase"])
@@ -147,7 +152,7 @@ class Lists:
                 ],
                 "action": r["recommended_action"] or "",
             }
-            for r in shown.to_dict("records")
+            for r, raw in zip(shown.to_dict("records"), rows.to_dict("records"), strict=True)
         ]
         opts = self.choices(svc, run.asof, run.scored_at)
         base = f"{PREFIX}{LIST_PATHS[name]}" if name == WIN_BACK else f"{PREFIX}/"
