@@ -232,29 +232,49 @@ def waterfall(
 
 
 def feature_label(name: str, value: object, lang: Lang) -> str:
-    """A waterfall row's label: the feature and its value (category levels in ``lang``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A waterfall row's label: the feature catalogue's sentence for the value (numbers formatted
+    as the catalogue formats them), else the feature and its value written out in full."""
+    plain = _plain(value)
+    try:
+        return sentence(name, plain, lang)
+    except ChurnError:  # a feature the registry does not describe
+        pass
+    if plain is None:
         shown = "—"
-    elif isinstance(value, float | int | np.floating | np.integer):
-        shown = f"{float(value):,.4g}"
+    elif isinstance(plain, float):
+        shown = f"{plain:,.0f}" if plain.is_integer() or abs(plain) >= 100 else f"{plain:,.2f}"
     else:
-        shown = category(name, value, lang)
+        shown = category(name, plain, lang)
     return f"{name} = {shown}"
 
 
 def top_reasons(contributions: pd.Series, values: pd.Series, k: int, lang: Lang) -> list[Reason]:
     """The ``k`` largest contributions by size (either direction) with their sentences: what
-    ``POST /explain`` lists, from contributions already computed for the waterfall."""
-    order = contributions.abs().sort_values(ascending=False, kind="stable").index[:k]
-    out = []
+    ``POST /explain`` lists, from contributions already computed for the waterfall. A sentence
+    already listed is not repeated (features that read alike merge into the first)."""
+    order = contributions.abs().sort_values(ascending=False, kind="stable").index
+    out: list[Reason] = []
     for name in order:
+        if len(out) == k:
+            break
         value = _plain(values[name])
         try:
             text = sentence(name, value, lang)
         except ChurnError:  # a feature the registry does not describe
             text = f"{name} = {value}"
-        out.append(Reason(name, value, float(contributions[name]), text))
+        if all(r.sentence != text for r in out):
+            out.append(Reason(name, value, float(contributions[name]), text))
     return out
+
+
+def split_reasons(
+    contributions: pd.Series, values: pd.Series, k: int, lang: Lang
+) -> tuple[list[Reason], list[Reason]]:
+    """Up to ``k`` reasons that raise the risk (largest first) and up to ``k`` that lower it:
+    the customer page's "why at risk" and "what keeps them"."""
+    raising = contributions[contributions > 0]
+    lowering = contributions[contributions < 0]
+    return top_reasons(raising, values, k, lang), top_reasons(lowering, values, k, lang)
 
 
 def _plain(value: object) -> float | str | None:
@@ -376,9 +396,10 @@ class CustomerPage:
         base = float(contrib[BIAS_COLUMN])
         features = contrib.drop(index=BIAS_COLUMN)
         values = frame.iloc[0]
-        reasons = top_reasons(features, values, ctx.svc.config.top_k, ctx.lang)
+        raising, keeping = split_reasons(features, values, ctx.svc.config.top_k, ctx.lang)
         return {
-            "reasons": reasons,
+            "reasons": raising,
+            "keeps": keeping,
             "waterfall": waterfall(
                 features, base, lambda f: feature_label(f, values[f], ctx.lang), ctx.lang
             ),

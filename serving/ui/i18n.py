@@ -64,6 +64,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "asof": ("Scoring date", "评分日期"),
     "model": ("Churn model", "流失模型"),
     "why": ("Why this customer is at risk", "该客户的流失风险原因"),
+    "keeps": ("What keeps them", "留住该客户的因素"),
+    "nothing_raises": (
+        "Nothing in the data raises this customer's risk; listed for the value at stake.",
+        "数据中没有提高该客户流失风险的因素；因涉及的价值而列出。",
+    ),
+    "nothing_keeps": (
+        "Nothing in the data lowers this customer's risk.",
+        "数据中没有降低该客户流失风险的因素。",
+    ),
     "waterfall": (
         "How each feature moves the churn score (log-odds) from the base value",
         "各特征如何使流失分数（对数几率）偏离基准值",

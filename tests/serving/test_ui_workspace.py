@@ -266,6 +266,13 @@ def test_customer_page_profile_history_waterfall_timeline(served, lead, api, wor
     history = html.split('id="h-history"')[1].split("</table>")[0]
     assert EARLIER in history and world.asof in history
     assert "<svg" in html and html.count("<rect") >= 5  # the waterfall, drawn server-side
+    why = html.split('id="h-why"')[1].split("<figure")[0]
+    keeps = html.split('id="h-keeps"')[1].split("</section>")[0]
+    assert 'class="lowers"' not in why and 'class="raises"' not in keeps
+    assert why.count('class="raises"') + keeps.count('class="lowers"') >= 1
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', html.split("<svg")[1])
+    assert labels and not any(re.search(r"\de[+-]\d", x) for x in labels)  # no 1.2e+05
+    assert not any(" = " in x for x in labels[:-1]), "the catalogue's sentences, not feature ids"
     assert first["account_manager_id"] in html
     assert (first["contract_end_date"] or "no contract") in html
     timeline = html.split('id="h-timeline"')[1]
