@@ -8,7 +8,7 @@ import typer
 
 from churn.commands._inputs import load_folder
 from churn.commands._options import MaxBadRowShareOpt
-from churn.commands._output import Fmt, FormatOpt, emit, messages, metrics_sections
+from churn.commands._output import Fmt, FormatOpt, emit, load_snippet, messages, metrics_sections
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
@@ -103,6 +103,16 @@ def train(
         )
     emit(metrics_sections(result.evaluation), fmt)
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
+    console.print(
+        "score with the churn champion from any shell (Python):\n"
+        + load_snippet(
+            result.tracking_uri,
+            cfg.churn_model_name,
+            "the model's features, e.g. `churn features --data DIR --asof YYYY-MM-DD`",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:
