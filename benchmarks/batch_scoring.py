@@ -13,13 +13,20 @@ generated book (``build_features`` at its as-of date, rows per second at that si
 million-row feature frame is synthesised from it: its rows drawn with replacement under new
 customer ids, with the stored columns (lifecycle, reasons, action) of the drawn customers.
 
-Steps timed, each in rows per second, with the process's peak memory after it:
+``score_customers``' own step times on the book (``Phases``) are printed first. Steps timed,
+each in rows per second, with the process's peak memory after it:
 
 - ``features``: ``build_features`` on the generated book;
 - ``models``: ``score_frame`` (churn model, its calibration, value model, value at risk, band),
   with every core, best of ``--repeat`` runs (3); beside it both boosters' ``predict`` alone on
   the encoded matrix (the floor), likewise;
-- ``reasons``: the risk-raising reasons (TreeSHAP) on ``--reason-rows`` rows (default 50,000);
+- ``compiled``: each champion's compiled trees (:mod:`scoring.compiled`) against its bare
+  ``Booster.predict`` on the same float matrix with the same threads, best of ``--repeat``, with
+  the largest relative difference (goal: 1.5x at 1,000,000 rows);
+- ``reasons``: the batch's reasons step (compiled TreeSHAP kernel and the sentences as stored)
+  against the bare kernel on the same ``--reason-rows`` rows (default 50,000; goal: 1.3x), the
+  kernel warmed first; and the old per-row path (LightGBM ``pred_contrib``, a sentence per row)
+  on ``--old-reason-rows`` (5,000) of them;
 - ``store``: ``PredictionStore.write_scores`` (features and predictions in one transaction;
   SQLite by default, ``--store`` for another database).
 """
@@ -81,7 +88,9 @@ def main() -> None:
         "features from (default: the project's data)",
     )
     parser.add_argument("--reason-rows", type=int, default=50_000, help="rows to explain")
+    parser.add_argument("--old-reason-rows", type=int, default=5_000, help="rows, per-row path")
     parser.add_argument("--store", help="SQLAlchemy URL (default: SQLite in a tmp dir)")
+    parser.add_argument("--no-store", action="store_true", help="skip the store step")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3, help="runs of the models step (best)")
     args = parser.parse_args()
@@ -93,12 +102,14 @@ def main() -> None:
 
     from features.loaders import load_dataset
     from features.pipeline.build import build_features
-    from scoring.batch.job import score_customers
+    from scoring.batch.job import Phases, churn_contributions, score_customers
     from scoring.champions import load_champions
+    from scoring.compiled import compiled_booster
     from scoring.config import ServingConfig
     from scoring.frame import score_frame
-    from scoring.reasons import risk_reasons
+    from scoring.reasons import risk_reason_json, risk_reasons
     from scoring.store.predictions import PredictionStore, ScoringRun
+    from scoring.treeshap.kernel import compile_booster, tree_shap
 
     data = home / "data" if (home / "data").is_dir() else home / "demo-run" / "data"
     if args.home is None:
@@ -121,7 +132,9 @@ def main() -> None:
     t = time.perf_counter()
     book = build_features(ds, asof, champions.feature_config(), labels=False)
     figures.append(("features (generated book)", len(book), time.perf_counter() - t, peak_mb()))
-    batch = score_customers(ds, asof, champions, cfg)  # the stored columns of the book's rows
+    phases = Phases()
+    batch = score_customers(ds, asof, champions, cfg, phases)  # the book's stored columns
+    print(f"score_customers on the book ({len(book):,} rows), by step:\n{phases.table()}")
     stored = batch.predictions.set_index("customer_id").loc[book["customer_id"]].reset_index()
 
     rng = np.random.default_rng(args.seed)
@@ -156,12 +169,49 @@ def main() -> None:
         runs.append(time.perf_counter() - t)
     figures.append(("  LightGBM predict alone", len(features), min(runs), peak_mb()))
     spread.append(runs)
+
+    threads = os.cpu_count() or 1
+    ratios = []
+    for bundle, name, version in (
+        (champions.churn, cfg.models.churn, champions.churn_version),
+        (champions.value, cfg.models.value, champions.value_version),
+    ):
+        model = compiled_booster(bundle.booster, name, version, x)
+        if model is None:
+            print(f"{name}: no compiled trees (see the log); LightGBM scores it")
+            continue
+        bare, fast = [], []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            want = bundle.booster.predict(x, num_threads=threads)
+            bare.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            got = model.predict(x)
+            fast.append(time.perf_counter() - t)
+        rel = float(np.max(np.abs(got - want) / np.maximum(np.abs(want), 1e-300)))
+        ratios.append(f"{name}: {min(bare) / min(fast):.2f}x (max relative difference {rel:.1e})")
+        figures.append((f"  {name} compiled", len(features), min(fast), peak_mb()))
+        figures.append((f"  {name} Booster.predict", len(features), min(bare), peak_mb()))
     del x
 
     sample = features.head(min(args.reason_rows, len(features)))
+    trees = compile_booster(champions.churn.booster)
+    xs = champions.churn.encoded(sample)
+    assert trees is not None
+    tree_shap(trees, xs[:100])  # numba loads its compiled kernel once per process
     t = time.perf_counter()
-    risk_reasons(sample, champions.churn, cfg.lists.reasons, "en")
-    figures.append(("reasons (TreeSHAP, sample)", len(sample), time.perf_counter() - t, peak_mb()))
+    tree_shap(trees, xs)
+    kernel_s = time.perf_counter() - t
+    figures.append(("  TreeSHAP kernel alone", len(sample), kernel_s, peak_mb()))
+    t = time.perf_counter()
+    contributions = churn_contributions(champions, sample)
+    risk_reason_json(sample, champions.churn, cfg.lists.reasons, "en", contributions)
+    reasons_s = time.perf_counter() - t
+    figures.append(("reasons (batch step)", len(sample), reasons_s, peak_mb()))
+    old = sample.head(min(args.old_reason_rows, len(sample)))
+    t = time.perf_counter()
+    risk_reasons(old, champions.churn, cfg.lists.reasons, "en")
+    figures.append(("  reasons, old per-row path", len(old), time.perf_counter() - t, peak_mb()))
 
     predictions = extra.drop(columns=scores.columns).join(scores)
     run = ScoringRun(
@@ -175,23 +225,25 @@ def main() -> None:
         feature_names=champions.feature_names,
         source=str(data),
     )
-    store = PredictionStore(args.store or f"sqlite:///{scratch / 'serving.db'}")
-    categorical = [f for f in champions.feature_names if f in champions.categories]
-    t = time.perf_counter()
-    store.write_scores(run, features, categorical, predictions)
-    figures.append(("store writes", len(features), time.perf_counter() - t, peak_mb()))
-    written = store.run(run.asof).n_customers
-    store.close()
-    assert written == args.customers, written
-
+    if not args.no_store:
+        store = PredictionStore(args.store or f"sqlite:///{scratch / 'serving.db'}")
+        categorical = [f for f in champions.feature_names if f in champions.categories]
+        t = time.perf_counter()
+        store.write_scores(run, features, categorical, predictions)
+        figures.append(("store writes", len(features), time.perf_counter() - t, peak_mb()))
+        written = store.run(run.asof).n_customers
+        store.close()
+        assert written == args.customers, written
     load = os.getloadavg()[0]
     print(
-        f"\n{os.cpu_count()} cores, load average {load:.1f}; store "
-        f"{replace(run, source='').asof} in {store.safe_url.split('://')[0]}"
+        f"\n{os.cpu_count()} cores, load average {load:.1f}; as of {replace(run, source='').asof}"
     )
     print(f"{'step':<30}{'rows':>11}{'seconds':>9}{'rows/s':>11}{'peak MB':>9}")
     for name, rows, seconds, mb in figures:
         print(f"{name:<30}{rows:>11,}{seconds:>9.2f}{rows / seconds:>11,.0f}{mb:>9,.0f}")
+    print(f"reasons step / bare kernel on the same rows: {reasons_s / kernel_s:.2f}x (goal 1.3x)")
+    for line in ratios:
+        print(f"compiled trees / Booster.predict, {threads} threads: {line} (goal 1.5x)")
     for name, runs in zip(("models step", "LightGBM alone"), spread, strict=True):
         shown = ", ".join(f"{t:.2f}" for t in runs)
         print(f"{name}: best of {args.repeat} runs ({shown} s)")

@@ -10,6 +10,7 @@ import only the standard library, typer, rich and light project modules (``core.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import io
 import logging
@@ -39,6 +40,8 @@ app = typer.Typer(
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LIBRARY_LOGGERS = ("mlflow", "alembic")
 _stderr_handler: logging.Handler | None = None
+_verbose = False
+"""Whether ``--verbose`` was given: store and registry failures then show their traceback."""
 
 
 def configure_logging(level: str | None = None) -> Path:
@@ -111,6 +114,8 @@ def _root(
     ),
 ) -> None:
     """Churn prediction service: data, features, models, scoring, KPIs and the API."""
+    global _verbose
+    _verbose = verbose
     if verbose:
         set_stderr_level("INFO")
 
@@ -124,12 +129,57 @@ def register_commands() -> typer.Typer:
     return app
 
 
+def _first_line(exc: BaseException) -> str:
+    """The database's or library's own one-line reason (never the SQL statement)."""
+    reason = getattr(exc, "orig", None) or exc
+    lines = str(reason).strip().splitlines()
+    return f"{exc.__class__.__name__}: {lines[0]}" if lines else exc.__class__.__name__
+
+
+def failure_line(exc: BaseException) -> str | None:
+    """One line for a failure of the store, the registry or the disk, with the next step; None
+    for anything else (a bug, whose traceback is the useful part)."""
+    package = type(exc).__module__.split(".")[0]
+    if package == "sqlalchemy":
+        return (
+            f"the prediction store failed ({_first_line(exc)}); check that the store "
+            "(--store or serving.store_url) is reachable, writable and made by this version, "
+            "then run the command again; --verbose shows the traceback"
+        )
+    if package == "mlflow":
+        return (
+            f"the model registry failed ({_first_line(exc)}); check the tracking URI "
+            "(--tracking-uri or models.tracking_uri) and that the registry is reachable, then "
+            "run the command again; --verbose shows the traceback"
+        )
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return (
+            f"no space left on the device{where}; free some space and run the command again "
+            "(files are replaced whole, so the previous ones are still there)"
+        )
+    return None
+
+
 def main() -> None:
-    """Console entry point: user errors print a message and exit 2, without a traceback."""
+    """Console entry point: user errors print a message and exit 2, without a traceback; store,
+    registry and disk failures print one line with the next step (the traceback with
+    ``--verbose``)."""
     register_commands()
     configure_logging()
     try:
         app()
     except ChurnError as exc:
         Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(2)
+    except Exception as exc:
+        line = failure_line(exc)
+        if line is None:
+            raise
+        # INFO: the log file keeps the traceback, stderr (WARNING and up) does not
+        logging.getLogger("churn").info("command failed", exc_info=exc)
+        err = Console(stderr=True)
+        if _verbose:
+            err.print_exception(show_locals=False)
+        err.print(f"[bold red]error:[/bold red] {line}", highlight=False, soft_wrap=True)
         sys.exit(2)

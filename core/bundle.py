@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ChurnError
+from core.linear import LinearTerms
 
 BUNDLE_FORMAT = 1
 MODEL_FILE = "model.txt"
@@ -104,6 +105,9 @@ class ModelBundle:
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calibrator: Calibrator = Calibrator()
     metadata: dict[str, Any] = field(default_factory=dict)
+    linear: LinearTerms | None = None
+    """Exact linear terms added to the booster's raw score (a churn booster boosted from a
+    logistic regression's score, :mod:`core.linear`); None for a plain booster."""
 
     def __post_init__(self) -> None:
         if self.kind not in ("churn", "value"):
@@ -163,22 +167,45 @@ class ModelBundle:
         """Booster output for an encoded matrix (:meth:`matrix` or :attr:`encoder`), with one
         OpenMP thread for small batches and all of them for large ones."""
         threads = 0 if len(x) >= PARALLEL_ROWS else 1
-        return np.asarray(self.booster.predict(x, num_threads=threads), dtype=np.float64)
+        if self.linear is None:
+            return np.asarray(self.booster.predict(x, num_threads=threads), dtype=np.float64)
+        raw = self.booster.predict(x, raw_score=True, num_threads=threads)
+        margin = np.asarray(raw, dtype=np.float64) + self.linear.score(x, self.feature_names)
+        return 1.0 / (1.0 + np.exp(-margin))  # the linear part is a churn model's log-odds
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle."""
-        return self.finish(self.raw_predict(frame))
+        """Calibrated P(churn) for a churn bundle; expected value (>= 0) for a value bundle,
+        capped by the customer's own history when the bundle records a ``value_cap``."""
+        return self.predict_matrix(self.encoded(frame))
 
     def predict_matrix(self, x: np.ndarray) -> np.ndarray:
         """:meth:`predict` for an encoded matrix."""
-        return self.finish(self.raw_predict_matrix(x))
+        out = self.finish(self.raw_predict_matrix(x))
+        return out if self.kind == "churn" else np.minimum(out, self.value_cap(x))
+
+    def value_cap(self, x: np.ndarray) -> np.ndarray | float:
+        """The most a value bundle predicts for each row: ``multiple`` x the customer's own
+        history, the larger of one average order and the longest window's revenue scaled to the
+        horizon (metadata ``value_cap``: multiple, horizon_days, window_days, window_column,
+        order_column). No cap (inf) without it, or for a row with no purchase history."""
+        cap = self.metadata.get("value_cap")
+        names = self.feature_names
+        if not isinstance(cap, dict) or not {cap["window_column"], cap["order_column"]} <= set(
+            names
+        ):
+            return np.inf
+        window = x[:, names.index(cap["window_column"])].astype(np.float64)
+        order = x[:, names.index(cap["order_column"])].astype(np.float64)
+        history = np.fmax(window * (cap["horizon_days"] / cap["window_days"]), order)
+        limit = cap["multiple"] * history
+        return np.where(np.isfinite(limit) & (limit > 0), limit, np.inf)
 
     def finish(self, raw: np.ndarray) -> np.ndarray:
         """Raw booster output as the bundle's prediction: calibrated and clipped to [0, 1] for
-        churn, clipped at 0 for value."""
+        churn, calibrated (when the bundle has a calibrator) and clipped at 0 for value."""
         if self.kind == "churn":
             return np.clip(self.calibrator.apply(raw), 0.0, 1.0)
-        return np.clip(raw, 0.0, None)
+        return np.clip(self.calibrator.apply(raw), 0.0, None)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """TreeSHAP contributions per feature plus ``bias``, in raw-score units.
@@ -191,7 +218,16 @@ class ModelBundle:
             self.booster.predict(self.encoded(frame), pred_contrib=True, num_threads=threads),
             dtype=np.float64,
         )
+        contrib += self.linear_contributions(self.encoded(frame))
         return pd.DataFrame(contrib, index=frame.index, columns=[*self.feature_names, BIAS_COLUMN])
+
+    def linear_contributions(self, x: np.ndarray) -> np.ndarray | float:
+        """The linear part's exact terms per feature plus its intercept as ``bias`` (0 without
+        one): added to the trees' TreeSHAP values, each row still sums to the raw score."""
+        if self.linear is None:
+            return 0.0
+        terms = self.linear.terms(x, self.feature_names)
+        return np.c_[terms, np.full(len(terms), self.linear.intercept)]
 
     # ---- persistence ------------------------------------------------------------------------
 
@@ -208,6 +244,8 @@ class ModelBundle:
             "calibrator": self.calibrator.to_dict(),
             "metadata": jsonable(self.metadata),
         }
+        if self.linear is not None:
+            meta["linear"] = self.linear.to_dict()
         (d / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
         return d
 
@@ -232,6 +270,7 @@ class ModelBundle:
             categories={k: tuple(v) for k, v in meta.get("categories", {}).items()},
             calibrator=Calibrator.from_dict(meta.get("calibrator")),
             metadata=meta.get("metadata", {}),
+            linear=LinearTerms.from_dict(meta.get("linear")),
         )
 
     # ---- inputs named as in a source file (the pyfunc) ---------------------------------------
@@ -263,24 +302,7 @@ class ModelBundle:
         numbers given as text have blanks as missing. Bundles without :data:`SOURCE_KEY` get
         ``frame`` back unchanged.
         """
-        src = self.source
-        if not src:
-            return frame
-        columns = src.get("columns", {})
-        rename = {s: f for f, s in columns.items() if f not in frame.columns and s in frame.columns}
-        out = frame.rename(columns=rename)
-        merge = src.get("merge_levels", {})
-        for col in self.feature_names:
-            if col not in out.columns:
-                continue
-            s = pd.Series(out[col], copy=False)
-            if col in self.categories:
-                text = _text(s).replace(dict(merge.get(col, {})))
-                out[col] = text.where(text != "")
-            elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-                text = _text(s)
-                out[col] = text.where(text != "")
-        return out
+        return source_frame(frame, self.source, self.feature_names, self.categories)
 
     # ---- mlflow helpers ---------------------------------------------------------------------
 
@@ -334,6 +356,33 @@ class RecordEncoder:
             return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.feature_names))
         except (TypeError, ValueError) as exc:
             raise BundleError(f"a record holds a value that is not a number: {exc}") from exc
+
+
+def source_frame(
+    frame: pd.DataFrame,
+    source: Mapping[str, Any],
+    feature_names: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+) -> pd.DataFrame:
+    """:meth:`ModelBundle.from_source` for any model trained on a source file's columns (the
+    uplift model too): ``source`` is the :data:`SOURCE_KEY` metadata; empty: ``frame`` as is."""
+    if not source:
+        return frame
+    columns = source.get("columns", {})
+    rename = {s: f for f, s in columns.items() if f not in frame.columns and s in frame.columns}
+    out = frame.rename(columns=rename)
+    merge = source.get("merge_levels", {})
+    for col in feature_names:
+        if col not in out.columns:
+            continue
+        s = pd.Series(out[col], copy=False)
+        if col in categories:
+            text = _text(s).replace(dict(merge.get(col, {})))
+            out[col] = text.where(text != "")
+        elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            text = _text(s)
+            out[col] = text.where(text != "")
+    return out
 
 
 def check_columns(frame: pd.DataFrame, feature_names: Sequence[str]) -> None:

@@ -37,6 +37,9 @@ HISTORY_TAG = "champion_history"
 RUN_TAG = "run_id"
 """Model-version tag naming the training run; the versions of one run are a pair."""
 _HISTORY_KEEP = 200
+SET_TAG = "churn.set_complete"
+"""Run tag: ``false`` while a training run registers its models, ``true`` once all are in. The
+versions of a run whose tag is ``false`` are an unfinished set: nothing loads or promotes them."""
 
 
 class RegistryError(ChurnError):
@@ -90,6 +93,32 @@ def check_version(client: MlflowClient, name: str, version: str) -> None:
         raise RegistryError(f"registered model {name!r} has no version {version}") from exc
 
 
+def set_complete(client: MlflowClient, mv: Any) -> bool:
+    """Whether model version ``mv`` belongs to a completely registered set: its training run's
+    :data:`SET_TAG` is not ``false`` (versions registered before the tag existed count as
+    complete). One write, the run tag, completes the whole set at once."""
+    if (getattr(mv, "tags", None) or {}).get(SET_TAG) == "false":
+        return False
+    run_id = version_run_id(mv)
+    if not run_id:
+        return True
+    try:
+        tags = client.get_run(run_id).data.tags
+    except MlflowException:
+        return True  # the run was deleted: its versions were complete when it ended
+    return tags.get(SET_TAG) != "false"
+
+
+def check_complete(client: MlflowClient, name: str, version: str) -> None:
+    """RegistryError when ``name`` v``version`` is part of an unfinished training run's set."""
+    if not set_complete(client, client.get_model_version(name, str(version))):
+        raise RegistryError(
+            f"{name!r} v{version} belongs to a training run that did not finish registering its "
+            "models; it cannot be loaded or promoted (train again: the next `churn train` marks "
+            "that run FAILED)"
+        )
+
+
 def champion_history(client: MlflowClient, name: str) -> list[str]:
     """Versions that held ``champion``, oldest first (the current one last)."""
     tags = client.get_registered_model(name).tags
@@ -119,6 +148,7 @@ def make_champion(
     """Point ``champion`` at version, record why, and drop ``challenger`` if it pointed there."""
     version = str(version)
     check_version(client, name, version)
+    check_complete(client, name, version)
     client.set_registered_model_alias(name, CHAMPION, version)
     if alias_version(client, name, CHALLENGER) == version:
         client.delete_registered_model_alias(name, CHALLENGER)
@@ -164,6 +194,7 @@ def rollback(client: MlflowClient, name: str, reason: str) -> tuple[str, str]:
             f"{name!r} v{current} is the first champion: there is no previous one to return to"
         )
     target = previous[-1]
+    check_complete(client, name, target)
     _set_history(client, name, history)  # the rolled-back version leaves the history
     client.set_registered_model_alias(name, CHAMPION, target)
     _record(client, name, current, "rolled_back", reason)
@@ -206,7 +237,10 @@ def promote_pair(
     if not reason.strip():
         raise RegistryError("a reason is required to move the champion alias")
     moves = []
-    for model, target in pair_versions(client, name, version).items():
+    pair = pair_versions(client, name, version)
+    for model, target in pair.items():  # every member first: none moves if one cannot
+        check_complete(client, model, target)
+    for model, target in pair.items():
         previous = alias_version(client, model, CHAMPION)
         make_champion(client, model, target, f"manual: {reason}")
         moves.append((model, previous, target))
@@ -218,6 +252,7 @@ def _return_to(client: MlflowClient, name: str, target: str, reason: str) -> str
     current = alias_version(client, name, CHAMPION)
     if current == target:
         return current
+    check_complete(client, name, target)
     history = champion_history(client, name)
     if len(history) >= 2 and history[-1] == current and history[-2] == target:
         _set_history(client, name, history[:-1])

@@ -1,5 +1,6 @@
-"""The uplift model at run time: an S-, T- or X-learner's LightGBM boosters, saved as LightGBM text
-and JSON (no pickles), loaded and applied here; fitted by ``training.uplift.model``.
+"""The uplift model at run time: an S-, T- or X-learner's LightGBM boosters, or a transformed-outcome
+learner (a LightGBM regression or a linear one), saved as LightGBM text and JSON (no pickles),
+loaded and applied here; fitted by ``training.uplift.model``.
 
 - S-learner: one churn classifier on everybody with ``treated`` as a feature; the effect is its
   probability with ``treated = 0`` minus with ``treated = 1`` (the groups share what predicts churn,
@@ -15,6 +16,12 @@ drives away.
   ``mu_control(x) - churned``, the controls' ``churned - mu_contacted(x)``) regressed on the
   features; the effect is ``e * tau_control + (1 - e) * tau_contacted`` with ``e`` the contacted
   share, so the regression that borrows the larger group's classifier weighs most.
+- Transformed outcome (``to`` on LightGBM, ``linear`` a ridge regression): one regression of
+  ``-y (t - e) / (e (1 - e))``, whose expectation given the features is the same reduction.
+
+Every learner computes the reduction of its outcome ``y`` (control minus treated); a model's
+``sign`` turns it round (-1) for an outcome a campaign is meant to raise (a visit, a spend), so
+:meth:`UpliftModel.predict` is treated minus control there.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
-from core.bundle import encode_features
+from core.bundle import SOURCE_KEY, encode_features, source_frame
 from core.errors import ChurnError
 
 UPLIFT_MODEL = "uplift-model"
@@ -63,26 +70,42 @@ class UpliftModel:
     categories: dict[str, tuple[str, ...]]
     treated_share: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    sign: float = 1.0
+    """1: the effect is the reduction of the outcome (churn); -1: its rise (a campaign's outcome)."""
+    linear: dict[str, Any] = field(default_factory=dict)
+    """The ``linear`` learner: ``intercept``, per numeric feature ``[mean, scale, coef]``
+    (``numeric``), per categorical feature one coefficient per level (``levels``)."""
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         return encode_features(frame, self.feature_names, self.categories)
 
+    def from_source(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A frame named and typed as the source file the model was trained on, made scorable
+        (see :func:`core.bundle.source_frame`); unchanged for models of the feature pipeline."""
+        src = self.metadata.get(SOURCE_KEY)
+        if not isinstance(src, dict):
+            return frame
+        return source_frame(frame, src, self.feature_names, self.categories)
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Each row's effect of a contact on P(churn within the horizon) (reduction)."""
-        x = self.matrix(frame)
+        """Each row's effect of the treatment: on P(churn within the horizon) as a reduction
+        (``sign`` 1), on a campaign's outcome as a rise (``sign`` -1)."""
+        return self.sign * self._reduction(self.matrix(frame))
+
+    def _reduction(self, x: pd.DataFrame) -> np.ndarray:
+        def p(name: str, frame: pd.DataFrame = x) -> np.ndarray:
+            return np.asarray(self.boosters[name].predict(frame), dtype=np.float64)
+
+        if self.learner == "linear":
+            return linear_predict(self.linear, x, self.categories)
+        if self.learner == "to":
+            return p("transformed")
         if self.learner == "t":
-            return _predict(self.boosters["control"], x) - _predict(self.boosters["treated"], x)
+            return p("control") - p("treated")
         if self.learner == "s":
-            single = self.boosters["single"]
-            return _predict(single, x.assign(**{TREATED: 0.0})) - _predict(
-                single, x.assign(**{TREATED: 1.0})
-            )
+            return p("single", x.assign(**{TREATED: 0.0})) - p("single", x.assign(**{TREATED: 1.0}))
         e = self.treated_share
-        tau_c, tau_t = (
-            _predict(self.boosters["tau_control"], x),
-            _predict(self.boosters["tau_treated"], x),
-        )
-        return e * tau_c + (1 - e) * tau_t
+        return e * p("tau_control") + (1 - e) * p("tau_treated")
 
     def save(self, directory: str | Path) -> Path:
         out = Path(directory)
@@ -97,6 +120,8 @@ class UpliftModel:
             "categories": {k: list(v) for k, v in self.categories.items()},
             "treated_share": self.treated_share,
             "metadata": self.metadata,
+            "sign": self.sign,
+            "linear": self.linear,
         }
         (out / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         return out
@@ -118,7 +143,26 @@ class UpliftModel:
             {k: tuple(v) for k, v in meta["categories"].items()},
             float(meta["treated_share"]),
             meta.get("metadata", {}),
+            float(meta.get("sign", 1.0)),
+            meta.get("linear", {}),
         )
+
+
+def linear_predict(
+    coef: dict[str, Any], x: pd.DataFrame, categories: dict[str, tuple[str, ...]]
+) -> np.ndarray:
+    """The linear learner on an encoded matrix: standardised numerics (missing at the mean) and
+    one coefficient per categorical level (missing or unknown: 0)."""
+    out = np.full(len(x), float(coef.get("intercept", 0.0)))
+    for col, (mean, scale, b) in coef.get("numeric", {}).items():
+        v = x[col].to_numpy(np.float64)
+        out += b * (np.where(np.isnan(v), mean, v) - mean) / scale
+    for col, betas in coef.get("levels", {}).items():
+        table = np.append(np.asarray(betas, np.float64), 0.0)
+        codes = x[col].to_numpy(np.float64)
+        idx = np.where(np.isnan(codes), len(categories[col]), codes).astype(np.int64)
+        out += table[idx]
+    return out
 
 
 def load_uplift(name: str, alias_or_version: str, tracking_uri: str) -> tuple[UpliftModel, str]:
@@ -158,7 +202,8 @@ set_model(UpliftPyfunc())
 
 class UpliftPyfunc(PythonModel):
     """MLflow pyfunc wrapper: the effect of a contact per input row (``uplift`` column, with
-    ``customer_id`` first when the input has it)."""
+    ``customer_id`` first when the input has it, or the source file's id column of a model
+    trained on a file); a file-trained model reads the file's own columns."""
 
     model: UpliftModel | None = None
 
@@ -169,12 +214,10 @@ class UpliftPyfunc(PythonModel):
         if self.model is None:
             raise UpliftError("UpliftPyfunc.predict called before load_context")
         frame = pd.DataFrame(model_input)
-        out = pd.DataFrame({OUTPUT_COLUMN: self.model.predict(frame)}, index=frame.index)
-        if "customer_id" in frame.columns:
-            out.insert(0, "customer_id", frame["customer_id"].astype("str").to_numpy())
+        src = self.model.metadata.get(SOURCE_KEY)
+        id_col = (src.get("id_column") if isinstance(src, dict) else None) or "customer_id"
+        scores = self.model.predict(self.model.from_source(frame))
+        out = pd.DataFrame({OUTPUT_COLUMN: scores}, index=frame.index)
+        if id_col in frame.columns:
+            out.insert(0, "customer_id", frame[id_col].astype("str").str.strip().to_numpy())
         return out
-
-
-def _predict(booster: lgb.Booster, x: pd.DataFrame) -> np.ndarray:
-    """A booster's predictions as a float array (LightGBM's own return type is wider)."""
-    return np.asarray(booster.predict(x), dtype=float)

@@ -107,8 +107,10 @@ def _fill(text: str, params: dict[str, str], lang: int) -> str:
     return out[:1].upper() + out[1:] if lang == 0 and not out.startswith("{") else out
 
 
+@cache
 def describe(name: str) -> FeatureInfo:
-    """The registry entry of a feature column; unknown names are an error."""
+    """The registry entry of a feature column; unknown names are an error. Cached: reasons
+    describe the same few dozen features for every scored customer."""
     for regex, p in _compiled():
         m = regex.match(name)
         if m:
@@ -134,6 +136,8 @@ def is_known(name: str) -> bool:
 
 def to_float(value: object) -> float:
     """``float(value)`` for a value of any type: TypeError where ``float`` has no conversion."""
+    if isinstance(value, float | int):  # the common case, before the slow protocol checks
+        return float(value)
     if isinstance(value, str | bytes | bytearray | memoryview | SupportsFloat | SupportsIndex):
         return float(value)
     raise TypeError(

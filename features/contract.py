@@ -14,6 +14,10 @@ CONTRACT_VERSION = "1.0"
 
 ColumnKind = Literal["id", "text", "date", "float", "int", "category"]
 
+MAX_TEXT_CHARS = 10_000
+"""The longest text cell the loaders accept; a longer one (a pasted document, an attack on the
+spreadsheets and pages that show it) quarantines its row with the reason."""
+
 
 @dataclass(frozen=True)
 class Column:

@@ -22,9 +22,18 @@ import pandas as pd
 import pandera.pandas as pa
 
 from core.config import load_yaml
+from core.csv_out import write_csv
 from core.errors import ContractError
 from features.config import DEFAULT_MAX_BAD_ROW_SHARE
-from features.contract import MANIFEST_FILE, REFUND, TABLE_SUFFIXES, TABLES, Column, Table
+from features.contract import (
+    MANIFEST_FILE,
+    MAX_TEXT_CHARS,
+    REFUND,
+    TABLE_SUFFIXES,
+    TABLES,
+    Column,
+    Table,
+)
 from features.dataset import AsOfSource, Dataset, TableReport
 
 SOURCE_ROW = "source_row"
@@ -110,12 +119,15 @@ def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
     return text.str.lower() if lower else text
 
 
-def parse_table(raw: pd.DataFrame, table: Table, source: str) -> pd.DataFrame:
+def parse_table(
+    raw: pd.DataFrame, table: Table, source: str, max_text_chars: int = MAX_TEXT_CHARS
+) -> pd.DataFrame:
     """Type every contract column of a raw table; extra columns are kept as they are.
 
     A value that cannot be parsed as its column's type becomes missing and its row gets a reason
     in the ``_parse_reason`` column, which :func:`validate_tables` turns into a rejected row. A
     column none of whose (two or more) values parse stops the run: its format is wrong, not a row.
+    A text cell longer than ``max_text_chars`` rejects its row too.
     """
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
@@ -130,7 +142,13 @@ def parse_table(raw: pd.DataFrame, table: Table, source: str) -> pd.DataFrame:
             continue
         values = frame[col.name]
         if col.kind not in ("date", "float", "int"):
-            frame[col.name] = _parse_text(values, lower=col.kind == "category")
+            text = _parse_text(values, lower=col.kind == "category")
+            too_long = (text.str.len() > max_text_chars).fillna(False).astype(bool)
+            if too_long.any():
+                _add_reason(
+                    reasons, too_long, f"{col.name}: longer than {max_text_chars:,} characters"
+                )
+            frame[col.name] = text
             continue
         is_date = col.kind == "date"
         parsed = _parse_dates(values) if is_date else _parse_numbers(values)
@@ -445,6 +463,6 @@ def write_rejects(ds: Dataset, out_dir: str | Path) -> list[Path]:
     for name, frame in ds.rejects.items():
         if len(frame):
             path = out / f"{name}.rejects.csv"
-            frame.to_csv(path, index=False)
+            write_csv(frame, path)
             written.append(path)
     return written

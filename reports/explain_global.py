@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
+from core.csv_out import write_csv
 from core.errors import ChurnError
 from core.lang import Lang
 from reports.i18n import category, has_levels, plot_language, shap_label, tr
@@ -260,10 +261,10 @@ def write_global(
         path = out / f"{stem}.png"
         path.write_bytes(png_bytes(fig))
         written.append(path)
-    importance(g).to_csv(out / "importance.csv", index_label="feature")
+    write_csv(importance(g), out / "importance.csv", index=True, index_label="feature")
     written.append(out / "importance.csv")
     for column in ("segment", "account_manager_id"):
         if column in g.frame.columns:
-            drivers_by(g, column).to_csv(out / f"drivers_by_{column}.csv")
+            write_csv(drivers_by(g, column), out / f"drivers_by_{column}.csv", index=True)
             written.append(out / f"drivers_by_{column}.csv")
     return written

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core.bundle import BundleError, ModelBundle
-from core.registry import client_for, load_version_bundle, version_run_id
+from core.registry import client_for, load_version_bundle, set_complete, version_run_id
 from features.config import FeatureConfig
 from scoring.config import ModelRefs
 
@@ -102,13 +102,22 @@ class AliasPair:
     value_version: str
     churn_run: str | None
     value_run: str | None
+    unfinished: bool = False
+    """Whether their training run never finished registering its set (see core.registry)."""
 
     @property
     def versions(self) -> tuple[str, str]:
         return self.churn_version, self.value_version
 
     def mismatch(self, refs: ModelRefs) -> str | None:
-        """Why these two versions are not a pair (different training runs), or None."""
+        """Why these two versions are not a pair (different training runs, or a run that did not
+        finish registering them), or None."""
+        if self.unfinished:
+            return (
+                f"unfinished set: {refs.churn} v{self.churn_version} and {refs.value} "
+                f"v{self.value_version} carry {refs.alias!r} but their training run did not "
+                "finish registering its models; move both back with `churn rollback`"
+            )
         if self.churn_run == self.value_run:
             return None
         return (
@@ -143,9 +152,16 @@ def alias_pair(refs: ModelRefs, tracking_uri: str) -> AliasPair:
             raise RegistryUnavailable(
                 f"the model registry cannot be read ({type(exc).__name__})", str(exc)
             ) from exc
-        found.append((str(mv.version), version_run_id(mv)))
-    (churn_version, churn_run), (value_version, value_run) = found
-    return AliasPair(churn_version, value_version, churn_run, value_run)
+        try:
+            complete = set_complete(client, mv)
+        except Exception as exc:  # a broken store file, an unreachable server
+            raise RegistryUnavailable(
+                f"the model registry cannot be read ({type(exc).__name__})", str(exc)
+            ) from exc
+        found.append((str(mv.version), version_run_id(mv), complete))
+    (churn_version, churn_run, churn_ok), (value_version, value_run, value_ok) = found
+    unfinished = not (churn_ok and value_ok)
+    return AliasPair(churn_version, value_version, churn_run, value_run, unfinished)
 
 
 def load_pair(refs: ModelRefs, tracking_uri: str, pair: AliasPair) -> Champions:

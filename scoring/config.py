@@ -129,6 +129,12 @@ class ServingConfig(Frozen):
     """How often each worker looks for a new ``churn monitor`` result to export on ``/metrics``
     (``churn_monitor_*``); 0 turns it off."""
     lists: ListsConfig = ListsConfig()
+    compiled_trees: bool = False
+    """Batch scoring (``churn score``) runs each champion as compiled trees (treelite/tl2cgen),
+    built once per model version under ``$CHURN_HOME/compiled`` and used only where they match
+    LightGBM on the first batch's rows (:mod:`scoring.compiled`). Off by default: the compiled
+    trees read float32 rows, and a value model on money features was seen 1.8e-2 off on rows the
+    check did not hold. The API always uses LightGBM."""
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)
     api_key_env: str = "CHURN_API_KEY"

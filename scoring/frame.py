@@ -6,7 +6,7 @@ Expected value at risk = P(churn) x predicted value (the order of the at-risk li
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,13 +40,25 @@ def _scores(p: np.ndarray, v: np.ndarray, bands: RiskBands) -> dict[str, np.ndar
     }
 
 
-def score_frame(frame: pd.DataFrame, champions: Champions, bands: RiskBands) -> pd.DataFrame:
+Raw = Callable[[np.ndarray], np.ndarray]
+"""A booster's raw output for an encoded matrix (e.g. :class:`scoring.compiled.CompiledBooster`)."""
+
+
+def score_frame(
+    frame: pd.DataFrame,
+    champions: Champions,
+    bands: RiskBands,
+    raw_churn: Raw | None = None,
+    raw_value: Raw | None = None,
+) -> pd.DataFrame:
     """The four score columns for every row of ``frame`` (same index); both models see the frame
-    exactly as :meth:`ModelBundle.predict` would (encoded once when they read it alike)."""
+    exactly as :meth:`ModelBundle.predict` would (encoded once when they read it alike).
+    ``raw_churn`` / ``raw_value`` replace a booster's own predict (compiled trees)."""
     churn, value = champions.churn, champions.value
     x = churn.encoded(frame)
-    p = churn.predict_matrix(x)
-    v = value.predict_matrix(x if champions.same_encoding else value.encoded(frame))
+    p = churn.finish(raw_churn(x)) if raw_churn else churn.predict_matrix(x)
+    xv = x if champions.same_encoding else value.encoded(frame)
+    v = value.finish(raw_value(xv)) if raw_value else value.predict_matrix(xv)
     return pd.DataFrame(_scores(p, v, bands), index=frame.index)
 
 

@@ -3,8 +3,11 @@ with its value and the feature registry's sentence in English or Chinese."""
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Literal
 
 import numpy as np
@@ -96,6 +99,15 @@ NO_RISK_REASON: dict[Lang, str] = {
 """What a retention list says for a row whose features all lower the risk."""
 
 
+def raising_order(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a contribution matrix (bias left out), the positions of the ``k`` largest
+    contributions that raise the risk, largest first (ties keep feature order), and a mask of the
+    slots that hold one (a row with fewer than ``k`` positive contributions has empty slots)."""
+    raising = np.where(values > 0, values, -np.inf)
+    order = np.argsort(-raising, axis=1, kind="stable")[:, : min(k, values.shape[1])]
+    return order, np.take_along_axis(values, order, axis=1) > 0
+
+
 def risk_reasons(
     frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang
 ) -> list[list[Reason]]:
@@ -104,10 +116,68 @@ def risk_reasons(
     for the lists, the campaign and the report; ``/explain`` shows both directions."""
     contrib = bundle.contributions(frame)
     values = contrib.drop(columns=BIAS_COLUMN, errors="ignore").to_numpy(dtype=np.float64)
-    raising = np.where(values > 0, values, -np.inf)
-    order = np.argsort(-raising, axis=1, kind="stable")[:, : min(k, values.shape[1])]
+    order, _ = raising_order(values, k)
     top = np.take_along_axis(values, order, axis=1)
     return _reasons(frame, bundle, order, top, lang, raising_only=True)
+
+
+def risk_sentences(
+    frame: pd.DataFrame,
+    bundle: ModelBundle,
+    k: int,
+    lang: Lang,
+    contributions: np.ndarray | None = None,
+    encode: Callable[[str], str] | None = None,
+) -> np.ndarray:
+    """The sentences of :func:`risk_reasons` as an (rows x k) object array, ``""`` after a row's
+    last reason; ``encode`` (e.g. ``json.dumps``) is applied to each distinct sentence.
+
+    Vectorised: each sentence is built once per feature and distinct value, not once per row.
+    ``contributions`` (rows x features, bias optional) are computed with the bundle when None.
+    """
+    names = bundle.feature_names
+    if contributions is None:
+        contributions = bundle.contributions(frame).to_numpy(dtype=np.float64)
+    values = np.asarray(contributions, dtype=np.float64)[:, : len(names)]
+    order, keep = raising_order(values, k)
+    out = np.full(order.shape, "", dtype=object)
+    for j in np.unique(order[keep]):
+        rows, slots = np.nonzero((order == j) & keep)
+        picked = frame[names[j]].to_numpy()[rows]
+        codes, uniques = pd.factorize(picked, use_na_sentinel=True)
+        # code -1 (missing) reads the last entry: the feature's "no data" sentence; a float
+        # column's values are already what _plain makes of them
+        plain = uniques.tolist() if uniques.dtype.kind == "f" else [_plain(u) for u in uniques]
+        texts = [_sentence(names[j], u, lang) for u in plain]
+        texts.append(_sentence(names[j], None, lang))
+        shown = np.array([encode(t) for t in texts] if encode else texts, dtype=object)
+        out[rows, slots] = shown[codes]
+    return out
+
+
+def risk_reason_json(
+    frame: pd.DataFrame,
+    bundle: ModelBundle,
+    k: int,
+    lang: Lang,
+    contributions: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per row, its risk-raising sentences as a JSON list (the store's ``reasons`` column), or
+    the list of :data:`NO_RISK_REASON` alone; the text ``json.dumps`` gives, built per column."""
+    grid = risk_sentences(frame, bundle, k, lang, contributions, _json_text)
+    if grid.shape[1] == 0:
+        return np.full(len(frame), json.dumps([NO_RISK_REASON[lang]], ensure_ascii=False), object)
+    joined = grid[:, 0]
+    for c in range(1, grid.shape[1]):
+        cell = grid[:, c]
+        joined = np.where(cell != "", joined + ", " + cell, joined)
+    rows = "[" + joined + "]"
+    rows[grid[:, 0] == ""] = json.dumps([NO_RISK_REASON[lang]], ensure_ascii=False)
+    return rows
+
+
+_json_text: Callable[[str], str] = encode_basestring
+"""A string as JSON, as ``json.dumps(text, ensure_ascii=False)`` writes it (its own encoder)."""
 
 
 def risk_reason_columns(
@@ -115,8 +185,8 @@ def risk_reason_columns(
 ) -> pd.DataFrame:
     """``reason_1`` .. ``reason_k`` of every row (same index): the risk-raising sentences, empty
     after the last one; a row with none says so in ``reason_1``."""
-    reasons = risk_reasons(frame, bundle, k, lang) if len(frame) else []
-    cells = [[r.sentence for r in row] + [""] * (k - len(row)) for row in reasons]
+    cells = risk_sentences(frame, bundle, k, lang) if len(frame) else np.empty((0, k), object)
+    cells = np.hstack([cells, np.full((len(cells), k - cells.shape[1]), "", dtype=object)])
     out = pd.DataFrame(cells, columns=[f"reason_{i}" for i in range(1, k + 1)], index=frame.index)
     out.loc[out["reason_1"] == "", "reason_1"] = NO_RISK_REASON[lang]
     return out.astype(object)
@@ -124,7 +194,7 @@ def risk_reason_columns(
 
 def risk_reason_text(frame: pd.DataFrame, bundle: ModelBundle, k: int, lang: Lang) -> list[str]:
     """Per row, the ``k`` largest risk-raising reasons joined by "; " (campaign lists)."""
-    return [
-        "; ".join(r.sentence for r in row) or NO_RISK_REASON[lang]
-        for row in risk_reasons(frame, bundle, k, lang)
-    ]
+    if not len(frame):
+        return []
+    grid = risk_sentences(frame, bundle, k, lang)
+    return ["; ".join(t for t in row if t) or NO_RISK_REASON[lang] for row in grid]

@@ -116,6 +116,24 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
+DISCARD_FACTOR = 2
+"""A refused body is read and dropped up to this many times the body limit, so a client still
+sending it reads the JSON reason; past that the connection is closed on it."""
+
+
+async def _discard(receive: Receive, limit: int) -> None:
+    """Read and drop the request body, up to ``limit`` bytes, before a refusal is sent, so a
+    client still sending it reads the JSON reason instead of a broken pipe."""
+    size = 0
+    while size <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     """A receive callable that yields the buffered body once, then defers to the real one."""
     sent = False
@@ -268,6 +286,9 @@ class RequestGuard:
             svc = self.state()
         except Exception:  # no service instance yet: the server is still starting
             return error_response(503, "the service is starting"), receive
+        if path not in HEALTH_PATHS and svc.api_key and not _authorized(scope, svc.api_key):
+            # before the query is looked at: without the key a caller learns nothing of the API
+            return error_response(401, "missing or wrong API key (header X-API-Key)"), receive
         unknown = _unknown_parameters(scope, path)
         if unknown and scope["method"] in ("GET", "HEAD"):
             problems = [
@@ -278,8 +299,6 @@ class RequestGuard:
             if scope["method"] not in ("GET", "HEAD"):
                 return None, receive  # the router answers 405
             return (readiness(svc) if path == "/readyz" else None), receive
-        if svc.api_key and not _authorized(scope, svc.api_key):
-            return error_response(401, "missing or wrong API key (header X-API-Key)"), receive
         if scope["method"] != "POST":
             return None, receive
         return await self._check_post(scope, receive, path, svc)
@@ -290,14 +309,17 @@ class RequestGuard:
         cfg = svc.config
         media = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if media not in JSON_TYPES:
+            await _discard(receive, DISCARD_FACTOR * cfg.max_body_bytes)
             return error_response(
                 415, f"content type {media!r} is not accepted; send application/json"
             ), receive
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > cfg.max_body_bytes:
+            await _discard(receive, DISCARD_FACTOR * cfg.max_body_bytes)
             return self._too_large(cfg), receive
         body = await _read_body(receive, cfg.max_body_bytes)
         if body is None:
+            await _discard(receive, DISCARD_FACTOR * cfg.max_body_bytes)
             return self._too_large(cfg), receive
         replay = _replay(body, receive)
         # a body cannot nest deeper than it has brackets: most bodies need no closer look

@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from core.csv_out import to_csv_text
 from core.errors import ChurnError
 from kpi.config import KpiError
 from kpi.inputs import (
@@ -253,7 +254,7 @@ def build_routes(
         )
         if wants_csv:
             return Response(
-                rows.to_csv(index=False),
+                to_csv_text(rows),
                 media_type="text/csv; charset=utf-8",
                 headers={
                     "Content-Disposition": f'attachment; filename="{name}_{page.asof}.csv"',
@@ -331,7 +332,7 @@ def build_routes(
         )
         if wants_csv:
             return Response(
-                rows.to_csv(index=False),
+                to_csv_text(rows),
                 media_type="text/csv; charset=utf-8",
                 headers={
                     "Content-Disposition": f'attachment; filename="scorecards_{parsed.label}.csv"'

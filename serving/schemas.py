@@ -138,6 +138,40 @@ class PredictByIdResponse(BaseModel):
     results: list[PredictByIdItem]
 
 
+class UpliftRequest(_Request):
+    """Ids of stored customers whose effect of a retention contact is wanted."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"customer_ids": ["C0000005", "C0000025"]}}
+    )
+    customer_ids: list[CustomerId] = Field(min_length=1)
+
+
+class UpliftScore(BaseModel):
+    """The effect of a retention contact on one customer, and what it is worth."""
+
+    effect: float = Field(
+        description="Reduction of P(churn within the horizon) if contacted (negative: a contact "
+        "drives the customer away)."
+    )
+    value_if_retained: float = Field(description="Predicted customer value over the horizon.")
+    expected_incremental_value: float = Field(description="effect x value_if_retained.")
+
+
+class UpliftItem(BaseModel):
+    """The uplift of one requested id, or why there is none (an error for this item only)."""
+
+    customer_id: str
+    uplift: UpliftScore | None = None
+    error: str | None = None
+
+
+class UpliftResponse(Versions):
+    asof: str = Field(description="As-of date of the materialised features that were scored.")
+    uplift_model_version: str
+    results: list[UpliftItem]
+
+
 class ExplainRequest(_Request):
     """Records or stored customer ids (exactly one of the two), the language and how many reasons."""
 
@@ -303,6 +337,7 @@ ERROR_TEXT = {
 ENDPOINT_ERRORS = {
     ("/predict", "post"): (400, 401, 413, 415, 503),
     ("/predict_by_id", "post"): (400, 401, 404, 409, 413, 415, 503),
+    ("/uplift", "post"): (400, 401, 404, 409, 413, 415, 503),
     ("/explain", "post"): (400, 401, 404, 409, 413, 415, 503),
     ("/reload", "post"): (400, 401, 409, 413, 415, 503),
     ("/at_risk", "get"): (400, 401, 404, 503),
@@ -524,6 +559,7 @@ def _bodies(paths: dict[str, Any], example: dict[str, Any] | None) -> None:
     """Examples the service accepts, and /explain's "exactly one of records or customer_ids"."""
     examples: dict[str, Any] = {
         "/predict_by_id": {"customer_ids": ["C0000005", "C0000025"]},
+        "/uplift": {"customer_ids": ["C0000005", "C0000025"]},
         "/explain": {"customer_ids": ["C0000005"], "lang": "zh", "top_k": 3},
         "/reload": {},
     }
@@ -545,6 +581,7 @@ API_MODELS.update(
     {
         "/predict": (PredictRequest, list[Prediction]),
         "/predict_by_id": (PredictByIdRequest, PredictByIdResponse),
+        "/uplift": (UpliftRequest, UpliftResponse),
         "/explain": (ExplainRequest, ExplainResponse),
         "/reload": (ReloadRequest, ModelStatus),
     }

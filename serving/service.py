@@ -5,6 +5,8 @@ file in ``CHURN_SERVING_CONFIG``); it binds 127.0.0.1:3000 unless told otherwise
 
 - ``POST /predict``: feature records -> scores, straight from JSON to the boosters' matrix;
 - ``POST /predict_by_id``: customer ids -> scores from the features batch scoring materialised;
+- ``POST /uplift``: customer ids -> effect of a retention contact (``uplift-model@champion``),
+  value if retained and expected incremental value;
 - ``POST /explain``: records or ids -> top-k SHAP reasons with sentences (en/zh);
 - ``POST /reload``: re-read the champion alias now (the service also polls it);
 - ``GET /at_risk``, ``GET /customers/{id}``, ``GET /models``: see :mod:`serving.routes`;
@@ -33,6 +35,8 @@ import bentoml
 import pandas as pd
 from starlette.responses import JSONResponse
 
+from core.bundle import BundleError
+from core.uplift import UpliftError
 from kpi.config import service_kpi_config
 from monitoring.run import latest_path
 from scoring.champions import Champions, ModelHolder, ReloadWatcher, reload_key
@@ -46,6 +50,7 @@ from scoring.store.predictions import (
     StoreUnavailable,
 )
 from scoring.store.schema import STORED_KEYS
+from scoring.uplift import UpliftChampion
 from serving.background import Repeating
 from serving.errors import error_response
 from serving.launch import exit_with_parent
@@ -67,8 +72,13 @@ from serving.schemas import (
     PredictRequest,
     ReasonOut,
     ReloadRequest,
+    UpliftItem,
+    UpliftRequest,
+    UpliftResponse,
+    UpliftScore,
 )
 from serving.state import ServiceState
+from serving.traffic import install as install_route_metrics
 from serving.ui.app import WorkspaceGate
 
 log = logging.getLogger(__name__)
@@ -122,6 +132,7 @@ class ChurnService:
         self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())
         self.models.refresh()
         self.store = PredictionStore(self.config.resolved_store_url())
+        self.uplift_model = UpliftChampion(self.config.resolved_tracking_uri())
         self._reload_key = reload_key(self.config.models)
         self._watcher = ReloadWatcher(
             self.models, lambda: self.store.reload_generation(self._reload_key)
@@ -279,6 +290,53 @@ class ChurnService:
         ]
         return PredictByIdResponse(asof=run.asof, results=results)
 
+    @bentoml.api(input_spec=UpliftRequest)
+    def uplift(self, customer_ids: list[str]) -> UpliftResponse:
+        """Effect of a retention contact on stored customers (``uplift-model@champion``), their
+        value if retained and the expected incremental value; an unknown id is an error for that
+        item only; 503 with the reason when there is no uplift champion."""
+        champions = self._champions()
+        try:
+            model, version = self.uplift_model.get()
+        except (UpliftError, BundleError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, UpliftError) else "unreadable"
+            return error_response(503, f"no uplift model: {reason}")  # type: ignore[return-value]  # an error Response goes out as is
+        stored = self._stored(customer_ids, champions)
+        if isinstance(stored, JSONResponse):
+            return stored  # type: ignore[return-value]  # an error Response goes out as is
+        run, table = stored
+        lacking = [f for f in model.feature_names if f not in table.columns]
+        if lacking:
+            return error_response(  # type: ignore[return-value]  # an error Response goes out as is
+                409,
+                f"the features stored as of {run.asof} lack {lacking[:5]} that the uplift model "
+                f"(v{version}) needs; batch scoring must run again",
+            )
+        known = [c for c in dict.fromkeys(customer_ids) if c in table.index]
+        rows = table.loc[known]
+        effect: list[float] = model.predict(rows).tolist() if known else []
+        value: list[float] = (
+            score_frame(rows, champions, self.config.risk_bands)["predicted_value"].tolist()
+            if known
+            else []
+        )
+        scored = {
+            c: UpliftScore(
+                effect=float(e), value_if_retained=float(v), expected_incremental_value=float(e * v)
+            )
+            for c, e, v in zip(known, effect, value, strict=True)
+        }
+        unknown = f"unknown customer id (not scored as of {run.asof})"
+        results = [
+            UpliftItem(customer_id=c, uplift=scored[c])
+            if c in scored
+            else UpliftItem(customer_id=c, error=unknown)
+            for c in customer_ids
+        ]
+        return UpliftResponse(
+            asof=run.asof, uplift_model_version=version, results=results, **champions.versions
+        )
+
     @bentoml.api(input_spec=ExplainRequest)
     def explain(
         self,
@@ -353,6 +411,7 @@ class ChurnService:
 # The workspace's pages come first (the first middleware added is the outermost): they have their
 # own sign-in, CSRF checks and error pages, and the guard's API key, JSON-only and error-body
 # rules stay on the API.
+install_route_metrics()  # request metrics labelled by route template, not by raw path
 ChurnService.add_asgi_middleware(  # type: ignore[attr-defined]  # a Service method, see above
     WorkspaceGate, state=current_service
 )

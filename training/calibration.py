@@ -13,13 +13,14 @@ from core.bundle import Calibrator
 _EPS = 1e-6
 
 
-def fit_isotonic(raw: np.ndarray, y: np.ndarray) -> Calibrator:
+def fit_isotonic(raw: np.ndarray, y: np.ndarray, y_max: float | None = 1.0) -> Calibrator:
     """Isotonic regression of the outcome on the raw probability, interpolated between blocks.
 
     Each pooled block is represented by its centre, so the map is strictly increasing between the
     first and last block: ranking (ROC-AUC, lift) is the raw model's, probabilities are calibrated.
+    ``y_max=None`` for an unbounded outcome (revenue: the value model's calibrator).
     """
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+    iso = IsotonicRegression(y_min=0.0, y_max=y_max, out_of_bounds="clip").fit(raw, y)
     xs, ys = np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_)
     if len(xs) < 2:
         return Calibrator((0.0, 1.0), (float(ys[0]), float(ys[0]))) if len(xs) else Calibrator()

@@ -59,6 +59,15 @@ class ValueModelConfig(Frozen):
     on the rows not labelled churned), the value a retention contact saves, so expected value at
     risk = P(churn) x value counts churn once. ``unconditional``: revenue of every customer,
     which already discounts likely churners."""
+    calibration: Literal["isotonic", "none"] = "isotonic"
+    """Isotonic regression of the calibration cutoff's realised value on the prediction: summed
+    predictions meet summed revenue in every range of predicted value (the trees alone
+    under-predict the stayers of a later cutoff); ranking is kept."""
+    cap_multiple: float | None = Field(1.0, gt=0)
+    """A customer's predicted value is at most this multiple of their own history: the larger of
+    one average order and the longest window's revenue scaled to the horizon (a one-purchase
+    customer: at most ``cap_multiple`` x that order). Trees extrapolate a rare big first order
+    into values no history supports; ``null`` turns the cap off."""
 
 
 class SplitConfig(Frozen):
@@ -70,6 +79,44 @@ class SplitConfig(Frozen):
     """
 
     train_cutoffs: int = Field(6, ge=1, le=60)
+
+
+CandidateName = Literal["lightgbm", "monotone", "regularised", "lr_boosted"]
+
+
+class SelectionConfig(Frozen):
+    """Rolling-origin model selection (docs/training.md): every candidate is LightGBM-based and
+    fitted per fold on earlier cutoffs only; the lowest mean validation log loss wins."""
+
+    validation_cutoffs: int = Field(4, ge=1, le=24)
+    """The latest labelled cutoffs each candidate is validated on (fewer when the history is
+    short: a fold needs a training and an early-stopping cutoff before it)."""
+    candidates: tuple[CandidateName, ...] = ("lightgbm", "monotone", "regularised", "lr_boosted")
+    regularised: BoosterParams = BoosterParams(
+        num_leaves=7, max_depth=3, min_data_in_leaf=200, lambda_l2=10.0, feature_fraction=0.6
+    )
+    """Tree shape of ``regularised`` and of the trees that correct ``lr_boosted``'s linear score."""
+    linear_c: float = Field(0.5, gt=0)
+    """Inverse L2 strength of the logistic regressions (``lr_boosted``'s start and the reference)."""
+    monotone_increasing: tuple[str, ...] = (
+        "recency_days",
+        "overdue_ratio",
+        "purchases_missed",
+        "silence_vs_max_gap",
+        "login_recency_days",
+        "bgnbd_p_no_purchase",
+    )
+    """Recency-like features along which ``monotone`` may only raise P(churn)."""
+    monotone_decreasing: tuple[str, ...] = ("bgnbd_p_alive",)
+    reference_tolerance: float = Field(0.0, ge=0, le=0.1)
+    """How far below the best reference's mean validation ROC-AUC the chosen model may be and
+    still count as reaching it."""
+
+    @model_validator(mode="after")
+    def _some(self) -> SelectionConfig:
+        if not self.candidates:
+            raise ValueError("selection.candidates must name at least one candidate")
+        return self
 
 
 class PromotionConfig(Frozen):
@@ -97,6 +144,7 @@ class TrainingConfig(Frozen):
     machine two threads ran 5-15x slower than one (docs/training.md). Raise on dedicated cores."""
     early_stopping_rounds: int = Field(50, ge=1)
     split: SplitConfig = SplitConfig()
+    selection: SelectionConfig = SelectionConfig()
     churn: ChurnModelConfig = ChurnModelConfig()
     value: ValueModelConfig = ValueModelConfig()
     campaign: CampaignEconomics = CampaignEconomics()

@@ -13,12 +13,13 @@ from core.bundle import ModelBundle
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION
 from training.boosting import Fitted
-from training.churn_model import fit_churn
+from training.churn_model import fit_churn_selected
 from training.config import TrainingConfig
 from training.evaluation.compare import MODEL, Evaluation, evaluate
+from training.selection import Selection
 from training.spec import FeatureSpec, feature_spec
 from training.split import CutoffPlan, Split, split_frame
-from training.value_model import fit_value
+from training.value_model import fit_value, refit_value
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,19 @@ class Trained:
     value_fit: Fitted
     evaluation: Evaluation
     timings: dict[str, float]  # seconds: churn model, value model, evaluation with baselines
+    churn_evaluated: ModelBundle | None = None
+    """The chosen churn candidate as fitted on the test fold (test metrics and the gate are its);
+    ``churn`` is the same candidate refitted on every labelled cutoff, the one registered."""
+    value_evaluated: ModelBundle | None = None
+    selection: Selection | None = None
+
+    @property
+    def evaluated(self) -> dict[str, ModelBundle]:
+        """Kind -> the out-of-sample bundle the test metrics describe."""
+        return {
+            "churn": self.churn_evaluated or self.churn,
+            "value": self.value_evaluated or self.value,
+        }
 
 
 def base_metadata(
@@ -68,12 +82,22 @@ def _fit_models(
     split = split_frame(frame, plan)
     meta = base_metadata(frame, plan, features, cfg)
     t0 = time.perf_counter()
-    churn, churn_fit = fit_churn(split, spec, cfg, meta)
+    churn, churn_ev, churn_fit, sel = fit_churn_selected(frame, plan, spec, cfg, meta)
     t1 = time.perf_counter()
-    value, value_fit = fit_value(split, spec, cfg, meta)
+    value_ev, value_fit = fit_value(split, spec, cfg, meta)
+    cutoffs = plan.refit_cutoffs
+    value = refit_value(frame, cutoffs, spec, cfg, value_ev, value_fit.best_iteration)
     t2 = time.perf_counter()
-    ev = evaluate(split, spec, churn, value, cfg, plan.horizon_days)
+    ev = evaluate(split, spec, churn_ev, value_ev, cfg, plan.horizon_days)
     timings = {"churn": t1 - t0, "value": t2 - t1, "evaluation": time.perf_counter() - t2}
-    churn = replace(churn, metadata={**churn.metadata, "test_metrics": ev.churn[MODEL]})
-    value = replace(value, metadata={**value.metadata, "test_metrics": ev.value[MODEL]})
-    return Trained(spec, plan, split, churn, value, churn_fit, value_fit, ev, timings)
+    churn, churn_ev = (
+        replace(b, metadata={**b.metadata, "test_metrics": ev.churn[MODEL]})
+        for b in (churn, churn_ev)
+    )
+    value, value_ev = (
+        replace(b, metadata={**b.metadata, "test_metrics": ev.value[MODEL]})
+        for b in (value, value_ev)
+    )
+    return Trained(
+        spec, plan, split, churn, value, churn_fit, value_fit, ev, timings, churn_ev, value_ev, sel
+    )

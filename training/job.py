@@ -7,6 +7,7 @@ the baselines, log everything to one MLflow run, register both models and run th
 from __future__ import annotations
 
 import json
+import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ import mlflow
 import pandas as pd
 from rich.console import Console
 
+from core.csv_out import to_csv_text
 from core.registry import client_for, resolve_uri
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION, TABLES
@@ -30,9 +32,22 @@ from training.fit import Trained, fit_models
 from training.live import with_lifecycle
 from training.promotion import Decision, gate
 from training.split import CutoffPlan, check_history, months_needed, plan_cutoffs
-from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
+from training.tracking import (
+    close_set,
+    ensure_experiment,
+    fail_unfinished_runs,
+    flat_params,
+    kill_point,
+    log_bundle,
+    metric_dict,
+    open_set,
+    using_store,
+)
 from training.uplift.config import UpliftConfig, UpliftError
 from training.uplift.job import UpliftResult, judge_uplift, log_uplift, train_uplift
+from training.value_refs import with_value_references
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,11 +101,12 @@ def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> Cutof
     data's range, the history needed and the horizons that would work.
     """
     h, n = features.labels.horizon_days, cfg.split.train_cutoffs
+    k = cfg.selection.validation_cutoffs
     first = ds.tables["customers"]["signup_date"].min()
     if pd.notna(first):
         check_history(pd.Timestamp(first), ds.as_of, h, n, data_range(ds))
-    candidates = monthly_cutoffs(ds, months_needed(h, n), h)
-    return plan_cutoffs(candidates, h, n)
+    candidates = monthly_cutoffs(ds, months_needed(h, n, k), h)
+    return plan_cutoffs(candidates, h, n, k)
 
 
 def train(
@@ -132,7 +148,7 @@ def train(
         frame = with_lifecycle(frame, ds, plan.test, features, cfg.live)
         t1 = time.perf_counter()
         say(f"training on {len(frame):,} customer-cutoff rows")
-        trained = fit_models(frame, plan, features, cfg)
+        trained = with_value_references(ds, fit_models(frame, plan, features, cfg), cfg)
         uplift = uplift or UpliftConfig()
         lifted = None
         try:
@@ -163,11 +179,18 @@ def _log_and_register(
     client = client_for(uri)
     with using_store(uri):
         exp_id = ensure_experiment(client, cfg.experiment, uri)
+        for failed in fail_unfinished_runs(client, exp_id):
+            log.warning(
+                "training run %s was stopped before it registered all its models: marked FAILED "
+                "(its versions cannot be loaded or promoted)",
+                failed,
+            )
         run_name = f"train test={trained.plan.test:%Y-%m-%d}"
         with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
             run_id = run.info.run_id
             _log_run(trained, frame, features, cfg)
             say("registering models")
+            open_set()
             versions: dict[str, str] = {}
             bundles = {
                 cfg.churn_model_name: trained.churn,
@@ -181,9 +204,11 @@ def _log_and_register(
                 client.set_model_version_tag(
                     name, versions[name], "test_cutoff", f"{trained.plan.test:%Y-%m-%d}"
                 )
+                kill_point(f"registered-{len(versions)}")
             lifted, up_cfg = uplift
             if lifted is not None:
                 versions[up_cfg.model_name] = log_uplift(lifted, up_cfg, run_id, client)
+            close_set()
             say("promotion gate")
             pair = {name: (versions[name], bundle) for name, bundle in bundles.items()}
             judged: dict[str, Decision] = {}
@@ -191,7 +216,11 @@ def _log_and_register(
                 name, version = up_cfg.model_name, versions[up_cfg.model_name]
                 judged[name] = judge_uplift(uri, name, version, lifted, up_cfg)
             h, test = trained.plan.horizon_days, trained.split.test
-            decisions = gate(client, uri, pair, test, cfg, h, judged)
+            evaluated = {
+                cfg.churn_model_name: trained.evaluated["churn"],
+                cfg.value_model_name: trained.evaluated["value"],
+            }
+            decisions = gate(client, uri, pair, test, cfg, h, judged, evaluated)
             for name, d in decisions.items():
                 mlflow.set_tag(f"gate.{name}", f"v{d.version} -> {d.outcome}")
                 mlflow.set_tag(f"gate.{name}.reason", d.reason[:5000])
@@ -243,9 +272,9 @@ def _log_run(
         "features.json",
     )
     mlflow.log_text(json.dumps(label, indent=2, default=str), "label_definition.json")
-    mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
-    mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
-    mlflow.log_text(ev.churn_test.to_csv(index=False), CHURN_TEST_ARTIFACT)
+    mlflow.log_text(to_csv_text(ev.table("churn"), index=True), "metrics/churn.csv")
+    mlflow.log_text(to_csv_text(ev.table("value"), index=True), "metrics/value.csv")
+    mlflow.log_text(to_csv_text(ev.churn_test), CHURN_TEST_ARTIFACT)
     _log_plots(trained, cfg)
 
 

@@ -126,9 +126,15 @@ def judge(
     test: pd.DataFrame,
     cfg: TrainingConfig,
     horizon_days: int,
+    evaluated: ModelBundle | None = None,
 ) -> Decision:
-    """Re-evaluate the current champion on ``test`` and decide; no alias moves yet."""
-    new = bundle_metrics(bundle, test, cfg, horizon_days)
+    """Re-evaluate the current champion on ``test`` and decide; no alias moves yet.
+
+    ``evaluated`` is the new model as fitted without the test rows (a registered model refitted
+    on every labelled cutoff has seen them): the new metrics are its. A churn model whose
+    rolling validation did not reach the best reference never replaces a champion that did.
+    """
+    new = bundle_metrics(evaluated or bundle, test, cfg, horizon_days)
     current = alias_version(client, model, CHAMPION)
     if current is None or current == str(version):
         return decide(model, str(version), bundle.kind, new, current, None, cfg.promotion)
@@ -137,8 +143,52 @@ def judge(
     except BundleError as exc:
         reason = f"champion v{current} cannot score the current features ({exc}); replaced"
         return Decision(model, str(version), "champion", reason, current, [], new)
-    champion = bundle_metrics(old, test, cfg, horizon_days)
-    return decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
+    champion = _recorded(old, test) or bundle_metrics(old, test, cfg, horizon_days)
+    d = decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
+    if d.outcome == "champion" and not reaches(bundle) and reaches(old):
+        why = (
+            f"no candidate reaches the best reference on the validation cutoffs, and champion "
+            f"v{current} did"
+        )
+        return replace(d, outcome="challenger", reason=why)
+    if (
+        d.outcome == "champion"
+        and not beats_value_references(bundle)
+        and beats_value_references(old)
+    ):
+        why = (
+            "does not beat carry-forward and BG/NBD + Gamma-Gamma on the test cutoff "
+            f"(value_references), and champion v{current} did"
+        )
+        return replace(d, outcome="challenger", reason=why)
+    return d
+
+
+def beats_value_references(bundle: ModelBundle) -> bool:
+    """Whether a value bundle beat carry-forward and BG/NBD + Gamma-Gamma when it was trained
+    (bundles without the comparison, and churn bundles, count as beating them)."""
+    refs = bundle.metadata.get("value_references")
+    return not isinstance(refs, dict) or bool(refs.get("beats_references", True))
+
+
+def _recorded(old: ModelBundle, test: pd.DataFrame) -> dict[str, float] | None:
+    """The champion's recorded test metrics when it was refitted on these very test rows (a
+    rerun on the same data): its out-of-sample model was scored on the same cutoff, whereas
+    re-scoring the refit would grade it on labels it was trained on."""
+    window = old.metadata.get("training_window") or {}
+    metrics = old.metadata.get("test_metrics")
+    if test.empty or not isinstance(window, dict) or not isinstance(metrics, dict):
+        return None
+    cutoff = f"{pd.Timestamp(test['cutoff'].iloc[0]):%Y-%m-%d}"
+    seen = cutoff in str(window.get("refit_cutoffs", ""))
+    return metrics if seen and window.get("test_cutoff") == cutoff else None
+
+
+def reaches(bundle: ModelBundle) -> bool:
+    """Whether a churn bundle's rolling validation reached the best reference (bundles trained
+    before the selection existed, and value bundles, count as reaching it)."""
+    sel = bundle.metadata.get("selection")
+    return not isinstance(sel, dict) or bool(sel.get("reaches_references", True))
 
 
 def gate(
@@ -149,13 +199,24 @@ def gate(
     cfg: TrainingConfig,
     horizon_days: int,
     judged: dict[str, Decision] | None = None,
+    evaluated: dict[str, ModelBundle] | None = None,
 ) -> dict[str, Decision]:
     """Judge every model of one training run (name -> (version, bundle)), add the decisions on
     the run's other models judged elsewhere (``judged``), and move the aliases together: all
     become champion when each passes, otherwise all become challenger, so the service never
     meets models that were not trained together."""
     decisions = {
-        name: judge(client, tracking_uri, name, version, bundle, test, cfg, horizon_days)
+        name: judge(
+            client,
+            tracking_uri,
+            name,
+            version,
+            bundle,
+            test,
+            cfg,
+            horizon_days,
+            (evaluated or {}).get(name),
+        )
         for name, (version, bundle) in bundles.items()
     } | (judged or {})
     failed = [f"{d.model} v{d.version}" for d in decisions.values() if d.outcome != "champion"]

@@ -23,17 +23,48 @@ class SplitError(ChurnError):
 
 
 @dataclass(frozen=True)
+class Fold:
+    """One rolling-origin fold: fit on ``train``, early-stop on ``early_stop`` (whose horizon
+    ends on or before ``validation``), score on ``validation``. The training cutoffs' horizons
+    end on or before the early-stopping cutoff (purged), so no fitted label reads past it."""
+
+    train: tuple[pd.Timestamp, ...]
+    early_stop: pd.Timestamp
+    validation: pd.Timestamp
+
+
+@dataclass(frozen=True)
 class CutoffPlan:
-    """Which cutoffs train, calibrate (and early-stop) and test the models."""
+    """Which cutoffs train, calibrate (and early-stop) and test the models.
+
+    ``folds`` are the rolling-origin validation folds, oldest first; the last is always
+    (``train``, ``calibration``, ``test``). ``refit`` is every labelled cutoff the final model
+    is refitted on after validation, the test cutoff included.
+    """
 
     train: tuple[pd.Timestamp, ...]
     calibration: pd.Timestamp
     test: pd.Timestamp
     horizon_days: int
+    folds: tuple[Fold, ...] = ()
+    refit: tuple[pd.Timestamp, ...] = ()
+
+    @property
+    def rolling(self) -> tuple[Fold, ...]:
+        """The validation folds (the single train/calibration/test fold when none were planned)."""
+        return self.folds or (Fold(self.train, self.calibration, self.test),)
+
+    @property
+    def refit_cutoffs(self) -> tuple[pd.Timestamp, ...]:
+        """The cutoffs the registered model is refitted on (every fold's cutoffs by default)."""
+        if self.refit:
+            return self.refit
+        seen = {c for f in self.rolling for c in (*f.train, f.early_stop, f.validation)}
+        return tuple(sorted(seen))
 
     @property
     def all(self) -> tuple[pd.Timestamp, ...]:
-        return (*self.train, self.calibration, self.test)
+        return tuple(sorted({*self.train, self.calibration, self.test, *self.refit_cutoffs}))
 
     def describe(self) -> dict[str, str]:
         """Dates as strings, for logging."""
@@ -42,11 +73,25 @@ class CutoffPlan:
             "calibration_cutoff": f"{self.calibration:%Y-%m-%d}",
             "test_cutoff": f"{self.test:%Y-%m-%d}",
             "horizon_days": str(self.horizon_days),
+            "validation_cutoffs": ", ".join(f"{f.validation:%Y-%m-%d}" for f in self.rolling),
+            "refit_cutoffs": ", ".join(f"{t:%Y-%m-%d}" for t in self.refit_cutoffs),
         }
 
 
-def plan_cutoffs(candidates: list[pd.Timestamp], horizon_days: int, n_train: int) -> CutoffPlan:
-    """Choose test, calibration and up to ``n_train`` training cutoffs among labelled candidates.
+def _fold(cands: list[pd.Timestamp], h: pd.Timedelta, n_train: int, v: pd.Timestamp) -> Fold | None:
+    before = [c for c in cands if c + h <= v]
+    if not before:
+        return None
+    train = [c for c in cands if c + h <= before[-1]][-n_train:]
+    return Fold(tuple(train), before[-1], v) if train else None
+
+
+def plan_cutoffs(
+    candidates: list[pd.Timestamp], horizon_days: int, n_train: int, n_validation: int = 1
+) -> CutoffPlan:
+    """Choose test, calibration and up to ``n_train`` training cutoffs among labelled candidates,
+    and up to ``n_validation`` rolling-origin folds validated on the latest labelled cutoffs
+    (those a fold fits before; the last fold is the test fold).
 
     ``candidates`` are cutoffs whose horizon is complete, in any order.
     """
@@ -68,7 +113,10 @@ def plan_cutoffs(candidates: list[pd.Timestamp], horizon_days: int, n_train: int
             f"no training cutoff: need cutoffs at least {horizon_days} days before the calibration "
             f"cutoff {calibration:%Y-%m-%d}; the data's history is too short"
         )
-    return CutoffPlan(tuple(train), calibration, test, horizon_days)
+    if n_validation <= 1:
+        return CutoffPlan(tuple(train), calibration, test, horizon_days)
+    folds = [f for v in cands[-n_validation:] if (f := _fold(cands, h, n_train, v)) is not None]
+    return CutoffPlan(tuple(train), calibration, test, horizon_days, tuple(folds))
 
 
 class HistoryError(SplitError):
@@ -112,9 +160,6 @@ def longest_horizon(first_signup: pd.Timestamp, as_of: pd.Timestamp) -> int:
     return lo
 
 
-NICE_HORIZONS = (365, 180, 120, 90, 60, 30, 14, 7)
-
-
 def check_history(
     first_signup: pd.Timestamp,
     as_of: pd.Timestamp,
@@ -132,10 +177,8 @@ def check_history(
     days = int((need - first_signup) / pd.Timedelta(days=1))
     longest = longest_horizon(first_signup, as_of)
     if longest >= 1:
-        nice = next((h for h in NICE_HORIZONS if h <= longest), longest)
         advice = (
-            f"Use --horizon {nice} (the longest horizon this history allows is {longest} days), "
-            "or add history"
+            f"Use --horizon {longest} (the longest horizon this history allows), or add history"
         )
     else:
         advice = "Add history: it is too short for any horizon"
@@ -149,10 +192,11 @@ def check_history(
     )
 
 
-def months_needed(horizon_days: int, n_train: int) -> int:
-    """How many monthly candidate cutoffs cover the plan (train + two purged gaps + cal + test)."""
+def months_needed(horizon_days: int, n_train: int, n_validation: int = 1) -> int:
+    """How many monthly candidate cutoffs cover the plan (train + two purged gaps + cal + test,
+    and the earlier validation cutoffs)."""
     gap = -(-horizon_days // 28)  # months a horizon can span, rounded up
-    return n_train + 2 * gap + 2
+    return n_train + 2 * gap + 2 + max(n_validation - 1, 0)
 
 
 @dataclass(frozen=True)
@@ -162,6 +206,12 @@ class Split:
     train: pd.DataFrame
     calibration: pd.DataFrame
     test: pd.DataFrame
+
+
+def rows_at(frame: pd.DataFrame, cutoffs: tuple[pd.Timestamp, ...] | pd.Timestamp) -> pd.DataFrame:
+    """Rows of ``frame`` at the given cutoff(s)."""
+    wanted = [cutoffs] if isinstance(cutoffs, pd.Timestamp) else list(cutoffs)
+    return frame[pd.to_datetime(frame["cutoff"]).isin(wanted)]
 
 
 def split_frame(frame: pd.DataFrame, plan: CutoffPlan) -> Split:

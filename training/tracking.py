@@ -3,6 +3,11 @@
 Bundles are logged as MLflow "models from code": a three-line script that builds
 :class:`core.registry.BundlePyfunc` plus the bundle directory (LightGBM model text and JSON) as
 an artifact, so nothing in a logged model is pickled.
+
+A training run registers its models as one set: :func:`open_set` tags the run
+``churn.set_complete=false`` before the first version is created and :func:`close_set` flips it
+once every version is in, so a run killed in between leaves versions nothing loads or promotes,
+and :func:`fail_unfinished_runs` marks such runs FAILED at the next training.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 import os
 import re
+import signal
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -28,7 +34,13 @@ from mlflow import MlflowClient
 
 from core import paths
 from core.bundle import ARTIFACT_KEY, ModelBundle
-from core.registry import CUSTOMER_ID, PYFUNC_SCRIPT, pyfunc_input_types, pyfunc_signature
+from core.registry import (
+    CUSTOMER_ID,
+    PYFUNC_SCRIPT,
+    SET_TAG,
+    pyfunc_input_types,
+    pyfunc_signature,
+)
 
 log = logging.getLogger(__name__)
 _MLFLOW_GLOBALS = threading.RLock()
@@ -36,6 +48,42 @@ REQUIREMENTS = ("lightgbm", "mlflow", "numpy", "pandas", "pyyaml", "scikit-learn
 
 
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+KILL_ENV = "CHURN_TEST_KILL_AT"
+"""Test-only: the name of a :func:`kill_point` at which training kills its own process (SIGKILL),
+to prove the registry is all-or-nothing. Unset in production, where kill points do nothing."""
+
+
+def kill_point(name: str) -> None:
+    """Kill this process with SIGKILL here when ``CHURN_TEST_KILL_AT`` names this point (tests
+    only; inert when the variable is unset)."""
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def open_set() -> None:
+    """Tag the active run as registering an unfinished set (before its first version exists)."""
+    mlflow.set_tag(SET_TAG, "false")
+    kill_point("set-open")
+
+
+def close_set() -> None:
+    """Mark the active run's set complete: one tag write makes all its versions usable."""
+    mlflow.set_tag(SET_TAG, "true")
+    kill_point("set-complete")
+
+
+def fail_unfinished_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """End as FAILED the runs of the experiment that never finished registering their set (a
+    killed ``churn train``); returns their ids."""
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.`{SET_TAG}` = 'false'", max_results=1000
+    )
+    failed = []
+    for run in runs:
+        if run.info.status == "RUNNING":
+            client.set_terminated(run.info.run_id, status="FAILED")
+            failed.append(run.info.run_id)
+    return failed
 
 
 @contextmanager

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from core.bundle import ModelBundle, encode_features
+from core.bundle import Calibrator, ModelBundle, encode_features
 from training.boosting import Fitted, fit_booster, lgb_params
+from training.calibration import fit_isotonic
 from training.config import TrainingConfig
 from training.spec import CHURN_LABEL, VALUE_LABEL, FeatureSpec, TrainingDataError, labelled
-from training.split import Split
+from training.split import Split, rows_at
+
+ORDER_COLUMN = "avg_order_value"
+_WINDOW = re.compile(r"^revenue_\d+d$")
 
 
 def _objective(cfg: TrainingConfig) -> dict[str, Any]:
@@ -32,6 +39,22 @@ def value_rows(frame: pd.DataFrame, cfg: TrainingConfig) -> pd.DataFrame:
     if cfg.value.target == "if_retained":
         rows = rows[rows[CHURN_LABEL] == 0]
     return rows
+
+
+def value_cap(spec: FeatureSpec, cfg: TrainingConfig, horizon_days: int) -> dict[str, Any] | None:
+    """The bundle's ``value_cap`` metadata (see :meth:`core.bundle.ModelBundle.value_cap`), or
+    None when the cap is off or the features lack the order value or a revenue window."""
+    windows = {int(c[len("revenue_") : -1]): c for c in spec.names if _WINDOW.match(c)}
+    if cfg.value.cap_multiple is None or not windows or ORDER_COLUMN not in spec.names:
+        return None
+    w = max(windows)
+    return {
+        "multiple": cfg.value.cap_multiple,
+        "horizon_days": horizon_days,
+        "window_days": w,
+        "window_column": windows[w],
+        "order_column": ORDER_COLUMN,
+    }
 
 
 def fit_value(
@@ -55,9 +78,14 @@ def fit_value(
         cfg.value.params.max_rounds,
         cfg.early_stopping_rounds,
     )
+    calibrator = Calibrator()
+    if cfg.value.calibration == "isotonic" and len(cal):
+        raw = fitted.booster.predict(encode_features(cal, spec.names, spec.categories))
+        calibrator = fit_isotonic(np.asarray(raw, float), cal[VALUE_LABEL].to_numpy(float), None)
     bundle = ModelBundle(
         kind="value",
         booster=fitted.booster,
+        calibrator=calibrator,
         feature_names=spec.names,
         categories=spec.categories,
         metadata={
@@ -65,6 +93,7 @@ def fit_value(
             "objective": cfg.value.objective,
             "best_iteration": fitted.best_iteration,
             "target": cfg.value.target,
+            "value_cap": value_cap(spec, cfg, int(metadata.get("horizon_days", 0))),
             "output": (
                 "expected revenue over the horizon if the customer stays, >= 0"
                 if cfg.value.target == "if_retained"
@@ -73,3 +102,27 @@ def fit_value(
         },
     )
     return bundle, fitted
+
+
+def refit_value(
+    frame: pd.DataFrame,
+    cutoffs: tuple[pd.Timestamp, ...],
+    spec: FeatureSpec,
+    cfg: TrainingConfig,
+    evaluated: ModelBundle,
+    rounds: int,
+) -> ModelBundle:
+    """The evaluated value model's configuration refitted on the :func:`value_rows` of every
+    labelled cutoff (the test cutoff included) for ``rounds`` rounds (its early-stopped count)."""
+    rows = value_rows(rows_at(frame, cutoffs), cfg)
+    params = lgb_params(cfg.value.params, _objective(cfg), cfg)
+    train_set = lgb.Dataset(
+        encode_features(rows, spec.names, spec.categories),
+        rows[VALUE_LABEL].to_numpy(float),
+        categorical_feature=spec.categorical,
+        params=params,
+    )
+    booster = lgb.train(params, train_set, num_boost_round=max(rounds, 1))
+    booster = lgb.Booster(model_str=booster.model_to_string())
+    meta = {**evaluated.metadata, "best_iteration": rounds, "fitted_on": "every labelled cutoff"}
+    return replace(evaluated, booster=booster, metadata=meta)

@@ -21,6 +21,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from core.csv_out import to_csv_text, write_csv
 from core.errors import ChurnError
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def emit(sections: Sequence[Section], fmt: Fmt) -> None:
             [machine_frame(s.frame).assign(table=s.name) for s in shown], ignore_index=True
         )
         frame = frame[["table", *[c for c in frame.columns if c != "table"]]]
-    sys.stdout.write(frame.to_csv(index=False))
+    sys.stdout.write(to_csv_text(frame))
 
 
 def fail(exc: ChurnError) -> typer.Exit:
@@ -299,7 +300,7 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:
-        frame.to_csv(path, index=False)
+        write_csv(frame, path)
 
 
 def load_snippet(tracking_uri: str, model: str, frame: str) -> str:

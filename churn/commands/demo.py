@@ -23,6 +23,7 @@ from churn.commands._output import (
     report_table,
     scorecard_table,
 )
+from core.csv_out import write_csv
 from core.paths import home
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def write_scorecards(
         scorecard_table(managers, f"Account managers, {period}", SCORECARD_CAPTION), console
     )
     outputs["scorecards"] = root / f"scorecards_{period}.csv"
-    cards.to_csv(outputs["scorecards"], index=False)
+    write_csv(cards, outputs["scorecards"])
 
 
 def _reasons(features: pd.DataFrame, bundle, ids: pd.Series, k: int = 3) -> list[str]:
@@ -170,7 +171,7 @@ def write_campaign(
         now_run.batch.features, now_run.batch.champions.churn, chosen["customer_id"]
     )
     outputs["campaign list"] = root / f"campaign_{asof:%Y-%m-%d}.csv"
-    chosen.to_csv(outputs["campaign list"], index=False)
+    write_csv(chosen, outputs["campaign list"])
     console.print(
         f"{len(chosen):,} contacts; expected saved value {chosen['expected_saved_value'].sum():,.0f}"
         f" against {naive['expected_saved_value'].sum():,.0f} by highest probability"

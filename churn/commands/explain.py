@@ -78,6 +78,12 @@ def reasons_frame(e) -> pd.DataFrame:
     return frame
 
 
+def _horizon_line(churn) -> str:
+    """Which horizon the explained churn probability is over."""
+    h = churn.metadata.get("horizon_days")
+    return f"churn over the next {h} days (the model's horizon)" if h else "horizon not recorded"
+
+
 def explain_one(
     customer_id: str,
     lang: Lang,
@@ -105,6 +111,7 @@ def explain_one(
     if note:
         console.print(f"[yellow]{t('note', lang)}:[/] {note}")
     emit([Section("reasons", reasons_frame(e), reasons_table(e, lang))], fmt)
+    console.print(_horizon_line(champions.churn), highlight=False)
     path = out or home() / "explain" / rows.asof / f"{_safe(customer_id)}.png"
     if path.suffix.lower() != ".png":
         path = path / f"{_safe(customer_id)}.png"
@@ -146,6 +153,7 @@ def explain_global(
         table.add_row(str(name), f"{r['mean_abs_shap']:.3f}", f"{r['mean_shap']:+.3f}")
     frame = top[["mean_abs_shap", "mean_shap"]].rename_axis("feature").reset_index()
     emit([Section("drivers", frame, table)], fmt)
+    console.print(_horizon_line(champions.churn), highlight=False)
     console.print(
         t("files_written", lang, n=len(written), target=target, method=g.method), highlight=False
     )

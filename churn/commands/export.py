@@ -37,6 +37,7 @@ def contacts(
 
     from churn.commands._inputs import serving_config
     from churn.commands._output import fail
+    from core.csv_out import write_csv
     from core.errors import ChurnError
     from core.paths import replacing
     from scoring.store.contacts import ContactStore
@@ -54,7 +55,7 @@ def contacts(
         finally:
             st.close()
         with replacing(out) as tmp:
-            frame.to_csv(tmp, index=False)
+            write_csv(frame, tmp)
     except ChurnError as exc:
         raise fail(exc) from None
     except OSError as exc:

@@ -28,7 +28,6 @@ class EngineName(StrEnum):
     """Where the window aggregates run (``features.engines``)."""
 
     pandas = "pandas"
-    duckdb = "duckdb"
     spark = "spark"
 
 
@@ -36,7 +35,7 @@ EngineOpt = Annotated[
     EngineName | None,
     typer.Option(
         "--engine",
-        help="Where the feature aggregates run: pandas, duckdb or spark (default: the config's "
+        help="Where the feature aggregates run: pandas or spark (default: the config's "
         "features.engine, else pandas). Same features from each.",
     ),
 ]
@@ -93,6 +92,19 @@ def engine_chosen(
         yield
 
 
+def champion_horizon() -> int | None:
+    """The label horizon in days of the registered churn champion (None without one)."""
+    try:
+        from serving.config import load_serving_config
+
+        from reports.sources import champions_for
+
+        h = champions_for(load_serving_config(None)).churn.metadata.get("horizon_days")
+    except Exception:  # no registry, no champion or an unreadable one: no model in use
+        return None
+    return int(h) if h else None
+
+
 def features_command(
     data: Path = typer.Option(..., "--data", help="Data folder: one CSV or Parquet per table."),
     cutoff: str = typer.Option(
@@ -130,6 +142,9 @@ def features_command(
     console = messages(fmt)
     try:
         settings = spark_conf(engine, spark_master, spark_conf_)
+        model_horizon = champion_horizon() if labels else None
+        if horizon is None and config is None and model_horizon is not None:
+            horizon = model_horizon  # label with the horizon of the model in use
         cfg = load_feature_config(config, horizon)
         ds = load_folder(
             data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config
@@ -160,6 +175,16 @@ def features_command(
             else (f"churn rate {rate:.1%}")
         )
         console.print(f"labels: {definition['text']}; {shown}")
+        h = cfg.labels.horizon_days
+        if model_horizon is None:
+            console.print(f"horizon {h} days (no registered churn model)")
+        elif model_horizon == h:
+            console.print(f"horizon {h} days: the registered churn model's")
+        else:
+            console.print(
+                f"[yellow]note:[/yellow] horizon {h} days, but the registered churn model "
+                f"predicts churn over {model_horizon} days"
+            )
     console.print(f"written to {out} (label definition in the Parquet metadata)")
 
 

@@ -3,6 +3,7 @@ customers at risk (active or lapsing) and lapsed customers to win back."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from churn.commands.features import (
 )
 from core.errors import ChurnError
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -36,6 +39,7 @@ def summary_rows(result: BatchResult) -> list[tuple[str, object]]:
     return [
         ("customers scored", int(run.n_customers)),
         ("churn model", f"{run.churn_model} v{run.churn_model_version}"),
+        ("horizon", f"{run.horizon_days} days (churn and value over the next {run.horizon_days})"),
         ("value model", f"{run.value_model} v{run.value_model_version}"),
         *(
             (f"risk band {b}", int((preds["risk_band"] == b).sum()))
@@ -157,7 +161,7 @@ def score(
     from dataclasses import replace
 
     from kpi.config import load_kpi_config
-    from scoring.batch.job import parse_asof, run_batch
+    from scoring.batch.asof import parse_asof
     from scoring.config import load_serving_config
 
     console = messages(fmt)
@@ -194,6 +198,10 @@ def score(
         with console.status("batch scoring") as status:
             status.update("estimating the effect of a contact (uplift model, when there is one)")
             effects, _ = champion_effects(ds, when, config, store, required=False)
+            status.update("loading the champion models")
+            from scoring.batch.job import Phases, run_batch  # the models' libraries, after the data
+
+            phases = Phases()
             result = run_batch(
                 ds,
                 when,
@@ -204,7 +212,9 @@ def score(
                 say=status.update,
                 economics=economics,
                 uplift=effects,
+                phases=phases,
             )
+    log.info("batch scoring steps:\n%s", phases.table())
     lists = result.batch.lists()
     at_risk, win_back = lists["at_risk"], lists["win_back"]
     emit(

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from churn.commands._inputs import load_folder
 from churn.commands._options import MaxBadRowShareOpt
-from churn.commands._output import Fmt, FormatOpt, emit, load_snippet, messages, metrics_sections
+from churn.commands._output import (
+    Fmt,
+    FormatOpt,
+    Section,
+    emit,
+    load_snippet,
+    messages,
+    metrics_sections,
+)
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
@@ -16,6 +25,9 @@ from churn.commands.features import (
     engine_chosen,
     spark_conf,
 )
+
+if TYPE_CHECKING:
+    from training.job import TrainResult
 
 MAX_TRAIN_ROWS = 2_000_000
 """Default most customer-cutoff rows of the training table: training runs on one machine, and
@@ -41,11 +53,11 @@ def train(
         "--asof",
         help="As-of date YYYY-MM-DD (default: dataset.yaml's as_of, else the last event's day).",
     ),
-    horizon: int | None = typer.Option(
+    horizon: str | None = typer.Option(
         None,
         "--horizon",
-        min=1,
-        help="Label horizon in days (default: the config's features.labels.horizon_days, else 90).",
+        help="Label horizon in days (default: the config's features.labels.horizon_days, else "
+        "90), or 'auto': the longest the history allows, up to that.",
     ),
     train_cutoffs: int | None = typer.Option(
         None,
@@ -77,15 +89,18 @@ def train(
     """
     from features.config import load_feature_config
     from training.config import load_training_config, with_overrides
-    from training.job import train as run_training
     from training.uplift.config import load_uplift_config
 
     console = messages(fmt)
     settings = spark_conf(engine, spark_master, spark_conf_)
+    auto = (horizon or "").strip().lower() == "auto"
+    days = None if horizon is None or auto else _horizon_days(horizon)
     features, cfg = with_overrides(
-        load_feature_config(config), load_training_config(config), horizon, train_cutoffs
+        load_feature_config(config), load_training_config(config), days, train_cutoffs
     )
     ds = load_folder(data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config)
+    if auto:
+        features, cfg = _auto_horizon(ds, features, cfg, console)
     n_customers = len(ds.tables["customers"])
     wanted = cfg.split.train_cutoffs
     fit = cutoffs_within(n_customers, wanted, max_train_rows)
@@ -96,12 +111,27 @@ def train(
             f"{max_train_rows:,} rows (--max-train-rows); training on the latest {fit}",
             highlight=False,
         )
+    from training.job import train as run_training  # MLflow and LightGBM, after the data
+
     with engine_chosen(engine, spark_master, settings):
         uplift = load_uplift_config(config)
         result = run_training(
             ds, cfg, features, tracking_uri=tracking_uri, progress=True, uplift=uplift
         )
-    emit(metrics_sections(result.evaluation), fmt)
+    emit([*selection_sections(result), *metrics_sections(result.evaluation)], fmt)
+    selection = result.trained.selection
+    if selection is not None:
+        promoted = result.decisions[cfg.churn_model_name].outcome == "champion"
+        console.print(selection.sentence(promoted) + ".", highlight=False)
+    from training.value_refs import references_line
+
+    console.print(references_line(result.trained) + ".", highlight=False)
+    h = result.trained.plan.horizon_days
+    console.print(
+        f"horizon of the registered models: {h} days (churned = no purchase in the {h} days "
+        "after the scoring date)",
+        highlight=False,
+    )
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
     console.print(
         "score with the churn champion from any shell (Python):\n"
@@ -113,6 +143,60 @@ def train(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _horizon_days(text: str) -> int:
+    from training.config import ConfigError
+
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ConfigError(
+            f"invalid option: --horizon must be a whole number of days >= 1 or 'auto', got {text!r}"
+        )
+    return days
+
+
+def _auto_horizon(ds: Any, features: Any, cfg: Any, console: Any) -> tuple[Any, Any]:
+    """``--horizon auto``: the longest horizon the history allows, up to the configured one."""
+    import pandas as pd
+
+    from training.config import with_overrides
+    from training.split import longest_horizon
+
+    wanted = features.labels.horizon_days
+    first = ds.tables["customers"]["signup_date"].min()
+    longest = longest_horizon(pd.Timestamp(first), ds.as_of) if pd.notna(first) else wanted
+    h = max(min(wanted, longest), 1)
+    console.print(
+        f"--horizon auto: {h} days (the longest this history allows is {longest}; configured "
+        f"{wanted})",
+        highlight=False,
+    )
+    return with_overrides(features, cfg, h, None)
+
+
+def selection_sections(result: TrainResult) -> list[Section]:
+    """The candidates x validation cutoffs table (ROC-AUC, mean ROC-AUC, mean log loss)."""
+    import pandas as pd
+    from rich.table import Table
+
+    selection = result.trained.selection
+    if selection is None:
+        return []
+    frame = selection.table().reset_index()
+    table = Table(
+        title=f"churn candidates and references on {selection.auc.shape[1]} validation "
+        f"cutoff(s) (chosen: {selection.chosen}, lowest mean log loss)"
+    )
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if col == "scorer" else "right")
+    for row in frame.itertuples(index=False):
+        cells = [row[0], *("-" if pd.isna(v) else f"{v:.4f}" for v in row[1:])]
+        table.add_row(*cells)
+    return [Section("selection", frame, table)]
 
 
 def register(app: typer.Typer) -> None:

@@ -97,7 +97,13 @@ def train_snapshot(
     positive: str | None = typer.Option(
         None,
         "--positive",
-        help="Label value meaning churned (default: guessed from two values: 1, yes, true, ...).",
+        help="Label value meaning churned, a number or text such as 'Attrited Customer' "
+        "(default: guessed from two values: 1, yes, true, ...).",
+    ),
+    drop: list[str] | None = typer.Option(
+        None,
+        "--drop",
+        help="Leave this column out (repeatable), e.g. a column computed from the label.",
     ),
     value: str | None = typer.Option(
         None, "--value", help="Customer value column: also trains <name>-value-model."
@@ -145,6 +151,7 @@ def train_snapshot(
             positive=positive,
             value=value,
             cost=cost,
+            drop=tuple(drop or ()),
             name=name,
             encoding=encoding,
             delimiter=delimiter,
@@ -168,6 +175,7 @@ def _run(
     positive: str | None,
     value: str | None,
     cost: str | None,
+    drop: tuple[str, ...],
     name: str | None,
     encoding: str | None,
     delimiter: str | None,
@@ -197,7 +205,7 @@ def _run(
             )
         spec, file = file, str(legacy_path)
     layout = {"--id": id_column, "--label": label, "--positive": positive, "--value": value}
-    given = [flag for flag, v in {**layout, "--cost": cost}.items() if v]
+    given = [flag for flag, v in {**layout, "--cost": cost, "--drop": drop}.items() if v]
     cfg = load_training_config(config)
     job = load_snapshot_job_config(config)
     sections: list[Section] = []
@@ -238,6 +246,7 @@ def _run(
                 encoding=encoding,
                 delimiter=delimiter,
                 sheet=sheet_arg,
+                drop=drop,
             )
         shown = columns_table(columns, f"{Path(file).name}: columns")
         sections.append(Section("columns", columns_frame(columns), shown))
@@ -275,7 +284,8 @@ def _load_spec(spec: str, file: str | None) -> tuple[SnapshotData, Rules]:
     """The snapshot that ``--spec`` describes, with its rule baselines: a shipped data set's
     name reads ``file`` (required); a mapping file reads ``file`` when given, else its own
     ``file:``/``query:`` (relative paths from the spec's folder), like ``churn import --spec``."""
-    from features.adapters.mapping import SnapshotMapping, apply_spec, load_spec, spec_rules
+    from features.adapters.mapping import apply_spec
+    from features.adapters.mapping_spec import SnapshotMapping, load_spec, spec_rules
     from features.adapters.snapshot import AdapterError, SnapshotData
     from training.snapshot.job import load_snapshot, no_rules
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.adapters.mapping import ContractMapping, apply_spec, shipped_spec
+from features.adapters.mapping import apply_spec
+from features.adapters.mapping_spec import ContractMapping, shipped_spec
 from features.dataset import Dataset
 
 NAME = "cdnow"

@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from features.adapters.mapping import ContractMapping, TableMapping, map_tables
+from core.csv_out import write_csv
+from features.adapters.mapping import map_tables
+from features.adapters.mapping_spec import ContractMapping, TableMapping
 from features.adapters.snapshot import AdapterError
 from features.contract import MANIFEST_FILE, TABLES
 from features.dataset import Dataset
@@ -96,7 +98,7 @@ def write_contract_folder(ds: Dataset, out: str | Path) -> list[Path]:
                     "%Y-%m-%d" if whole_days else "%Y-%m-%dT%H:%M:%S"
                 )
         path = folder / f"{name}.csv"
-        out_frame.to_csv(path, index=False)
+        write_csv(out_frame, path, for_people=False)
         written.append(path)
     manifest = folder / MANIFEST_FILE
     manifest.write_text(yaml.safe_dump({"as_of": f"{ds.as_of:%Y-%m-%d}"}), encoding="utf-8")

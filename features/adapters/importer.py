@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from core.csv_out import write_csv
 from core.paths import home
 from features.adapters.event_log import write_contract_folder
-from features.adapters.mapping import (
+from features.adapters.mapping import Mapped, apply_spec
+from features.adapters.mapping_spec import (
     ContractMapping,
-    Mapped,
     SnapshotMapping,
-    apply_spec,
     load_spec,
     shipped_spec,
     spec_file,
@@ -106,7 +106,7 @@ def write_snapshot_folder(data: SnapshotData, out: str | Path) -> list[Path]:
     if len(data.rejects):
         path = folder / "rejects" / "snapshot.rejects.csv"
         path.parent.mkdir(exist_ok=True)
-        data.rejects.to_csv(path, index=False)
+        write_csv(data.rejects, path)
         written.append(path)
     return written
 

@@ -366,6 +366,7 @@ def infer_spec(
     positive: str | None = None,
     value: str | None = None,
     cost: str | None = None,
+    drop: tuple[str, ...] = (),
 ) -> tuple[SnapshotSpec, list[ColumnInfo]]:
     """A :class:`SnapshotSpec` for a text snapshot of any layout, and what was made of each column.
 
@@ -374,10 +375,14 @@ def infer_spec(
     none, text columns whose values all differ (an id or free text), text with more than
     :data:`MAX_LEVELS` levels and numeric columns named like a row id whose values all differ.
     The label's churned value is ``positive``, else guessed from two values (1, yes, true, churn).
+    Columns named in ``drop`` (``--drop COL``, e.g. a column that leaks the label) are left out.
     """
     roles = {"--label": label, "--id": id_column, "--value": value, "--cost": cost}
     given = {flag: col for flag, col in roles.items() if col}
-    require_columns(raw, tuple(dict.fromkeys(given.values())), source, "snapshot")
+    require_columns(raw, tuple(dict.fromkeys((*given.values(), *drop))), source, "snapshot")
+    clash = sorted(set(drop) & set(given.values()))
+    if clash:
+        raise AdapterError(f"--drop names {clash}, which --label/--id/--value/--cost also name")
     seen: dict[str, str] = {}
     for flag, col in given.items():
         if col in seen:
@@ -399,7 +404,9 @@ def infer_spec(
         distinct = int(filled.nunique())
         is_number = _numeric_share(t) >= NUMERIC_SHARE
         kind = "numeric" if is_number else "text"
-        if col == id_column:
+        if col in drop:
+            info(col, "dropped", kind, "left out by --drop")
+        elif col == id_column:
             info(col, "id", kind, "customer id")
         elif col == label:
             pos, neg, note = _label_values(t, label, positive)

@@ -11,6 +11,7 @@ What a reader found out that the user should know (the encoding it detected) is 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
 import re
@@ -170,8 +171,14 @@ def read_text(
     header: bool = True,
     names: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """A delimited text file as text columns; see :func:`read_file`."""
+    """A delimited text file as text columns (gzip-compressed when its name ends in ``.gz``);
+    see :func:`read_file`."""
     data = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise AdapterError(f"{path.name}: not a readable gzip file: {exc}") from None
     if not data.strip():
         raise AdapterError(f"{path.name}: the file is empty")
     text, _, notes = decode(data, path.name, encoding)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from features.adapters.hooks import telco_rules as rules
-from features.adapters.mapping import SnapshotMapping, apply_spec, shipped_spec
+from features.adapters.mapping import apply_spec
+from features.adapters.mapping_spec import SnapshotMapping, shipped_spec
 from features.adapters.snapshot import SnapshotData
 
 NAME = "telco"

@@ -1,9 +1,10 @@
 """Aggregate engines: where the window aggregates of the feature specs are computed.
 
 ``pandas`` (default) prepares numpy arrays once and answers each cutoff with masks and
-``bincount``; ``duckdb`` compiles the same specs to SQL (:mod:`features.engines.sql`) and
-``spark`` runs that SQL on Spark (:mod:`features.engines.spark`). Everything after the aggregates
-(ratios, scores, labels) is shared, so all give the same features.
+``bincount``; ``spark`` compiles the same specs to SQL (:mod:`features.engines.sql`) and runs it
+on Spark (:mod:`features.engines.spark`). ``duckdb`` runs that SQL in process: no longer a user
+option (slower than pandas, README), it is the SQL's quick reference for tests and benchmarks.
+Everything after the aggregates (ratios, scores, labels) is shared, so all give the same features.
 
 The engine is where the features are computed, not what they are: :func:`use_engine` picks one
 for the builds inside it without changing the :class:`FeatureConfig` a model records.

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from core.csv_out import write_csv
 from features.contract import CONTRACT_VERSION, MANIFEST_FILE, TABLE_SUFFIXES, TABLES
 from features.dataset import Dataset
 from features.synthetic.campaigns import TYPES, CampaignLog, churn_within_horizon
@@ -198,7 +199,7 @@ def write_dataset(
             (out / f"{name}{suffix}").unlink(missing_ok=True)
     for name, frame in data.dataset.tables.items():
         if fmt == "csv":
-            frame.to_csv(out / f"{name}.csv", index=False)
+            write_csv(frame, out / f"{name}.csv", for_people=False)
         else:
             frame.to_parquet(out / f"{name}.parquet", index=False)
     manifest = {

@@ -7,32 +7,83 @@ metadata), so batch and API rows are encoded exactly like the training rows.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.bundle import BundleError
+from core.csv_out import write_csv
 from core.economics import SegmentedEconomics
-from core.errors import ChurnError
 from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
+from scoring.batch.asof import BatchError
+from scoring.batch.asof import parse_asof as parse_asof  # re-exported: its old home
 from scoring.benefit import contact_benefit
 from scoring.champions import Champions, load_champions
+from scoring.compiled import PROBE_ROWS, compiled_booster
 from scoring.config import ServingConfig
-from scoring.frame import score_frame
+from scoring.frame import Raw, score_frame
 from scoring.lists import AT_RISK, WIN_BACK, present, recommended_actions, split_lists
-from scoring.reasons import NO_RISK_REASON, risk_reasons
+from scoring.reasons import risk_reason_json
 from scoring.store.predictions import KEY_COLUMNS, PredictionStore, ScoringRun
 
+log = logging.getLogger(__name__)
 
-class BatchError(ChurnError):
-    """Batch scoring cannot run (bad date, data that lacks what the models need)."""
+
+@dataclass
+class Phases:
+    """Wall time of each step of a batch, in order; each is logged at INFO as it ends (``churn
+    score --verbose`` prints them), so a slow run says where its time went."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            log.info("batch scoring: %s took %.2f s", name, self.seconds[name])
+
+    def table(self) -> str:
+        """One line per step and the total, for logs and benchmarks."""
+        lines = [f"{name:<12}{sec:>8.2f} s" for name, sec in self.seconds.items()]
+        return "\n".join([*lines, f"{'total':<12}{sum(self.seconds.values()):>8.2f} s"])
+
+
+def compiled_models(
+    champions: Champions, cfg: ServingConfig, features: pd.DataFrame
+) -> tuple[Raw | None, Raw | None]:
+    """Both champions' compiled trees where they are available and agree with LightGBM
+    (:mod:`scoring.compiled`), checked on the first rows of ``features``; None: LightGBM."""
+    out: list[Raw | None] = []
+    for bundle, name, version in (
+        (champions.churn, cfg.models.churn, champions.churn_version),
+        (champions.value, cfg.models.value, champions.value_version),
+    ):
+        probe = bundle.encoded(features.head(PROBE_ROWS))
+        model = compiled_booster(bundle.booster, name, version, probe)
+        out.append(model.predict if model else None)
+    return out[0], out[1]
+
+
+def churn_contributions(champions: Champions, features: pd.DataFrame) -> np.ndarray:
+    """TreeSHAP contributions of the churn model on ``features`` (rows x features + bias), with
+    the exact compiled kernel (LightGBM's ``pred_contrib`` for models it does not support)."""
+    from scoring.treeshap.kernel import FastExplainer  # numba: imported only when scoring
+
+    churn = champions.churn
+    return FastExplainer(churn).values(churn.encoded(features))
 
 
 @dataclass(frozen=True)
@@ -69,29 +120,26 @@ class BatchResult:
     win_back_csv: Path
 
 
-def parse_asof(asof: str) -> pd.Timestamp:
-    """``YYYY-MM-DD`` as a midnight timestamp; BatchError otherwise."""
-    try:
-        ts = pd.Timestamp(datetime.strptime(asof, "%Y-%m-%d"))
-    except (TypeError, ValueError) as exc:
-        raise BatchError(f"as-of date {asof!r} is not a date in the form YYYY-MM-DD") from exc
-    return ts
-
-
 def score_customers(
     ds: Dataset,
     asof: pd.Timestamp,
     champions: Champions,
     cfg: ServingConfig,
+    phases: Phases | None = None,
+    *,
     economics: SegmentedEconomics | None = None,
     uplift: pd.Series | None = None,
 ) -> ScoredBatch:
-    """Build the as-of date's features for every active customer and score them (pure).
+    """Build the as-of date's features for every active customer and score them (pure);
+    ``phases`` records the time of each step.
 
     ``economics`` (the campaign's costs and success rates; default: the defaults) and ``uplift``
     (each customer's estimated effect of a contact, by id) price the benefit of a contact, the
     at-risk list's order (:func:`scoring.benefit.contact_benefit`)."""
-    features = build_features(ds, asof, champions.feature_config(), labels=False)
+    timed = (phases or Phases()).timed
+    feature_cfg = champions.feature_config()
+    with timed("features"):
+        features = build_features(ds, asof, feature_cfg, labels=False)
     try:
         champions.churn.check_columns(features)
         champions.value.check_columns(features)
@@ -100,32 +148,34 @@ def score_customers(
             f"the data cannot feed the champion models: {exc}; was a table or column the "
             "models were trained with left out of this data set?"
         ) from exc
-    feature_cfg = champions.feature_config()
-    scores = score_frame(features, champions, cfg.risk_bands)
+    with timed("models"):
+        raw = compiled_models(champions, cfg, features) if cfg.compiled_trees else (None, None)
+        scores = score_frame(features, champions, cfg.risk_bands, *raw)
     keys = features.reindex(columns=[*KEY_COLUMNS, "plan"]).astype(object)
     keys = keys.where(keys.notna(), None)
     ids = features["customer_id"].astype(str).to_numpy()
-    stage = lifecycle_at(ds, asof, feature_cfg, cfg.lists.lifecycle).reindex(ids)
+    with timed("lifecycle"):
+        stage = lifecycle_at(ds, asof, feature_cfg, cfg.lists.lifecycle).reindex(ids)
     stage.index = features.index
-    reasons = risk_reasons(features, champions.churn, cfg.lists.reasons, "en")
-    predictions = pd.concat([keys, stage, scores], axis=1).assign(
-        asof=f"{asof:%Y-%m-%d}",
-        reasons=[
-            json.dumps([r.sentence for r in row] or [NO_RISK_REASON["en"]], ensure_ascii=False)
-            for row in reasons
-        ],
-        **champions.versions,
-    )
-    signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
-    predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
-    predictions["benefit"] = contact_benefit(predictions, economics, uplift)
-    if "complaint_open_total" in features:
-        opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
-        predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()
-    predictions = predictions.sort_values(
-        ["expected_value_at_risk", "customer_id"], ascending=[False, True], kind="stable"
-    ).reset_index(drop=True)
-    predictions["rank"] = range(1, len(predictions) + 1)
+    with timed("reasons"):
+        contributions = churn_contributions(champions, features)
+        reasons = risk_reason_json(
+            features, champions.churn, cfg.lists.reasons, "en", contributions
+        )
+    with timed("ranking"):
+        predictions = pd.concat([keys, stage, scores], axis=1).assign(
+            asof=f"{asof:%Y-%m-%d}", reasons=reasons, **champions.versions
+        )
+        signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
+        predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
+        predictions["benefit"] = contact_benefit(predictions, economics, uplift)
+        if "complaint_open_total" in features:
+            opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
+            predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()
+        predictions = predictions.sort_values(
+            ["expected_value_at_risk", "customer_id"], ascending=[False, True], kind="stable"
+        ).reset_index(drop=True)
+        predictions["rank"] = range(1, len(predictions) + 1)
     return ScoredBatch(
         asof,
         features,
@@ -162,7 +212,7 @@ def write_list_csv(rows: pd.DataFrame, path: str | Path) -> Path:
     """One list as CSV (UTF-8, the columns of :func:`scoring.lists.list_columns`), replacing the
     file whole: a crash while writing leaves the previous list, never a truncated one."""
     with replacing(path) as tmp:
-        rows.to_csv(tmp, index=False, encoding="utf-8")
+        write_csv(rows, tmp)
     return Path(path)
 
 
@@ -174,33 +224,37 @@ def run_batch(
     out: str | Path | None = None,
     win_back_out: str | Path | None = None,
     say: Callable[[str], None] | None = None,
+    phases: Phases | None = None,
     economics: SegmentedEconomics | None = None,
     uplift: pd.Series | None = None,
 ) -> BatchResult:
     """Load the champions, score the data set at ``asof``, write the store and both lists
-    (``source`` names the data folder in the store, for scorecards that read it again;
-    ``economics`` and ``uplift`` as :func:`score_customers` takes them)."""
+    (``source`` names the data folder in the store, for scorecards that read it again);
+    ``phases`` records the time of each step; ``economics`` and ``uplift`` price the benefit of a
+    contact (:func:`score_customers`)."""
+    phases = phases or Phases()
     step = say or (lambda _msg: None)
     step("loading the champion models")
-    try:
-        champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
-    except BundleError as exc:
-        raise BatchError(str(exc)) from exc
+    with phases.timed("champions"):
+        try:
+            champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
+        except BundleError as exc:
+            raise BatchError(str(exc)) from exc
     step(f"building features and scoring customers active at {asof:%Y-%m-%d}")
-    batch = score_customers(ds, asof, champions, cfg, economics, uplift)
+    batch = score_customers(ds, asof, champions, cfg, phases, economics=economics, uplift=uplift)
     step("writing the store")
-    store = PredictionStore(cfg.resolved_store_url())
-    try:
-        run = save_batch(store, batch, cfg, source=source)
-    finally:
-        store.close()
-    lists = batch.lists()
-    at_risk = out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv"
-    win_back = win_back_out or home() / "win_back" / f"win_back_{batch.asof_text}.csv"
-    return BatchResult(
-        batch,
-        run,
-        store.safe_url,
-        write_list_csv(lists[AT_RISK], at_risk),
-        write_list_csv(lists[WIN_BACK], win_back),
-    )
+    with phases.timed("store"):
+        store = PredictionStore(cfg.resolved_store_url())
+        try:
+            run = save_batch(store, batch, cfg, source=source)
+        finally:
+            store.close()
+    with phases.timed("lists"):
+        lists = batch.lists()
+        at_risk = out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv"
+        win_back = win_back_out or home() / "win_back" / f"win_back_{batch.asof_text}.csv"
+        csv, win_back_csv = (
+            write_list_csv(lists[AT_RISK], at_risk),
+            write_list_csv(lists[WIN_BACK], win_back),
+        )
+    return BatchResult(batch, run, store.safe_url, csv, win_back_csv)

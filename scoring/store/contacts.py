@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from core.csv_out import to_csv_text
 from features.contract import TABLES, Column, Table
 from scoring.store.migrate import upgrade
 from scoring.store.schema import CONTACT_TEXT
@@ -149,4 +150,4 @@ class ContactStore:
 
     def to_csv(self, manager: str | None = None) -> str:
         """The contacts as a CSV file of the contract's ``contacts`` table."""
-        return self.frame(manager=manager).to_csv(index=False)
+        return to_csv_text(self.frame(manager=manager))

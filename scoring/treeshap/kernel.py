@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import lightgbm as lgb
 import numba as nb
@@ -204,11 +205,11 @@ def tree_shap(trees: CompiledTrees, x: np.ndarray, threads: int | None = None) -
         raise ValueError(f"expected a matrix with {trees.n_features} columns, got {x.shape}")
     out = np.zeros((x.shape[0], x.shape[1] + 1))
     if threads is None:
-        return _explain(x, *trees.arrays, trees.table, trees.weight, trees.bias, out)
+        return _explain(x, *trees.arrays, trees.table, trees.weight, trees.bias, out)  # type: ignore[call-arg]
     before = nb.get_num_threads()
-    nb.set_num_threads(min(threads, nb.config.NUMBA_NUM_THREADS))
+    nb.set_num_threads(min(threads, nb.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     try:
-        return _explain(x, *trees.arrays, trees.table, trees.weight, trees.bias, out)
+        return _explain(x, *trees.arrays, trees.table, trees.weight, trees.bias, out)  # type: ignore[call-arg]
     finally:
         nb.set_num_threads(before)
 
@@ -232,9 +233,11 @@ class FastExplainer:
     def values(self, x: np.ndarray) -> np.ndarray:
         """Contributions of an encoded matrix (``bundle.matrix`` output as an array)."""
         if self.trees is None:
-            params = {} if self.threads is None else {"num_threads": self.threads}
-            return np.asarray(self.bundle.booster.predict(x, pred_contrib=True, **params))
-        return tree_shap(self.trees, x, self.threads)
+            params: dict[str, Any] = {} if self.threads is None else {"num_threads": self.threads}
+            out = np.asarray(self.bundle.booster.predict(x, pred_contrib=True, **params))
+        else:
+            out = tree_shap(self.trees, x, self.threads)
+        return out + self.bundle.linear_contributions(x)  # exact linear terms, if any
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per feature plus ``bias``, raw-score units; rows sum to the raw score."""

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 MISSING_TYPES = {"None": 0, "Zero": 1, "NaN": 2}
-NODE_FIELDS = ("feat", "thr", "kind", "miss", "dleft", "left", "right", "catoff", "catlen", "pos")
-NODE_FIELDS += ("isnew",)
+NODE_FIELDS: tuple[str, ...] = ("feat", "thr", "kind", "miss", "dleft", "left", "right", "catoff")
+NODE_FIELDS += ("catlen", "pos", "isnew")
 LEAF_FIELDS = ("d", "off", "value", "taboff")
 MAX_PATH_FEATURES = 62  # the kernel keeps a leaf's satisfied features in an int64 bit mask
 
@@ -87,7 +87,9 @@ class FlatTrees:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Everything as typed numpy arrays, keyed by field name."""
-        out = {k: np.asarray(v, dtype=_dtype(k)) for k, v in self.nodes.items()}
+        out: dict[str, np.ndarray] = {
+            k: np.asarray(v, dtype=_dtype(k)) for k, v in self.nodes.items()
+        }
         out.update({f"leaf_{k}": np.asarray(v, dtype=_dtype(k)) for k, v in self.leaves.items()})
         out["cats"] = np.asarray(self.cats, dtype=np.int64)
         out["leaf_feats"] = np.asarray(self.leaf_feats, dtype=np.int64)

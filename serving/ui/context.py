@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from core.csv_out import to_csv_text
 from core.lang import Lang
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache
@@ -107,7 +108,7 @@ def plain(row: dict[str, Any]) -> dict[str, Any]:
 def csv_response(frame: pd.DataFrame, name: str) -> Response:
     """``frame`` as a CSV download named ``name``, its row count in ``X-Total-Count``."""
     response = Response(
-        frame.to_csv(index=False),
+        to_csv_text(frame),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

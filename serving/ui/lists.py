@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from starlette.responses import Response
 
+from core.csv_out import to_csv_text
 from scoring.benefit import why_listed
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.workspace import (
@@ -198,7 +199,7 @@ class Lists:
         shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)
         ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
-            shown.to_csv(index=False),
+            to_csv_text(shown),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{name}_{run.asof}.csv"',

@@ -39,6 +39,7 @@ COMMANDS = {
     "store",
     "train",
     "train-snapshot",
+    "train-uplift",
     "users",
     "validate",
 }

@@ -55,7 +55,8 @@ STAGES = (
     "export",
 )
 # Long-running commands: parsed (their options must exist), never started.
-PARSE_ONLY = frozenset({"serve", "bench", "demo", "users"})  # users add prompts for a password
+PARSE_ONLY = frozenset({"serve", "bench", "demo", "users", "train-uplift"})
+# users add prompts for a password; train-uplift runs whole in tests/training/test_uplift_campaign.py
 
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_-]*(\.[a-z]+)?$")
 OPTIONAL = re.compile(r"\[[^\[\]]*\]")
@@ -257,6 +258,10 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         "--version": const(2),  # the weak first version, then the README's `churn train`
         "--reason": const("checking the README"),
         "--id": const("customer_id"),
+        "--treatment": const("treated"),
+        "--outcome": const("visit"),
+        "--control": const("0"),
+        "--drop": const("spend"),
         "--label": const("churned"),
         "--value": const("value"),
         "--cost": const("contact_cost"),
@@ -272,6 +277,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         ("import", "NAME"): const("iranian"),
         ("import", "PATH"): const(root / "Customer_Churn.csv"),
         ("train-snapshot", "FILE"): const(root / "snapshot.csv"),
+        ("train-uplift", "FILE"): const(root / "campaign.csv"),
         ("users", "NAME"): const("ana"),
     }
     with pytest.MonkeyPatch.context() as mp:

@@ -1,4 +1,4 @@
-"""The feature table's shape and metadata, multi-cutoff training sets, the DuckDB engine's parity
+"""The feature table's shape and metadata, multi-cutoff training sets, the SQL aggregates' parity
 with pandas, the Parquet file and the ``churn features`` command."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from churn.commands.features import register
 from features.config import FeatureConfig
+from features.engines.dispatch import use_engine
 from features.feature_io import read_features, write_features
 from features.pipeline.build import (
     CATEGORICAL_FEATURES,
@@ -24,7 +25,12 @@ from features.pipeline.build import (
 from features.pipeline.cutoffs import FeatureError
 from features.synthetic.generator import generate, write_dataset
 
-DUCKDB = FeatureConfig(engine="duckdb")
+
+def on_sql(ds, cutoff, cfg: FeatureConfig | None = None):
+    """The same build with the aggregates run as SQL (``features.engines.sql``, by DuckDB): the
+    Spark engine's SQL, checked here without Spark."""
+    with use_engine("duckdb"):
+        return build_features(ds, cutoff, cfg or FeatureConfig())
 
 
 def cli() -> typer.Typer:
@@ -111,7 +117,7 @@ def assert_same_features(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 def test_duckdb_engine_matches_pandas_on_the_fixture(ds, cfg, cutoff):
-    assert_same_features(build_features(ds, cutoff, cfg), build_features(ds, cutoff, DUCKDB))
+    assert_same_features(build_features(ds, cutoff, cfg), on_sql(ds, cutoff, cfg))
 
 
 @settings(max_examples=15, deadline=None)
@@ -119,7 +125,7 @@ def test_duckdb_engine_matches_pandas_on_the_fixture(ds, cfg, cutoff):
 def test_duckdb_engine_matches_pandas_on_random_books(data, books):
     ds = books.build(data.draw(books.books()))
     cut = pd.Timestamp("2024-04-01")
-    assert_same_features(build_features(ds, cut, FeatureConfig()), build_features(ds, cut, DUCKDB))
+    assert_same_features(build_features(ds, cut, FeatureConfig()), on_sql(ds, cut))
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +139,7 @@ def test_generated_data_builds_and_engines_agree(generated):
     frame = build_features(ds, cut, FeatureConfig())
     assert len(frame) > 300
     assert 0.02 < frame["churned"].mean() < 0.8
-    assert_same_features(frame, build_features(ds, cut, DUCKDB))
+    assert_same_features(frame, on_sql(ds, cut))
 
 
 def test_parquet_keeps_label_definition_and_categories(ds, cfg, cutoff, tmp_path):
@@ -192,4 +198,10 @@ def test_empty_event_tables_build_with_both_engines(make_ds, cfg, cutoff):
     frame = build_features(ds, cutoff, cfg)
     assert frame["customer_id"].tolist() == ["E", "G", "H"]  # contracts and a recent signup
     assert (frame["txn_count_365d"] == 0).all() and frame["recency_days"].isna().all()
-    assert_same_features(frame, build_features(ds, cutoff, DUCKDB))
+    assert_same_features(frame, on_sql(ds, cutoff, cfg))
+
+
+def test_duckdb_is_no_longer_an_engine_option_but_old_configs_still_read():
+    assert FeatureConfig.model_validate({"engine": "duckdb"}).engine == "pandas"
+    result = CliRunner().invoke(cli(), ["features", "--engine", "duckdb"])
+    assert result.exit_code == 2 and "duckdb" in result.output

@@ -171,6 +171,11 @@ def test_offending_values_are_capped_at_ten(tmp_path):
             "transactions",
             "amount: required value is empty",
         ),
+        (
+            {"customers": CUSTOMERS + "C3,2023-03-01,smb,M" + "1" * 10_001 + "\n"},
+            "customers",
+            "account_manager_id: longer than 10,000 characters",
+        ),
     ],
 )
 def test_row_errors_are_quarantined_with_reason(tmp_path, tables, table, reason):

@@ -16,7 +16,8 @@ from churn.commands import validate as validate_command
 from core.config import load_yaml
 from core.errors import ContractError
 from features.adapters.importer import ADAPTERS, SNAPSHOT_FILE, import_spec
-from features.adapters.mapping import SPECS, SnapshotMapping, apply_spec_file, load_spec
+from features.adapters.mapping import apply_spec_file
+from features.adapters.mapping_spec import SPECS, SnapshotMapping, load_spec
 from features.adapters.snapshot import AdapterError
 from features.loaders import load_dataset
 

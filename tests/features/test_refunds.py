@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from features.config import FeatureConfig
 from features.dataset import Dataset
+from features.engines.dispatch import use_engine
 from features.pipeline.build import build_features, feature_columns
 from features.pipeline.rfm import trend_name
 
 T = pd.Timestamp("2024-04-01")
 CFG = FeatureConfig()
-DUCKDB = FeatureConfig(engine="duckdb")
 DAY = pd.Timedelta(days=1)
 MONETARY = {
     "revenue_total",
@@ -31,8 +31,10 @@ MONETARY = {
 """The features a refund may change; every other one must stay as it was."""
 
 
-def _features(ds: Dataset, cfg: FeatureConfig = CFG) -> pd.DataFrame:
-    frame = build_features(ds, T, cfg, labels=False)
+def _features(ds: Dataset, sql: bool = False) -> pd.DataFrame:
+    """The features at T, with the aggregates run as SQL by DuckDB when ``sql``."""
+    with use_engine("duckdb" if sql else "pandas"):
+        frame = build_features(ds, T, CFG, labels=False)
     return frame.set_index("customer_id")[feature_columns(frame)]
 
 
@@ -100,7 +102,7 @@ def test_engines_agree_with_refunds_marked_by_sign_or_kind(ds):
         ("B", "2023-10-01", -40.0, None),
     ]
     for refunded in (_with_tx(ds, rows), _with_tx(ds, rows[:2] + rows[3:])):
-        a, b = _features(refunded), _features(refunded, DUCKDB)
+        a, b = _features(refunded), _features(refunded, sql=True)
         for col in a.columns:
             if a[col].dtype == "float64":
                 np.testing.assert_allclose(a[col], b[col], rtol=1e-9, atol=1e-9, err_msg=col)
@@ -111,6 +113,6 @@ def test_engines_agree_with_refunds_marked_by_sign_or_kind(ds):
         },
         as_of=ds.as_of,
     )  # no kind column: the sign alone
-    a, b = _features(plain), _features(plain, DUCKDB)
+    a, b = _features(plain), _features(plain, sql=True)
     np.testing.assert_allclose(a["txn_count_total"], b["txn_count_total"])
     assert a.loc["A", "txn_count_total"] == _features(ds).loc["A", "txn_count_total"] + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from core.errors import ChurnError
 from features.dataset import Dataset
 from scoring.batch.job import (
     BatchError,
+    Phases,
     parse_asof,
     save_batch,
     score_customers,
@@ -19,6 +22,7 @@ from scoring.champions import Champions
 from scoring.config import ServingConfig
 from scoring.frame import score_frame
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, list_columns, present
+from scoring.reasons import NO_RISK_REASON, risk_reasons
 from scoring.store.predictions import AtRiskQuery, PredictionStore
 
 
@@ -122,3 +126,32 @@ def test_a_list_that_fails_half_way_leaves_the_previous_file_whole(batch, tmp_pa
         write_list_csv(broken, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["at_risk.csv"]  # no temporary file left
+
+
+def test_stored_reasons_are_the_per_row_reasons_of_lightgbm_treeshap(batch, champions):
+    """The batch's reasons (compiled TreeSHAP kernel, sentences per feature and value) are the
+    text the per-row path gives with LightGBM's own contributions."""
+    rows = batch.features.set_index("customer_id").loc[batch.predictions["customer_id"]]
+    per_row = [
+        json.dumps([r.sentence for r in row] or [NO_RISK_REASON["en"]], ensure_ascii=False)
+        for row in risk_reasons(rows, champions.churn, ServingConfig().lists.reasons, "en")
+    ]
+    assert batch.predictions["reasons"].tolist() == per_row
+    assert any(json.loads(text) != [NO_RISK_REASON["en"]] for text in per_row)
+
+
+def test_phases_time_every_step(book: Dataset, champions: Champions):
+    phases = Phases()
+    score_customers(book, book.as_of, champions, ServingConfig(), phases)
+    assert list(phases.seconds) == ["features", "models", "lifecycle", "reasons", "ranking"]
+    assert all(s >= 0 for s in phases.seconds.values())
+    assert phases.table().splitlines()[-1].startswith("total")
+
+
+def test_compiled_trees_score_the_batch_like_lightgbm(book: Dataset, champions: Champions, batch):
+    compiled = score_customers(book, book.as_of, champions, ServingConfig(compiled_trees=True))
+    for col in ("churn_probability", "predicted_value"):
+        np.testing.assert_allclose(
+            compiled.predictions[col].to_numpy(float), batch.predictions[col].to_numpy(float),
+            rtol=1e-6,
+        )  # fmt: skip

@@ -7,6 +7,10 @@ second one, with an API key and no champion at start, answers the auth and readi
 from __future__ import annotations
 
 import json
+import random
+import re
+import socket
+import string
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -122,6 +126,30 @@ def test_predict_by_id_uses_the_stored_features(service, world):
         assert round(pred["expected_value_at_risk"], 2) == row["expected_value_at_risk_90d"]
     last = body["results"][3]
     assert last["prediction"] is None and "unknown customer id" in last["error"]
+
+
+def test_uplift_scores_stored_customers_with_the_uplift_champion(service, world):
+    from core.uplift import load_uplift
+    from scoring.uplift import champion_uplift
+
+    batch = pd.read_csv(world.csv, dtype={"customer_id": str})
+    ids = [*batch["customer_id"].iloc[[0, 5]], "NOBODY"]
+    resp = service.client.post("/uplift", json={"customer_ids": ids})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    _, version = load_uplift("uplift-model", "champion", world.tracking_uri)
+    assert body["asof"] == world.asof and body["uplift_model_version"] == version
+    assert [r["customer_id"] for r in body["results"]] == ids
+    expected, _ = champion_uplift(world.ds, pd.Timestamp(world.asof), world.tracking_uri)
+    effect = expected.set_index("customer_id")["uplift"]
+    for item, (_, row) in zip(body["results"][:2], batch.iloc[[0, 5]].iterrows(), strict=True):
+        u = item["uplift"]
+        assert item["error"] is None and u["effect"] == pytest.approx(effect[item["customer_id"]])
+        assert round(u["value_if_retained"], 2) == row["value_if_retained_90d"]
+        assert u["expected_incremental_value"] == pytest.approx(
+            u["effect"] * u["value_if_retained"]
+        )
+    assert body["results"][2]["uplift"] is None and "unknown" in body["results"][2]["error"]
 
 
 def test_explain_records_and_ids(service, frame, local, records):
@@ -546,3 +574,64 @@ def test_champion_swap_under_load_fails_no_request(service, world, records):
     assert statuses == {200}, f"failed requests during the swap: {statuses}"
     assert answered[0] == old and answered[-1] == (new["churn-model"], new["value-model"])
     assert set(answered) == {old, (new["churn-model"], new["value-model"])}
+
+
+def _sweep(client: httpx.Client, n: int, seed: int, key: dict[str, str]) -> list[str]:
+    """GET ``n`` random paths, every other one with the key; the random tokens sent."""
+    rng = random.Random(seed)
+    tokens = []
+    for i in range(n):
+        token = "".join(rng.choices(string.ascii_lowercase + string.digits, k=14))
+        tokens.append(token)
+        shapes = [f"/{token}", f"/x/{token}/y", f"/customers/{token}", f"/ui/customers/{token}"]
+        client.get(shapes[i % len(shapes)], headers=key if (i // len(shapes)) % 2 else {})
+    return tokens
+
+
+def test_metrics_labels_are_route_templates_and_stay_bounded(locked_service, api_key):
+    c = locked_service.client
+    key = {"X-API-Key": api_key}
+    _sweep(c, 16, 1, key)  # every kind of answer once: the series it may create exist now
+    before = len(c.get("/metrics", headers=key).content)
+    tokens = _sweep(c, 2000, 2, key)
+    text = c.get("/metrics", headers=key).text
+    after = len(text.encode())
+    print(f"/metrics: {before:,} bytes before 2,000 random paths, {after:,} after")
+    assert after <= 1.2 * before
+    assert not [t for t in tokens if t in text]
+    endpoints = set(re.findall(r'endpoint="([^"]*)"', text))
+    assert "/ui/customers/{customer_id}" in endpoints and "/customers/{customer_id}" in endpoints
+
+
+def test_no_key_is_401_whatever_the_query(locked_service, api_key):
+    c = locked_service.client
+    assert c.get("/at_risk", params={"bogus": "1"}).status_code == 401
+    assert (
+        c.get("/at_risk", params={"bogus": "1"}, headers={"X-API-Key": api_key}).status_code == 400
+    )
+
+
+def _raw_post(url: str, content_type: str, length: int) -> bytes:
+    """POST ``length`` bytes in slow chunks over a plain socket; the whole answer read back."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        head = (
+            f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        chunk = b"x" * 16_384
+        for start in range(0, length, len(chunk)):
+            sock.sendall(chunk[: length - start])
+            time.sleep(0.002)  # the answer is ready long before the body has arrived
+        answer = b""
+        while part := sock.recv(65_536):
+            answer += part
+    return answer
+
+
+def test_415_and_413_come_after_the_body_so_the_client_reads_the_reason(service):
+    refused = _raw_post(service.url, "text/plain", 290_000)
+    assert refused.startswith(b"HTTP/1.1 415") and b"send application/json" in refused
+    too_large = _raw_post(service.url, "application/json", 600_000)
+    assert too_large.startswith(b"HTTP/1.1 413") and b"300,000 bytes" in too_large

@@ -152,5 +152,6 @@ def test_a_short_history_says_its_range_and_what_would_work(tmp_path, monkeypatc
     assert "as-of date 1997-06-30: the last event in the data" in text
     assert "needs an as-of date on or after 1997-11-30" in text
     assert "all 6 training cutoffs need 1998-04-01" in text
-    assert "Use --horizon 30" in text
+    longest = longest_horizon(pd.Timestamp("1997-01-01"), pd.Timestamp("1997-06-30"))
+    assert f"Use --horizon {longest} (the longest horizon this history allows)" in text
     assert isinstance(done.exception, SplitError)

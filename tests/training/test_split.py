@@ -42,7 +42,8 @@ def test_split_frame_keeps_whole_cutoffs(prepared):
     # customers recur across cutoffs, but only as earlier snapshots in training
     common = set(parts.train["customer_id"]) & set(parts.test["customer_id"])
     assert common
-    assert len(parts.train) + len(parts.calibration) + len(parts.test) == len(prepared.frame)
+    # the frame also holds the earlier validation folds' cutoffs (rolling-origin selection)
+    assert set(prepared.frame["cutoff"]) == set(prepared.plan.all)
 
 
 def test_split_frame_refuses_an_empty_cutoff(prepared):

@@ -29,6 +29,7 @@ from rich.console import Console
 
 from core.bundle import ModelBundle
 from core.config import Frozen, load_section
+from core.csv_out import to_csv_text
 from core.registry import client_for, resolve_uri
 from features.adapters.importer import get_adapter
 from features.adapters.snapshot import (
@@ -185,9 +186,11 @@ def read_snapshot_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | int | None = None,
+    drop: tuple[str, ...] = (),
 ) -> tuple[SnapshotData, list[ColumnInfo]]:
     """A snapshot file of any layout (CSV/TSV/whitespace text, Parquet, Excel) read with a spec
-    inferred from its columns; returns the data and what was made of each column."""
+    inferred from its columns, leaving out the ``drop`` columns; returns the data and what was
+    made of each column."""
     p = Path(path)
     if p.is_dir():
         raise AdapterError(f"{p}: is a folder; give the snapshot file (or --spec NAME)")
@@ -202,6 +205,7 @@ def read_snapshot_file(
         positive=positive,
         value=value,
         cost=cost,
+        drop=drop,
     )
     data = read_snapshot(raw, spec, p.name)
     notes = tuple(raw.attrs.get("notes", ())) + data.notes
@@ -447,9 +451,9 @@ def _log_run(
         },
         "features.json",
     )
-    mlflow.log_text(ev.table("churn").to_csv(), "metrics/churn.csv")
+    mlflow.log_text(to_csv_text(ev.table("churn"), index=True), "metrics/churn.csv")
     if ev.value:
-        mlflow.log_text(ev.table("value").to_csv(), "metrics/value.csv")
+        mlflow.log_text(to_csv_text(ev.table("value"), index=True), "metrics/value.csv")
     ct = ev.churn_test
     y = ct[LABEL].to_numpy(np.float64)
     probs = {MODEL: ct["p_churn"].to_numpy()}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
+from core.csv_out import to_csv_text
 from core.registry import CHAMPION, RUN_TAG, alias_version
 from core.uplift import ARTIFACT_KEY, PYFUNC_SCRIPT, TREATED, UpliftModel, load_uplift
 from features.config import FeatureConfig
@@ -145,7 +146,7 @@ def log_uplift(result: UpliftResult, cfg: UpliftConfig, run_id: str, client: Mlf
             "uplift.campaigns.holdout": result.campaigns["holdout"],
         }
     )
-    mlflow.log_text(ev.to_csv(), EVALUATION_ARTIFACT)
+    mlflow.log_text(to_csv_text(ev, index=True), EVALUATION_ARTIFACT)
     model = replace(result.model, metadata={**result.model.metadata, "run_id": run_id})
     with tempfile.TemporaryDirectory() as tmp:
         folder = model.save(Path(tmp) / ARTIFACT_KEY)

