@@ -292,6 +292,15 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def contact_day(asof: str, horizon_days: int) -> str:
+    """The contact form's default date, ISO: today while the scoring is current (today within
+    its horizon), else the scoring date (a past book, as in the demo); never a future day."""
+    today = _today()
+    scored = date.fromisoformat(str(asof)[:10])
+    current = scored <= today <= scored + timedelta(days=horizon_days)
+    return f"{today if current or scored > today else scored:%Y-%m-%d}"
+
+
 class CustomerPage:
     """The customer page and the contacts logged on it; keeps the data folder's timelines and
     the contact store of each service store."""
@@ -357,7 +366,7 @@ class CustomerPage:
         return ctx.render(
             "customer.html",
             status=status,
-            contact=contact or ContactForm(ts=f"{_today():%Y-%m-%d}"),
+            contact=contact or ContactForm(ts=contact_day(row["asof"], run.horizon_days)),
             problems=problems or [],
             saved=saved if status == 200 and saved in set(logged["contact_id"]) else None,
             logged=[plain(r) for r in logged.iloc[::-1].to_dict("records")],

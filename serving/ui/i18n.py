@@ -217,6 +217,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "log_contact": ("Log a retention contact", "记录挽留联系"),
     "contact_date": ("Date of the contact", "联系日期"),
+    "what_happened": ("What happened", "联系情况"),
     "channel": ("Channel", "渠道"),
     "offer": ("Offer", "优惠"),
     "treated": ("Contacted or control", "联系或对照"),
