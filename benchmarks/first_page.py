@@ -3,8 +3,9 @@
 On a generated data set (``churn generate`` writes the truth under ``_truth/``), after ``churn
 train`` and ``churn score``, the script reads the at-risk list from the store as ``/ui/`` shows it
 with default settings (by the expected benefit of a contact) and compares its first 20 rows with
-the 20 of today's former order (highest expected value at risk) and the 20 with the highest
-P(churn) of the same list:
+the 20 of today's former order (highest expected value at risk), the 20 with the highest
+P(churn) of the same list, and the 20 the benefit would put first if it used the uplift
+champion's effects (``serving.lists.benefit_effect: uplift``):
 
 - how many of them had already churned by the as-of date (the truth's ``churn_date``);
 - the true value a contact saves: the truth's ``treatment_effect`` (the drop in the probability
@@ -34,6 +35,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import pandas as pd
 
+from features.loaders import load_dataset
+from scoring.benefit import contact_benefit
 from scoring.lists import AT_RISK, LIST_LIFECYCLES
 from scoring.store.predictions import PredictionStore
 from scoring.store.workspace import ListSelection, list_rows
@@ -74,6 +77,7 @@ def first_page(work: Path) -> pd.DataFrame:
     churned = truth["churn_date"].reindex(ids).le(asof).to_numpy()
     effect = truth["treatment_effect"].reindex(ids).fillna(0.0).to_numpy()
     value = truth["final_monthly_value"].reindex(ids).to_numpy() * months
+    uplift = _uplift_benefit(work, rows, asof)
     frame = pd.DataFrame(
         {
             "benefit": pd.to_numeric(rows["benefit"]).to_numpy(),
@@ -83,6 +87,7 @@ def first_page(work: Path) -> pd.DataFrame:
             "saved": effect * value,
             "saved_predicted_value": effect * pd.to_numeric(rows["predicted_value"]).to_numpy(),
             "band": rows["risk_band"].to_numpy(),
+            "uplift_benefit": uplift.to_numpy(),
         }
     )
     out = {}
@@ -90,6 +95,7 @@ def first_page(work: Path) -> pd.DataFrame:
         ("/ui/ default (benefit)", frame.index),  # the store's order, as the page shows it
         ("expected value at risk", frame["value_at_risk"].sort_values(ascending=False).index),
         ("P(churn)", frame["probability"].sort_values(ascending=False).index),
+        ("benefit with uplift", frame["uplift_benefit"].sort_values(ascending=False).index),
     ):
         top = frame.loc[order[:FIRST_PAGE]]
         out[name] = {
@@ -105,6 +111,24 @@ def first_page(work: Path) -> pd.DataFrame:
     table.loc["vs P(churn)"] = (base / base["P(churn)"]).round(2)
     print(f"as of {run.asof}: {len(rows):,} customers on the at-risk list; first {FIRST_PAGE}:")
     return table
+
+
+def _uplift_benefit(work: Path, rows: pd.DataFrame, asof: pd.Timestamp) -> pd.Series:
+    """The benefit of each listed row priced with the uplift champion's effects (NaN: none)."""
+    from core.uplift import UpliftError
+    from scoring.uplift import champion_uplift
+
+    ds = load_dataset(work / "data")
+    try:
+        effects, _ = champion_uplift(ds, asof, f"sqlite:///{work / 'home' / 'mlflow.db'}")
+    except UpliftError:
+        return pd.Series(float("nan"), index=rows.index)
+    keyed = effects.set_index("customer_id")["uplift"]
+    frame = rows.assign(
+        churn_probability=pd.to_numeric(rows["churn_probability"]),
+        predicted_value=pd.to_numeric(rows["predicted_value"]),
+    )
+    return pd.Series(contact_benefit(frame, None, keyed), index=rows.index)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -84,6 +85,12 @@ class ListsConfig(Frozen):
     actions: tuple[ActionRule, ...] = DEFAULT_ACTIONS
     """Ordered rules: a row gets the action of the first rule that applies (keep a last rule
     without conditions, or rows no rule covers get no action)."""
+    benefit_effect: Literal["success_rate", "uplift"] = "success_rate"
+    """How the at-risk list prices the benefit of a contact (its order): ``success_rate``, P(churn)
+    x value x the campaign's success rate - cost; ``uplift``, the uplift champion's effect x value
+    - cost (when there is an uplift champion). The success rate is the default: on generated
+    books, the uplift model's per-customer effects ranked the first page below value at risk by
+    the hidden truth (benchmarks/first_page.py)."""
 
 
 class PredictionLogConfig(Frozen):

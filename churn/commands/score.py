@@ -196,8 +196,10 @@ def score(
                 return
         economics = load_kpi_config(config).campaign
         with console.status("batch scoring") as status:
-            status.update("estimating the effect of a contact (uplift model, when there is one)")
-            effects, _ = champion_effects(ds, when, config, store, required=False)
+            effects = None
+            if cfg.lists.benefit_effect == "uplift":
+                status.update("estimating the effect of a contact (uplift champion)")
+                effects, _ = champion_effects(ds, when, config, store, required=False)
             status.update("loading the champion models")
             from scoring.batch.job import Phases, run_batch  # the models' libraries, after the data
 
