@@ -238,8 +238,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export_contacts": ("Export logged contacts", "导出联系记录"),
     "monitor_title": ("Model monitoring as of {asof}", "{asof} 模型监控"),
     "no_monitor": (
-        "No monitoring result yet: run churn monitor.",
-        "尚无监控结果：请运行 churn monitor。",
+        "No monitoring result yet. This page shows the alerts, the churn model's estimated and "
+        "realized ROC-AUC and the features that drifted since training. To fill it, run on the "
+        "server, with the data folder that churn score read: {command}",
+        "尚无监控结果。本页显示告警、流失模型的预估与实际 ROC-AUC 以及自训练以来发生漂移的特征。"
+        "请在服务器上用 churn score 读取的数据文件夹运行：{command}",
     ),
     "bad_monitor": (
         "The latest monitoring result cannot be read; run churn monitor again.",

@@ -564,6 +564,13 @@ def test_the_monitoring_page_says_when_there_is_no_result(served, lead):
 
     page = lead.get("/ui/monitoring")
     assert page.status_code == 200 and "No monitoring result yet" in page.text
+    # what the page will show, and the command that fills it for the latest scoring
+    assert "drifted since training" in page.text
+    asof = re.search(r"--asof (\d{4}-\d{2}-\d{2}) --out", page.text)
+    assert asof and "churn monitor --data DATA_FOLDER" in page.text
+    zh = lead.get("/ui/monitoring", params={"lang": "zh"}).text
+    assert "尚无监控结果" in zh and f"--asof {asof.group(1)}" in zh
+    lead.get("/ui/", params={"lang": "en"})
     broken = served.home / "monitoring" / LATEST
     broken.parent.mkdir(parents=True, exist_ok=True)
     broken.write_text("{not json", "utf-8")
