@@ -236,6 +236,18 @@ STRINGS: dict[str, tuple[str, str]] = {
         "联系记录未保存：请修改以下字段。",
     ),
     "export_contacts": ("Export logged contacts", "导出联系记录"),
+    "recommend": (
+        "Recommended: {rule}. It saves {saving} net of contact costs, the most of the rules that "
+        "keep to {k} contacts per manager.",
+        "推荐规则：{rule}。在每位客户经理 {k} 次联系的容量内，它扣除联系成本后节省 {saving}，为各规则中最多。",
+    ),
+    "upper_bound": (
+        "Contacting every customer with expected profit > 0 ({n} contacts, no capacity) would save "
+        "at most {saving}: the upper bound, not a plan.",
+        "不限容量、联系所有预期利润 > 0 的客户（{n} 次联系）最多节省 {saving}：这是上限，而非计划。",
+    ),
+    "recommended": ("recommended", "推荐"),
+    "upper_bound_tag": ("upper bound", "上限"),
     "monitor_title": ("Model monitoring as of {asof}", "{asof} 模型监控"),
     "no_monitor": (
         "No monitoring result yet. This page shows the alerts, the churn model's estimated and "

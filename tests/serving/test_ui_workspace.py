@@ -533,6 +533,11 @@ def test_the_campaign_builder_picks_what_churn_campaign_picks(
         assert _rows(preview.text) == list(ui["customer_id"].head(50))
         total = f"{ui['expected_saved_value'].sum():,.0f}"
         assert f"{len(ui)} contacts, expected saved value {total}" in preview.text
+    # the page recommends the capacity rule that saves most, the no-capacity rule its bound
+    page = html.unescape(lead.get("/ui/campaign", params={"capacity": 5}).text)
+    rule = re.search(r'data-rule="([^"]+)"', page).group(1)
+    assert rule.startswith("top 5 per manager") and f"Recommended: {rule}." in page
+    assert "the upper bound, not a plan" in page and 'class="upper-bound"' in page
     # a manager builds only for their own book: the lead's rows of that book
     theirs = pd.read_csv(io.StringIO(manager.get("/ui/campaign.csv?capacity=5").text), dtype=str)
     assert set(theirs["account_manager_id"]) == {served.manager}
