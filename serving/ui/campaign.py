@@ -138,7 +138,7 @@ class CampaignPage:
                 {"id": mid, **plain(r)} for mid, r in built.per_manager().to_dict("index").items()
             ],
             savings=[plain(r) for r in built.savings.to_dict("records")],
-            advice=advice(built.savings, built.capacity, ctx.lang),
+            advice=advice(built.savings, built.result.capacity, ctx.lang),
             notes=built.notes,
             config_capacity=cfg.campaign.capacity_per_manager,
             export_url=f"{PREFIX}/campaign.csv?{urlencode(query)}",
