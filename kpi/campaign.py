@@ -187,7 +187,7 @@ def rule_savings(
         f"top {capacity_per_manager} per manager by probability": select_by_probability(
             candidates, capacity_per_manager, cost, success_rate
         ),
-        "expected profit > 0 (no capacity)": select_profitable(candidates, cost, success_rate),
+        UPPER_BOUND_RULE: select_profitable(candidates, cost, success_rate),
         "everybody": everyone,
         "nobody": everyone.iloc[:0],
     }
@@ -284,3 +284,18 @@ def observed_churn(
         return None
     book = active_portfolio(ds, as_of, cfg)
     return pd.Series(churned_between(ds, book, as_of, end), index=book["customer_id"].to_numpy())
+
+
+UPPER_BOUND_RULE = "expected profit > 0 (no capacity)"
+"""The rule that ignores the capacity: what contacting every profitable customer would save."""
+
+
+def recommended_rule(savings: pd.DataFrame) -> tuple[str, str | None]:
+    """Of :func:`rule_savings`'s rules, the one with the highest expected saving among those that
+    keep to the capacity (every rule but the no-capacity one and ``everybody``), and the
+    no-capacity rule, the upper bound (None when it is not there)."""
+    unbounded = {UPPER_BOUND_RULE, "everybody"}
+    bounded = savings[~savings["rule"].isin(unbounded)]
+    best = bounded.sort_values("saving_vs_nobody", ascending=False, kind="stable").iloc[0]
+    upper = UPPER_BOUND_RULE if (savings["rule"] == UPPER_BOUND_RULE).any() else None
+    return str(best["rule"]), upper

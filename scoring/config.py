@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -87,6 +88,12 @@ class ListsConfig(Frozen):
     without conditions, or rows no rule covers get no action)."""
     rfm_segments: RfmSegmentConfig = RfmSegmentConfig()
     """Cut points of the eight RFM segments each listed customer carries (``rfm_segment``)."""
+    benefit_effect: Literal["success_rate", "uplift"] = "success_rate"
+    """How the at-risk list prices the benefit of a contact (its order): ``success_rate``, P(churn)
+    x value x the campaign's success rate - cost; ``uplift``, the uplift champion's effect x value
+    - cost (when there is an uplift champion). The success rate is the default: on generated
+    books, the uplift model's per-customer effects ranked the first page below value at risk by
+    the hidden truth (benchmarks/first_page.py)."""
 
 
 class PredictionLogConfig(Frozen):

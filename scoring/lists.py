@@ -1,8 +1,10 @@
 """The two lists of business rule 9, as a retention team reads them: customers still active (or
-lapsing) at risk, ranked by expected value at risk, and lapsed customers to win back.
+lapsing) at risk, ranked by the expected benefit of a contact (:mod:`scoring.benefit`; rows
+without one follow by expected value at risk), and lapsed customers to win back, ranked by
+expected value at risk.
 
-Every row carries who the customer is, where they are in their lifecycle, the scores, the reasons
-that raise the risk and a recommended action. The CLI's CSV and the API (JSON and CSV) give the
+Every row carries who the customer is, where they are in their lifecycle, the scores, one line on
+why it is listed, the reasons that raise the risk and a recommended action. The CLI's CSV and the API (JSON and CSV) give the
 same columns in the same order; score columns are named after the label horizon
 (``churn_probability_90d``).
 """
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from scoring.benefit import why_listed
 from scoring.config import ActionRule
 
 AT_RISK = "at_risk"
@@ -47,9 +50,11 @@ def list_columns(horizon_days: int, reasons: int = 3) -> tuple[str, ...]:
         f"churn_probability{h}",
         f"value_if_retained{h}",
         f"expected_value_at_risk{h}",
+        "benefit",
         "risk_band",
         "rfm_segment",
         "rfm_score",
+        "why_listed",
         *(f"reason_{i}" for i in range(1, reasons + 1)),
         "recommended_action",
         "churn_model_version",
@@ -95,14 +100,15 @@ def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataF
     out = rows.rename(columns={k: f"{v}{h}" for k, v in SCORE_NAMES.items()})
     if "reasons" in out:
         listed = [_reason_list(r) for r in out["reasons"]]
-        low = (out["risk_band"] == "low").to_numpy()
-        for j, (p, v) in enumerate(
-            zip(rows["churn_probability"], rows["predicted_value"], strict=True)
-        ):
-            if low[j]:  # why a low-probability customer sits high: the value at stake
-                listed[j] = [value_note(float(p), float(v), horizon_days), *listed[j]]
         for i in range(reasons):
             out[f"reason_{i + 1}"] = [r[i] if i < len(r) else "" for r in listed]
+    out["benefit"] = pd.to_numeric(
+        rows["benefit"] if "benefit" in rows else pd.Series(np.nan, index=rows.index),
+        errors="coerce",
+    ).round(VALUE_DECIMALS)
+    out["why_listed"] = [
+        why_listed(r, str(r.get("asof")), horizon_days) for r in rows.to_dict("records")
+    ]
     for col in ("last_purchase_date", "contract_end_date"):
         dates = pd.to_datetime(out[col])
         out[col] = dates.dt.strftime("%Y-%m-%d").astype(object).where(dates.notna(), None)
@@ -119,14 +125,6 @@ def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataF
     return out.reindex(columns=list(list_columns(horizon_days, reasons)))
 
 
-def value_note(probability: float, value: float, horizon_days: int) -> str:
-    """The first reason of a low-band row: it is on the list for the value it would take away."""
-    return (
-        f"listed for its value: {value:,.0f} over {horizon_days} days if retained, "
-        f"although P(churn) is only {probability:.0%}"
-    )
-
-
 def _reason_list(value: object) -> list[str]:
     """A stored ``reasons`` cell (a JSON list, or a list) as a list of sentences."""
     if isinstance(value, str):
@@ -134,13 +132,22 @@ def _reason_list(value: object) -> list[str]:
     return [str(s) for s in value] if isinstance(value, list | tuple) else []
 
 
+def list_order(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``rows`` in the list's default order: the at-risk list by benefit (missing last), then
+    expected value at risk; the win-back list by expected value at risk; customer id breaks ties."""
+    keys = ["expected_value_at_risk", "customer_id"]
+    if name == AT_RISK and "benefit" in rows:
+        keys = ["benefit", *keys]
+    return rows.sort_values(
+        keys, ascending=[k == "customer_id" for k in keys], kind="stable", na_position="last"
+    ).reset_index(drop=True)
+
+
 def split_lists(predictions: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The at-risk and the win-back rows, each ranked by expected value at risk (rank from 1)."""
+    """The at-risk and the win-back rows, each in its default order (:func:`list_order`), ranked
+    from 1."""
     out = {}
     for name, statuses in LIST_LIFECYCLES.items():
-        part = predictions[predictions["lifecycle_status"].isin(statuses)]
-        part = part.sort_values(
-            ["expected_value_at_risk", "customer_id"], ascending=[False, True], kind="stable"
-        ).reset_index(drop=True)
+        part = list_order(predictions[predictions["lifecycle_status"].isin(statuses)], name)
         out[name] = part.assign(rank=np.arange(1, len(part) + 1))
     return out

@@ -69,19 +69,43 @@ def _reasons(
     top: np.ndarray,
     lang: Lang,
     raising_only: bool = False,
+    k: int | None = None,
+    unique: bool = True,
 ) -> list[list[Reason]]:
-    """The reasons at positions ``order`` (contributions ``top``) of every row, in row order."""
+    """The reasons at positions ``order`` (contributions ``top``) of every row, in row order;
+    with ``unique`` a sentence already given in the row is left out (features that read alike
+    merge into the first; ``/explain`` keeps every feature), and each row keeps at most ``k``."""
     names = np.asarray(bundle.feature_names, dtype=object)[order]
     raw = frame[list(bundle.feature_names)].to_numpy(dtype=object)
     picked = np.take_along_axis(raw, order, axis=1)
-    return [
-        [
-            Reason(name, _plain(value), float(c), _sentence(name, _plain(value), lang))
-            for name, value, c in zip(row_names, row_values, row_top, strict=True)
-            if c > 0 or not raising_only
-        ]
-        for row_names, row_values, row_top in zip(names, picked, top, strict=True)
-    ]
+    out = []
+    for row_names, row_values, row_top in zip(names, picked, top, strict=True):
+        row: list[Reason] = []
+        for name, value, c in zip(row_names, row_values, row_top, strict=True):
+            if raising_only and c <= 0:
+                continue
+            text = _sentence(name, _plain(value), lang)
+            if not unique or all(r.sentence != text for r in row):
+                row.append(Reason(name, _plain(value), float(c), text))
+        out.append(row[:k])
+    return out
+
+
+SPARE = 3
+"""Reasons looked at per reason shown: sentences that repeat are dropped, the next ones move up."""
+
+
+def unique_left(grid: np.ndarray, k: int) -> np.ndarray:
+    """``grid`` (rows x slots of sentences, ``""`` empty) with each sentence kept once per row,
+    at its first slot, the rest moved left in order; the first ``k`` slots. Vectorised."""
+    grid = grid.copy()
+    for c in range(1, grid.shape[1]):
+        seen = np.zeros(len(grid), dtype=bool)
+        for d in range(c):
+            seen |= grid[:, c] == grid[:, d]
+        grid[seen & (grid[:, c] != ""), c] = ""
+    moved = np.argsort(grid == "", axis=1, kind="stable")
+    return np.take_along_axis(grid, moved, axis=1)[:, :k]
 
 
 def explain_frame(
@@ -89,7 +113,7 @@ def explain_frame(
 ) -> list[list[Reason]]:
     """The top-``k`` reasons of every row of ``frame`` under ``bundle``, in row order."""
     order, top = top_contributions(bundle.contributions(frame), k)
-    return _reasons(frame, bundle, order, top, lang)
+    return _reasons(frame, bundle, order, top, lang, unique=False)
 
 
 NO_RISK_REASON: dict[Lang, str] = {
@@ -116,9 +140,9 @@ def risk_reasons(
     for the lists, the campaign and the report; ``/explain`` shows both directions."""
     contrib = bundle.contributions(frame)
     values = contrib.drop(columns=BIAS_COLUMN, errors="ignore").to_numpy(dtype=np.float64)
-    order, _ = raising_order(values, k)
+    order, _ = raising_order(values, k * SPARE)
     top = np.take_along_axis(values, order, axis=1)
-    return _reasons(frame, bundle, order, top, lang, raising_only=True)
+    return _reasons(frame, bundle, order, top, lang, raising_only=True, k=k)
 
 
 def risk_sentences(
@@ -130,7 +154,8 @@ def risk_sentences(
     encode: Callable[[str], str] | None = None,
 ) -> np.ndarray:
     """The sentences of :func:`risk_reasons` as an (rows x k) object array, ``""`` after a row's
-    last reason; ``encode`` (e.g. ``json.dumps``) is applied to each distinct sentence.
+    last reason, no sentence twice in a row; ``encode`` (e.g. ``json.dumps``) is applied to each
+    distinct sentence.
 
     Vectorised: each sentence is built once per feature and distinct value, not once per row.
     ``contributions`` (rows x features, bias optional) are computed with the bundle when None.
@@ -139,7 +164,7 @@ def risk_sentences(
     if contributions is None:
         contributions = bundle.contributions(frame).to_numpy(dtype=np.float64)
     values = np.asarray(contributions, dtype=np.float64)[:, : len(names)]
-    order, keep = raising_order(values, k)
+    order, keep = raising_order(values, k * SPARE)
     out = np.full(order.shape, "", dtype=object)
     for j in np.unique(order[keep]):
         rows, slots = np.nonzero((order == j) & keep)
@@ -152,7 +177,7 @@ def risk_sentences(
         texts.append(_sentence(names[j], None, lang))
         shown = np.array([encode(t) for t in texts] if encode else texts, dtype=object)
         out[rows, slots] = shown[codes]
-    return out
+    return unique_left(out, k)
 
 
 def risk_reason_json(

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -182,13 +182,58 @@ def start_service(
         )
 
 
-def run_foreground(command: list[str], env: Mapping[str, str], grace_s: float = 10.0) -> int:
+def watch_readiness(
+    proc: subprocess.Popen,
+    url: str,
+    say: Callable[[str], None],
+    interval_s: float = 0.5,
+    timeout_s: float = 600.0,
+) -> threading.Thread:
+    """A daemon thread that says how the server's start goes: when it answers ``/livez``, each
+    new reason ``/readyz`` gives for not being ready (models, store), and when it is ready."""
+    import httpx
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout_s
+        live, last = False, ""
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if not live and httpx.get(f"{url}/livez", timeout=2).status_code == 200:
+                    live = True
+                    say("server process up; loading the champion models and opening the store")
+                if live:
+                    ready = httpx.get(f"{url}/readyz", timeout=5)
+                    if ready.status_code == 200:
+                        say("ready")
+                        return
+                    reason = str(ready.json().get("error", ""))
+                    if reason and reason != last:
+                        say(reason)
+                        last = reason
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(interval_s)
+
+    thread = threading.Thread(target=watch, name="readiness-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_foreground(
+    command: list[str],
+    env: Mapping[str, str],
+    grace_s: float = 10.0,
+    on_start: Callable[[subprocess.Popen], object] | None = None,
+) -> int:
     """Run the server until it exits or this process gets SIGINT, SIGTERM or SIGHUP; each is
     passed on as SIGTERM to the server's own process group (SIGKILL after ``grace_s``). The
-    server gets SIGTERM from the kernel if this process is killed outright."""
+    server gets SIGTERM from the kernel if this process is killed outright. ``on_start`` gets
+    the server's process once it is started (to watch its readiness, for one)."""
     proc = subprocess.Popen(
         command, env=dict(env), start_new_session=True, preexec_fn=die_with_parent
     )
+    if on_start is not None:
+        on_start(proc)
     stopping: list[float] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:

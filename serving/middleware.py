@@ -53,6 +53,7 @@ _LIST = frozenset(
         "limit",
         "offset",
         "format",
+        "sort",
     }
 )
 QUERY_PARAMETERS: dict[str, frozenset[str]] = {

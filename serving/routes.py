@@ -164,6 +164,7 @@ class ListQuery:
     limit: int | None
     offset: int
     format: str | None
+    sort: Literal["benefit", "value_at_risk"] = "benefit"
 
 
 def _list_query(
@@ -180,9 +181,15 @@ def _list_query(
     ),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     format: Literal["json", "csv"] | None = Query(None, description="Or Accept: text/csv."),
+    sort: Literal["benefit", "value_at_risk"] = Query(
+        "benefit",
+        description="benefit: expected benefit of a contact first (the at-risk list's default); "
+        "value_at_risk: expected value at risk first. The win-back list is always by value at "
+        "risk.",
+    ),
 ) -> ListQuery:
     return ListQuery(
-        asof, account_manager_id, segment, rfm_segment, min_probability, limit, offset, format
+        asof, account_manager_id, segment, rfm_segment, min_probability, limit, offset, format, sort
     )
 
 
@@ -235,6 +242,7 @@ def build_routes(
             segment=q.segment,
             rfm_segment=q.rfm_segment,
             min_probability=q.min_probability,
+            sort=q.sort,
             limit=size,
             offset=q.offset,
         )
@@ -272,8 +280,8 @@ def build_routes(
     def at_risk(
         request: Request, svc: ServiceState = Depends(service), q: ListQuery = Depends(_list_query)
     ) -> Any:
-        """Active and lapsing customers of the latest batch scoring, highest expected value at
-        risk first."""
+        """Active and lapsing customers of the latest batch scoring, highest expected benefit of
+        a contact first (``sort=value_at_risk``: highest expected value at risk first)."""
         return list_page(AT_RISK, request, svc, q)
 
     @app.get("/win_back", response_model=ListResponse)

@@ -288,11 +288,18 @@ class ListItem(BaseModel):
     last_purchase_date: str | None
     days_since_last_purchase: int | None
     contract_end_date: str | None
+    benefit: float | None = Field(
+        None,
+        description="Expected value a contact saves net of its cost (the at-risk list's order): "
+        "uplift x value if retained - cost with an uplift model, else P(churn) x value x success "
+        "rate - cost; null for rows scored before it existed.",
+    )
     risk_band: Band
     rfm_segment: RfmSegment | None = Field(
         None, description="RFM segment (important_value .. general_retain); null if not scored."
     )
     rfm_score: float | None = Field(None, description="Weighted RFM score, 1 to 5.")
+    why_listed: str = Field("", description="One line on why the customer is on the list.")
     recommended_action: str | None
     churn_model_version: str
     value_model_version: str

@@ -90,6 +90,26 @@ def score_options(config: Path | None, store: str | None) -> str:
     return " ".join(filter(None, parts))
 
 
+def champion_effects(
+    ds: Dataset, when: pd.Timestamp, config: Path | None, store: str | None, required: bool
+) -> tuple[pd.Series | None, str]:
+    """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
+    note when there is none; an error when ``--by uplift`` asked for it)."""
+    from core.uplift import UpliftError
+    from kpi.config import KpiError
+    from scoring.uplift import champion_uplift
+    from training.uplift.config import load_uplift_config
+
+    uri = serving_config(config, store).resolved_tracking_uri()
+    try:
+        scores, version = champion_uplift(ds, when, uri, load_uplift_config(config).model_name)
+    except UpliftError as exc:
+        if required:
+            raise KpiError(f"--by uplift: {exc}") from None
+        return None, ""
+    return scores.set_index("customer_id")["uplift"], f"uplift from uplift-model v{version}"
+
+
 Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")
 
 

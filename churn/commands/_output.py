@@ -345,3 +345,15 @@ def write_frame(frame: pd.DataFrame, path: Path) -> None:
         from core.csv_out import write_csv
 
         write_csv(frame, path)
+
+
+def load_snippet(tracking_uri: str, model: str, frame: str) -> str:
+    """Python lines that load ``model@champion`` from a fresh shell and score ``frame``: the
+    tracking URI is set first, so MLflow neither misses the registry nor creates a store in the
+    working folder."""
+    return (
+        "  import mlflow\n"
+        f"  mlflow.set_tracking_uri({tracking_uri!r})\n"
+        f'  model = mlflow.pyfunc.load_model("models:/{model}@champion")\n'
+        f"  model.predict(frame)  # frame: {frame}"
+    )

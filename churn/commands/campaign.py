@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from churn.commands._inputs import (
+    champion_effects,
     from_store,
     load_folder,
     need_data,
@@ -28,7 +29,6 @@ from core.paths import home
 if TYPE_CHECKING:
     import pandas as pd
 
-    from features.dataset import Dataset
 
 CAMPAIGN_HELP = (
     "Retention campaign list: per manager, the K customers ranked --by uplift (expected "
@@ -119,7 +119,7 @@ def campaign(
         ds = load_folder(data, console, as_of=asof, config=config, say_as_of=False)
         if by is not None and by not in BY_CHOICES:
             raise KpiError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
-        effect, found_note = _uplift(ds, when, config, store, required=by == "uplift")
+        effect, found_note = champion_effects(ds, when, config, store, required=by == "uplift")
         inputs = CampaignInputs(
             ds,
             preds,
@@ -177,26 +177,6 @@ def campaign(
         f"written to {out}",
         highlight=False,
     )
-
-
-def _uplift(
-    ds: Dataset, when: pd.Timestamp, config: Path | None, store: str | None, required: bool
-) -> tuple[pd.Series | None, str]:
-    """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
-    note when there is none; an error when ``--by uplift`` asked for it)."""
-    from core.uplift import UpliftError
-    from kpi.config import KpiError
-    from scoring.uplift import champion_uplift
-    from training.uplift.config import load_uplift_config
-
-    uri = serving_config(config, store).resolved_tracking_uri()
-    try:
-        scores, version = champion_uplift(ds, when, uri, load_uplift_config(config).model_name)
-    except UpliftError as exc:
-        if required:
-            raise KpiError(f"--by uplift: {exc}") from None
-        return None, ""
-    return scores.set_index("customer_id")["uplift"], f"uplift from uplift-model v{version}"
 
 
 def _cost_option(cost: str | None) -> tuple[float | None, str | None]:

@@ -233,6 +233,10 @@ def print_where_everything_is(
         "                  curl -X POST http://127.0.0.1:3000/predict "
         f'-H \'Content-Type: application/json\' -d "{{\\"records\\": [$(cat {root / "record.json"})]}}"'
     )
+    console.print("open the workspace (whom to call first), after `.venv/bin/churn serve`:")
+    console.print(
+        "                  http://127.0.0.1:3000/ui/   (API docs: http://127.0.0.1:3000/docs)"
+    )
 
 
 def demo(

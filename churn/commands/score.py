@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from churn.commands._inputs import load_folder
+from churn.commands._inputs import champion_effects, load_folder
 from churn.commands._options import MaxBadRowShareOpt
 from churn.commands._output import Fmt, FormatOpt, Section, emit, messages
 from churn.commands.features import (
@@ -85,6 +85,8 @@ def top_rows(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         f"churn_probability{h}",
         f"value_if_retained{h}",
         f"expected_value_at_risk{h}",
+        "benefit",
+        "why_listed",
         "reason_1",
         "recommended_action",
     )
@@ -103,7 +105,11 @@ def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
         cells = ["" if pd.isna(v) else str(v) for v in row]
         cells[0] = "" if pd.isna(row[0]) else f"{row[0]:.0f}"  # the rank, whole
         cells[4] = f"{row[4]:.4f}"  # the probability as the CSV has it (a band edge stays readable)
-        cells[5:7] = [f"{row[5]:,.2f}", f"{row[6]:,.2f}"]
+        cells[5:8] = [
+            f"{row[5]:,.2f}",
+            f"{row[6]:,.2f}",
+            "" if pd.isna(row[7]) else f"{row[7]:,.2f}",
+        ]
         table.add_row(*cells)
     return table
 
@@ -154,6 +160,7 @@ def score(
     ``table`` column: at_risk or win_back) and sends the summary to stderr."""
     from dataclasses import replace
 
+    from kpi.config import load_kpi_config
     from scoring.batch.asof import parse_asof
     from scoring.config import load_serving_config
 
@@ -187,7 +194,12 @@ def score(
             )
             if not also_store:
                 return
+        economics = load_kpi_config(config).campaign
         with console.status("batch scoring") as status:
+            effects = None
+            if cfg.lists.benefit_effect == "uplift":
+                status.update("estimating the effect of a contact (uplift champion)")
+                effects, _ = champion_effects(ds, when, config, store, required=False)
             status.update("loading the champion models")
             from scoring.batch.job import Phases, run_batch  # the models' libraries, after the data
 
@@ -200,6 +212,8 @@ def score(
                 out,
                 win_back_out,
                 say=status.update,
+                economics=economics,
+                uplift=effects,
                 phases=phases,
             )
     log.info("batch scoring steps:\n%s", phases.table())

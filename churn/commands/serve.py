@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import subprocess
 
 console = Console()
 
@@ -34,7 +38,14 @@ def serve(
     and its workers)."""
     from scoring.config import ServingConfigError, load_serving_config
     from scoring.store.predictions import PredictionStore
-    from serving.launch import base_url, bind_problem, run_foreground, serve_command, serve_env
+    from serving.launch import (
+        base_url,
+        bind_problem,
+        run_foreground,
+        serve_command,
+        serve_env,
+        watch_readiness,
+    )
 
     cfg = load_serving_config(config)  # a bad file or store fails here, not in the server
     bind = host or cfg.host
@@ -52,12 +63,21 @@ def serve(
         )
     key = f' -H "X-API-Key: ${cfg.api_key_env}"' if env.get(cfg.api_key_env) else ""
     console.print(f"starting the churn API on {url} (Ctrl+C stops it)")
+    console.print(f"  workspace:  {url}/ui/  (at-risk list, customers, campaign)")
+    console.print(f"  API docs:   {url}/docs")
     console.print(f"  readiness:  curl {url}/readyz")
     console.print(
         f"  sample:     curl -X POST {url}/predict_by_id{key} "
         "-H 'Content-Type: application/json' -d '{\"customer_ids\": [\"C0000005\"]}'"
     )
-    raise typer.Exit(run_foreground(command, env))
+
+    def say(msg: str) -> None:
+        console.print(f"churn serve: {msg}", highlight=False)
+
+    def progress(proc: subprocess.Popen) -> None:
+        watch_readiness(proc, url, say)
+
+    raise typer.Exit(run_foreground(command, env, on_start=progress))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,15 @@ import typer
 
 from churn.commands._inputs import load_folder
 from churn.commands._options import MaxBadRowShareOpt
-from churn.commands._output import Fmt, FormatOpt, Section, emit, messages, metrics_sections
+from churn.commands._output import (
+    Fmt,
+    FormatOpt,
+    Section,
+    emit,
+    load_snippet,
+    messages,
+    metrics_sections,
+)
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
@@ -125,6 +133,16 @@ def train(
         highlight=False,
     )
     console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
+    console.print(
+        "score with the churn champion from any shell (Python):\n"
+        + load_snippet(
+            result.tracking_uri,
+            cfg.churn_model_name,
+            "the model's features, e.g. `churn features --data DIR --asof YYYY-MM-DD`",
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _horizon_days(text: str) -> int:

@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.table import Table
 
 from churn.commands._options import ADAPTER_NAMES, SNAPSHOT_ADAPTER_NAMES
-from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages, metrics_sections
+from churn.commands._output import (
+    Fmt,
+    FormatOpt,
+    Section,
+    emit,
+    fail,
+    load_snippet,
+    messages,
+    metrics_sections,
+)
 from core.errors import ChurnError
 
 if TYPE_CHECKING:
@@ -262,9 +271,12 @@ def _run(
         console.print(f"registered {model} v{version} as {outcome}", highlight=False)
         if outcome == "champion":
             console.print(
-                f"  score a frame of the file's columns: mlflow.pyfunc.load_model(\"models:/"
-                f'{model}@champion").predict(frame)',
+                "  score it from any shell (Python):\n"
+                + load_snippet(
+                    result.tracking_uri, model, "a pandas DataFrame of the file's columns"
+                ),
                 highlight=False,
+                soft_wrap=True,
             )
 
 

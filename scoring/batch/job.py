@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.bundle import BundleError
 from core.csv_out import write_csv
+from core.economics import SegmentedEconomics
 from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
@@ -27,6 +28,7 @@ from features.pipeline.lifecycle import lifecycle_at
 from features.pipeline.segments import frame_segments
 from scoring.batch.asof import BatchError
 from scoring.batch.asof import parse_asof as parse_asof  # re-exported: its old home
+from scoring.benefit import contact_benefit
 from scoring.champions import Champions, load_champions
 from scoring.compiled import PROBE_ROWS, compiled_booster
 from scoring.config import ServingConfig
@@ -125,9 +127,16 @@ def score_customers(
     champions: Champions,
     cfg: ServingConfig,
     phases: Phases | None = None,
+    *,
+    economics: SegmentedEconomics | None = None,
+    uplift: pd.Series | None = None,
 ) -> ScoredBatch:
     """Build the as-of date's features for every active customer and score them (pure);
-    ``phases`` records the time of each step."""
+    ``phases`` records the time of each step.
+
+    ``economics`` (the campaign's costs and success rates; default: the defaults) and ``uplift``
+    (each customer's estimated effect of a contact, by id) price the benefit of a contact, the
+    at-risk list's order (:func:`scoring.benefit.contact_benefit`)."""
     timed = (phases or Phases()).timed
     feature_cfg = champions.feature_config()
     with timed("features"):
@@ -164,6 +173,10 @@ def score_customers(
         predictions["rfm_score"] = features.get("rfm_score")
         signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
         predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
+        predictions["benefit"] = contact_benefit(predictions, economics, uplift)
+        if "complaint_open_total" in features:
+            opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
+            predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()
         predictions = predictions.sort_values(
             ["expected_value_at_risk", "customer_id"], ascending=[False, True], kind="stable"
         ).reset_index(drop=True)
@@ -217,10 +230,13 @@ def run_batch(
     win_back_out: str | Path | None = None,
     say: Callable[[str], None] | None = None,
     phases: Phases | None = None,
+    economics: SegmentedEconomics | None = None,
+    uplift: pd.Series | None = None,
 ) -> BatchResult:
     """Load the champions, score the data set at ``asof``, write the store and both lists
     (``source`` names the data folder in the store, for scorecards that read it again);
-    ``phases`` records the time of each step."""
+    ``phases`` records the time of each step; ``economics`` and ``uplift`` price the benefit of a
+    contact (:func:`score_customers`)."""
     phases = phases or Phases()
     step = say or (lambda _msg: None)
     step("loading the champion models")
@@ -230,7 +246,7 @@ def run_batch(
         except BundleError as exc:
             raise BatchError(str(exc)) from exc
     step(f"building features and scoring customers active at {asof:%Y-%m-%d}")
-    batch = score_customers(ds, asof, champions, cfg, phases)
+    batch = score_customers(ds, asof, champions, cfg, phases, economics=economics, uplift=uplift)
     step("writing the store")
     with phases.timed("store"):
         store = PredictionStore(cfg.resolved_store_url())

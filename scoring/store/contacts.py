@@ -4,8 +4,9 @@ in :mod:`scoring.store.schema`) with the columns of the data contract's ``contac
 ``churn export contacts`` writes a file the loader accepts as that table.
 
 A form's fields are checked against the contract's column rules (allowed outcomes, ``treated``
-0 or 1) and the workspace's own (a date not in the future, an outcome for a contact and none for a
-control row); each problem names the field and why.
+0 or 1) and the workspace's own (a date not in the future, an outcome for a contact made); a
+control row keeps no channel or outcome, whatever the form sent. Each problem names the field
+and why.
 """
 
 from __future__ import annotations
@@ -76,8 +77,6 @@ def check_form(form: ContactForm, latest: date) -> tuple[dict[str, object], list
     if form.treated == "1" and form.outcome not in outcomes:
         shown = repr(form.outcome) if form.outcome else "empty"
         problems.append(("outcome", f"{shown} is not one of {', '.join(outcomes)}"))
-    if form.treated == "0" and form.outcome:
-        problems.append(("outcome", "a control row (held back, not contacted) has no outcome"))
     if form.treated == "1" and not form.channel:
         problems.append(("channel", "say how the customer was contacted"))
     for name in ("channel", "offer", "campaign_id"):

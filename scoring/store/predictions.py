@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -70,10 +70,12 @@ LIST_COLUMNS = (
     "recommended_action",
     "rfm_segment",
     "rfm_score",
+    "benefit",
+    "open_complaints",
 )
 """What the lists show besides the scores (``reasons``: a JSON list of sentences). Rows stored
-before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows; no
-RFM segment."""
+before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows; no RFM
+segment; no benefit, listed after the rows that have one."""
 DEFAULT_HORIZON_DAYS = 90
 
 
@@ -103,13 +105,26 @@ class AtRiskQuery(Frozen):
     segment: str | None = None
     rfm_segment: str | None = None
     min_probability: float = Field(0.0, ge=0, le=1)
+    sort: Literal["benefit", "value_at_risk"] = "benefit"
+    """``benefit``: expected benefit of a contact first (the at-risk list's default; rows without
+    one follow by value at risk); ``value_at_risk``: expected value at risk first."""
     limit: int = Field(100, ge=1)
     offset: int = Field(0, ge=0)
 
 
+def list_order(query: AtRiskQuery) -> list[Any]:
+    """The ORDER BY of a list page: benefit (NULL last) when ``query`` asks for it on the
+    at-risk list, then expected value at risk, then customer id."""
+    p = PREDICTIONS.c
+    order: list[Any] = [p.expected_value_at_risk.desc(), p.customer_id]
+    if query.sort == "benefit" and "active" in query.lifecycle:
+        order.insert(0, p.benefit.desc().nulls_last())
+    return order
+
+
 @dataclass(frozen=True)
 class AtRiskPage:
-    """One page of the at-risk list, highest expected value at risk first."""
+    """One page of a list, in the query's order."""
 
     asof: str
     total: int
@@ -510,7 +525,8 @@ class PredictionStore:
         return StoredCustomer(customer_id, run, dict(features), dict(scores))
 
     def at_risk(self, query: AtRiskQuery) -> AtRiskPage:
-        """The page of predictions that ``query`` selects, by expected value at risk, descending."""
+        """The page of predictions that ``query`` selects, in its order (``query.sort``; the
+        win-back list always by expected value at risk)."""
         run = self.run(query.asof)
         p = PREDICTIONS.c
         where = [p.asof == run.asof, p.churn_probability >= query.min_probability]
@@ -529,7 +545,7 @@ class PredictionStore:
         select = (
             sa.select(*[p[c] for c in (*KEY_COLUMNS, *PREDICTION_COLUMNS, *LIST_COLUMNS)])
             .where(*where)
-            .order_by(p.expected_value_at_risk.desc(), p.customer_id)
+            .order_by(*list_order(query))
             .limit(query.limit)
             .offset(query.offset)
         )

@@ -72,9 +72,13 @@ PREDICTIONS = sa.Table(
     sa.Column("recommended_action", sa.Text),
     sa.Column("rfm_segment", sa.String(20)),
     sa.Column("rfm_score", sa.Double),
+    sa.Column("benefit", sa.Double),
+    sa.Column("open_complaints", sa.Integer),
     sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
+    sa.Index("ix_predictions_asof_benefit", "asof", "benefit"),
 )
-"""One row per customer and as-of date, with the four scores and the lists' columns."""
+"""One row per customer and as-of date, with the four scores and the lists' columns (``benefit``:
+the expected benefit of a contact, the at-risk list's order; NULL in rows scored before it)."""
 
 API_PREDICTIONS = sa.Table(
     "api_predictions",

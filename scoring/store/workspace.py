@@ -2,9 +2,10 @@
 with band filter and other sort orders, the filter choices, and a customer's score history.
 
 Rows come out as the store's ``at_risk`` gives them (``rank`` and ``asof`` first), so
-:func:`scoring.lists.present` turns them into the lists' columns. The default order (expected
-value at risk descending, then customer id) and the filters' meaning are those of
-``GET /at_risk``: the first page of the workspace shows the API's customers in the API's order.
+:func:`scoring.lists.present` turns them into the lists' columns. The default orders (at risk:
+expected benefit of a contact, then value at risk; win-back: value at risk; customer id last) and
+the filters' meaning are those of ``GET /at_risk``: the first page of the workspace shows the
+API's customers in the API's order.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from scoring.store.predictions import (
 )
 from scoring.store.schema import PREDICTIONS, RUNS
 
-SortKey = Literal["value_at_risk", "probability", "value", "days", "customer"]
+SortKey = Literal["benefit", "value_at_risk", "probability", "value", "days", "customer"]
 SORT_COLUMNS: dict[str, str] = {
+    "benefit": "benefit",
     "value_at_risk": "expected_value_at_risk",
     "probability": "churn_probability",
     "value": "predicted_value",
@@ -86,9 +88,13 @@ def list_rows(store: PredictionStore, sel: ListSelection) -> tuple[ScoringRun, i
     where = _where(run, sel)
     column = p[SORT_COLUMNS[sel.sort]]
     first = column.desc() if sel.descending else column.asc()
-    if sel.sort == "days":
+    if sel.sort in ("days", "benefit"):
         first = first.nulls_last()
     order = [first] if sel.sort == "customer" else [first, p.customer_id]
+    if sel.sort == "benefit":  # rows without a benefit (scored before it) by value at risk
+        order.insert(
+            1, p.expected_value_at_risk.desc() if sel.descending else p.expected_value_at_risk.asc()
+        )
     select = (
         sa.select(*[p[c] for c in (*KEY_COLUMNS, *PREDICTION_COLUMNS, *LIST_COLUMNS)])
         .where(*where)

@@ -12,6 +12,8 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.errors import ChurnError
+from core.lang import Lang
+from kpi.campaign import recommended_rule
 from kpi.campaign_builder import (
     AVAILABLE,
     DEFAULT_STRATEGY,
@@ -29,6 +31,28 @@ from serving.ui.context import PREFIX, Context, PageError, Site, csv_response, p
 from serving.ui.i18n import t
 
 log = logging.getLogger(__name__)
+
+
+def advice(savings: pd.DataFrame, capacity: int, lang: Lang) -> dict[str, str]:
+    """The recommended rule (highest expected saving within the capacity), the sentence that
+    says why, and the no-capacity rule shown as the upper bound."""
+    best, upper = recommended_rule(savings)
+    rows = savings.set_index("rule")
+    sentence = t(
+        "recommend",
+        lang,
+        rule=best,
+        saving=f"{rows.loc[best, 'saving_vs_nobody']:,.0f}",
+        k=capacity,
+    )
+    if upper is not None:
+        sentence += " " + t(
+            "upper_bound",
+            lang,
+            n=int(rows.loc[upper, "contacts"]),
+            saving=f"{rows.loc[upper, 'saving_vs_nobody']:,.0f}",
+        )
+    return {"rule": best, "upper": upper or "", "sentence": sentence}
 
 
 class CampaignPage:
@@ -114,6 +138,7 @@ class CampaignPage:
                 {"id": mid, **plain(r)} for mid, r in built.per_manager().to_dict("index").items()
             ],
             savings=[plain(r) for r in built.savings.to_dict("records")],
+            advice=advice(built.savings, built.result.capacity, ctx.lang),
             notes=built.notes,
             config_capacity=cfg.campaign.capacity_per_manager,
             export_url=f"{PREFIX}/campaign.csv?{urlencode(query)}",

@@ -232,29 +232,49 @@ def waterfall(
 
 
 def feature_label(name: str, value: object, lang: Lang) -> str:
-    """A waterfall row's label: the feature and its value (category levels in ``lang``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A waterfall row's label: the feature catalogue's sentence for the value (numbers formatted
+    as the catalogue formats them), else the feature and its value written out in full."""
+    plain = _plain(value)
+    try:
+        return sentence(name, plain, lang)
+    except ChurnError:  # a feature the registry does not describe
+        pass
+    if plain is None:
         shown = "—"
-    elif isinstance(value, float | int | np.floating | np.integer):
-        shown = f"{float(value):,.4g}"
+    elif isinstance(plain, float):
+        shown = f"{plain:,.0f}" if plain.is_integer() or abs(plain) >= 100 else f"{plain:,.2f}"
     else:
-        shown = category(name, value, lang)
+        shown = category(name, plain, lang)
     return f"{name} = {shown}"
 
 
 def top_reasons(contributions: pd.Series, values: pd.Series, k: int, lang: Lang) -> list[Reason]:
     """The ``k`` largest contributions by size (either direction) with their sentences: what
-    ``POST /explain`` lists, from contributions already computed for the waterfall."""
-    order = contributions.abs().sort_values(ascending=False, kind="stable").index[:k]
-    out = []
+    ``POST /explain`` lists, from contributions already computed for the waterfall. A sentence
+    already listed is not repeated (features that read alike merge into the first)."""
+    order = contributions.abs().sort_values(ascending=False, kind="stable").index
+    out: list[Reason] = []
     for name in order:
+        if len(out) == k:
+            break
         value = _plain(values[name])
         try:
             text = sentence(name, value, lang)
         except ChurnError:  # a feature the registry does not describe
             text = f"{name} = {value}"
-        out.append(Reason(name, value, float(contributions[name]), text))
+        if all(r.sentence != text for r in out):
+            out.append(Reason(name, value, float(contributions[name]), text))
     return out
+
+
+def split_reasons(
+    contributions: pd.Series, values: pd.Series, k: int, lang: Lang
+) -> tuple[list[Reason], list[Reason]]:
+    """Up to ``k`` reasons that raise the risk (largest first) and up to ``k`` that lower it:
+    the customer page's "why at risk" and "what keeps them"."""
+    raising = contributions[contributions > 0]
+    lowering = contributions[contributions < 0]
+    return top_reasons(raising, values, k, lang), top_reasons(lowering, values, k, lang)
 
 
 def _plain(value: object) -> float | str | None:
@@ -270,6 +290,15 @@ def _plain(value: object) -> float | str | None:
 def _today() -> date:
     """Today's date (UTC)."""
     return datetime.now(UTC).date()
+
+
+def contact_day(asof: str, horizon_days: int) -> str:
+    """The contact form's default date, ISO: today while the scoring is current (today within
+    its horizon), else the scoring date (a past book, as in the demo); never a future day."""
+    today = _today()
+    scored = date.fromisoformat(str(asof)[:10])
+    current = scored <= today <= scored + timedelta(days=horizon_days)
+    return f"{today if current or scored > today else scored:%Y-%m-%d}"
 
 
 class CustomerPage:
@@ -337,7 +366,7 @@ class CustomerPage:
         return ctx.render(
             "customer.html",
             status=status,
-            contact=contact or ContactForm(ts=f"{_today():%Y-%m-%d}"),
+            contact=contact or ContactForm(ts=contact_day(row["asof"], run.horizon_days)),
             problems=problems or [],
             saved=saved if status == 200 and saved in set(logged["contact_id"]) else None,
             logged=[plain(r) for r in logged.iloc[::-1].to_dict("records")],
@@ -376,9 +405,10 @@ class CustomerPage:
         base = float(contrib[BIAS_COLUMN])
         features = contrib.drop(index=BIAS_COLUMN)
         values = frame.iloc[0]
-        reasons = top_reasons(features, values, ctx.svc.config.top_k, ctx.lang)
+        raising, keeping = split_reasons(features, values, ctx.svc.config.top_k, ctx.lang)
         return {
-            "reasons": reasons,
+            "reasons": raising,
+            "keeps": keeping,
             "waterfall": waterfall(
                 features, base, lambda f: feature_label(f, values[f], ctx.lang), ctx.lang
             ),

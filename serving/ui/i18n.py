@@ -59,6 +59,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "probability": ("P(churn)", "流失概率"),
     "value": ("Value if retained", "留存价值"),
     "value_at_risk": ("Expected value at risk", "风险价值期望"),
+    "benefit": ("Expected benefit of a contact", "联系的预期收益"),
     "days": ("Days since last purchase", "距上次购买天数"),
     "reasons": ("Top reasons", "主要原因"),
     "action": ("Recommended action", "建议行动"),
@@ -75,6 +76,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "asof": ("Scoring date", "评分日期"),
     "model": ("Churn model", "流失模型"),
     "why": ("Why this customer is at risk", "该客户的流失风险原因"),
+    "keeps": ("What keeps them", "留住该客户的因素"),
+    "nothing_raises": (
+        "Nothing in the data raises this customer's risk; listed for the value at stake.",
+        "数据中没有提高该客户流失风险的因素；因涉及的价值而列出。",
+    ),
+    "nothing_keeps": (
+        "Nothing in the data lowers this customer's risk.",
+        "数据中没有降低该客户流失风险的因素。",
+    ),
     "waterfall": (
         "How each feature moves the churn score (log-odds) from the base value",
         "各特征如何使流失分数（对数几率）偏离基准值",
@@ -219,6 +229,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "log_contact": ("Log a retention contact", "记录挽留联系"),
     "contact_date": ("Date of the contact", "联系日期"),
+    "what_happened": ("What happened", "联系情况"),
     "channel": ("Channel", "渠道"),
     "offer": ("Offer", "优惠"),
     "treated": ("Contacted or control", "联系或对照"),
@@ -237,10 +248,25 @@ STRINGS: dict[str, tuple[str, str]] = {
         "联系记录未保存：请修改以下字段。",
     ),
     "export_contacts": ("Export logged contacts", "导出联系记录"),
+    "recommend": (
+        "Recommended: {rule}. It saves {saving} net of contact costs, the most of the rules that "
+        "keep to {k} contacts per manager.",
+        "推荐规则：{rule}。在每位客户经理 {k} 次联系的容量内，它扣除联系成本后节省 {saving}，为各规则中最多。",
+    ),
+    "upper_bound": (
+        "Contacting every customer with expected profit > 0 ({n} contacts, no capacity) would save "
+        "at most {saving}: the upper bound, not a plan.",
+        "不限容量、联系所有预期利润 > 0 的客户（{n} 次联系）最多节省 {saving}：这是上限，而非计划。",
+    ),
+    "recommended": ("recommended", "推荐"),
+    "upper_bound_tag": ("upper bound", "上限"),
     "monitor_title": ("Model monitoring as of {asof}", "{asof} 模型监控"),
     "no_monitor": (
-        "No monitoring result yet: run churn monitor.",
-        "尚无监控结果：请运行 churn monitor。",
+        "No monitoring result yet. This page shows the alerts, the churn model's estimated and "
+        "realized ROC-AUC and the features that drifted since training. To fill it, run on the "
+        "server, with the data folder that churn score read: {command}",
+        "尚无监控结果。本页显示告警、流失模型的预估与实际 ROC-AUC 以及自训练以来发生漂移的特征。"
+        "请在服务器上用 churn score 读取的数据文件夹运行：{command}",
     ),
     "bad_monitor": (
         "The latest monitoring result cannot be read; run churn monitor again.",

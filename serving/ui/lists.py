@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from core.csv_out import to_csv_text
 from features.pipeline.segments import RFM_SEGMENTS
+from scoring.benefit import why_listed
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
 from scoring.store.workspace import (
     SORT_COLUMNS,
@@ -29,6 +30,8 @@ from serving.ui.i18n import t
 
 LIST_PATHS = {AT_RISK: "/", WIN_BACK: "/win-back"}
 LIFECYCLE_CHOICES = {AT_RISK: ("active", "lapsing"), WIN_BACK: ()}
+DEFAULT_SORT = {AT_RISK: "benefit", WIN_BACK: "value_at_risk"}
+"""Each list's default order: whom to call first (benefit of a contact), whom to win back."""
 
 
 class Lists:
@@ -39,7 +42,7 @@ class Lists:
         self._choices: dict[tuple[int, str], dict[str, list[str]]] = {}
 
     def at_risk(self, ctx: Context) -> Response:
-        """Active and lapsing customers, highest expected value at risk first."""
+        """Active and lapsing customers, highest expected benefit of a contact first."""
         return self.list_page(ctx, AT_RISK)
 
     def win_back(self, ctx: Context) -> Response:
@@ -86,7 +89,7 @@ class Lists:
                     400, "bad_request", f"lifecycle: {wanted!r} is not one of {allowed}"
                 )
             lifecycle = (wanted,)
-        sort = params.get("sort", "value_at_risk")
+        sort = params.get("sort", DEFAULT_SORT[name])
         if sort not in SORT_COLUMNS:
             raise PageError(
                 400, "bad_request", f"sort: {sort!r} is not one of {', '.join(SORT_COLUMNS)}"
@@ -108,7 +111,7 @@ class Lists:
             segment=params.get("segment"),
             risk_band=band,
             rfm_segment=rfm,
-            sort=sort if sort in get_args(SortKey) else "value_at_risk",  # type: ignore[arg-type]
+            sort=sort if sort in get_args(SortKey) else DEFAULT_SORT[name],  # type: ignore[arg-type]
             descending=direction == "desc",
             limit=size if paged else None,
             offset=(int(page) - 1) * size if paged else 0,
@@ -143,6 +146,8 @@ class Lists:
                 "probability": r[f"churn_probability{h}"],
                 "value": r[f"value_if_retained{h}"],
                 "value_at_risk": r[f"expected_value_at_risk{h}"],
+                "benefit": None if pd.isna(r["benefit"]) else r["benefit"],
+                "why": why_listed(raw, run.asof, run.horizon_days, ctx.lang),
                 "band": r["risk_band"],
                 "rfm_segment": r["rfm_segment"] if isinstance(r["rfm_segment"], str) else None,
                 "days": None
@@ -155,7 +160,7 @@ class Lists:
                 ],
                 "action": r["recommended_action"] or "",
             }
-            for r in shown.to_dict("records")
+            for r, raw in zip(shown.to_dict("records"), rows.to_dict("records"), strict=True)
         ]
         opts = self.choices(svc, run.asof, run.scored_at)
         base = f"{PREFIX}{LIST_PATHS[name]}" if name == WIN_BACK else f"{PREFIX}/"

@@ -10,11 +10,22 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from core.errors import ChurnError
 from monitoring.run import latest_path
 from serving.ui.context import PREFIX, Context
 from serving.ui.i18n import t
 
 log = logging.getLogger(__name__)
+
+
+def monitor_command(ctx: Context) -> str:
+    """The ``churn monitor`` command that fills the page for the latest scoring (its as-of
+    date; the data folder named, not shown: pages carry no server paths)."""
+    try:
+        asof = ctx.svc.store.run().asof
+    except ChurnError:  # nothing scored yet: the command needs a date of the user's choice
+        asof = "YYYY-MM-DD"
+    return f"churn monitor --data DATA_FOLDER --asof {asof} --out monitor.json"
 
 
 def monitoring(ctx: Context) -> Response:
@@ -24,7 +35,7 @@ def monitoring(ctx: Context) -> Response:
     result: dict[str, Any] | None = None
     note = None
     if not path.is_file():
-        note = t("no_monitor", ctx.lang)
+        note = t("no_monitor", ctx.lang, command=monitor_command(ctx))
     else:
         try:
             result = json.loads(path.read_text("utf-8"))

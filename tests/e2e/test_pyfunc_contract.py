@@ -202,3 +202,23 @@ def test_snapshot_models_score_the_csv_columns_in_a_fresh_process(world) -> None
         np.testing.assert_allclose(out[column].to_numpy(), bundle.predict(data.frame), rtol=1e-12)
     cost = bundle.metadata["contact_cost"]
     assert cost["column"] == "Contact Cost" and 2.5 < cost["mean"] < 3.5
+
+
+def test_the_printed_snippet_works_from_a_fresh_shell_and_writes_nothing_there(
+    world, tmp_path: Path
+) -> None:
+    # given the lines train-snapshot printed for its churn champion
+    lines = world["cli"].split("acme-customers-churn-model v1 as champion")[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "import mlflow")
+    snippet = "\n".join(line.strip() for line in lines[start : start + 4])
+    assert world["uri"] in snippet
+    # when they run in an empty folder, with no MLflow settings in the environment
+    script = f"import pandas as pd\nframe = pd.read_csv({str(world['csv'])!r})\n{snippet}\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.pop("CHURN_HOME", None)
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    # then they score and leave the folder empty (no stray mlflow.db)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []

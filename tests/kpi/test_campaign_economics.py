@@ -213,3 +213,21 @@ def test_observed_churn_once_the_data_reaches_the_horizon():
     seen = observed_churn(ds, JUNE, OutcomeConfig(), 90)
     assert seen is not None and seen.to_dict() == {"a": False, "b": True, "c": True}
     assert observed_churn(ds, JUNE, OutcomeConfig(), 200) is None  # to Dec 17th: not in the data
+
+
+def test_the_recommended_rule_keeps_to_the_capacity_and_the_unbounded_one_is_the_bound():
+    from kpi.campaign import UPPER_BOUND_RULE, recommended_rule
+
+    savings = pd.DataFrame(
+        {
+            "rule": [
+                "top 3 by profit",
+                "top 3 by probability",
+                UPPER_BOUND_RULE,
+                "everybody",
+                "nobody",
+            ],
+            "saving_vs_nobody": [100.0, 120.0, 500.0, 900.0, 0.0],
+        }
+    )
+    assert recommended_rule(savings) == ("top 3 by probability", UPPER_BOUND_RULE)

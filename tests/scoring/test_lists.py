@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from core.economics import SegmentedEconomics
+from scoring.benefit import contact_benefit, why_listed
 from scoring.config import DEFAULT_ACTIONS, ActionRule
 from scoring.lists import list_columns, present, recommended_actions, split_lists
 
@@ -55,7 +57,7 @@ def test_present_names_scores_after_the_horizon_rounds_and_explains_low_rows():
             "lifecycle_status": ["lapsing", "active"],
             "last_purchase_date": pd.to_datetime(["2024-05-01", None]),
             "days_since_last_purchase": [60.0, np.nan],
-            "contract_end_date": [None, "2025-01-31"],
+            "contract_end_date": [None, "2024-07-20"],
             "churn_probability": [0.123456, 0.05],
             "predicted_value": [1000.004, 90000.0],
             "expected_value_at_risk": [123.45678, 4500.0],
@@ -64,6 +66,8 @@ def test_present_names_scores_after_the_horizon_rounds_and_explains_low_rows():
             "recommended_action": ["check-in contact", "no contact: monitor"],
             "churn_model_version": ["3", "3"],
             "value_model_version": ["4", "4"],
+            "benefit": [5.004, 1100.0],
+            "open_complaints": [2, 0],
         }
     )
     out = present(rows, 30)
@@ -73,8 +77,61 @@ def test_present_names_scores_after_the_horizon_rounds_and_explains_low_rows():
     assert out["last_purchase_date"].tolist() == ["2024-05-01", None]
     assert out["days_since_last_purchase"].tolist()[0] == 60
     assert out.loc[0, ["reason_1", "reason_2", "reason_3"]].tolist() == ["r1", "r2", ""]
-    assert out.loc[1, "reason_1"].startswith("listed for its value: 90,000 over 30 days")
-    assert out.loc[1, "reason_2"] == "only one"
+    assert out["benefit"].tolist() == [5.0, 1100.0]
+    assert out.loc[1, "reason_1"] == "only one"
+    # the one line on why a row is listed comes before the model's reasons
+    assert out.loc[0, "why_listed"] == (
+        "P(churn) 12%, 2 complaints open, no purchase for 60 days, a contact is worth 5"
+    )
+    assert out.loc[1, "why_listed"].startswith("renewal of 90,000 due 2024-07-20, P(churn) 5%")
+
+
+def test_why_listed_speaks_chinese_and_leaves_out_a_renewal_past_the_horizon():
+    row = {
+        "contract_end_date": "2024-12-31",
+        "predicted_value": 90000.0,
+        "churn_probability": 0.74,
+        "open_complaints": 1,
+        "benefit": -3.0,
+    }
+    assert why_listed(row, "2024-06-30", 90) == "P(churn) 74%, 1 complaint open"
+    assert why_listed(row, "2024-06-30", 90, "zh") == "流失概率 74%，1 个投诉未解决"
+    assert why_listed(row, "2024-06-30", 200, "zh").startswith("2024-12-31 到期续约，金额 90,000")
+
+
+def test_contact_benefit_prices_with_the_success_rate_or_the_uplift():
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "segment": ["smb", "enterprise"],
+            "plan": ["payg", "annual"],
+            "churn_probability": [0.5, 0.1],
+            "predicted_value": [1000.0, 100000.0],
+        }
+    )
+    econ = SegmentedEconomics.model_validate(
+        {
+            "cost_per_contact": {"default": 10, "by_segment": {"enterprise": 100}},
+            "success_rate": 0.2,
+        }
+    )
+    assert contact_benefit(rows, econ).tolist() == [90.0, 1900.0]
+    # an uplift model prices a contact by its effect on the value if retained; a customer it
+    # does not score keeps the success-rate price
+    effect = pd.Series({"b": 0.001})
+    assert contact_benefit(rows, econ, effect).tolist() == [90.0, 0.0]
+
+
+def test_the_at_risk_list_puts_the_benefit_first_and_rows_without_one_last():
+    rows = pd.DataFrame(
+        {
+            "customer_id": list("abcd"),
+            "lifecycle_status": ["active"] * 4,
+            "expected_value_at_risk": [5.0, 1.0, 3.0, 9.0],
+            "benefit": [1.0, 50.0, np.nan, -2.0],
+        }
+    )
+    assert split_lists(rows)["at_risk"]["customer_id"].tolist() == ["b", "a", "d", "c"]
 
 
 def test_split_lists_ranks_each_list_from_one():

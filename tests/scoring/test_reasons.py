@@ -101,3 +101,11 @@ def test_a_row_whose_features_all_lower_the_risk_says_so():
     assert risk_reasons(safe, bundle, 3, "en") == [[]]
     assert risk_reason_text(safe, bundle, 3, "en") == [NO_RISK_REASON["en"]]
     assert risk_reason_columns(safe, bundle, 3, "en")["reason_1"].tolist() == [NO_RISK_REASON["en"]]
+
+
+def test_a_row_never_gives_the_same_sentence_twice():
+    from scoring.reasons import unique_left
+
+    same = "Fewer than two purchases: no buying rhythm yet"
+    grid = np.array([[same, "b", same, same, "c", ""], ["a", "", "", "", "", ""]], dtype=object)
+    assert unique_left(grid, 3).tolist() == [[same, "b", "c"], ["a", "", ""]]

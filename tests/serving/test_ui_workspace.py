@@ -273,6 +273,13 @@ def test_customer_page_profile_history_waterfall_timeline(served, lead, api, wor
     history = html.split('id="h-history"')[1].split("</table>")[0]
     assert EARLIER in history and world.asof in history
     assert "<svg" in html and html.count("<rect") >= 5  # the waterfall, drawn server-side
+    why = html.split('id="h-why"')[1].split("<figure")[0]
+    keeps = html.split('id="h-keeps"')[1].split("</section>")[0]
+    assert 'class="lowers"' not in why and 'class="raises"' not in keeps
+    assert why.count('class="raises"') + keeps.count('class="lowers"') >= 1
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', html.split("<svg")[1])
+    assert labels and not any(re.search(r"\de[+-]\d", x) for x in labels)  # no 1.2e+05
+    assert not any(" = " in x for x in labels[:-1]), "the catalogue's sentences, not feature ids"
     assert first["account_manager_id"] in html
     assert (first["contract_end_date"] or "no contract") in html
     timeline = html.split('id="h-timeline"')[1]
@@ -391,7 +398,6 @@ def test_contacts_are_checked_protected_audited_and_exported_as_the_contract(
         ({"outcome": ""}, "outcome", "empty is not one of reached, no_answer, accepted, declined"),
         ({"ts": "2999-01-01"}, "ts", "2999-01-01 is in the future"),
         ({"ts": "31/12/2024"}, "ts", "is not a date YYYY-MM-DD"),
-        ({"treated": "0"}, "outcome", "a control row (held back, not contacted) has no outcome"),
         ({"treated": "2"}, "treated", "'2' is not 0 (control) or 1"),
         ({"campaign_id": "x" * 201}, "campaign_id", "longer than 200 characters"),
     ):
@@ -407,7 +413,8 @@ def test_contacts_are_checked_protected_audited_and_exported_as_the_contract(
     assert manager.post(f"/ui/customers/{theirs}/contacts", data=good).status_code == 404
     done = manager.post(url, data=good)
     assert done.status_code == 303 and "logged=ws-" in done.headers["location"]
-    control = manager.post(url, data={**good, "treated": "0", "outcome": "", "offer": "none"})
+    # a control row keeps no channel or outcome, whatever the form sent along
+    control = manager.post(url, data={**good, "treated": "0", "offer": "none"})
     assert control.status_code == 303
     shown = manager.get(done.headers["location"]).text
     assert "Contact ws-" in shown and "spring-push" in shown.split('id="h-contacts"')[1]
@@ -539,6 +546,11 @@ def test_the_campaign_builder_picks_what_churn_campaign_picks(
         assert _rows(preview.text) == list(ui["customer_id"].head(50))
         total = f"{ui['expected_saved_value'].sum():,.0f}"
         assert f"{len(ui)} contacts, expected saved value {total}" in preview.text
+    # the page recommends the capacity rule that saves most, the no-capacity rule its bound
+    page = html.unescape(lead.get("/ui/campaign", params={"capacity": 5}).text)
+    rule = re.search(r'data-rule="([^"]+)"', page).group(1)
+    assert rule.startswith("top 5 per manager") and f"Recommended: {rule}." in page
+    assert "the upper bound, not a plan" in page and 'class="upper-bound"' in page
     # a manager builds only for their own book: the lead's rows of that book
     theirs = pd.read_csv(io.StringIO(manager.get("/ui/campaign.csv?capacity=5").text), dtype=str)
     assert set(theirs["account_manager_id"]) == {served.manager}
@@ -570,6 +582,13 @@ def test_the_monitoring_page_says_when_there_is_no_result(served, lead):
 
     page = lead.get("/ui/monitoring")
     assert page.status_code == 200 and "No monitoring result yet" in page.text
+    # what the page will show, and the command that fills it for the latest scoring
+    assert "drifted since training" in page.text
+    asof = re.search(r"--asof (\d{4}-\d{2}-\d{2}) --out", page.text)
+    assert asof and "churn monitor --data DATA_FOLDER" in page.text
+    zh = lead.get("/ui/monitoring", params={"lang": "zh"}).text
+    assert "尚无监控结果" in zh and f"--asof {asof.group(1)}" in zh
+    lead.get("/ui/", params={"lang": "en"})
     broken = served.home / "monitoring" / LATEST
     broken.parent.mkdir(parents=True, exist_ok=True)
     broken.write_text("{not json", "utf-8")

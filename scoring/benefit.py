@@ -1,0 +1,95 @@
+"""Whom to call first: the expected benefit of a retention contact, the at-risk list's order, and
+the one line that says why a customer is on the list.
+
+Benefit uses :func:`core.economics.saved_value`, the one pricing rule of the campaign: with an
+uplift model, a contact keeps ``uplift`` of the value if retained (``uplift x V - cost``); without
+one, it keeps the configured success rate of the value at risk (``P x V x s - cost``). Costs and
+success rates come by segment and plan (:class:`core.economics.SegmentedEconomics`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from core.economics import SegmentedEconomics, saved_value
+from core.lang import Lang
+
+
+def contact_benefit(
+    rows: pd.DataFrame,
+    economics: SegmentedEconomics | None = None,
+    uplift: pd.Series | None = None,
+) -> np.ndarray:
+    """Per row of ``rows`` (``customer_id``, ``segment``, ``plan``, ``churn_probability``,
+    ``predicted_value``), the expected value a contact saves net of its cost. ``uplift`` holds
+    each customer's estimated effect of a contact by ``customer_id``; a customer it lacks is
+    priced with the success rate."""
+    econ = economics or SegmentedEconomics()
+    segment = rows.get("segment")
+    plan = rows.get("plan")
+    cost = econ.cost_per_contact.resolve(segment, plan)
+    rate = econ.success_rate.resolve(segment, plan)
+    p = rows["churn_probability"].to_numpy(dtype=float)
+    v = rows["predicted_value"].to_numpy(dtype=float)
+    flat = saved_value(p * v, rate, cost)
+    if uplift is None:
+        return flat
+    effect = rows["customer_id"].astype(str).map(uplift).to_numpy(dtype=float)
+    return np.where(np.isnan(effect), flat, saved_value(v, np.nan_to_num(effect), cost))
+
+
+WHY: dict[str, dict[Lang, str]] = {
+    "renewal": {"en": "renewal of {amount} due {date}", "zh": "{date} 到期续约，金额 {amount}"},
+    "probability": {"en": "P(churn) {pct}", "zh": "流失概率 {pct}"},
+    "complaints": {"en": "{n} complaint{s} open", "zh": "{n} 个投诉未解决"},
+    "silent": {"en": "no purchase for {days} days", "zh": "{days} 天未购买"},
+    "lift": {"en": "a contact is worth {amount}", "zh": "一次联系预计挽回 {amount}"},
+}
+"""The parts of a row's one-line "why", in English and Chinese."""
+
+SILENT_DAYS = 60
+"""Days without a purchase from which the line mentions the silence."""
+
+
+def _number(value: object) -> float:
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return x
+
+
+def why_listed(
+    row: dict[str, object],
+    asof: str,
+    horizon_days: int,
+    lang: Lang = "en",
+    money: str = "{:,.0f}",
+) -> str:
+    """One line on why a customer is on the at-risk list: a renewal due within the horizon (and
+    its amount), else P(churn) with the open complaints and a long silence; then the benefit.
+    ``row`` holds the store's columns; ``money`` formats amounts (a currency sign, for one)."""
+    words = {k: v[lang] for k, v in WHY.items()}
+    parts: list[str] = []
+    end = row.get("contract_end_date")
+    value = _number(row.get("predicted_value"))
+    if end:
+        days = (pd.Timestamp(str(end)) - pd.Timestamp(asof)).days
+        if 0 <= days <= horizon_days and not math.isnan(value):
+            parts.append(words["renewal"].format(amount=money.format(value), date=str(end)[:10]))
+    p = _number(row.get("churn_probability"))
+    if not math.isnan(p):
+        parts.append(words["probability"].format(pct=f"{p:.0%}"))
+    n = _number(row.get("open_complaints"))
+    if not math.isnan(n) and n > 0:
+        parts.append(words["complaints"].format(n=int(n), s="" if n == 1 else "s"))
+    silent = _number(row.get("days_since_last_purchase"))
+    if not math.isnan(silent) and silent >= SILENT_DAYS:
+        parts.append(words["silent"].format(days=int(silent)))
+    benefit = _number(row.get("benefit"))
+    if not math.isnan(benefit) and benefit > 0:
+        parts.append(words["lift"].format(amount=money.format(benefit)))
+    return ("，" if lang == "zh" else ", ").join(parts)
