@@ -34,7 +34,8 @@ def upgrade(
 ) -> None:
     """Upgrade the store's schema in place, keeping every row; run it before starting a new
     release's service, or let the first command that opens the store do it."""
-    from churn.commands._shared import fail, serving_config
+    from churn.commands._inputs import serving_config
+    from churn.commands._output import fail
     from core.errors import ChurnError
     from scoring.store.migrate import upgrade_sql
     from scoring.store.predictions import safe_url, upgrade_store
@@ -59,7 +60,8 @@ def upgrade(
 @store_app.command("version")
 def version(config: Path | None = CONFIG, store: str | None = STORE) -> None:
     """Print the store's schema revision and this release's newest."""
-    from churn.commands._shared import fail, serving_config
+    from churn.commands._inputs import serving_config
+    from churn.commands._output import fail
     from core.errors import ChurnError
     from scoring.store.predictions import safe_url, store_version
 

@@ -25,13 +25,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ChurnError
 from scoring.store.migrate import upgrade
+from scoring.store.passwords import password_problem
 from scoring.store.schema import AUDIT, SESSIONS, USERS
 
 Role = Literal["manager", "lead", "analyst"]
 ROLES: tuple[str, ...] = get_args(Role)
 SESSION_HOURS = 12
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-MIN_PASSWORD = 10
 
 
 class UserError(ChurnError):
@@ -111,8 +111,9 @@ class UserStore:
             raise UserError("--manager-id: a manager needs the account_manager_id of their book")
         if role != "manager" and manager_id:
             raise UserError(f"--manager-id: only managers have a book (not a {role})")
-        if len(password) < MIN_PASSWORD:
-            raise UserError(f"password: use at least {MIN_PASSWORD} characters")
+        problem = password_problem(name, password)
+        if problem:
+            raise UserError(f"password refused: {problem}")
         self.ensure_tables()
         user = User(name, role, manager_id, _now())  # type: ignore[arg-type]  # checked above
         with self.engine.begin() as conn:

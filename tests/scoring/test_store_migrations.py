@@ -40,6 +40,14 @@ def _rows(path: Path) -> dict[str, list[tuple]]:
         return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
+def _kept(path: Path, before: dict[str, list[tuple]]) -> bool:
+    """Every table of ``before`` holds the same rows; tables a later revision added are empty."""
+    after = _rows(path)
+    return {n: after.get(n) for n in before} == before and not any(
+        rows for n, rows in after.items() if n not in before
+    )
+
+
 def _version(path: Path) -> list[str]:
     with sqlite3.connect(path) as conn:
         return [v for (v,) in conn.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
@@ -57,14 +65,14 @@ def test_a_previous_release_store_is_upgraded_in_place_and_keeps_every_row(previ
     assert sum(map(len, before.values())) > 20 and VERSION_TABLE not in before
     store = PredictionStore(f"sqlite:///{previous}")
     assert _version(previous) == [head()]
-    assert _rows(previous) == before
+    assert _kept(previous, before)
     run = store.run()
     assert (run.asof, run.horizon_days, run.n_customers) == ("2024-06-01", 90, 4)
     _, rows = store.features_for(["C00", "C03"], "2024-05-01")
     assert sorted(rows["customer_id"]) == ["C00", "C03"] and rows["recency_days"].iloc[0] > 0
     store.close()
     PredictionStore(f"sqlite:///{previous}").close()  # opening again changes nothing
-    assert _rows(previous) == before and _version(previous) == [head()]
+    assert _kept(previous, before) and _version(previous) == [head()]
 
 
 def test_the_migrations_build_the_tables_of_the_schema_module(tmp_path: Path):
@@ -129,7 +137,7 @@ def test_two_processes_opening_one_store_at_once_both_succeed_and_upgrade_once(
     assert [w.returncode for w in workers] == [0, 0], [err for _, err in answers]
     got = sorted((tuple(json.loads(out)) for out, _ in answers), key=repr)
     assert got == sorted([(None, head()), (head(), head())], key=repr)  # one upgraded it
-    assert _version(previous) == [head()] and _rows(previous) == before
+    assert _version(previous) == [head()] and _kept(previous, before)
 
 
 def _churn(*args: str):  # type: ignore[no-untyped-def]
@@ -143,9 +151,9 @@ def test_churn_store_upgrades_reports_and_prints_the_sql(previous: Path, tmp_pat
     done = _churn("store", "version", "--store", url)
     assert done.exit_code == 0 and "schema none" in done.output and head() in done.output
     done = _churn("store", "upgrade", "--store", url)
-    assert done.exit_code == 0 and f"from none to {head()}" in done.output
+    assert done.exit_code == 0 and f"from none to {head()}" in " ".join(done.output.split())
     done = _churn("store", "version", "--store", url)
-    assert done.exit_code == 0 and "up to date" in done.output
+    assert done.exit_code == 0 and "up to date" in " ".join(done.output.split())  # unwrapped
     sql = _churn("store", "upgrade", "--sql", "--store", "postgresql+psycopg://u@db/churn")
     assert sql.exit_code == 0
     assert "CREATE TABLE predictions" in sql.output and "DOUBLE PRECISION" in sql.output
