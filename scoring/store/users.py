@@ -4,7 +4,7 @@ Users, sessions and the audit log are tables of the serving store's database (``
 ``ui_sessions``, ``ui_audit``, described in :mod:`scoring.store.schema`). Passwords are argon2 hashes; a session
 is a random token in an HttpOnly cookie whose SHA-256 the store keeps, so signing out (or removing
 the user) ends it at once. Roles: a ``manager`` sees only their own book (``manager_id``), a
-``lead`` or an ``analyst`` sees every customer.
+``lead`` or an ``analyst`` sees every customer; analysts are read-only (they log no contacts).
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ class Principal:
 
     def may_see(self, account_manager_id: object) -> bool:
         return self.book is None or account_manager_id == self.book
+
+    @property
+    def may_log_contacts(self) -> bool:
+        """Leads and managers (for their own book) log contacts; analysts only read."""
+        return self.role != "analyst"
 
 
 @dataclass(frozen=True)
