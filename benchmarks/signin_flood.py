@@ -17,6 +17,7 @@ before any check). Builds a small project (``churn demo``) unless ``--home`` nam
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -72,14 +73,16 @@ def p50(api: httpx.Client, n: int) -> float:
     return statistics.median(times)
 
 
-def flood(url: str, stop: threading.Event, answers: Counter) -> None:
-    """One client on 127.0.0.2: a wrong password 5 times a second until ``stop``."""
-    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+def _client(url: str, address: str, stop: threading.Event, answers: Counter, spread: bool):
+    """One flooding client from ``address``: a wrong password 5 times a second until ``stop``
+    (for one account, or with ``spread`` a new name each time)."""
+    transport = httpx.HTTPTransport(local_address=address)
     with httpx.Client(base_url=url, timeout=60, transport=transport) as c:
         token = re.search(r'name="csrf" value="([^"]+)"', c.get("/ui/login").text).group(1)
         while not stop.is_set():
             started = time.perf_counter()
-            data = {"csrf": token, "name": "bench", "password": f"wrong-{uuid.uuid4().hex}"}
+            name = f"nobody-{uuid.uuid4().hex[:8]}" if spread else "bench"
+            data = {"csrf": token, "name": name, "password": f"wrong-{uuid.uuid4().hex}"}
             r = c.post("/ui/login", data=data)
             answers[r.status_code] += 1
             found = re.search(r'name="csrf" value="([^"]+)"', r.text)
@@ -87,9 +90,39 @@ def flood(url: str, stop: threading.Event, answers: Counter) -> None:
             stop.wait(max(0.0, 1 / PER_SECOND - (time.perf_counter() - started)))
 
 
+def flood(url: str, seconds: float, spread: bool) -> None:
+    """16 clients for ``seconds`` (all on 127.0.0.2, or with ``spread`` each on its own
+    127.0.0.x); prints the answers' status counts as JSON."""
+    stop, answers = threading.Event(), Counter()
+    addresses = [f"127.0.0.{20 + i}" if spread else "127.0.0.2" for i in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=_client, args=(url, a, stop, answers, spread)) for a in addresses
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    print(json.dumps({str(k): v for k, v in answers.items()}), flush=True)
+
+
+def flooding(url: str, seconds: float, spread: bool = False) -> subprocess.Popen:
+    """:func:`flood` in a process of its own, so its clients do not slow the API's timing."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--flood", url]
+    command += ["--seconds", str(seconds), *(["--spread"] if spread else [])]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
 def round_(home: Path, name: str, signin: dict, requests: int, seconds: float) -> None:
+    import sqlalchemy as sa
+
     from serving.launch import free_port, stop_service, wait_until_up
 
+    engine = sa.create_engine(f"sqlite:///{home / 'serving.db'}")
+    with engine.begin() as conn:  # each round starts with no failed sign-ins counted
+        conn.execute(sa.text("DELETE FROM ui_signin_failures"))
+    engine.dispose()
     config = home / f"flood-{name}.yaml"
     config.write_text(yaml.safe_dump({"serving": {"signin": signin}}), "utf-8")
     port = free_port()
@@ -106,20 +139,14 @@ def round_(home: Path, name: str, signin: dict, requests: int, seconds: float) -
         with httpx.Client(base_url=url, timeout=60, headers={"X-API-Key": KEY}) as api:
             p50(api, 20)  # warm
             idle = p50(api, requests)
-            stop, answers = threading.Event(), Counter()
-            threads = [
-                threading.Thread(target=flood, args=(url, stop, answers)) for _ in range(CLIENTS)
-            ]
-            for t in threads:
-                t.start()
+            flooder = flooding(url, seconds + 2.0)
             time.sleep(1.0)
             deadline = time.monotonic() + seconds
             flooded: list[float] = []
             while time.monotonic() < deadline:
                 flooded.append(p50(api, 10))
-            stop.set()
-            for t in threads:
-                t.join()
+            out, _ = flooder.communicate()
+            answers = json.loads(out.strip().splitlines()[-1])
     finally:
         stop_service(proc)
     under = statistics.median(flooded)
@@ -142,7 +169,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="API calls for the idle p50")
     parser.add_argument("--seconds", type=float, default=10.0, help="flood duration")
     parser.add_argument("--rounds", choices=["hashing", "throttled", "both"], default="both")
+    parser.add_argument("--flood", metavar="URL", help="only flood URL for --seconds")
+    parser.add_argument("--spread", action="store_true", help="each client its own address")
     args = parser.parse_args()
+    if args.flood:
+        flood(args.flood, args.seconds, args.spread)
+        return
     home = args.home or Path(tempfile.mkdtemp(prefix="signin-flood-"))
     home.mkdir(parents=True, exist_ok=True)
     os.environ["CHURN_HOME"] = str(home)

@@ -35,6 +35,7 @@ class Wait:
     seconds: float
     key: str = ""
     locked: bool = False
+    until: datetime | None = None
 
 
 class SignInThrottle:
@@ -91,7 +92,8 @@ class SignInThrottle:
         until: datetime = top.blocked_until
         failures: int = top.failures
         free = dict(self.keys(name, client))[key]
-        return Wait((until - now).total_seconds(), key, self.delay(failures, free)[1])
+        locked = self.delay(failures, free)[1]
+        return Wait((until - now).total_seconds(), key, locked, until)
 
     def failed(self, name: str, client: str) -> Wait:
         """Count a failed sign-in against its keys; the wait it earns the next one."""

@@ -4,23 +4,26 @@ closes it.
 
 Guessing is slowed twice: failed sign-ins are counted in the store per account and address
 (:mod:`scoring.store.throttle`), and a key that must wait is answered 429 with ``Retry-After``
-before any password is checked; the checks themselves run in a few threads off the event loop
-(:class:`PasswordChecks`), so a flood of sign-ins cannot starve the API served by the same
-worker.
+before any password is checked; the checks themselves run in a few low-priority threads off the
+event loop (:class:`PasswordChecks`), so a flood of sign-ins cannot starve the API served by the
+same worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
+import os
 import secrets
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -43,6 +46,12 @@ from serving.ui.i18n import t
 
 log = logging.getLogger(__name__)
 
+CHECK_NICE = 19
+"""Nice value of the password-check threads: they get the CPU the API's threads (0) leave."""
+T = TypeVar("T")
+MAX_REMEMBERED = 10_000
+"""Throttled keys a worker remembers having audited (then it forgets them all)."""
+
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of the workspace, never another site."""
@@ -64,29 +73,35 @@ class Attempt:
     values: dict[str, Any]
 
 
+def _low_priority() -> None:
+    """Run the calling thread, and the threads argon2 starts from it, at a low CPU priority
+    (Linux keeps a nice value per thread), so the API's threads come first."""
+    with contextlib.suppress(AttributeError, OSError):  # elsewhere: the bound alone
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECK_NICE)
+
+
 class PasswordChecks:
-    """Password checks (argon2: tens of milliseconds of CPU each) in threads off the event loop,
-    at most ``concurrent`` at once and ``waiting`` more queued, so a flood of sign-ins cannot
-    take the worker's threads and CPU from the API; past that a sign-in is answered busy."""
+    """Password checks (argon2: tens of milliseconds of CPU each) in ``concurrent`` threads of
+    their own at a low CPU priority, off the event loop, with ``waiting`` more queued, so a
+    flood of sign-ins cannot take the worker's threads and CPU from the API; past that a
+    sign-in is answered busy."""
 
     def __init__(self, concurrent: int, waiting: int) -> None:
         self.concurrent = concurrent
         self.waiting = waiting
         self.pending = 0
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._pool = ThreadPoolExecutor(
+            concurrent, thread_name_prefix="password-check", initializer=_low_priority
+        )
 
-    async def check(self, users: UserStore, name: str, password: str) -> User | None | bool:
-        """The user when the password is theirs, None when not, False when too many checks
-        are pending (only the event loop's thread counts ``pending``)."""
+    async def run(self, check: Callable[[], T]) -> tuple[bool, T | None]:
+        """Whether ``check`` ran (in a check thread) and its result; (False, None) when too many
+        checks are pending (only the event loop's thread counts ``pending``)."""
         if self.pending >= self.concurrent + self.waiting:
-            return False
-        if self._limiter is None:  # made on the event loop that uses it
-            self._limiter = anyio.CapacityLimiter(self.concurrent)
+            return False, None
         self.pending += 1
         try:
-            return await anyio.to_thread.run_sync(
-                users.check_password, name, password, limiter=self._limiter
-            )
+            return True, await asyncio.get_running_loop().run_in_executor(self._pool, check)
         finally:
             self.pending -= 1
 
@@ -99,6 +114,7 @@ class SignIn:
         self.service = service
         self._lock = threading.Lock()
         self._throttles: dict[int, SignInThrottle] = {}
+        self._audited: dict[str, datetime | None] = {}
         self.checks: PasswordChecks | None = None
 
     def throttle(self, svc: ServiceState) -> SignInThrottle:
@@ -121,8 +137,15 @@ class SignIn:
             cfg = prepared.throttle.config
             self.checks = PasswordChecks(cfg.concurrent_checks, cfg.waiting_checks)
         password = fields.get("password", "")
-        user = await self.checks.check(prepared.users, prepared.name, password)
-        return await in_thread(self._answer, request, prepared, user)
+
+        def check() -> User | Wait | None:  # throttled meanwhile: no need to hash
+            wait = prepared.throttle.wait(prepared.name, prepared.client)
+            if wait.seconds > 0:
+                return wait
+            return prepared.users.check_password(prepared.name, password)
+
+        ran, found = await self.checks.run(check)
+        return await in_thread(self._answer, request, prepared, found if ran else "busy")
 
     def _prepare(self, request: Request, form: dict[str, str]) -> Response | Attempt:
         """The form (``GET``), a refusal (bad CSRF token, a throttled key) or the attempt to
@@ -158,15 +181,34 @@ class SignIn:
             return self._refused(request, values, users, throttle.failed(name, client))
         wait = throttle.wait(name, client)
         if wait.seconds > 0:
+            return self._throttled(request, values, users, wait)
+        return Attempt(users, throttle, name, client, next_url, values)
+
+    def _throttled(
+        self, request: Request, values: dict[str, Any], users: UserStore, wait: Wait
+    ) -> Response:
+        """429 for a key that must wait, audited once per key and wait in this worker (not
+        once per refused post of a flood)."""
+        if self._first_refusal(wait):
             users.audit(
                 "sign_in",
                 "locked" if wait.locked else "throttled",
-                user=name,
+                user=values["name"],
                 target=f"{wait.key.split(':')[0]}: retry in {math.ceil(wait.seconds)} s",
-                client=client,
+                client=client_host(request),
             )
-            return self._wait_page(request, values, wait)
-        return Attempt(users, throttle, name, client, next_url, values)
+        return self._wait_page(request, values, wait)
+
+    def _first_refusal(self, wait: Wait) -> bool:
+        """Whether this worker has not yet refused ``wait``'s key for this wait (the audit log
+        gets one entry per key and wait, not one per refused post of a flood)."""
+        with self._lock:
+            if self._audited.get(wait.key) == wait.until:
+                return False
+            if len(self._audited) >= MAX_REMEMBERED:
+                self._audited.clear()
+            self._audited[wait.key] = wait.until
+            return True
 
     def _wait_page(self, request: Request, values: dict[str, Any], wait: Wait) -> Response:
         """429: the sign-in form again with why and how long to wait (``Retry-After``)."""
@@ -211,15 +253,21 @@ class SignIn:
             response.headers["Retry-After"] = str(max(1, math.ceil(earned.seconds)))
         return response
 
-    def _answer(self, request: Request, attempt: Attempt, user: User | None | bool) -> Response:
-        """After the password check: the session (303), a refusal (401) or busy (429)."""
+    def _answer(
+        self, request: Request, attempt: Attempt, found: User | Wait | str | None
+    ) -> Response:
+        """After the password check: the session (303), a refusal (401), a key throttled while
+        the check waited or too many checks pending (429)."""
         users, throttle = attempt.users, attempt.throttle
-        if user is False:
+        if found == "busy":
             users.audit("sign_in", "busy", user=attempt.name, client=attempt.client)
             return self._wait_page(request, attempt.values, Wait(1.0))
-        if not isinstance(user, User):
+        if isinstance(found, Wait):
+            return self._throttled(request, attempt.values, users, found)
+        if not isinstance(found, User):
             earned = throttle.failed(attempt.name, attempt.client)
             return self._refused(request, attempt.values, users, earned)
+        user = found
         throttle.succeeded(user.name, attempt.client)
         token, _ = users.open_session(user)
         users.audit("sign_in", "ok", user=user.name, role=user.role, client=attempt.client)
