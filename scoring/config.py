@@ -109,6 +109,34 @@ class PredictionLogConfig(Frozen):
     counted in ``churn_prediction_log_dropped_rows_total``)."""
 
 
+class SignInConfig(Frozen):
+    """How the workspace's sign-in resists guessing: failed sign-ins are counted per account
+    from one address, per address and per account; past a key's free failures each further one
+    waits twice as long as the one before, then the key is locked out. A sign-in of a key that
+    must wait answers 429 with ``Retry-After``; a successful one clears its account's counts."""
+
+    free_failures: int = Field(5, ge=1)
+    """Failures of one account from one address before the delays start."""
+    address_free_failures: int = Field(20, ge=1)
+    """Failures from one address over all accounts before its delays start."""
+    account_free_failures: int = Field(50, ge=1)
+    """Failures of one account over all addresses before its delays start (high, so guesses
+    from one address cannot lock the account's owner out elsewhere)."""
+    first_delay_s: float = Field(1.0, gt=0)
+    """Wait after the first failure past the free ones; each further failure doubles it."""
+    delays: int = Field(5, ge=0)
+    """Doubling delays before the lockout (5: 1, 2, 4, 8, 16 s, then locked)."""
+    lockout_s: float = Field(900.0, gt=0)
+    """How long a key stays locked after its delays; each failure after that locks it again."""
+    forget_s: float = Field(86_400.0, gt=0)
+    """A key's failures are forgotten this long after its last one."""
+    concurrent_checks: int = Field(1, ge=1, le=16)
+    """Password checks (argon2, CPU-heavy) one worker runs at once, in threads off the event
+    loop, so a flood of sign-ins leaves the API its CPU."""
+    waiting_checks: int = Field(16, ge=0)
+    """Sign-ins that may wait for a check; more are answered 429 at once."""
+
+
 class ServingConfig(Frozen):
     """Everything the API and batch scoring need; safe defaults (loopback, bounded requests)."""
 
@@ -145,6 +173,8 @@ class ServingConfig(Frozen):
     LightGBM on the first batch's rows (:mod:`scoring.compiled`). Off by default: the compiled
     trees read float32 rows, and a value model on money features was seen 1.8e-2 off on rows the
     check did not hold. The API always uses LightGBM."""
+    signin: SignInConfig = SignInConfig()
+    """Sign-in throttling and password checks of the workspace (``/ui/login``)."""
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)
     api_key_env: str = "CHURN_API_KEY"

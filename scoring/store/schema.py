@@ -2,8 +2,8 @@
 
 Tables: ``scoring_runs`` and ``predictions`` (batch scoring), ``api_predictions`` (the API's
 prediction log), ``reload_signals`` (how workers pass on ``POST /reload``), ``ui_users``,
-``ui_sessions`` and ``ui_audit`` (who may use the workspace) and ``ui_contacts`` (contacts logged
-in the workspace). Alembic migrations (:mod:`scoring.store.migrations`) create and change them;
+``ui_sessions``, ``ui_audit`` and ``ui_signin_failures`` (who may use the workspace) and
+``ui_contacts`` (contacts logged in the workspace). Alembic migrations (:mod:`scoring.store.migrations`) create and change them;
 a test checks that the migrated database matches :data:`METADATA`.
 
 One exception, on purpose: the feature tables ``features_<hash>``. Their columns are the feature
@@ -141,6 +141,16 @@ AUDIT = sa.Table(
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("client", sa.String(100)),
 )
+THROTTLE = sa.Table(
+    "ui_signin_failures",
+    METADATA,
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure", sa.DateTime, nullable=False),
+    sa.Column("blocked_until", sa.DateTime),
+)
+"""Failed sign-ins counted per key (an account from one address, an address, an account), so
+every worker of the service throttles the same guesses."""
 
 CONTACT_TEXT = 200
 """Longest id or text a logged contact holds."""

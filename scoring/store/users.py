@@ -4,7 +4,7 @@ Users, sessions and the audit log are tables of the serving store's database (``
 ``ui_sessions``, ``ui_audit``, described in :mod:`scoring.store.schema`). Passwords are argon2 hashes; a session
 is a random token in an HttpOnly cookie whose SHA-256 the store keeps, so signing out (or removing
 the user) ends it at once. Roles: a ``manager`` sees only their own book (``manager_id``), a
-``lead`` or an ``analyst`` sees every customer.
+``lead`` or an ``analyst`` sees every customer; analysts are read-only (they log no contacts).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ChurnError
 from scoring.store.migrate import upgrade
+from scoring.store.passwords import password_problem
 from scoring.store.schema import AUDIT, SESSIONS, USERS
 
 Role = Literal["manager", "lead", "analyst"]
 ROLES: tuple[str, ...] = get_args(Role)
 SESSION_HOURS = 12
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
-MIN_PASSWORD = 10
 
 
 class UserError(ChurnError):
@@ -56,6 +56,11 @@ class Principal:
 
     def may_see(self, account_manager_id: object) -> bool:
         return self.book is None or account_manager_id == self.book
+
+    @property
+    def may_log_contacts(self) -> bool:
+        """Leads and managers (for their own book) log contacts; analysts only read."""
+        return self.role != "analyst"
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,9 @@ class UserStore:
             raise UserError("--manager-id: a manager needs the account_manager_id of their book")
         if role != "manager" and manager_id:
             raise UserError(f"--manager-id: only managers have a book (not a {role})")
-        if len(password) < MIN_PASSWORD:
-            raise UserError(f"password: use at least {MIN_PASSWORD} characters")
+        problem = password_problem(name, password)
+        if problem:
+            raise UserError(f"password refused: {problem}")
         self.ensure_tables()
         user = User(name, role, manager_id, _now())  # type: ignore[arg-type]  # checked above
         with self.engine.begin() as conn:

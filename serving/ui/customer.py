@@ -430,11 +430,15 @@ class CustomerPage:
         return profile, events(parts, asof, lang), None
 
     def log_contact(self, ctx: Context) -> Response:
-        """Store a retention contact of a customer the principal may see; a refused field shows
-        the customer page again (422) with what was typed and why."""
+        """Store a retention contact of a customer the principal may see (403 for an analyst:
+        read-only); a refused field shows the customer page again (422) with what was typed
+        and why."""
         svc, lang, p = ctx.svc, ctx.lang, ctx.principal
         customer_id = ctx.request.path_params["customer_id"]
         form = ctx.form or {}
+        if not p.may_log_contacts:
+            ctx.refuse("contact", customer_id)
+            raise PageError(403, "forbidden", t("read_only", lang))
         if not same_origin(ctx.request) or not tokens_match(form.get("csrf"), p.csrf):
             ctx.audit("contact", "csrf", customer_id)
             raise PageError(403, "forbidden", t("csrf", lang))

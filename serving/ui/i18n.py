@@ -29,6 +29,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "user_name": ("User name", "用户名"),
     "password": ("Password", "密码"),
     "bad_sign_in": ("Wrong user name or password.", "用户名或密码错误。"),
+    "sign_in_wait": (
+        "Too many failed sign-ins: try again in {seconds} seconds.",
+        "登录失败次数过多：请在 {seconds} 秒后重试。",
+    ),
+    "sign_in_locked": (
+        "Too many failed sign-ins: signing in is locked for {minutes} minutes.",
+        "登录失败次数过多：登录已锁定 {minutes} 分钟。",
+    ),
+    "sign_in_busy": (
+        "The server is checking many sign-ins right now: try again in a moment.",
+        "服务器正在处理大量登录请求：请稍后重试。",
+    ),
+    "read_only": (
+        "Analysts see every customer but do not log contacts.",
+        "分析师可查看所有客户，但不能记录联系。",
+    ),
     "filters": ("Filters", "筛选"),
     "manager": ("Account manager", "客户经理"),
     "segment": ("Segment", "客户细分"),

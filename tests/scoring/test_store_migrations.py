@@ -62,14 +62,18 @@ ADDED_LATER = {"predictions": 2}
 
 
 def _kept(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> bool:
-    """Whether ``after`` holds every row of ``before``, the later columns NULL."""
+    """Whether ``after`` holds every row of ``before``, the later columns NULL; tables a later
+    revision added are empty."""
     for name, rows in after.items():
         extra = ADDED_LATER.get(name, 0)
         if any(r[len(r) - extra :] != (None,) * extra for r in rows):
             return False
-        if [r[: len(r) - extra] for r in rows] != before.get(name):
+        if name not in before:
+            if rows:
+                return False
+        elif [r[: len(r) - extra] for r in rows] != before[name]:
             return False
-    return set(after) == set(before)
+    return set(before) <= set(after)
 
 
 def _version(path: Path) -> list[str]:
@@ -175,7 +179,7 @@ def test_churn_store_upgrades_reports_and_prints_the_sql(previous: Path, tmp_pat
     done = _churn("store", "version", "--store", url)
     assert done.exit_code == 0 and "schema none" in done.output and head() in done.output
     done = _churn("store", "upgrade", "--store", url)
-    assert done.exit_code == 0 and f"from none to {head()}" in done.output
+    assert done.exit_code == 0 and f"from none to {head()}" in " ".join(done.output.split())
     done = _churn("store", "version", "--store", url)
     assert done.exit_code == 0 and "up to date" in " ".join(done.output.split())
     sql = _churn("store", "upgrade", "--sql", "--store", "postgresql+psycopg://u@db/churn")
