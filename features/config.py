@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from core.config import Frozen, load_section
 from core.errors import ContractError
+from features.contract import MAX_TEXT_CHARS
 
 DEFAULT_MAX_BAD_ROW_SHARE = 0.2
 
@@ -19,6 +20,9 @@ class DataConfig(Frozen):
     max_bad_row_share: float = Field(DEFAULT_MAX_BAD_ROW_SHARE, ge=0, le=1)
     """A table with more rejected rows than this share of its rows stops the run (a single bad
     row never does): past it the export, not a few rows, is broken."""
+    max_text_chars: int = Field(MAX_TEXT_CHARS, ge=1)
+    """A text cell longer than this rejects its row (quarantined with the reason): no export
+    holds a 50 MB customer id or segment, and such a cell would swell every list and page."""
 
 
 def load_data_config(path: str | Path | None = None) -> DataConfig:

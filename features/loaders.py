@@ -433,8 +433,10 @@ def load_dataset(
     as_of: str | pd.Timestamp | None = None,
     encoding: str = "utf-8",
     max_bad_row_share: float | None = DEFAULT_MAX_BAD_ROW_SHARE,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> Dataset:
-    """Load and validate a data set folder (one CSV or Parquet file per table).
+    """Load and validate a data set folder (one CSV or Parquet file per table); a text cell longer
+    than ``max_text_chars`` rejects its row.
 
     The as-of date is ``as_of``, else ``dataset.yaml``'s, else the last event's day
     (:func:`resolve_as_of_from`); ``Dataset.as_of_source`` says which.
@@ -442,7 +444,7 @@ def load_dataset(
     folder = Path(folder)
     files = find_table_files(folder)
     typed = {
-        name: parse_table(read_raw(path, encoding), TABLES[name], path.name)
+        name: parse_table(read_raw(path, encoding), TABLES[name], path.name, max_text_chars)
         for name, path in files.items()
     }
     resolved, source = resolve_as_of_from(folder, as_of, typed)

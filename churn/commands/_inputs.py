@@ -39,13 +39,16 @@ def load_folder(
     from features.config import load_data_config
     from features.loaders import load_dataset
 
-    share = (
-        max_bad_row_share
-        if max_bad_row_share is not None
-        else load_data_config(config).max_bad_row_share
-    )
+    settings = load_data_config(config)
+    share = max_bad_row_share if max_bad_row_share is not None else settings.max_bad_row_share
     with console.status(f"loading {data}"):
-        ds = load_dataset(data, as_of=as_of, encoding=encoding, max_bad_row_share=share)
+        ds = load_dataset(
+            data,
+            as_of=as_of,
+            encoding=encoding,
+            max_bad_row_share=share,
+            max_text_chars=settings.max_text_chars,
+        )
     if say_as_of:
         console.print(ds.as_of_text(), highlight=False)
     return ds

@@ -281,6 +281,31 @@ def test_bad_row_share_over_the_limit_stops_and_under_it_loads(tmp_path):
     assert DataConfig().max_bad_row_share == 0.2
 
 
+def test_the_text_limit_is_a_setting_of_the_data_section(tmp_path):
+    from rich.console import Console
+
+    from churn.commands._inputs import load_folder
+
+    (tmp_path / "data").mkdir()
+    folder = make(tmp_path / "data", customers=CUSTOMERS + "C3,2023-03-01,smb,M" + "1" * 40 + "\n")
+    config = tmp_path / "data.yaml"
+    config.write_text("data:\n  max_text_chars: 20\n  max_bad_row_share: 1\n", "utf-8")
+    ds = load_folder(folder, Console(quiet=True), config=config, say_as_of=False)
+    assert ds.reports["customers"].rejected == 1
+    assert "account_manager_id: longer than 20 characters" in ds.rejects["customers"]["reason"][0]
+    assert load_dataset(folder).reports["customers"].rejected == 0  # 41 <= 10,000 by default
+    with pytest.raises(ContractError, match="data.max_text_chars"):
+        load_data_config_text(tmp_path, "data:\n  max_text_chars: 0\n")
+
+
+def load_data_config_text(tmp_path: Path, text: str) -> DataConfig:
+    from features.config import load_data_config
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, "utf-8")
+    return load_data_config(path)
+
+
 def test_one_bad_row_never_stops_a_run_whatever_the_share(tmp_path):
     body = "customer_id,opened_at,severity\nC1,2024-02-02,9\n"  # 1 of 1 rows bad
     ds = load_dataset(make(tmp_path, complaints=body), max_bad_row_share=0.0)
