@@ -153,6 +153,12 @@ class ServingConfig(Frozen):
     max_body_bytes: int = Field(8_000_000, ge=1024)
     """Largest request body accepted; larger ones get 413. The default holds ``max_batch_size``
     full records (about 3 KB each as JSON, every value at full precision)."""
+    body_timeout_s: float = Field(30.0, gt=0, le=600)
+    """A request body must arrive within this many seconds of its headers, or the request gets
+    408 and its slot is freed: a slow sender cannot hold a worker's request slot."""
+    keep_alive_timeout_s: int = Field(5, ge=1, le=600)
+    """An idle keep-alive connection is closed after this many seconds (``bentoml serve
+    --timeout-keep-alive``)."""
     risk_bands: RiskBands = RiskBands()
     top_k: int = Field(5, ge=1, le=50)
     """Reasons per customer that /explain returns unless the request asks for another number."""

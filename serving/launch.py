@@ -38,11 +38,17 @@ BENTOML_OVERRIDES = "BENTOML_CONFIG_OVERRIDES"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def serve_command(host: str, port: int, target: str = SERVICE) -> list[str]:
+def serve_command(
+    host: str,
+    port: int,
+    target: str = SERVICE,
+    keep_alive_s: int = ServingConfig().keep_alive_timeout_s,
+) -> list[str]:
     """``python -m bentoml serve serving.service:ChurnService`` bound to host:port (``target``:
-    a built Bento's tag instead, served from the Bento's own copy of the code)."""
+    a built Bento's tag instead, served from the Bento's own copy of the code); idle keep-alive
+    connections closed after ``keep_alive_s``."""
     command = [sys.executable, "-m", "bentoml", "serve", target, "--host", host]
-    command += ["--port", str(port)]
+    command += ["--port", str(port), "--timeout-keep-alive", str(keep_alive_s)]
     if target == SERVICE:
         command += ["--working-dir", str(PROJECT_ROOT)]
     return command

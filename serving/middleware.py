@@ -12,6 +12,7 @@ bodies never show server paths, SQL or commands (those go to the log).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -107,6 +108,32 @@ def json_depth(body: bytes) -> int:
     bare = np.frombuffer(_STRING.sub(b'""', body), dtype=np.uint8)
     steps = np.isin(bare, _OPEN).astype(np.int32) - np.isin(bare, _CLOSE).astype(np.int32)
     return int(np.cumsum(steps).max(initial=0))
+
+
+class BodyTimeout(Exception):
+    """The request body did not arrive in time."""
+
+
+def _deadline(receive: Receive, seconds: float) -> Receive:
+    """A receive callable that raises :class:`BodyTimeout` when the body is not complete
+    ``seconds`` after it was made, however the sender paces its chunks; once the body is in, it
+    is ``receive`` itself (waiting for a disconnect has no deadline)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    done = False
+
+    async def timed() -> Message:
+        nonlocal done
+        if done:
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), max(end - loop.time(), 0.0))
+        except TimeoutError:
+            raise BodyTimeout from None
+        done = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return timed
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
@@ -314,6 +341,17 @@ class RequestGuard:
         return await self._check_post(scope, receive, path, svc)
 
     async def _check_post(
+        self, scope: Scope, receive: Receive, path: str, svc: ServiceState
+    ) -> tuple[JSONResponse | None, Receive]:
+        cfg = svc.config
+        try:
+            return await self._check_body(scope, _deadline(receive, cfg.body_timeout_s), path, svc)
+        except BodyTimeout:
+            return error_response(
+                408, f"the request body did not arrive within {cfg.body_timeout_s:g} s"
+            ), receive
+
+    async def _check_body(
         self, scope: Scope, receive: Receive, path: str, svc: ServiceState
     ) -> tuple[JSONResponse | None, Receive]:
         cfg = svc.config

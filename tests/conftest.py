@@ -163,6 +163,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         "store_url": f"sqlite:///{root / 'serving.db'}",
         "max_batch_size": 50,
         "max_body_bytes": 300_000,
+        "body_timeout_s": 4,
         "top_k": 4,
     }
     config = _write_config(root / "serving.yaml", **common, poll_interval_s=0)

@@ -54,7 +54,7 @@ def serve(
     if problem:
         raise ServingConfigError(f"churn serve refused to start: {problem}")
     PredictionStore(cfg.resolved_store_url()).close()
-    command = serve_command(bind, port or cfg.port)
+    command = serve_command(bind, port or cfg.port, keep_alive_s=cfg.keep_alive_timeout_s)
     url = base_url(cfg, host, port)
     if env.get(cfg.api_key_env) is None and allow_unauthenticated:
         console.print(

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -163,6 +164,27 @@ def test_hostile_bodies_and_pages_get_4xx_fast(service):
         body = _is_error(c.get("/at_risk", params=params), 400)
         assert field in json.dumps(body), (params, body)
     assert c.get("/at_risk", params={"offset": 2**31 - 1}).json()["items"] == []
+
+
+def test_a_body_that_does_not_arrive_gets_408_and_frees_its_slot(service):
+    """Headers, then a trickle of a body that never completes: 408 with the JSON reason once the
+    configured 4 s have passed, while a whole request from another client is answered at once."""
+    host, port = service.url.removeprefix("http://").split(":")
+    head = (
+        "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 10000\r\n\r\n["
+    )
+    start = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=30) as slow:
+        slow.sendall(head.encode())
+        for _ in range(3):  # a chunk every second resets no clock
+            time.sleep(1)
+            slow.sendall(b" ")
+            assert service.client.get("/readyz").status_code == 200
+        answer = slow.recv(65536).decode()
+    took = time.monotonic() - start
+    assert answer.startswith("HTTP/1.1 408"), answer[:200]
+    assert "did not arrive within 4 s" in answer and 3.5 < took < 15
 
 
 def test_json_depth_ignores_brackets_inside_strings():
