@@ -14,7 +14,9 @@ pass ``for_people=False`` and keep the raw value, so an import round-trips.
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 from collections.abc import Hashable
 from pathlib import Path
 from typing import IO, Any
@@ -102,7 +104,20 @@ def write_csv(
     for_people: bool = True,
 ) -> None:
     """Write ``frame`` as CSV (UTF-8) to a path or an open text file, neutralised unless
-    ``for_people`` is false."""
+    ``for_people`` is false. A path is written whole or not at all: the rows go to a temporary
+    file beside it that replaces it at the end, so a full disk leaves the previous file intact."""
     shown = neutralise(frame) if for_people else frame
     label = neutralise_cell(index_label) if for_people else index_label
-    shown.to_csv(target, index=index, index_label=label, encoding="utf-8")
+    if not isinstance(target, (str, Path)):
+        shown.to_csv(target, index=index, index_label=label)
+        return
+    path = Path(target)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as usual
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            shown.to_csv(out, index=index, index_label=label)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

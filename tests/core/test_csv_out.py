@@ -4,6 +4,7 @@ the product writes, numbers stay numbers, and no other module writes CSV."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from core.csv_out import neutralise_cell, to_csv_text
+from core.csv_out import neutralise_cell, to_csv_text, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["core", "features", "training", "scoring", "kpi", "monitoring", "serving", "reports"]
@@ -132,3 +133,32 @@ def test_only_the_writer_writes_csv() -> None:
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_a_failed_write_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    """A full disk in the middle of a list: the previous list stays as it was, no stray file."""
+    import errno
+
+    path = tmp_path / "at_risk.csv"
+    write_csv(pd.DataFrame({"customer_id": ["C1", "C2"]}), path)
+    before = path.read_bytes()
+    real = pd.DataFrame.to_csv
+
+    def full_disk(self, out, **kwargs):
+        out.write("customer_id\nC9\n")  # part of the rows reach the disk, then it is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_csv(pd.DataFrame({"customer_id": ["C9"] * 1000}), path)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", real)
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+    write_csv(pd.DataFrame({"customer_id": ["C3"]}), path)
+    assert path.read_text("utf-8") == "customer_id\nC3\n"
+    assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
