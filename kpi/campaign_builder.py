@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.uplift import OUTPUT_COLUMN, UpliftError
 from features.dataset import Dataset
 from features.loaders import load_dataset
 from kpi.campaign import STRATEGIES, UPLIFT
 from kpi.campaign_job import CampaignInputs, CampaignResult, run_campaign
-from kpi.config import KpiConfig
+from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache, data_folder, read_predictions
 from scoring.store.predictions import PredictionStore
+from scoring.uplift import UpliftChampion, uplift_at
 
-NEEDS_UPLIFT = (UPLIFT,)
-"""Rankings that need each customer's estimated effect of a contact, which only the uplift model
-(a training-side model the service does not load) gives: ``churn campaign --by uplift``."""
-AVAILABLE = tuple(s for s in STRATEGIES if s not in NEEDS_UPLIFT)
-"""The ``churn campaign --by`` rankings the builder offers."""
+AVAILABLE = STRATEGIES
+"""The ``churn campaign --by`` rankings the builder offers (``uplift`` needs the service's
+``uplift-model@champion``)."""
 DEFAULT_STRATEGY = "value-at-risk"
 CACHED_CAMPAIGNS = 8
 
@@ -92,14 +92,29 @@ class CampaignBuilder:
         return found
 
     def build(
-        self, store: PredictionStore, ask: CampaignAsk, cfg: KpiConfig, book: str | None = None
+        self,
+        store: PredictionStore,
+        ask: CampaignAsk,
+        cfg: KpiConfig,
+        book: str | None = None,
+        uplift: UpliftChampion | None = None,
     ) -> Campaign:
         """The campaign of ``ask`` (only ``book``'s customers when a manager asks); the same
-        inputs (scoring run, data set, configuration) give the campaign built before."""
+        inputs (scoring run, data set, configuration, uplift model) give the campaign built
+        before. ``by=uplift`` ranks by ``uplift``'s effects on the data as of the date, as
+        ``churn campaign --by uplift`` does; without an uplift champion it is a KpiError."""
         when = pd.Timestamp(ask.asof).normalize()
         run = store.run(ask.asof)
         folder = Path(run.source) if run.source else None
-        key = (store.url, ask, book, run.scored_at, id(cfg))
+        model = None
+        if ask.by == UPLIFT:
+            if uplift is None:
+                raise KpiError("by uplift: the service has no uplift model")
+            try:
+                model = uplift.get()
+            except UpliftError as exc:
+                raise KpiError(f"by uplift: {exc}") from None
+        key = (store.url, ask, book, run.scored_at, id(cfg), model and model[1])
         if folder is not None and folder.is_dir():
             with self._lock:
                 hit = self._built.get(key)
@@ -107,6 +122,11 @@ class CampaignBuilder:
                 return hit[1]
         stored = read_predictions(store, [when])
         ds = self.dataset(data_folder(stored), when)
+        effects = (
+            None
+            if model is None
+            else uplift_at(ds, when, model[0]).set_index("customer_id")[OUTPUT_COLUMN]
+        )
         inputs = CampaignInputs(
             ds,
             stored.predictions,
@@ -116,6 +136,7 @@ class CampaignBuilder:
             cost=ask.cost,
             success_rate=ask.success_rate,
             book=book,
+            uplift=effects,
         )
         built = Campaign(ask, run_campaign(inputs, cfg))
         with self._lock:

@@ -1,5 +1,5 @@
 """What the HTTP layer uses of the running service: the routes, the request guard and the
-workspace read only these five, so they depend on this protocol and not on the BentoML class
+workspace read only these six, so they depend on this protocol and not on the BentoML class
 (which imports them)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from kpi.config import KpiConfig, KpiError
 from scoring.champions import ModelHolder
 from scoring.config import ServingConfig
 from scoring.store.predictions import PredictionStore
+from scoring.uplift import UpliftChampion
 
 
 class ServiceState(Protocol):
@@ -26,6 +27,10 @@ class ServiceState(Protocol):
     @property
     def store(self) -> PredictionStore:
         """The prediction store: scorings, customers, users, contacts."""
+
+    @property
+    def uplift_model(self) -> UpliftChampion:
+        """``uplift-model@champion``, loaded when first asked for (or why there is none)."""
 
     @property
     def kpi(self) -> KpiConfig | KpiError:

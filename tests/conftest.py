@@ -137,6 +137,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     from training.config import (
         BoosterParams,
         ChurnModelConfig,
+        SelectionConfig,
         SplitConfig,
         TrainingConfig,
         ValueModelConfig,
@@ -155,6 +156,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         value=ValueModelConfig(params=small),
         shap_sample=100,
         early_stopping_rounds=10,
+        selection=SelectionConfig(validation_cutoffs=1, candidates=("lightgbm",)),  # not under test
     )
     result = train(ds, cfg, tracking_uri=uri, progress=False)
     assert {d.outcome for d in result.decisions.values()} == {"champion"}

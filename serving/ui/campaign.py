@@ -17,7 +17,6 @@ from kpi.campaign import recommended_rule
 from kpi.campaign_builder import (
     AVAILABLE,
     DEFAULT_STRATEGY,
-    NEEDS_UPLIFT,
     Campaign,
     CampaignAsk,
     CampaignBuilder,
@@ -76,8 +75,6 @@ class CampaignPage:
         if not capacity.isdigit() or int(capacity) > 100_000:
             raise PageError(400, "bad_request", f"capacity: {capacity!r} is not 0 to 100000")
         by = params.get("by", DEFAULT_STRATEGY)
-        if by in NEEDS_UPLIFT:
-            raise PageError(400, "bad_request", t("by_uplift_cli", ctx.lang))
         if by not in AVAILABLE:
             raise PageError(400, "bad_request", f"by: {by!r} is not one of {', '.join(AVAILABLE)}")
         numbers: dict[str, float | None] = {}
@@ -101,7 +98,9 @@ class CampaignPage:
         """The selection the query string asks for (store trouble re-raised for the gate)."""
         ask, cfg, dates = self.campaign_ask(ctx)
         try:
-            built = self.campaigns.build(ctx.svc.store, ask, cfg, ctx.principal.book)
+            built = self.campaigns.build(
+                ctx.svc.store, ask, cfg, ctx.principal.book, ctx.svc.uplift_model
+            )
         except KpiError as exc:
             if isinstance(exc.__cause__, StoreError | StoreUnavailable):
                 raise exc.__cause__ from None

@@ -215,13 +215,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "by_risk": ("highest churn probability", "流失概率最高"),
     "by_uplift": ("largest uplift (persuadable first)", "提升效果最大（可说服者优先）"),
     "uplift_note": (
-        "Ranking by uplift (who is persuadable) needs the uplift model: churn campaign --by uplift.",
-        "按提升效果（可说服客户）排序需要提升模型：churn campaign --by uplift。",
-    ),
-    "by_uplift_cli": (
-        "by: ranking by uplift needs the uplift model, which the service does not load; "
-        "use churn campaign --by uplift.",
-        "by：按提升效果排序需要提升模型，服务未加载该模型；请使用 churn campaign --by uplift。",
+        "Ranking by uplift (who is persuadable) uses the uplift model, uplift-model@champion, "
+        "trained by churn train on data with a contacts table.",
+        "按提升效果（可说服客户）排序使用提升模型 uplift-model@champion，由 churn train 在含联系记录表的数据上训练。",
     ),
     "cost": ("Cost per contact (blank: configuration)", "每次联系成本（留空：按配置）"),
     "success_rate": ("Success rate (blank: configuration)", "挽回成功率（留空：按配置）"),

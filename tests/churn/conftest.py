@@ -34,6 +34,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Scored:
     from training.config import (
         BoosterParams,
         ChurnModelConfig,
+        SelectionConfig,
         SplitConfig,
         TrainingConfig,
         ValueModelConfig,
@@ -51,6 +52,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Scored:
         value=ValueModelConfig(params=small),
         shap_sample=100,
         early_stopping_rounds=10,
+        selection=SelectionConfig(validation_cutoffs=1, candidates=("lightgbm",)),  # not under test
     )
     train(generated.dataset, cfg, tracking_uri=uri, progress=False)
     config = root / "churn.yaml"

@@ -24,7 +24,7 @@ from features.loaders import load_dataset
 from features.synthetic.generator import generate, write_dataset
 from scoring.batch.job import run_batch
 from scoring.config import ServingConfig
-from training.config import TrainingConfig
+from training.config import SelectionConfig, TrainingConfig
 from training.job import train
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     data = generate(1500, seed=11)
     write_dataset(data, root / "demo")
     uri_vars = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    train(data.dataset, TrainingConfig(num_threads=2), progress=False)
+    light = SelectionConfig(validation_cutoffs=1, candidates=("lightgbm",))  # not under test
+    train(data.dataset, TrainingConfig(num_threads=2, selection=light), progress=False)
     for key, value in uri_vars.items():  # training may leave MLflow's URI variables behind
         if value is None:
             os.environ.pop(key, None)

@@ -81,6 +81,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from training.config import (
         BoosterParams,
         ChurnModelConfig,
+        SelectionConfig,
         SplitConfig,
         TrainingConfig,
         ValueModelConfig,
@@ -98,6 +99,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         value=ValueModelConfig(params=small),
         shap_sample=100,
         early_stopping_rounds=10,
+        selection=SelectionConfig(validation_cutoffs=1, candidates=("lightgbm",)),  # not under test
     )
     saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     train(generated.dataset, cfg, tracking_uri=uri, progress=False)

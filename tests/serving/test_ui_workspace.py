@@ -518,11 +518,11 @@ def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, 
 
 
 def test_the_campaign_builder_picks_what_churn_campaign_picks(
-    served, manager, lead, world, tmp_path
+    served, manager, lead, api, world, tmp_path
 ):
     from kpi.campaign_builder import AVAILABLE
 
-    assert set(AVAILABLE) >= {"value-at-risk", "risk"}
+    assert set(AVAILABLE) == {"uplift", "value-at-risk", "risk"}
     key = ["account_manager_id", "priority", "customer_id"]
     chosen = {}
     for by in AVAILABLE:
@@ -543,9 +543,16 @@ def test_the_campaign_builder_picks_what_churn_campaign_picks(
         )
         assert ui["reasons"].notna().all()  # explained by the champion
         preview = lead.get("/ui/campaign", params={"capacity": 5, "by": by})
+        assert preview.status_code == 200, preview.text[:300]
         assert _rows(preview.text) == list(ui["customer_id"].head(50))
         total = f"{ui['expected_saved_value'].sum():,.0f}"
         assert f"{len(ui)} contacts, expected saved value {total}" in preview.text
+    # by uplift, the page, the CLI and POST /uplift give each customer the same effect
+    ranked = chosen["uplift"]
+    effects = api.post("/uplift", json={"customer_ids": list(ranked["customer_id"])}).json()
+    assert [r["uplift"]["effect"] for r in effects["results"]] == pytest.approx(
+        ranked["uplift"].to_list(), abs=1e-9
+    )
     # the page recommends the capacity rule that saves most, the no-capacity rule its bound
     page = html.unescape(lead.get("/ui/campaign", params={"capacity": 5}).text)
     rule = re.search(r'data-rule="([^"]+)"', page).group(1)
@@ -562,7 +569,6 @@ def test_the_campaign_builder_picks_what_churn_campaign_picks(
         ({"capacity": "-1"}, "capacity"),
         ({"capacity": "many"}, "capacity"),
         ({"by": "luck"}, "by"),
-        ({"by": "uplift"}, "churn campaign --by uplift"),
         ({"cost": "-3"}, "cost"),
         ({"success_rate": "1.5"}, "success_rate"),
         ({"asof": "1999-01-01"}, "asof"),
