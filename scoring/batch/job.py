@@ -28,7 +28,7 @@ from features.pipeline.lifecycle import lifecycle_at
 from features.pipeline.segments import frame_segments
 from scoring.batch.asof import BatchError
 from scoring.batch.asof import parse_asof as parse_asof  # re-exported: its old home
-from scoring.benefit import contact_benefit
+from scoring.benefit import contact_benefit, horizon_value
 from scoring.champions import Champions, load_champions
 from scoring.compiled import PROBE_ROWS, compiled_booster
 from scoring.config import ServingConfig
@@ -173,7 +173,12 @@ def score_customers(
         predictions["rfm_score"] = features.get("rfm_score")
         signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
         predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
-        predictions["benefit"] = contact_benefit(predictions, economics, uplift)
+        predictions["benefit"] = contact_benefit(
+            predictions,
+            economics,
+            uplift,
+            horizon_value(features, feature_cfg.labels.horizon_days),
+        )
         if "complaint_open_total" in features:
             opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
             predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()
