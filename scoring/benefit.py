@@ -25,7 +25,6 @@ import pandas as pd
 from core.economics import SegmentedEconomics, saved_value
 from core.lang import Lang
 
-
 MONTH_DAYS = 30.4
 
 
