@@ -145,6 +145,10 @@ class ServingConfig(Frozen):
     LightGBM on the first batch's rows (:mod:`scoring.compiled`). Off by default: the compiled
     trees read float32 rows, and a value model on money features was seen 1.8e-2 off on rows the
     check did not hold. The API always uses LightGBM."""
+    currency: str | None = Field(None, max_length=8, pattern=r"^[A-Za-z]{2,8}$")
+    """ISO 4217 code of the book's money (e.g. ``CNY``, shown as ``¥``); None: amounts without a
+    currency. Lists, workspace pages, the report and the campaign write amounts with it
+    (:mod:`core.money`); CSV and JSON keep plain numbers."""
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)
     api_key_env: str = "CHURN_API_KEY"

@@ -29,6 +29,7 @@ from core.lang import Lang
 from features.catalog import sentence
 from features.dataset import Dataset
 from kpi.inputs import DatasetCache
+from scoring.contacted import CONTACT_DETAILS, days_since_contact, last_contacts
 from scoring.lists import present
 from scoring.reasons import Reason
 from scoring.store.contacts import (
@@ -363,6 +364,8 @@ class CustomerPage:
         profile, timeline, data_note = self.timeline(customer_id, run.source, row["asof"], lang)
         logged = self.contacts(svc).frame(customer_id=customer_id)
         saved = ctx.request.query_params.get("logged")
+        last = last_contacts(self.data_contacts(run.source, customer_id), logged)
+        contacted = days_since_contact(pd.Series([customer_id]), last, row["asof"])[0]
         return ctx.render(
             "customer.html",
             status=status,
@@ -385,6 +388,8 @@ class CustomerPage:
             explanation=explanation,
             stored_reasons=stored_reasons,
             profile=profile,
+            details=[(c, profile[c]) for c in CONTACT_DETAILS if isinstance(profile.get(c), str)],
+            contacted=None if np.isnan(contacted) else int(contacted),
             timeline=timeline,
             data_note=data_note,
             dates=dates,
@@ -414,6 +419,19 @@ class CustomerPage:
             ),
             "version": champions.churn_version,
         }
+
+    def data_contacts(self, source: str, customer_id: str) -> pd.DataFrame | None:
+        """The customer's rows of the data folder's contacts table (None: no table or folder)."""
+        folder = Path(source) if source else None
+        if folder is None or not folder.is_dir():
+            return None
+        try:
+            contacts = self.timelines.data(folder)[0].table("contacts")
+        except (ChurnError, OSError, ValueError):
+            return None
+        if contacts is None:
+            return None
+        return contacts[contacts["customer_id"].astype(str) == customer_id]
 
     def timeline(
         self, customer_id: str, source: str, asof: str, lang: Lang
