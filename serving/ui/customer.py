@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
+from core.money import format_money
 from core.lang import Lang
 from features.catalog import sentence
 from features.dataset import Dataset
@@ -114,7 +115,9 @@ def _day(value: object) -> str:
     return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
 
 
-def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]:
+def events(
+    parts: dict[str, pd.DataFrame], asof: str, lang: Lang, currency: str | None = None
+) -> list[Event]:
     """The latest events before the scoring date, newest first (what the model could see)."""
     cutoff = pd.Timestamp(asof)
     out: list[tuple[pd.Timestamp, Event]] = []
@@ -125,7 +128,16 @@ def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]
             amount = float(row.get("amount") or 0.0)
             kind = "refund" if amount < 0 or row.get("kind") == "refund" else "purchase"
             what = " · ".join(str(row[c]) for c in ("kind", "category") if _text(row.get(c)))
-            out.append((row["ts"], Event(_day(row["ts"]), t(kind, lang), f"{amount:,.2f} {what}")))
+            out.append(
+                (
+                    row["ts"],
+                    Event(
+                        _day(row["ts"]),
+                        t(kind, lang),
+                        f"{format_money(amount, currency, 2)} {what}",
+                    ),
+                )
+            )
     ia = parts.get("interactions")
     if ia is not None and len(ia):
         ia = ia[ia["ts"] < cutoff].nlargest(TIMELINE_EVENTS, "ts")
@@ -361,7 +373,9 @@ class CustomerPage:
             for i in range(1, svc.config.lists.reasons + 1)
             if current.get(f"reason_{i}")
         ]
-        profile, timeline, data_note = self.timeline(customer_id, run.source, row["asof"], lang)
+        profile, timeline, data_note = self.timeline(
+            customer_id, run.source, row["asof"], lang, ctx.currency
+        )
         logged = self.contacts(svc).frame(customer_id=customer_id)
         saved = ctx.request.query_params.get("logged")
         last = last_contacts(self.data_contacts(run.source, customer_id), logged)
@@ -434,7 +448,7 @@ class CustomerPage:
         return contacts[contacts["customer_id"].astype(str) == customer_id]
 
     def timeline(
-        self, customer_id: str, source: str, asof: str, lang: Lang
+        self, customer_id: str, source: str, asof: str, lang: Lang, currency: str | None = None
     ) -> tuple[dict[str, object], list[Event], str | None]:
         """The customers-table row and recent events from the data folder the scoring read."""
         folder = Path(source) if source else None
@@ -445,7 +459,7 @@ class CustomerPage:
         except (ChurnError, OSError, ValueError) as exc:
             log.warning("workspace: data folder of %s unreadable: %s", asof, exc)
             return {}, [], t("no_data", lang)
-        return profile, events(parts, asof, lang), None
+        return profile, events(parts, asof, lang, currency), None
 
     def log_contact(self, ctx: Context) -> Response:
         """Store a retention contact of a customer the principal may see; a refused field shows

@@ -260,10 +260,7 @@ class Lists:
             raise PageError(400, "bad_request", f"list: {name!r} is not at_risk or win_back")
         sel, _ = self.selection(ctx, name, paged=False)
         run, total, rows = list_rows(ctx.svc.store, sel)
-        shown = present(
-            rows, run.horizon_days, ctx.svc.config.lists.reasons, money_pattern(ctx.currency)
-        )
-        shown = with_contacts(shown, run.asof, *self.contacts(ctx, run))
+        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)  # the API's CSV
         ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
             to_csv_text(shown),

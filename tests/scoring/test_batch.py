@@ -84,9 +84,11 @@ def test_two_lists_split_the_scored_customers_by_lifecycle(batch):
     for rows in (at_risk, win_back):
         assert list(rows.columns) == list(list_columns(90))
         assert list(rows["rank"]) == list(range(1, len(rows) + 1))
-        assert rows["expected_value_at_risk_90d"].is_monotonic_decreasing
         assert rows["recommended_action"].ne("").all() and rows["reason_1"].ne("").all()
     assert (win_back["recommended_action"] == "win-back offer").all()
+    # whom to call first: the benefit of a contact; whom to win back: the value at risk
+    assert at_risk["benefit"].is_monotonic_decreasing
+    assert win_back["expected_value_at_risk_90d"].is_monotonic_decreasing
 
 
 def test_csv_round_trip(batch, tmp_path):
