@@ -25,8 +25,8 @@ from starlette.responses import RedirectResponse, Response
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
-from core.money import format_money
 from core.lang import Lang
+from core.money import format_money
 from features.catalog import sentence
 from features.dataset import Dataset
 from kpi.inputs import DatasetCache
