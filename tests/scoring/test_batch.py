@@ -176,3 +176,23 @@ def test_compiled_trees_score_the_batch_like_lightgbm(book: Dataset, champions: 
             compiled.predictions[col].to_numpy(float), batch.predictions[col].to_numpy(float),
             rtol=1e-6,
         )  # fmt: skip
+
+
+def test_lists_with_the_data_say_when_each_customer_was_contacted_and_can_skip_them(
+    batch, book: Dataset
+):
+    from dataclasses import replace
+
+    ids = batch.lists()[AT_RISK]["customer_id"].head(3).tolist()
+    when = batch.asof - pd.Timedelta(days=3)
+    contacts = pd.DataFrame({"customer_id": ids, "ts": [when] * 3, "treated": [1.0, 1.0, 0.0]})
+    customers = book.tables["customers"].assign(phone="555")
+    ds = replace(book, tables={**book.tables, "customers": customers, "contacts": contacts})
+    lists = batch.lists("CNY", ds)
+    at_risk = lists[AT_RISK].set_index("customer_id")
+    assert at_risk.loc[ids, "days_since_contact"].tolist() == [3, 3, pd.NA]  # a control row
+    assert (at_risk["phone"] == "555").all()
+    assert at_risk["why_listed"].str.contains("¥").any()
+    kept = batch.lists(None, ds, skip_contacted_days=7)[AT_RISK]
+    assert len(kept) == len(at_risk) - 2 and not set(ids[:2]) & set(kept["customer_id"])
+    assert kept["rank"].tolist() == list(range(1, len(kept) + 1))
