@@ -28,3 +28,11 @@ def test_the_currency_setting_is_none_by_default_and_checked(tmp_path):
     path.write_text("serving:\n  currency: '¥; drop'\n")
     with pytest.raises(ServingConfigError, match="currency"):
         load_serving_config(path)
+
+
+def test_the_report_names_the_currency_of_its_amounts():
+    from reports.html import _currency_note
+
+    assert _currency_note(None, "en") == ()
+    assert _currency_note("CNY", "en") == ("Amounts are in CNY (¥).",)
+    assert _currency_note("cny", "zh") == ("金额单位：CNY（¥）。",)
