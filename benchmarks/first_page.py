@@ -33,10 +33,11 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+import numpy as np
 import pandas as pd
 
 from features.loaders import load_dataset
-from scoring.benefit import contact_benefit
+from scoring.benefit import contact_benefit, horizon_value
 from scoring.lists import AT_RISK, LIST_LIFECYCLES
 from scoring.store.predictions import PredictionStore
 from scoring.store.workspace import ListSelection, list_rows
@@ -69,6 +70,7 @@ def first_page(work: Path) -> pd.DataFrame:
         run, _, rows = list_rows(
             store, ListSelection(lifecycle=LIST_LIFECYCLES[AT_RISK], sort="benefit", limit=None)
         )
+        _, stored = store.features_for(list(rows["customer_id"].astype(str)), run.asof)
     finally:
         store.close()
     asof = pd.Timestamp(run.asof)
@@ -77,7 +79,8 @@ def first_page(work: Path) -> pd.DataFrame:
     churned = truth["churn_date"].reindex(ids).le(asof).to_numpy()
     effect = truth["treatment_effect"].reindex(ids).fillna(0.0).to_numpy()
     value = truth["final_monthly_value"].reindex(ids).to_numpy() * months
-    uplift = _uplift_benefit(work, rows, asof)
+    stored = stored.set_index(stored["customer_id"].astype(str)).reindex(ids)
+    uplift = _uplift_benefit(work, rows, asof, horizon_value(stored, run.horizon_days))
     frame = pd.DataFrame(
         {
             "benefit": pd.to_numeric(rows["benefit"]).to_numpy(),
@@ -113,8 +116,11 @@ def first_page(work: Path) -> pd.DataFrame:
     return table
 
 
-def _uplift_benefit(work: Path, rows: pd.DataFrame, asof: pd.Timestamp) -> pd.Series:
-    """The benefit of each listed row priced with the uplift champion's effects (NaN: none)."""
+def _uplift_benefit(
+    work: Path, rows: pd.DataFrame, asof: pd.Timestamp, value: np.ndarray
+) -> pd.Series:
+    """The benefit of each listed row priced with the uplift champion's effects and the value
+    over the horizon the list uses (NaN: no uplift champion)."""
     from core.uplift import UpliftError
     from scoring.uplift import champion_uplift
 
@@ -128,7 +134,7 @@ def _uplift_benefit(work: Path, rows: pd.DataFrame, asof: pd.Timestamp) -> pd.Se
         churn_probability=pd.to_numeric(rows["churn_probability"]),
         predicted_value=pd.to_numeric(rows["predicted_value"]),
     )
-    return pd.Series(contact_benefit(frame, None, keyed), index=rows.index)
+    return pd.Series(contact_benefit(frame, None, keyed, value), index=rows.index)
 
 
 def main() -> None:

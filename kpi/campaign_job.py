@@ -3,11 +3,15 @@ settings into the chosen customers and what each decision rule saves.
 
 ``churn campaign`` and the workspace's campaign builder both call :func:`run_campaign`, so the same
 inputs give the same contacts, in the same order, and the same savings.
+
+A book without account managers (a plain purchase log: no ``account_manager_id`` column, or no
+value in it) is campaigned as one team: every customer counts under :data:`TEAM_WIDE` and the
+capacity is the whole team's (``CampaignResult.team_wide``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -53,6 +57,8 @@ class CampaignResult:
     by: str
     cost: float | ContactCost
     success_rate: float | SuccessRate
+    team_wide: bool = False
+    """The book has no account managers: one team, one capacity (:data:`TEAM_WIDE`)."""
 
     def per_manager(self, incremental: bool = False) -> pd.DataFrame:
         """Contacts, value at risk and expected saved value per manager (and the expected
@@ -65,9 +71,29 @@ class CampaignResult:
         return out
 
 
+TEAM_WIDE = "team"
+"""The one "manager" of a book without account managers: the capacity is the team's."""
+
+
+def without_managers(ds: Dataset) -> bool:
+    """Whether the customers table names no account manager at all."""
+    customers = ds.tables["customers"]
+    return MANAGER not in customers.columns or bool(customers[MANAGER].isna().all())
+
+
+def team_wide(ds: Dataset) -> Dataset:
+    """``ds`` with every customer under :data:`TEAM_WIDE` (for a book without managers)."""
+    customers = ds.tables["customers"].assign(**{MANAGER: TEAM_WIDE})
+    return replace(ds, tables={**ds.tables, "customers": customers})
+
+
 def run_campaign(inputs: CampaignInputs, cfg: KpiConfig) -> CampaignResult:
     """Choose per manager the first ``capacity`` customers of the ranking and set every decision
-    rule's savings beside them (KpiError on inputs the user can fix)."""
+    rule's savings beside them (KpiError on inputs the user can fix); a book without managers
+    is one team with one capacity (:func:`team_wide`)."""
+    team = without_managers(inputs.dataset)
+    if team:
+        inputs = replace(inputs, dataset=team_wide(inputs.dataset))
     settings = cfg.campaign
     capacity = settings.capacity_per_manager if inputs.capacity is None else inputs.capacity
     cost = settings.cost_per_contact if inputs.cost is None else inputs.cost
@@ -83,4 +109,4 @@ def run_campaign(inputs: CampaignInputs, cfg: KpiConfig) -> CampaignResult:
     by = inputs.by or ("uplift" if inputs.uplift is not None else "value-at-risk")
     chosen = select_by(candidates, capacity, by, cost, rate)
     savings = rule_savings(candidates, capacity, cost, rate)
-    return CampaignResult(chosen, savings, tuple(notes), capacity, by, cost, rate)
+    return CampaignResult(chosen, savings, tuple(notes), capacity, by, cost, rate, team)

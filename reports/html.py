@@ -18,6 +18,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from core.lang import Lang
+from core.money import currency_prefix, format_money
 from features.pipeline.segments import SEGMENT_TITLES
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
@@ -282,7 +283,7 @@ def _kpi(r: ReportInputs) -> Kpi | None:
     return Kpi(
         managers=report_table(managers, SCORECARD_COLUMNS, lang=r.lang),
         teams=report_table(teams, team_columns, lang=r.lang) if len(teams) else None,
-        campaigns=_campaigns(managers, r.lang),
+        campaigns=_campaigns(managers, r.lang, r.currency),
         indicators=_indicators(pd.concat([managers, teams]), r.lang),
     )
 
@@ -304,7 +305,17 @@ def _rfm(r: ReportInputs) -> Table | None:
     return report_table(frame, RFM_COLUMNS, "RFM segment", lang=r.lang)
 
 
-def _campaigns(managers: pd.DataFrame, lang: Lang) -> Campaigns | None:
+def _currency_note(currency: str | None, lang: Lang) -> tuple[str, ...]:
+    """The report's note on the currency of its amounts (none without a currency)."""
+    if not currency:
+        return ()
+    sign = currency_prefix(currency).strip()
+    if lang == "zh":
+        return (f"金额单位：{currency.upper()}（{sign}）。",)
+    return (f"Amounts are in {currency.upper()} ({sign}).",)
+
+
+def _campaigns(managers: pd.DataFrame, lang: Lang, currency: str | None = None) -> Campaigns | None:
     """Incremental retained value of the period's campaigns per manager, with the total."""
     if "incremental_retained_value" not in managers.columns:
         return None
@@ -313,7 +324,7 @@ def _campaigns(managers: pd.DataFrame, lang: Lang) -> Campaigns | None:
         return None
     total = rows["incremental_retained_value"].sum(min_count=1)
     line = tr("Incremental retained value, all managers: {total}", lang)
-    shown = "n/a" if pd.isna(total) else f"{total:,.0f}"
+    shown = "n/a" if pd.isna(total) else format_money(total, currency)
     return Campaigns(report_table(rows, CAMPAIGN_COLUMNS, lang=lang), line.format(total=shown))
 
 
@@ -339,7 +350,7 @@ def _context(r: ReportInputs) -> dict[str, Any]:
             generated=r.generated_at,
         ),
         "label": text("label", label=r.label_definition or tr("not recorded", r.lang)),
-        "notes": r.notes,
+        "notes": (*_currency_note(r.currency, r.lang), *r.notes),
         "h_quality": text("h_quality"),
         "metrics_note": tr(METRICS_NOTE, r.lang),
         "quality": _quality(r),

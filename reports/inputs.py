@@ -88,6 +88,8 @@ class ReportInputs:
     rfm_segments: pd.DataFrame | None = None  # kpi.rfm.segment_summary of the scoring
     notes: tuple[str, ...] = ()
     lang: Lang = "en"
+    currency: str | None = None
+    """The book's currency (``serving.currency``): amounts are written with its sign."""
     generated_at: str = field(
         default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
@@ -302,4 +304,5 @@ def gather_report_inputs(
         rfm_segments=segment_summary(scored.predictions),
         notes=tuple(notes),
         lang=lang,
+        currency=cfg.currency,
     )

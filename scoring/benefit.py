@@ -5,6 +5,14 @@ Benefit uses :func:`core.economics.saved_value`, the one pricing rule of the cam
 uplift model, a contact keeps ``uplift`` of the value if retained (``uplift x V - cost``); without
 one, it keeps the configured success rate of the value at risk (``P x V x s - cost``). Costs and
 success rates come by segment and plan (:class:`core.economics.SegmentedEconomics`).
+
+``V`` here is what the customer brings over the horizon if kept (:func:`horizon_value`): their
+recent run rate, a contract's payment spread over the term it pays for. The value model's
+``value_if_retained`` counts an annual renewal falling inside the horizon as the whole year's
+payment, so ordering by it put quiet annual contracts (a year's money, a small chance that a call
+changes anything) above the customers a call keeps; a call made today keeps a customer for the
+horizon, not for the year their next payment buys. Where the features lack the revenue columns,
+``V`` is the value model's.
 """
 
 from __future__ import annotations
@@ -17,16 +25,47 @@ import pandas as pd
 from core.economics import SegmentedEconomics, saved_value
 from core.lang import Lang
 
+MONTH_DAYS = 30.4
+
+
+def horizon_value(features: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """Per row of ``features``, the value the customer brings over ``horizon_days`` at their
+    recent run rate: revenue of the longest window (``revenue_{w}d``) over the days it covers,
+    which are the customer's tenure within the window (at least a month) or, for a contract, at
+    least the term its payment buys (``contract_term_months``); NaN without revenue columns."""
+    windows = sorted(
+        (int(c[len("revenue_") : -1]), c)
+        for c in features.columns
+        if c.startswith("revenue_") and c.endswith("d") and c[len("revenue_") : -1].isdigit()
+    )
+    n = len(features)
+    if not windows:
+        return np.full(n, np.nan)
+    days, column = windows[-1]
+    revenue = pd.to_numeric(features[column], errors="coerce").fillna(0.0).to_numpy(float)
+    tenure = _column(features, "tenure_days", float(days))
+    term = _column(features, "contract_term_months", 0.0) * MONTH_DAYS
+    covered = np.maximum(np.minimum(tenure, days), np.maximum(term, MONTH_DAYS))
+    return np.clip(revenue, 0.0, None) / covered * horizon_days
+
+
+def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    if name not in frame:
+        return np.full(len(frame), default)
+    return pd.to_numeric(frame[name], errors="coerce").fillna(default).to_numpy(float)
+
 
 def contact_benefit(
     rows: pd.DataFrame,
     economics: SegmentedEconomics | None = None,
     uplift: pd.Series | None = None,
+    value: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per row of ``rows`` (``customer_id``, ``segment``, ``plan``, ``churn_probability``,
     ``predicted_value``), the expected value a contact saves net of its cost. ``uplift`` holds
     each customer's estimated effect of a contact by ``customer_id``; a customer it lacks is
-    priced with the success rate."""
+    priced with the success rate. ``value`` is each row's value over the horizon
+    (:func:`horizon_value`); where it is missing, ``predicted_value``."""
     econ = economics or SegmentedEconomics()
     segment = rows.get("segment")
     plan = rows.get("plan")
@@ -34,6 +73,8 @@ def contact_benefit(
     rate = econ.success_rate.resolve(segment, plan)
     p = rows["churn_probability"].to_numpy(dtype=float)
     v = rows["predicted_value"].to_numpy(dtype=float)
+    if value is not None:
+        v = np.where(np.isnan(value), v, value)
     flat = saved_value(p * v, rate, cost)
     if uplift is None:
         return flat

@@ -181,6 +181,10 @@ class ServingConfig(Frozen):
     check did not hold. The API always uses LightGBM."""
     signin: SignInConfig = SignInConfig()
     """Sign-in throttling and password checks of the workspace (``/ui/login``)."""
+    currency: str | None = Field(None, max_length=8, pattern=r"^[A-Za-z]{2,8}$")
+    """ISO 4217 code of the book's money (e.g. ``CNY``, shown as ``¥``); None: amounts without a
+    currency. Lists, workspace pages, the report and the campaign write amounts with it
+    (:mod:`core.money`); CSV and JSON keep plain numbers."""
     at_risk_page_size: int = Field(100, ge=1)
     at_risk_max_page_size: int = Field(1000, ge=1)
     api_key_env: str = "CHURN_API_KEY"

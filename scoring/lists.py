@@ -93,7 +93,9 @@ def recommended_actions(
     return np.select(conditions, [r.action for r in rules], "").astype(object)
 
 
-def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataFrame:
+def present(
+    rows: pd.DataFrame, horizon_days: int, reasons: int = 3, money: str = "{:,.0f}"
+) -> pd.DataFrame:
     """Stored or freshly scored prediction rows as list rows: horizon-named score columns,
     dates as ``YYYY-MM-DD``, probabilities to 4 decimals and values to 2, ``rank`` an integer."""
     h = f"_{horizon_days}d"
@@ -107,7 +109,8 @@ def present(rows: pd.DataFrame, horizon_days: int, reasons: int = 3) -> pd.DataF
         errors="coerce",
     ).round(VALUE_DECIMALS)
     out["why_listed"] = [
-        why_listed(r, str(r.get("asof")), horizon_days) for r in rows.to_dict("records")
+        why_listed(r, str(r.get("asof")), horizon_days, money=money)
+        for r in rows.to_dict("records")
     ]
     for col in ("last_purchase_date", "contract_end_date"):
         dates = pd.to_datetime(out[col])

@@ -167,13 +167,19 @@ def campaign(
     for text in (note, *notes):
         if text:
             console.print(text, highlight=False)
+    from core.money import format_money
+    from scoring.config import load_serving_config
+
+    currency = load_serving_config(config).currency
+    per = "for the whole team (no account managers)" if result.team_wide else "per manager"
     console.print(
         f"{len(chosen):,} customers by {by}; expected incremental value "
-        f"{chosen['expected_incremental_value'].sum():,.0f}"
+        f"{format_money(chosen['expected_incremental_value'].sum(), currency)}"
         + (" (uplift model)" if UPLIFT in chosen.columns else " (flat success rate)")
-        + f". Expected saved value {chosen['expected_saved_value'].sum():,.0f} against "
-        f"{savings['saving_vs_nobody'].iloc[1]:,.0f} for the {k} highest probabilities per "
-        f"manager ({_economics_text(result.cost, result.success_rate, cost_column)}). List "
+        + f". Expected saved value {format_money(chosen['expected_saved_value'].sum(), currency)}"
+        f" against {format_money(savings['saving_vs_nobody'].iloc[1], currency)} for the {k} "
+        f"highest probabilities {per} "
+        f"({_economics_text(result.cost, result.success_rate, cost_column)}). List "
         f"written to {out}",
         highlight=False,
     )

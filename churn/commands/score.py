@@ -138,6 +138,14 @@ def score(
     ),
     max_bad_row_share: MaxBadRowShareOpt = None,
     top: int = typer.Option(10, "--top", min=0, help="Rows of each list to print."),
+    skip_contacted_days: int = typer.Option(
+        0,
+        "--skip-contacted-days",
+        min=0,
+        max=3650,
+        help="Leave out of both lists the customers contacted (the data's contacts table) "
+        "within this many days before the as-of date; 0: keep everybody.",
+    ),
     engine: EngineOpt = None,
     spark_master: SparkMasterOpt = None,
     spark_conf_: SparkConfOpt = None,
@@ -215,9 +223,10 @@ def score(
                 economics=economics,
                 uplift=effects,
                 phases=phases,
+                skip_contacted_days=skip_contacted_days,
             )
     log.info("batch scoring steps:\n%s", phases.table())
-    lists = result.batch.lists()
+    lists = result.batch.lists(cfg.currency, ds, skip_contacted_days)
     at_risk, win_back = lists["at_risk"], lists["win_back"]
     emit(
         [

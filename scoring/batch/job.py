@@ -21,6 +21,7 @@ import pandas as pd
 from core.bundle import BundleError
 from core.csv_out import write_csv
 from core.economics import SegmentedEconomics
+from core.money import money_pattern
 from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
@@ -28,10 +29,11 @@ from features.pipeline.lifecycle import lifecycle_at
 from features.pipeline.segments import frame_segments
 from scoring.batch.asof import BatchError
 from scoring.batch.asof import parse_asof as parse_asof  # re-exported: its old home
-from scoring.benefit import contact_benefit
+from scoring.benefit import contact_benefit, horizon_value
 from scoring.champions import Champions, load_champions
 from scoring.compiled import PROBE_ROWS, compiled_booster
 from scoring.config import ServingConfig
+from scoring.contacted import contact_details, last_contacts, with_contacts
 from scoring.frame import Raw, score_frame
 from scoring.lists import AT_RISK, WIN_BACK, present, recommended_actions, split_lists
 from scoring.reasons import risk_reason_json
@@ -98,11 +100,29 @@ class ScoredBatch:
     horizon_days: int
     reasons: int
 
-    def lists(self) -> dict[str, pd.DataFrame]:
-        """The at-risk and win-back lists as people read them (:func:`scoring.lists.present`)."""
-        return {
-            name: present(rows, self.horizon_days, self.reasons)
+    def lists(
+        self,
+        currency: str | None = None,
+        ds: Dataset | None = None,
+        skip_contacted_days: int = 0,
+    ) -> dict[str, pd.DataFrame]:
+        """The at-risk and win-back lists as people read them (:func:`scoring.lists.present`;
+        amounts in the ``why_listed`` line in ``currency``); with the data set ``ds``, each row
+        says how to reach the customer and how many days ago they were last contacted, and
+        customers contacted within ``skip_contacted_days`` days are left out
+        (:func:`scoring.contacted.with_contacts`)."""
+        money = money_pattern(currency)
+        out = {
+            name: present(rows, self.horizon_days, self.reasons, money)
             for name, rows in split_lists(self.predictions).items()
+        }
+        if ds is None:
+            return out
+        last = last_contacts(ds.tables.get("contacts"))
+        details = contact_details(ds.tables["customers"])
+        return {
+            name: with_contacts(rows, self.asof, last, details, skip_contacted_days)
+            for name, rows in out.items()
         }
 
     @property
@@ -173,7 +193,12 @@ def score_customers(
         predictions["rfm_score"] = features.get("rfm_score")
         signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
         predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
-        predictions["benefit"] = contact_benefit(predictions, economics, uplift)
+        predictions["benefit"] = contact_benefit(
+            predictions,
+            economics,
+            uplift,
+            horizon_value(features, feature_cfg.labels.horizon_days),
+        )
         if "complaint_open_total" in features:
             opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
             predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()
@@ -232,11 +257,13 @@ def run_batch(
     phases: Phases | None = None,
     economics: SegmentedEconomics | None = None,
     uplift: pd.Series | None = None,
+    skip_contacted_days: int = 0,
 ) -> BatchResult:
     """Load the champions, score the data set at ``asof``, write the store and both lists
     (``source`` names the data folder in the store, for scorecards that read it again);
     ``phases`` records the time of each step; ``economics`` and ``uplift`` price the benefit of a
-    contact (:func:`score_customers`)."""
+    contact (:func:`score_customers`); the lists leave out customers contacted within
+    ``skip_contacted_days`` days."""
     phases = phases or Phases()
     step = say or (lambda _msg: None)
     step("loading the champion models")
@@ -255,7 +282,7 @@ def run_batch(
         finally:
             store.close()
     with phases.timed("lists"):
-        lists = batch.lists()
+        lists = batch.lists(cfg.currency, ds, skip_contacted_days)
         at_risk = out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv"
         win_back = win_back_out or home() / "win_back" / f"win_back_{batch.asof_text}.csv"
         csv, win_back_csv = (

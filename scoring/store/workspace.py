@@ -60,6 +60,8 @@ class ListSelection:
     descending: bool = True
     limit: int | None = 100
     offset: int = 0
+    exclude: frozenset[str] = frozenset()
+    """Customers left out (those contacted within the days a lead asked to skip)."""
 
 
 def _where(run: ScoringRun, sel: ListSelection) -> list:
@@ -78,6 +80,8 @@ def _where(run: ScoringRun, sel: ListSelection) -> list:
         where.append(p.risk_band == sel.risk_band)
     if sel.rfm_segment is not None:
         where.append(p.rfm_segment == sel.rfm_segment)
+    if sel.exclude:
+        where.append(p.customer_id.not_in(sorted(sel.exclude)))
     return where
 
 
@@ -186,3 +190,14 @@ def run_stamps(store: PredictionStore, dates: list[str]) -> dict[str, tuple[obje
     query = sa.select(RUNS.c.asof, RUNS.c.scored_at, RUNS.c.source).where(RUNS.c.asof.in_(dates))
     with store.reading() as conn:
         return {r.asof: (r.scored_at, r.source) for r in conn.execute(query)}
+
+
+def has_managers(store: PredictionStore, asof: str) -> bool:
+    """Whether any customer scored at ``asof`` has an account manager (a plain purchase log
+    has none: the workspace then hides the managers' views and columns)."""
+    p = PREDICTIONS.c
+    query = (
+        sa.select(p.customer_id).where(p.asof == asof, p.account_manager_id.is_not(None)).limit(1)
+    )
+    with store.reading() as conn:
+        return conn.execute(query).first() is not None

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from core.errors import ChurnError
 from core.lang import Lang
+from core.money import format_money
 from kpi.campaign import recommended_rule
 from kpi.campaign_builder import (
     AVAILABLE,
@@ -32,7 +33,9 @@ from serving.ui.i18n import t
 log = logging.getLogger(__name__)
 
 
-def advice(savings: pd.DataFrame, capacity: int, lang: Lang) -> dict[str, str]:
+def advice(
+    savings: pd.DataFrame, capacity: int, lang: Lang, currency: str | None = None
+) -> dict[str, str]:
     """The recommended rule (highest expected saving within the capacity), the sentence that
     says why, and the no-capacity rule shown as the upper bound."""
     best, upper = recommended_rule(savings)
@@ -41,7 +44,7 @@ def advice(savings: pd.DataFrame, capacity: int, lang: Lang) -> dict[str, str]:
         "recommend",
         lang,
         rule=best,
-        saving=f"{rows.loc[best, 'saving_vs_nobody']:,.0f}",
+        saving=format_money(rows.loc[best, "saving_vs_nobody"], currency),
         k=capacity,
     )
     if upper is not None:
@@ -49,7 +52,7 @@ def advice(savings: pd.DataFrame, capacity: int, lang: Lang) -> dict[str, str]:
             "upper_bound",
             lang,
             n=int(rows.loc[upper, "contacts"]),
-            saving=f"{rows.loc[upper, 'saving_vs_nobody']:,.0f}",
+            saving=format_money(rows.loc[upper, "saving_vs_nobody"], currency),
         )
     return {"rule": best, "upper": upper or "", "sentence": sentence}
 
@@ -137,8 +140,9 @@ class CampaignPage:
                 {"id": mid, **plain(r)} for mid, r in built.per_manager().to_dict("index").items()
             ],
             savings=[plain(r) for r in built.savings.to_dict("records")],
-            advice=advice(built.savings, built.result.capacity, ctx.lang),
+            advice=advice(built.savings, built.result.capacity, ctx.lang, ctx.currency),
             notes=built.notes,
+            team_wide=built.result.team_wide,
             config_capacity=cfg.campaign.capacity_per_manager,
             export_url=f"{PREFIX}/campaign.csv?{urlencode(query)}",
             lang_url=lambda code: f"{PREFIX}/campaign?{urlencode({**query, 'lang': code})}",

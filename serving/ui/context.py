@@ -18,10 +18,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from core.csv_out import to_csv_text
+from core.errors import ChurnError
 from core.lang import Lang
+from core.money import format_money
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache
+from scoring.store.errors import StoreError, StoreUnavailable
 from scoring.store.users import Principal, UserStore
+from scoring.store.workspace import has_managers
 from serving.errors import scrub
 from serving.state import ServiceState
 from serving.ui.i18n import LANGS, category, t
@@ -215,8 +219,28 @@ class Context:
         """Audit an attempt to reach another manager's customers."""
         self.audit("denied", what, target)
 
+    @property
+    def currency(self) -> str | None:
+        """The book's currency (``serving.currency``; None: amounts without a sign)."""
+        return self.svc.config.currency
+
+    def money(self, x: object) -> str:
+        """An amount as the pages show it, in the book's currency."""
+        return format_money(x, self.currency) if not _missing(x) else ""
+
+    def has_managers(self) -> bool:
+        """Whether the latest scoring's customers have account managers (True when nothing is
+        scored yet or the store cannot say: the managers' views stay)."""
+        try:
+            return has_managers(self.svc.store, self.svc.store.run().asof)
+        except (StoreError, StoreUnavailable, ChurnError):
+            return True
+
     def render(self, template_name: str, /, status: int = 200, **values: Any) -> HTMLResponse:
-        """A page for the signed-in user in the request's language."""
+        """A page for the signed-in user in the request's language, amounts in the book's
+        currency."""
+        values.setdefault("money", self.money)
+        values.setdefault("has_managers", self.has_managers())
         return self.site.render(
             template_name, self.lang, status=status, principal=self.principal, **values
         )

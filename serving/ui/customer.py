@@ -26,9 +26,11 @@ from starlette.responses import RedirectResponse, Response
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
 from core.lang import Lang
+from core.money import format_money
 from features.catalog import sentence
 from features.dataset import Dataset
 from kpi.inputs import DatasetCache
+from scoring.contacted import CONTACT_DETAILS, days_since_contact, last_contacts
 from scoring.lists import present
 from scoring.reasons import Reason
 from scoring.store.contacts import (
@@ -113,7 +115,9 @@ def _day(value: object) -> str:
     return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
 
 
-def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]:
+def events(
+    parts: dict[str, pd.DataFrame], asof: str, lang: Lang, currency: str | None = None
+) -> list[Event]:
     """The latest events before the scoring date, newest first (what the model could see)."""
     cutoff = pd.Timestamp(asof)
     out: list[tuple[pd.Timestamp, Event]] = []
@@ -124,7 +128,16 @@ def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]
             amount = float(row.get("amount") or 0.0)
             kind = "refund" if amount < 0 or row.get("kind") == "refund" else "purchase"
             what = " · ".join(str(row[c]) for c in ("kind", "category") if _text(row.get(c)))
-            out.append((row["ts"], Event(_day(row["ts"]), t(kind, lang), f"{amount:,.2f} {what}")))
+            out.append(
+                (
+                    row["ts"],
+                    Event(
+                        _day(row["ts"]),
+                        t(kind, lang),
+                        f"{format_money(amount, currency, 2)} {what}",
+                    ),
+                )
+            )
     ia = parts.get("interactions")
     if ia is not None and len(ia):
         ia = ia[ia["ts"] < cutoff].nlargest(TIMELINE_EVENTS, "ts")
@@ -360,9 +373,13 @@ class CustomerPage:
             for i in range(1, svc.config.lists.reasons + 1)
             if current.get(f"reason_{i}")
         ]
-        profile, timeline, data_note = self.timeline(customer_id, run.source, row["asof"], lang)
+        profile, timeline, data_note = self.timeline(
+            customer_id, run.source, row["asof"], lang, ctx.currency
+        )
         logged = self.contacts(svc).frame(customer_id=customer_id)
         saved = ctx.request.query_params.get("logged")
+        last = last_contacts(self.data_contacts(run.source, customer_id), logged)
+        contacted = days_since_contact(pd.Series([customer_id]), last, row["asof"])[0]
         return ctx.render(
             "customer.html",
             status=status,
@@ -385,6 +402,8 @@ class CustomerPage:
             explanation=explanation,
             stored_reasons=stored_reasons,
             profile=profile,
+            details=[(c, profile[c]) for c in CONTACT_DETAILS if isinstance(profile.get(c), str)],
+            contacted=None if np.isnan(contacted) else int(contacted),
             timeline=timeline,
             data_note=data_note,
             dates=dates,
@@ -415,8 +434,21 @@ class CustomerPage:
             "version": champions.churn_version,
         }
 
+    def data_contacts(self, source: str, customer_id: str) -> pd.DataFrame | None:
+        """The customer's rows of the data folder's contacts table (None: no table or folder)."""
+        folder = Path(source) if source else None
+        if folder is None or not folder.is_dir():
+            return None
+        try:
+            contacts = self.timelines.data(folder)[0].table("contacts")
+        except (ChurnError, OSError, ValueError):
+            return None
+        if contacts is None:
+            return None
+        return contacts[contacts["customer_id"].astype(str) == customer_id]
+
     def timeline(
-        self, customer_id: str, source: str, asof: str, lang: Lang
+        self, customer_id: str, source: str, asof: str, lang: Lang, currency: str | None = None
     ) -> tuple[dict[str, object], list[Event], str | None]:
         """The customers-table row and recent events from the data folder the scoring read."""
         folder = Path(source) if source else None
@@ -427,7 +459,7 @@ class CustomerPage:
         except (ChurnError, OSError, ValueError) as exc:
             log.warning("workspace: data folder of %s unreadable: %s", asof, exc)
             return {}, [], t("no_data", lang)
-        return profile, events(parts, asof, lang), None
+        return profile, events(parts, asof, lang, currency), None
 
     def log_contact(self, ctx: Context) -> Response:
         """Store a retention contact of a customer the principal may see (403 for an analyst:

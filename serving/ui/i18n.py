@@ -307,6 +307,36 @@ STRINGS: dict[str, tuple[str, str]] = {
     "threshold": ("Threshold", "阈值"),
     "prediction_drift": ("Prediction drift", "预测漂移"),
     "no_drift": ("No feature drifted.", "没有特征发生漂移。"),
+    # ---- issue 31b (books without managers, currency, contacts on the list); move as a block --
+    "skip_contacted": ("Contacted recently", "近期已联系"),
+    "keep_contacted": ("show everybody", "全部显示"),
+    "skip_days": ("leave out: contacted within {k} days", "排除 {k} 天内已联系的客户"),
+    "contacted_days": ("contacted {n} days ago", "{n} 天前联系过"),
+    "never_contacted": ("no contact on file", "暂无联系记录"),
+    "last_contact": ("Last contacted", "最近联系"),
+    "contact_name": ("Name", "姓名"),
+    "contact_phone": ("Phone", "电话"),
+    "contact_email": ("Email", "邮箱"),
+    "no_managers": (
+        "This book has no account managers: the customers table has no account_manager_id "
+        "values, so there are no books to score or rank. To enable scorecards and books, add "
+        "account_manager_id to the customers table (and an account_managers table with teams "
+        "and quotas), then run churn score again.",
+        "该客户组合没有客户经理：customers 表中没有 account_manager_id 数据，因此无法计算客户经理的"
+        "考核和组合风险。如需启用，请在 customers 表中加入 account_manager_id 列（并提供包含团队和"
+        "指标的 account_managers 表），然后重新运行 churn score。",
+    ),
+    "team_capacity": ("Contacts for the whole team", "全团队联系人数"),
+    "team_wide": (
+        "The book has no account managers, so the campaign uses one team-wide capacity: the "
+        "contacts below are the whole team's. Add account_manager_id to the customers table to "
+        "split the campaign by manager.",
+        "该客户组合没有客户经理，因此活动使用一个全团队的联系人数上限：以下联系名单属于整个团队。"
+        "在 customers 表中加入 account_manager_id 列即可按客户经理拆分活动。",
+    ),
+    "whole_team": ("whole team", "全团队"),
+    "amounts_in": ("Amounts in {currency}", "金额单位：{currency}"),
+    # ---- end of issue 31b's block ----
 }
 
 CATEGORIES_ZH: dict[str, dict[str, str]] = {

@@ -5,7 +5,9 @@ A manager's filters are held to their own book."""
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlencode
 
@@ -13,9 +15,22 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.csv_out import to_csv_text
+from core.errors import ChurnError
+from core.money import money_pattern
 from features.pipeline.segments import RFM_SEGMENTS
 from scoring.benefit import why_listed
+from scoring.contacted import (
+    CONTACT_DETAILS,
+    DAYS_SINCE_CONTACT,
+    MAX_SKIP_DAYS,
+    contact_details,
+    contacted_within,
+    last_contacts,
+    with_contacts,
+)
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.store.contacts import ContactStore
+from scoring.store.predictions import ScoringRun
 from scoring.store.workspace import (
     SORT_COLUMNS,
     ListSelection,
@@ -27,6 +42,8 @@ from scoring.store.workspace import (
 from serving.state import ServiceState
 from serving.ui.context import MAX_FILTER, PREFIX, Context, PageError, secure
 from serving.ui.i18n import t
+
+log = logging.getLogger(__name__)
 
 LIST_PATHS = {AT_RISK: "/", WIN_BACK: "/win-back"}
 LIFECYCLE_CHOICES = {AT_RISK: ("active", "lapsing"), WIN_BACK: ()}
@@ -40,6 +57,7 @@ class Lists:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._choices: dict[tuple[int, str], dict[str, list[str]]] = {}
+        self._logged: dict[int, ContactStore] = {}
 
     def at_risk(self, ctx: Context) -> Response:
         """Active and lapsing customers, highest expected benefit of a contact first."""
@@ -57,6 +75,7 @@ class Lists:
         q = ctx.request.query_params
         lang = ctx.lang
         known = {"manager", "segment", "band", "rfm", "lifecycle", "sort", "dir", "page", "asof"}
+        known.add("skip_contacted")
         known.add("lang")
         if not paged:
             known.add("list")
@@ -103,6 +122,15 @@ class Lists:
         asof = params.get("asof")
         if asof is not None and asof not in scoring_dates(ctx.svc.store):
             raise PageError(404, "not_found", f"asof: nothing was scored as of {asof!r}")
+        skip = params.get("skip_contacted", "0")
+        if not skip.isdigit() or int(skip) > MAX_SKIP_DAYS:
+            raise PageError(
+                400, "bad_request", f"skip_contacted: {skip!r} is not 0 to {MAX_SKIP_DAYS} days"
+            )
+        exclude: frozenset[str] = frozenset()
+        if int(skip):
+            run = ctx.svc.store.run(asof)
+            exclude = contacted_within(self.contacts(ctx, run)[0], run.asof, int(skip))
         size = ctx.svc.config.at_risk_page_size
         sel = ListSelection(
             lifecycle=lifecycle,
@@ -115,8 +143,29 @@ class Lists:
             descending=direction == "desc",
             limit=size if paged else None,
             offset=(int(page) - 1) * size if paged else 0,
+            exclude=exclude,
         )
         return sel, params
+
+    def contacts(self, ctx: Context, run: ScoringRun) -> tuple[pd.Series, pd.DataFrame]:
+        """Each customer's last contact (the data folder's contacts table and the contacts
+        logged in the workspace) and the customers table's contact columns (name, phone, email)
+        that the data has; without a readable data folder, the logged contacts only."""
+        store = ctx.svc.store
+        with self._lock:
+            logged_store = self._logged.get(id(store))
+            if logged_store is None:
+                logged_store = self._logged[id(store)] = ContactStore(store.engine)
+        logged = logged_store.frame(manager=ctx.principal.book)
+        folder = Path(run.source) if run.source else None
+        if folder is None or not folder.is_dir():
+            return last_contacts(logged), pd.DataFrame()
+        try:
+            ds = ctx.site.datasets(folder)
+        except (ChurnError, OSError, ValueError) as exc:
+            log.warning("workspace: data folder of %s unreadable: %s", run.asof, exc)
+            return last_contacts(logged), pd.DataFrame()
+        return last_contacts(ds.table("contacts"), logged), contact_details(ds.tables["customers"])
 
     def choices(self, svc: ServiceState, asof: str, scored_at: object) -> dict[str, list[str]]:
         """The filters' choices of one scoring (computed once per scoring)."""
@@ -134,7 +183,10 @@ class Lists:
         sel, params = self.selection(ctx, name, paged=True)
         svc = ctx.svc
         run, total, rows = list_rows(svc.store, sel)
-        shown = present(rows, run.horizon_days, svc.config.lists.reasons)
+        money = money_pattern(svc.config.currency)
+        shown = present(rows, run.horizon_days, svc.config.lists.reasons, money)
+        last, details = self.contacts(ctx, run)
+        shown = with_contacts(shown, run.asof, last, details)
         h = f"_{run.horizon_days}d"
         records = [
             {
@@ -147,7 +199,7 @@ class Lists:
                 "value": r[f"value_if_retained{h}"],
                 "value_at_risk": r[f"expected_value_at_risk{h}"],
                 "benefit": None if pd.isna(r["benefit"]) else r["benefit"],
-                "why": why_listed(raw, run.asof, run.horizon_days, ctx.lang),
+                "why": why_listed(raw, run.asof, run.horizon_days, ctx.lang, money),
                 "band": r["risk_band"],
                 "rfm_segment": r["rfm_segment"] if isinstance(r["rfm_segment"], str) else None,
                 "days": None
@@ -159,6 +211,10 @@ class Lists:
                     if r.get(f"reason_{i}")
                 ],
                 "action": r["recommended_action"] or "",
+                "contacted": None if pd.isna(r[DAYS_SINCE_CONTACT]) else r[DAYS_SINCE_CONTACT],
+                "details": [
+                    (c, r[c]) for c in CONTACT_DETAILS if c in r and isinstance(r[c], str) and r[c]
+                ],
             }
             for r, raw in zip(shown.to_dict("records"), rows.to_dict("records"), strict=True)
         ]
@@ -204,7 +260,7 @@ class Lists:
             raise PageError(400, "bad_request", f"list: {name!r} is not at_risk or win_back")
         sel, _ = self.selection(ctx, name, paged=False)
         run, total, rows = list_rows(ctx.svc.store, sel)
-        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)
+        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)  # the API's CSV
         ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
             to_csv_text(shown),

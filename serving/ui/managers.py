@@ -163,7 +163,20 @@ class ManagersPage:
         return run, self.scorecards.scorecards(ctx.svc.store, period, cfg), period, cfg
 
     def managers(self, ctx: Context) -> Response:
-        """Every manager's (a manager: their own) scorecard and book risk."""
+        """Every manager's (a manager: their own) scorecard and book risk; a book without
+        account managers gets a page that says what is missing and what would enable it."""
+        if not ctx.has_managers():
+            run = ctx.svc.store.run()
+            return ctx.render(
+                "managers.html",
+                nav="managers",
+                run=run,
+                cards=Scorecards("", None, t("no_managers", ctx.lang)),
+                period="",
+                rows=[],
+                no_managers=True,
+                lang_url=lambda code: f"{PREFIX}/managers?{urlencode({'lang': code})}",
+            )
         run, cards, period, _ = self._kpi_view(ctx)
         risk = book_risk(ctx.svc.store, run)
         scored = cards.managers()

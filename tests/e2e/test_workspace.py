@@ -431,6 +431,9 @@ HEADINGS = {
 }
 
 
+CONTACTED = {"en": "contact", "zh": "联系"}
+
+
 def test_first_page_customer_and_campaign_read_by_lead_and_manager_in_both_languages(browser, site):
     watch = Watch([], [])
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -444,11 +447,15 @@ def test_first_page_customer_and_campaign_read_by_lead_and_manager_in_both_langu
             assert benefit in page.locator("thead").inner_text()
             first = page.locator("tr[data-customer]").first
             assert first.locator("p.why").inner_text().strip()
+            # when each customer was last contacted, and the filter that leaves them out
+            assert CONTACTED[lang] in first.locator("small.contacted").inner_text()
+            assert page.locator("#f-skip option").count() == 5
             page.screenshot(path=str(SHOTS / f"{user}_{lang}_list.png"), full_page=False)
             customer = _rows(page)[0]
             page.goto(f"{site.url}/ui/customers/{customer}?lang={lang}")
             assert page.get_by_role("heading", name=why).is_visible()
             assert page.get_by_role("heading", name=keeps).is_visible()
+            assert CONTACTED[lang] in page.locator("dd.contacted").inner_text()
             assert "e+" not in (page.locator("svg[role=img]").text_content() or "")
             page.screenshot(path=str(SHOTS / f"{user}_{lang}_customer.png"), full_page=True)
             page.goto(f"{site.url}/ui/campaign?lang={lang}")

@@ -127,3 +127,28 @@ def test_churn_campaign_writes_the_list(generated, tmp_path):
     assert (written["reasons"] == "few recent purchases; open complaint").all()
     result = CliRunner().invoke(app, [*args, "--success-rate", "2"])
     assert result.exit_code == 2 and "success rate must be between 0 and 1" in result.output
+
+
+def test_a_book_without_managers_is_one_team_with_one_capacity(generated):
+    from dataclasses import replace
+
+    from kpi.campaign_job import TEAM_WIDE, CampaignInputs, run_campaign
+    from kpi.config import KpiConfig
+
+    data, preds = generated
+    ds = data.dataset
+    plain = replace(
+        ds,
+        tables={
+            **ds.tables,
+            "customers": ds.tables["customers"].drop(columns=["account_manager_id"]),
+        },
+    )
+    when = pd.Timestamp("2024-04-01")
+    with pytest.raises(KpiError, match="no account_manager_id column"):
+        campaign_candidates(plain, preds, when, OutcomeConfig())  # scorecards still need them
+    result = run_campaign(CampaignInputs(plain, preds, when, capacity=15), KpiConfig())
+    assert result.team_wide and len(result.chosen) == 15
+    assert set(result.chosen["account_manager_id"]) == {TEAM_WIDE}
+    managed = run_campaign(CampaignInputs(ds, preds, when, capacity=15), KpiConfig())
+    assert not managed.team_wide and len(managed.chosen) > 15  # 15 per manager

@@ -84,9 +84,11 @@ def test_two_lists_split_the_scored_customers_by_lifecycle(batch):
     for rows in (at_risk, win_back):
         assert list(rows.columns) == list(list_columns(90))
         assert list(rows["rank"]) == list(range(1, len(rows) + 1))
-        assert rows["expected_value_at_risk_90d"].is_monotonic_decreasing
         assert rows["recommended_action"].ne("").all() and rows["reason_1"].ne("").all()
     assert (win_back["recommended_action"] == "win-back offer").all()
+    # whom to call first: the benefit of a contact; whom to win back: the value at risk
+    assert at_risk["benefit"].is_monotonic_decreasing
+    assert win_back["expected_value_at_risk_90d"].is_monotonic_decreasing
 
 
 def test_csv_round_trip(batch, tmp_path):
@@ -174,3 +176,23 @@ def test_compiled_trees_score_the_batch_like_lightgbm(book: Dataset, champions: 
             compiled.predictions[col].to_numpy(float), batch.predictions[col].to_numpy(float),
             rtol=1e-6,
         )  # fmt: skip
+
+
+def test_lists_with_the_data_say_when_each_customer_was_contacted_and_can_skip_them(
+    batch, book: Dataset
+):
+    from dataclasses import replace
+
+    ids = batch.lists()[AT_RISK]["customer_id"].head(3).tolist()
+    when = batch.asof - pd.Timedelta(days=3)
+    contacts = pd.DataFrame({"customer_id": ids, "ts": [when] * 3, "treated": [1.0, 1.0, 0.0]})
+    customers = book.tables["customers"].assign(phone="555")
+    ds = replace(book, tables={**book.tables, "customers": customers, "contacts": contacts})
+    lists = batch.lists("CNY", ds)
+    at_risk = lists[AT_RISK].set_index("customer_id")
+    assert at_risk.loc[ids, "days_since_contact"].tolist() == [3, 3, pd.NA]  # a control row
+    assert (at_risk["phone"] == "555").all()
+    assert at_risk["why_listed"].str.contains("¥").any()
+    kept = batch.lists(None, ds, skip_contacted_days=7)[AT_RISK]
+    assert len(kept) == len(at_risk) - 2 and not set(ids[:2]) & set(kept["customer_id"])
+    assert kept["rank"].tolist() == list(range(1, len(kept) + 1))

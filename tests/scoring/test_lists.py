@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.economics import SegmentedEconomics
-from scoring.benefit import contact_benefit, why_listed
+from scoring.benefit import contact_benefit, horizon_value, why_listed
 from scoring.config import DEFAULT_ACTIONS, ActionRule
 from scoring.lists import list_columns, present, recommended_actions, split_lists
 
@@ -120,6 +120,35 @@ def test_contact_benefit_prices_with_the_success_rate_or_the_uplift():
     # does not score keeps the success-rate price
     effect = pd.Series({"b": 0.001})
     assert contact_benefit(rows, econ, effect).tolist() == [90.0, 0.0]
+
+
+def test_benefit_prices_the_horizon_at_the_run_rate_not_a_renewals_lump():
+    features = pd.DataFrame(
+        {
+            "revenue_90d": [0.0, 3000.0, 600.0, np.nan],
+            "revenue_365d": [12000.0, 12000.0, 600.0, np.nan],
+            "tenure_days": [800.0, 800.0, 20.0, 400.0],
+            "contract_term_months": [12.0, np.nan, np.nan, np.nan],
+        }
+    )
+    value = horizon_value(features, 90)
+    # a year's payment buys twelve months: a quarter of it falls in a 90-day horizon; a monthly
+    # buyer's year at its pace; a new customer's month (at least a month covered); no revenue: 0
+    assert np.allclose(value[:3], [12000 / 365 * 90, 12000 / 365 * 90, 600 / 30.4 * 90])
+    assert value[3] == 0.0
+    assert np.isnan(horizon_value(features[["tenure_days"]], 90)).all()
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["renews", "monthly"],
+            "churn_probability": [0.1, 0.3],
+            "predicted_value": [100000.0, 5000.0],  # the renewal's whole payment in the horizon
+        }
+    )
+    econ = SegmentedEconomics.model_validate({"cost_per_contact": 0, "success_rate": 0.5})
+    by_model = contact_benefit(rows, econ)
+    by_horizon = contact_benefit(rows, econ, value=np.array([25000.0, np.nan]))
+    assert by_model[0] > by_model[1]  # the lump puts the renewal first ...
+    assert by_horizon.tolist() == [1250.0, 750.0]  # ... its horizon's share prices it fairly
 
 
 def test_the_at_risk_list_puts_the_benefit_first_and_rows_without_one_last():
