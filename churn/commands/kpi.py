@@ -83,6 +83,10 @@ def kpi(
             preds = read_frame(predictions, "predictions")
         with console.status(f"Scoring {p.label} ..."):
             frame = scorecard(ds, preds, p, cfg, managers=manager or None)
+        if predictions is None and p.kind == "month":
+            issued = _issue_plans(serving, frame, cfg)
+            if issued:
+                console.print(f"{issued} improvement plan(s) issued (see churn plans)")
         if out is not None:
             write_frame(frame, out)
     except ChurnError as exc:
@@ -110,6 +114,22 @@ def kpi(
         console.print(f"[yellow]not scored (no customers at the period start):[/] {ids}")
     if out is not None:
         console.print(f"Scorecards written to {out}")
+
+
+def _issue_plans(serving, frame, cfg) -> int:
+    """Issue the improvement plans a month's scorecards from the store call for (document
+    000: the bottom two, due a week after the scorecards)."""
+    from datetime import UTC, datetime
+
+    from kpi.plans import issue_plans
+    from scoring.store.plans import PlanStore
+    from scoring.store.predictions import PredictionStore
+
+    store = PredictionStore(serving.resolved_store_url())
+    try:
+        return issue_plans(PlanStore(store.engine), frame, cfg.ranking, datetime.now(UTC).date())
+    finally:
+        store.close()
 
 
 def _campaign_section(managers, label: str) -> Section | None:
