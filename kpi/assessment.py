@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from features.dataset import Dataset
-from kpi.config import AnnualConfig, KpiError, RankingConfig, ScorecardConfig
+from kpi.config import AnnualConfig, BigCustomerConfig, KpiError, RankingConfig, ScorecardConfig
 from kpi.portfolio import MANAGER, assigned_customers
 
 SURVEY, COMPLAINTS = "survey", "complaint ratings"
@@ -77,6 +77,62 @@ def with_survey(
     out[["_rated_q", "_satisfied_q"]] = found[["_rated_q", "_satisfied_q"]]
     out["satisfaction_source"] = SURVEY
     return out
+
+
+def _transactions(ds: Dataset) -> pd.DataFrame:
+    tx = ds.table("transactions")
+    if tx is None:
+        raise KpiError("the big-customer item needs the transactions table")
+    return tx
+
+
+def base_month(ds: Dataset, cfg: BigCustomerConfig) -> pd.Timestamp:
+    """The big-customer item's base month: the configured one, else the first full month of
+    the transactions (the month of the first one when it falls on the 1st)."""
+    if cfg.base_month is not None:
+        return pd.Timestamp(f"{cfg.base_month}-01")
+    first = pd.Timestamp(_transactions(ds)["ts"].min()).normalize()
+    start = first.to_period("M").to_timestamp()
+    return start if first == start else start + pd.offsets.MonthBegin(1)
+
+
+def big_customers(
+    ds: Dataset, start: pd.Timestamp, end: pd.Timestamp, index: pd.Index, cfg: BigCustomerConfig
+) -> pd.DataFrame:
+    """Per manager of ``index``: the base-month and this month's revenue of the big customers
+    (the ``cfg.top_n`` with the most revenue in the base month) the manager looks after, and
+    ``points_big_customers``: 100 when this month's is at least ``1 + cfg.growth`` times the
+    base month's, 0 when not, missing for a manager with no big customer."""
+    base = base_month(ds, cfg)
+    tx = _transactions(ds)
+    base_end = base + pd.offsets.MonthBegin(1)
+    in_base = tx[(tx["ts"] >= base) & (tx["ts"] < base_end)]
+    by_customer = in_base.groupby(in_base["customer_id"].astype("str"))["amount"].sum()
+    top = by_customer.sort_values(ascending=False, kind="stable").head(cfg.top_n)
+    top = top[top > 0]
+    owners = assigned_customers(ds).set_index("customer_id")[MANAGER]
+    mine = pd.Series(top.index.map(owners), index=top.index).dropna()
+    month = tx[(tx["ts"] >= start) & (tx["ts"] < end)]
+    month = month[month["customer_id"].astype("str").isin(mine.index)]
+    now = month.groupby(month["customer_id"].astype("str"))["amount"].sum()
+    out = pd.DataFrame(index=index)
+    out["big_customers"] = mine.groupby(mine).size().reindex(index).astype(float)
+    base_rev = top.reindex(mine.index).groupby(mine).sum()
+    now_rev = now.reindex(mine.index, fill_value=0.0).groupby(mine).sum()
+    out["big_customer_base_revenue"] = base_rev.reindex(index)
+    out["big_customer_revenue"] = now_rev.reindex(index)
+    earned = out["big_customer_revenue"] >= (1 + cfg.growth) * out["big_customer_base_revenue"]
+    out["points_big_customers"] = (100.0 * earned).where(out["big_customers"] > 0)
+    return out
+
+
+def with_big_customers(frame: pd.DataFrame, cfg: BigCustomerConfig) -> pd.Series:
+    """The score with the big-customer item: ``(100 - weight)`` % of the score plus the item's
+    share for a manager with big customers; unchanged for the others."""
+    w = cfg.weight / 100
+    points = frame["points_big_customers"]
+    mixed = ((1 - w) * frame["score"] + w * points).round(2)
+    return mixed.where(points.notna() & frame["score"].notna(), frame["score"])
 
 
 REVIEW_COLUMNS = ("ability", "attitude", "performance", "annual_score", "annual_grade")

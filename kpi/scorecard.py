@@ -11,7 +11,13 @@ import pandas as pd
 
 from features.dataset import Dataset
 from kpi.activity import SERVICE_COUNTS, activity_ratios, sales_metrics, service_metrics
-from kpi.assessment import annual_assessment, probation, with_survey
+from kpi.assessment import (
+    annual_assessment,
+    big_customers,
+    probation,
+    with_big_customers,
+    with_survey,
+)
 from kpi.campaign_results import RESULT_COLUMNS, period_results
 from kpi.commission import commission
 from kpi.config import Components, GradeBand, KpiConfig, KpiError, RankingConfig
@@ -171,6 +177,10 @@ def month_scorecard(
     on_trial = pd.Series(np.where(trial, PROBATION, ""), index=frame.index)
     frame["notes"] = _join_notes(sales["notes"], service["notes"], crm["notes"], on_trial)
     managers = _score(indicator_rates(activity_ratios(frame)), cfg)
+    if cfg.big_customers.enabled:  # document 000's optional item, off by default
+        managers = managers.join(big_customers(ds, start, end, managers.index, cfg.big_customers))
+        managers["score"] = with_big_customers(managers, cfg.big_customers)
+        managers["grade"] = grade(managers["score"], cfg.scorecard.grades)
     managers = managers.join(rank_managers(managers["score"], cfg.ranking, trial))
     managers = managers.join(commission(managers, cfg.commission))
     managers["payout"] = (managers["commission"] + managers["ranking_adjustment"]).clip(lower=0)

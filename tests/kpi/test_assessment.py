@@ -11,8 +11,17 @@ from test_scorecard import random_book
 from features.contract import TABLES
 from features.dataset import Dataset
 from features.loaders import load_dataset
-from kpi.assessment import COMPLAINTS, SURVEY, annual_assessment, probation, survey_counts
-from kpi.config import AnnualConfig, KpiConfig, RankingConfig, ScorecardConfig
+from kpi.assessment import (
+    COMPLAINTS,
+    SURVEY,
+    annual_assessment,
+    base_month,
+    big_customers,
+    probation,
+    survey_counts,
+    with_big_customers,
+)
+from kpi.config import AnnualConfig, BigCustomerConfig, KpiConfig, RankingConfig, ScorecardConfig
 from kpi.scorecard import PROBATION, rank_managers, scorecard
 
 T = pd.Timestamp
@@ -171,3 +180,50 @@ def test_a_year_joins_the_reviews_with_the_mean_monthly_score():
     assert a["performance"] == a["score"]
     assert a["annual_score"] == pytest.approx(round(0.6 * a["score"] + 0.2 * 100, 2), abs=0.01)
     assert isinstance(a["annual_grade"], str) and a["annual_grade"]
+
+
+def _big_book(first_day: str = "2024-01-01") -> Dataset:
+    customers = pd.DataFrame(
+        {"customer_id": list("abcd"), "account_manager_id": ["M1", "M1", "M2", "M3"]}
+    )
+    tx = pd.DataFrame(
+        {
+            "customer_id": list("abcd") + ["a", "a", "c", "b"],
+            "ts": [T(first_day), T("2024-01-10"), T("2024-01-11"), T("2024-01-12"),
+                   T("2024-03-02"), T("2024-03-20"), T("2024-03-05"), T("2024-03-06")],
+            "amount": [100.0, 50.0, 80.0, 10.0, 60.0, 55.0, 85.0, 500.0],
+        }
+    )  # fmt: skip
+    return Dataset(tables={"customers": customers, "transactions": tx}, as_of=T("2024-12-31"))
+
+
+def test_big_customer_item_by_hand():
+    cfg = BigCustomerConfig(enabled=True, top_n=2)
+    assert base_month(_big_book(), cfg) == T("2024-01-01")
+    assert base_month(_big_book("2024-01-03"), cfg) == T("2024-02-01")  # first full month
+    got = big_customers(_big_book(), T("2024-03-01"), T("2024-04-01"), pd.Index(["M1", "M2", "M3"]),
+                        cfg)  # fmt: skip
+    # January's top two: a (100, M1) and c (80, M2); b (50) is not big, so its March 500 counts
+    # for nothing. March: a 60 + 55 = 115 >= 110% of 100: earned; c 85 < 88: not; M3 has none
+    assert got.loc["M1", "big_customer_revenue"] == 115.0
+    assert got["points_big_customers"].tolist()[:2] == [100.0, 0.0]
+    assert pd.isna(got.loc["M3", "points_big_customers"])
+    scored = got.assign(score=[80.0, 70.0, 60.0])
+    assert with_big_customers(scored, cfg).tolist() == [81.0, 66.5, 60.0]  # 95% + 5 of 100
+
+
+def test_big_customer_item_is_off_by_default_and_changes_only_big_managers_when_on():
+    ds, preds = random_book()
+    plain = scorecard(ds, preds, "2024-06").set_index("account_manager_id")
+    on = KpiConfig(big_customers=BigCustomerConfig(enabled=True, top_n=5))
+    card = scorecard(ds, preds, "2024-06", on).set_index("account_manager_id")
+    assert "points_big_customers" not in plain.columns
+    managers = card[card["level"] == "manager"]
+    for mid, row in managers.iterrows():
+        before = plain.loc[mid, "score"]
+        if pd.isna(row["points_big_customers"]):
+            assert row["score"] == before
+        else:
+            assert row["score"] == pytest.approx(0.95 * before + row["points_big_customers"] / 20,
+                                                 abs=0.01)  # fmt: skip
+    assert managers["points_big_customers"].notna().sum() >= 1
