@@ -27,16 +27,14 @@ def _day(cal: Calendar, days: np.ndarray) -> np.ndarray:
 
 
 def hire_dates(mgr: Managers, cal: Calendar, rng: np.random.Generator) -> np.ndarray:
-    """Most managers started one to eight years before the history; about one in seven (at
-    least one of four or more) started four to five months before its end: on probation in
-    the latest months the KPI stage can judge."""
+    """Most managers started one to eight years before the history; one in seven (at least one
+    of four or more, none of fewer) started four to five months before its end: on probation
+    in the latest months the KPI stage can judge."""
     n = len(mgr)
     days = -rng.uniform(365, 8 * 365, n)
-    recent = rng.random(n) < PROBATION_SHARE
-    if n >= 4 and not recent.any():
-        recent[rng.integers(0, n)] = True
-    end = cal.end
-    days[recent] = end - rng.uniform(120, 150, int(recent.sum()))
+    k = max(1, round(PROBATION_SHARE * n)) if n >= 4 else 0
+    recent = rng.choice(n, size=k, replace=False)
+    days[recent] = cal.end - rng.uniform(120, 150, k)
     return _day(cal, days)
 
 
