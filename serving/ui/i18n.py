@@ -302,6 +302,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "on probation: listed, not ranked and not penalised",
         "试用期内：列出但不参加排名、不扣款",
     ),
+    "annual_score": ("Annual assessment", "年度考核"),
+    "annual_parts": (
+        "mean monthly score {performance}, ability {ability}, attitude {attitude}",
+        "月度考核评分平均值（绩）{performance}，能力（能）{ability}，态度（德、勤）{attitude}",
+    ),
     "bonus_from_survey": ("from the satisfaction survey", "依据客户满意度调查"),
     "bonus_from_complaints": ("from complaint ratings", "依据投诉满意度评分"),
     "plans": ("Improvement plans", "整改方案（提交整改方案）"),
