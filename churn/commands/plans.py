@@ -104,7 +104,7 @@ def plans(
             r["issued_on"],
             r["due_on"],
             f"[{style[r['status']]}]{r['status']}[/]",
-            r["submitted_by"] or "",
+            r["submitted_by"] if isinstance(r["submitted_by"], str) else "",
         )
     emit([Section("plans", frame, table)], fmt)
     if frame.empty and fmt is Fmt.table:

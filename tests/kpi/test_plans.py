@@ -97,6 +97,9 @@ def test_churn_plans_lists_and_submits(plans: PlanStore, tmp_path: Path):
     assert "improvement plan of D for 2024-04 recorded" in ok.output
     shown = CliRunner().invoke(_app(), ["plans", "--store", url, "--status", "submitted"])
     assert shown.exit_code == 0 and "D" in shown.output and "C " not in shown.output
+    both = CliRunner().invoke(_app(), ["plans", "--store", url])  # submitted and overdue rows
+    assert both.exit_code == 0, both.output
+    assert "lead1" in both.output and "overdue" in both.output and "submitted" in both.output
     for args, said in (
         (["NOBODY", "--period", "2024-04"], "unknown account manager 'NOBODY'"),
         (["C", "--period", "2024-02"], "has no improvement plan for 2024-02"),
