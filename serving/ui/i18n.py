@@ -309,7 +309,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "bonus_from_survey": ("from the satisfaction survey", "依据客户满意度调查"),
     "bonus_from_complaints": ("from complaint ratings", "依据投诉满意度评分"),
-    "plans": ("Improvement plans", "整改方案（提交整改方案）"),
+    "plans": ("Improvement plans", "提交整改方案"),
     "plan_period": ("Month", "考核月份"),
     "plan_issued": ("Issued", "下发日期"),
     "plan_due": ("Due", "截止日期"),
