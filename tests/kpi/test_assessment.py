@@ -170,7 +170,7 @@ def test_review_ratings_out_of_range_are_quarantined_with_the_reason(tmp_path):
 
 
 def test_a_year_joins_the_reviews_with_the_mean_monthly_score():
-    ds, preds = random_book()
+    ds, preds = random_book(n=150)  # twelve months: a small book keeps it quick
     reviews = pd.DataFrame(
         {"account_manager_id": list("ABCDEF"), "year": 2023, "ability": 100.0, "attitude": 0.0}
     )
