@@ -94,23 +94,45 @@ def score_options(config: Path | None, store: str | None) -> str:
 
 
 def champion_effects(
-    ds: Dataset, when: pd.Timestamp, config: Path | None, store: str | None, required: bool
+    ds: Dataset,
+    when: pd.Timestamp,
+    config: Path | None,
+    store: str | None,
+    required: bool,
+    model_name: str | None = None,
 ) -> tuple[pd.Series | None, str]:
-    """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
-    note when there is none; an error when ``--by uplift`` asked for it)."""
-    from core.uplift import UpliftError
+    """Each customer's estimated effect of a contact from ``uplift-model@champion``, or from
+    ``model_name``'s champion (a model of ``churn train-uplift``, scored on the customers table's
+    own columns); None and a note when there is none; an error when ``--by uplift`` asked for it
+    or the named model cannot score these customers."""
+    import pandas as pd
+
+    from core.bundle import BundleError
+    from core.uplift import UpliftError, load_uplift
     from kpi.config import KpiError
-    from scoring.uplift import champion_uplift
+    from scoring.uplift import uplift_at
     from training.uplift.config import load_uplift_config
 
     uri = serving_config(config, store).resolved_tracking_uri()
+    name = model_name or load_uplift_config(config).model_name
     try:
-        scores, version = champion_uplift(ds, when, uri, load_uplift_config(config).model_name)
+        model, version = load_uplift(name, "champion", uri)
     except UpliftError as exc:
-        if required:
+        if required or model_name:
             raise KpiError(f"--by uplift: {exc}") from None
         return None, ""
-    return scores.set_index("customer_id")["uplift"], f"uplift from uplift-model v{version}"
+    if model.metadata.get("source"):  # trained on a campaign file: the customers' own columns
+        customers = ds.tables["customers"]
+        try:
+            effect = model.predict(model.from_source(customers))
+        except BundleError as exc:
+            raise KpiError(
+                f"--uplift-model {name}: the customers table cannot be scored: {exc}"
+            ) from None
+        scores = pd.Series(effect, index=customers["customer_id"].astype("str").to_numpy())
+    else:
+        scores = uplift_at(ds, when, model).set_index("customer_id")["uplift"]
+    return scores, f"uplift from {name} v{version}"
 
 
 Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")

@@ -84,6 +84,15 @@ def campaign(
             "is registered, else value-at-risk). Every ranking picks K per manager.",
         ),
     ] = None,
+    uplift_model: Annotated[
+        str | None,
+        typer.Option(
+            "--uplift-model",
+            help="Rank --by uplift with this registered uplift model's champion (e.g. one of "
+            "churn train-uplift, scored on the customers table's own columns); default: "
+            "uplift-model.",
+        ),
+    ] = None,
     fmt: FormatOpt = Fmt.table,
 ) -> None:
     """Whom each account manager should contact: the K customers first by the chosen ranking,
@@ -119,7 +128,9 @@ def campaign(
         ds = load_folder(data, console, as_of=asof, config=config, say_as_of=False)
         if by is not None and by not in BY_CHOICES:
             raise KpiError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
-        effect, found_note = champion_effects(ds, when, config, store, required=by == "uplift")
+        effect, found_note = champion_effects(
+            ds, when, config, store, required=by == "uplift", model_name=uplift_model
+        )
         inputs = CampaignInputs(
             ds,
             preds,

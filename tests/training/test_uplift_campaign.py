@@ -154,3 +154,20 @@ def test_train_uplift_registers_a_model_that_reads_the_files_columns(
     assert (scores["customer_id"] == frame["cust"]).all()
     young = frame["age"] < 40
     assert scores["uplift"][young].mean() > scores["uplift"][~young].mean() + 0.15
+    # churn campaign --by uplift --uplift-model: scored on the customers table's own columns
+    from churn.commands._inputs import champion_effects
+    from features.synthetic.generator import generate
+    from kpi.config import KpiError
+
+    ds = generate(300, seed=1).dataset
+    customers = ds.tables["customers"]
+    customers["age"] = np.where(np.arange(len(customers)) % 2 == 0, 25, 60)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    name = "spring-mail-uplift-model"
+    effect, note = champion_effects(ds, ds.as_of, None, None, True, model_name=name)
+    assert note == f"uplift from {name} v1" and len(effect) == len(customers)
+    age = customers.set_index(customers["customer_id"].astype("str"))["age"][effect.index]
+    assert effect[age == 25].mean() > effect[age == 60].mean() + 0.15
+    ds.tables["customers"] = customers.drop(columns="age")
+    with pytest.raises(KpiError, match="customers table cannot be scored.*age"):
+        champion_effects(ds, ds.as_of, None, None, True, model_name=name)
