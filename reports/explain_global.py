@@ -21,7 +21,8 @@ from reports.i18n import category, has_levels, plot_language, shap_label, tr
 from scoring.treeshap.kernel import FastExplainer
 
 MISSING_GROUP = "(missing)"
-UNITS = {"churn": "log-odds of churn", "value": "log of expected value"}
+"""The group of customers without a value (a key of the driver tables, shown as ``missing_group``)."""
+UNITS = {"churn": "units_churn", "value": "units_value"}
 
 
 class ExplainError(ChurnError):
@@ -42,7 +43,7 @@ class GlobalExplanation:
 
     @property
     def units(self) -> str:
-        return UNITS.get(self.kind, "raw score")
+        return UNITS.get(self.kind, "units_raw")
 
     def title(self, lang: Lang) -> str:
         """The model kind as plot titles name it."""
@@ -135,8 +136,8 @@ def beeswarm_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> F
         )
         fig = plt.gcf()
         _relabel_shap(fig, lang)
-        fig.axes[0].set_xlabel(tr("SHAP value ({units})", lang).format(units=tr(g.units, lang)))
-        title = tr("{kind} model: SHAP values of {n} customers", lang)
+        fig.axes[0].set_xlabel(tr("axis_shap", lang).format(units=tr(g.units, lang)))
+        title = tr("title_beeswarm", lang)
         fig.suptitle(title.format(kind=g.title(lang), n=f"{len(g.contributions):,}"))
         fig.tight_layout()
     return fig
@@ -149,8 +150,8 @@ def bar_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> Figure
         fig = Figure(figsize=(8, 0.32 * len(imp) + 1.4))
         ax = fig.subplots()
         ax.barh(imp.index, imp["mean_abs_shap"], color="#1E88E5")
-        ax.set_xlabel(tr("mean |SHAP value| ({units})", lang).format(units=tr(g.units, lang)))
-        ax.set_title(tr("{kind} model: global feature importance", lang).format(kind=g.title(lang)))
+        ax.set_xlabel(tr("axis_mean_shap", lang).format(units=tr(g.units, lang)))
+        ax.set_title(tr("title_importance", lang).format(kind=g.title(lang)))
         fig.tight_layout()
     return fig
 
@@ -171,8 +172,8 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
         shown = np.isfinite(x) & (x >= lo) & (x <= hi)
         dots = ax.scatter(x[shown], shap_values.to_numpy()[shown], c=g.prediction[shown], s=9,
                           cmap="coolwarm", alpha=0.7)  # fmt: skip
-        fig.colorbar(dots, ax=ax, label=tr("prediction", lang))
-        ax.set_xlabel(tr("{feature} (1st to 99th percentile)", lang).format(feature=feature))
+        fig.colorbar(dots, ax=ax, label=tr("colorbar_prediction", lang))
+        ax.set_xlabel(tr("axis_percentile", lang).format(feature=feature))
     else:
         keys = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
         groups = shap_values.groupby(keys.to_numpy())
@@ -181,8 +182,8 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
                    tick_labels=[_level(feature, n, lang) for n in names])  # fmt: skip
         ax.set_xlabel(feature)
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_ylabel(tr("SHAP value ({units})", lang).format(units=tr(g.units, lang)))
-    ax.set_title(tr("dependence: {feature}", lang).format(feature=feature))
+    ax.set_ylabel(tr("axis_shap", lang).format(units=tr(g.units, lang)))
+    ax.set_title(tr("title_dependence", lang).format(feature=feature))
     fig.tight_layout()
     return fig
 
@@ -190,7 +191,7 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
 def _level(column: str | None, key: object, lang: Lang) -> str:
     """A group's name in ``lang``: a category level translated, "(missing)" too."""
     if key == MISSING_GROUP:
-        return tr(MISSING_GROUP, lang)
+        return tr("missing_group", lang)
     return category(column, key, lang) if column and has_levels(column) else str(key)
 
 
@@ -214,7 +215,7 @@ def _drivers_figure(table: pd.DataFrame, title: str, max_groups: int, lang: Lang
     labels = [f"{_level(shown.index.name, k, lang)} (n={n}, p={p:.2f})" for k, n, p in
               zip(shown.index, shown["customers"], shown["mean_prediction"], strict=True)]  # fmt: skip
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
-    fig.colorbar(image, ax=ax, label=tr("mean SHAP value (+ raises the score)", lang))
+    fig.colorbar(image, ax=ax, label=tr("colorbar_mean_shap", lang))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -233,7 +234,9 @@ def global_figures(
         figures[f"dependence_{feature}"] = dependence_figure(g, feature, lang)
     for column in groups:
         if column in g.frame.columns:
-            title = tr("drivers by {column}", lang).format(column=tr(column, lang))
+            title = tr("title_drivers", lang).format(
+                column=tr("by_manager", lang) if column == "account_manager_id" else column
+            )
             figures[f"drivers_by_{column}"] = drivers_figure(
                 drivers_by(g, column), title, lang=lang
             )

@@ -111,15 +111,15 @@ def waterfall_figure(e: CustomerExplanation, max_display: int = 12) -> Figure:
         shap.plots.waterfall(explanation, max_display=max_display, show=False)
         fig = plt.gcf()
         _relabel_shap(fig, lang)
-        what = "P(churn)" if e.kind == "churn" else "expected value"
-        title = tr("customer {customer}: {what} {p}; raw score {raw} ({units})", lang)
+        what = "p_churn" if e.kind == "churn" else "expected_value"
+        title = tr("title_customer", lang)
         fig.suptitle(
             title.format(
                 customer=e.customer_id,
                 what=tr(what, lang),
                 p=f"{e.probability:.3f}",
                 raw=f"{e.raw_score:+.3f}",
-                units=tr(UNITS.get(e.kind, "raw score"), lang),
+                units=tr(UNITS.get(e.kind, "units_raw"), lang),
             ),
             fontsize=10,
         )

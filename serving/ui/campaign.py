@@ -12,7 +12,7 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import Lang, catalogue
 from kpi.campaign import recommended_rule
 from kpi.campaign_builder import (
     AVAILABLE,
@@ -28,7 +28,8 @@ from scoring.store.predictions import StoreError, StoreUnavailable
 from scoring.store.workspace import scoring_dates
 from serving.errors import scrub
 from serving.ui.context import PREFIX, Context, PageError, Site, csv_response, plain
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 

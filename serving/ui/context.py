@@ -18,13 +18,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from core.csv_out import to_csv_text
-from core.lang import Lang
+from core.lang import LANGS, Lang, catalogue
+from features.shown import category
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache
 from scoring.store.users import Principal, UserStore
 from serving.errors import scrub
 from serving.state import ServiceState
-from serving.ui.i18n import LANGS, category, t
+
+t = catalogue("workspace").t
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/ui"

@@ -25,9 +25,10 @@ from starlette.responses import RedirectResponse, Response
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import Lang, catalogue
 from features.catalog import sentence
 from features.dataset import Dataset
+from features.shown import category
 from kpi.inputs import DatasetCache
 from scoring.lists import present
 from scoring.reasons import Reason
@@ -51,7 +52,8 @@ from serving.ui.context import (
     plain,
     same_origin,
 )
-from serving.ui.i18n import category, t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 

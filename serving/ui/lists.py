@@ -13,6 +13,7 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.csv_out import to_csv_text
+from core.lang import catalogue
 from features.pipeline.segments import RFM_SEGMENTS
 from scoring.benefit import why_listed
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
@@ -26,7 +27,8 @@ from scoring.store.workspace import (
 )
 from serving.state import ServiceState
 from serving.ui.context import MAX_FILTER, PREFIX, Context, PageError, secure
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 LIST_PATHS = {AT_RISK: "/", WIN_BACK: "/win-back"}
 LIFECYCLE_CHOICES = {AT_RISK: ("active", "lapsing"), WIN_BACK: ()}

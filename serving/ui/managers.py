@@ -21,6 +21,7 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.errors import ChurnError
+from core.lang import catalogue
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache, MissingPredictionsError, period_inputs
 from kpi.periods import Period, latest_complete_month, parse_period
@@ -31,7 +32,9 @@ from scoring.store.predictions import PredictionStore, ScoringRun
 from scoring.store.workspace import ListSelection, book_risk_rows, list_rows, run_stamps
 from serving.errors import scrub
 from serving.ui.context import PREFIX, Context, PageError, Site, plain
-from serving.ui.i18n import STRINGS, t
+
+WORDS = catalogue("workspace")
+t = WORDS.t
 
 AT_RISK_STATUSES = ("active", "lapsing")
 
@@ -245,7 +248,7 @@ class ManagersPage:
             team=plain(cards.team(card.get("team")) or {}),
             risk=plain(risk.to_dict("index").get(mid, {})),
             components=components,
-            component_names={k for k in STRINGS if k.startswith("comp_")},
+            component_names={k for k in WORDS.entries if k.startswith("comp_")},
             customers=customers,
             total=total,
             list_url=f"{PREFIX}/?{urlencode({'manager': mid})}",

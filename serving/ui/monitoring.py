@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from core.errors import ChurnError
+from core.lang import catalogue
 from monitoring.run import latest_path
 from serving.ui.context import PREFIX, Context
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 

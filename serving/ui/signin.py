@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from core.lang import catalogue
 from scoring.store.users import tokens_match
 from serving.state import ServiceState
 from serving.ui.context import (
@@ -24,7 +25,8 @@ from serving.ui.context import (
     request_lang,
     same_origin,
 )
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 
