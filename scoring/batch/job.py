@@ -160,9 +160,7 @@ def score_customers(
     stage.index = features.index
     with timed("reasons"):
         contributions = churn_contributions(champions, features)
-        reasons = risk_reason_json(
-            features, champions.churn, cfg.lists.reasons, "en", contributions
-        )
+        reasons = risk_reason_json(features, champions.churn, cfg.lists.reasons, contributions)
     with timed("ranking"):
         predictions = pd.concat([keys, stage, scores], axis=1).assign(
             asof=f"{asof:%Y-%m-%d}", reasons=reasons, **champions.versions

@@ -354,6 +354,7 @@ class CustomerPage:
             at.assign(rank=1).drop(columns="asof").assign(asof=row["asof"]),
             run.horizon_days,
             svc.config.lists.reasons,
+            lang,
         ).iloc[0]
         h = f"_{run.horizon_days}d"
         explanation = self.explain(ctx, customer_id, row["asof"])

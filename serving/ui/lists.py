@@ -16,7 +16,7 @@ from core.csv_out import to_csv_text
 from core.lang import catalogue
 from features.pipeline.segments import RFM_SEGMENTS
 from scoring.benefit import why_listed
-from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, named_values, present
 from scoring.store.workspace import (
     SORT_COLUMNS,
     ListSelection,
@@ -136,7 +136,7 @@ class Lists:
         sel, params = self.selection(ctx, name, paged=True)
         svc = ctx.svc
         run, total, rows = list_rows(svc.store, sel)
-        shown = present(rows, run.horizon_days, svc.config.lists.reasons)
+        shown = present(rows, run.horizon_days, svc.config.lists.reasons, ctx.lang)
         h = f"_{run.horizon_days}d"
         records = [
             {
@@ -206,7 +206,8 @@ class Lists:
             raise PageError(400, "bad_request", f"list: {name!r} is not at_risk or win_back")
         sel, _ = self.selection(ctx, name, paged=False)
         run, total, rows = list_rows(ctx.svc.store, sel)
-        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)
+        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons, ctx.lang)
+        shown = named_values(shown, ctx.lang)
         ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
             to_csv_text(shown),

@@ -226,7 +226,7 @@ class ManagersPage:
         sel = ListSelection(lifecycle=LIST_LIFECYCLES[AT_RISK], account_manager_id=mid, limit=10)
         _, total, top = list_rows(ctx.svc.store, sel)
         h = f"_{run.horizon_days}d"
-        shown = present(top, run.horizon_days, 0) if len(top) else top
+        shown = present(top, run.horizon_days, 0, ctx.lang) if len(top) else top
         customers = [
             {
                 "customer_id": r["customer_id"],
