@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 
+from core.lang import Lang, catalogue
+
+t = catalogue("cli").t
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -32,6 +36,7 @@ def load_folder(
     max_bad_row_share: float | None = None,
     config: Path | None = None,
     say_as_of: bool = True,
+    lang: Lang = "en",
 ) -> Dataset:
     """Load a data folder, stopping when a table rejects more than the bad-row share of the
     option, else of ``config``'s ``data:`` section (else 0.2); with ``say_as_of``, say which
@@ -44,10 +49,13 @@ def load_folder(
         if max_bad_row_share is not None
         else load_data_config(config).max_bad_row_share
     )
-    with console.status(f"loading {data}"):
+    with console.status(t("loading", lang, path=data)):
         ds = load_dataset(data, as_of=as_of, encoding=encoding, max_bad_row_share=share)
     if say_as_of:
-        console.print(ds.as_of_text(), highlight=False)
+        source = t(f"as_of_{ds.as_of_source}", lang)
+        console.print(
+            t("as_of_date", lang, date=f"{ds.as_of:%Y-%m-%d}", source=source), highlight=False
+        )
     return ds
 
 
@@ -91,7 +99,12 @@ def score_options(config: Path | None, store: str | None) -> str:
 
 
 def champion_effects(
-    ds: Dataset, when: pd.Timestamp, config: Path | None, store: str | None, required: bool
+    ds: Dataset,
+    when: pd.Timestamp,
+    config: Path | None,
+    store: str | None,
+    required: bool,
+    lang: Lang = "en",
 ) -> tuple[pd.Series | None, str]:
     """Each customer's estimated effect of a contact from ``uplift-model@champion`` (None and a
     note when there is none; an error when ``--by uplift`` asked for it)."""
@@ -107,14 +120,17 @@ def champion_effects(
         if required:
             raise KpiError(f"--by uplift: {exc}") from None
         return None, ""
-    return scores.set_index("customer_id")["uplift"], f"uplift from uplift-model v{version}"
+    return scores.set_index("customer_id")["uplift"], t("uplift_from", lang, version=version)
 
 
 Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")
 
 
 def from_store(
-    serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
+    serving: ServingConfig,
+    console: Console,
+    read: Callable[[PredictionStore], Read],
+    lang: Lang = "en",
 ) -> Read:
     """What ``read`` gets from the prediction store, saying which scoring runs it used."""
     from kpi.inputs import PeriodInputs
@@ -122,16 +138,15 @@ def from_store(
 
     store = PredictionStore(serving.resolved_store_url())
     try:
-        with console.status(f"Reading predictions from {store.safe_url} ..."):
+        with console.status(t("reading_predictions", lang, url=store.safe_url)):
             got = read(store)
     finally:
         store.close()
     stored = got.stored if isinstance(got, PeriodInputs) else got
     run = stored.runs[-1]
-    console.print(
-        f"predictions made at {', '.join(stored.asof)} by {run.churn_model} "
-        f"v{run.churn_model_version} and {run.value_model} v{run.value_model_version} "
-        f"({store.safe_url})",
-        highlight=False,
-    )
+    churn = f"{run.churn_model} v{run.churn_model_version}"
+    value = f"{run.value_model} v{run.value_model_version}"
+    dates = ", ".join(stored.asof)
+    said = t("predictions_made", lang, dates=dates, churn=churn, value=value, url=store.safe_url)
+    console.print(said, highlight=False)
     return got
