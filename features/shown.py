@@ -15,6 +15,20 @@ def has_levels(column: str) -> bool:
     return has_values(column) or (is_known(column) and describe(column).kind == "category")
 
 
+def feature_label(name: str, lang: Lang) -> str:
+    """A feature as a column header or plot label names it: its id in English, in Chinese the
+    registry's sentence with ``N`` for the value (``近90天消费N次``), or its subject alone for a
+    category (``地区``); a feature the registry does not describe keeps its id."""
+    if lang == "en" or not is_known(name):
+        return name
+    info = describe(name)
+    template = info.template_zh
+    for colon in ("：{value}", ":{value}", "：{value}。"):
+        if template.endswith(colon):
+            return template[: -len(colon)]
+    return template.replace("{value}", "N")
+
+
 def category(column: str, value: object, lang: Lang) -> str:
     """A category value of ``column`` as shown in ``lang``; None is empty, unknown values are
     shown as they are."""

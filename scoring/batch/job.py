@@ -21,6 +21,7 @@ import pandas as pd
 from core.bundle import BundleError
 from core.csv_out import write_csv
 from core.economics import SegmentedEconomics
+from core.lang import Lang
 from core.paths import home, replacing
 from features.dataset import Dataset
 from features.pipeline.build import build_features
@@ -98,10 +99,11 @@ class ScoredBatch:
     horizon_days: int
     reasons: int
 
-    def lists(self) -> dict[str, pd.DataFrame]:
-        """The at-risk and win-back lists as people read them (:func:`scoring.lists.present`)."""
+    def lists(self, lang: Lang = "en") -> dict[str, pd.DataFrame]:
+        """The at-risk and win-back lists as people read them (:func:`scoring.lists.present`),
+        the reasons and the why-listed line in ``lang``."""
         return {
-            name: present(rows, self.horizon_days, self.reasons)
+            name: present(rows, self.horizon_days, self.reasons, lang)
             for name, rows in split_lists(self.predictions).items()
         }
 
