@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.lang import Lang, catalogue
+from core.lang import Lang, catalogue, value_name
+from features.shown import feature_label
 from monitoring.config import MonitorConfig
 from monitoring.drift import Drift
 
@@ -33,9 +34,24 @@ def alert_text(item: dict[str, Any], lang: Lang) -> str:
     """A stored alert item (``alert_items`` of a result) in ``lang``."""
     words = catalogue("monitor")
     values = dict(item.get("values") or {})
+    if lang != "en" and "statistic" in values:
+        values["statistic"] = (
+            value_name("statistic", values["statistic"], lang) or values["statistic"]
+        )
     if item["key"] == "feature_drift":
         more = item.get("more")
         values["more"] = words.t("feature_drift_more", lang, **more) if more else ""
+        listed = values.pop("features", None)
+        if lang != "en" and isinstance(listed, list):
+            values["named"] = words.t("feature_separator", lang).join(
+                words.t(
+                    "drifted_feature",
+                    lang,
+                    **(f | {"statistic": value_name("statistic", f["statistic"], lang)}),
+                    label=feature_label(f["name"], lang),
+                )
+                for f in listed
+            )
     return words.t(str(item["key"]), lang, **values)
 
 
@@ -58,13 +74,13 @@ def alert_items(
             for d in drifted[: cfg.max_listed]
         )
         extra = len(drifted) - cfg.max_listed
-        out.append(
-            Alert(
-                "feature_drift",
-                {"n": len(drifted), "total": len(features), "named": named},
-                {"n": extra} if extra > 0 else None,
-            )
-        )
+        listed = [
+            {"name": d.name, "statistic": d.statistic, "value": f"{d.value:.3f}",
+             "threshold": f"{d.threshold:g}"}
+            for d in drifted[: cfg.max_listed]
+        ]  # fmt: skip
+        values = {"n": len(drifted), "total": len(features), "named": named, "features": listed}
+        out.append(Alert("feature_drift", values, {"n": extra} if extra > 0 else None))
     if prediction.drifted:
         values = {"statistic": prediction.statistic, "value": f"{prediction.value:.3f}"}
         out.append(Alert("prediction_drift", values | {"threshold": f"{prediction.threshold:g}"}))

@@ -24,6 +24,7 @@ from kpi.campaign_builder import (
 )
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import stored_reasons
+from kpi.rule_names import rule_name
 from scoring.store.predictions import StoreError, StoreUnavailable
 from scoring.store.workspace import scoring_dates
 from serving.errors import scrub
@@ -42,7 +43,7 @@ def advice(savings: pd.DataFrame, capacity: int, lang: Lang) -> dict[str, str]:
     sentence = t(
         "recommend",
         lang,
-        rule=best,
+        rule=rule_name(best, lang),
         saving=f"{rows.loc[best, 'saving_vs_nobody']:,.0f}",
         k=capacity,
     )
@@ -138,7 +139,10 @@ class CampaignPage:
             per_manager=[
                 {"id": mid, **plain(r)} for mid, r in built.per_manager().to_dict("index").items()
             ],
-            savings=[plain(r) for r in built.savings.to_dict("records")],
+            savings=[
+                {**plain(r), "name": rule_name(str(r["rule"]), ctx.lang)}
+                for r in built.savings.to_dict("records")
+            ],
             advice=advice(built.savings, built.result.capacity, ctx.lang),
             notes=built.notes,
             config_capacity=cfg.campaign.capacity_per_manager,

@@ -8,6 +8,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from core.csv_out import to_csv_text
-from core.lang import LANGS, Lang, catalogue
+from core.lang import LANGS, Lang, catalogue, show_date, show_days
 from features.shown import category
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache
@@ -80,6 +81,17 @@ def same_origin(request: Request) -> bool:
         return origin is None
     host = request.headers.get("host", "")
     return origin in (f"http://{host}", f"https://{host}")
+
+
+def _plain_day(value: object) -> date | str | None:
+    """A date cell (text, timestamp or date) as :func:`core.lang.show_date` takes it."""
+    if value is None or _missing(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value if not isinstance(value, datetime) else value.date()
+    if hasattr(value, "date"):
+        return value.date()  # a pandas Timestamp
+    return str(value)
 
 
 def _missing(x: object) -> bool:
@@ -169,7 +181,13 @@ class Site:
     ) -> HTMLResponse:
         """A template rendered in ``lang``, with the security headers and ``cookies`` set."""
         template = self.env.get_template(template_name)
-        body = template.render(lang=lang, t=lambda key, **kw: t(key, lang, **kw), **values)
+        body = template.render(
+            lang=lang,
+            t=lambda key, **kw: t(key, lang, **kw),
+            day=lambda value: show_date(_plain_day(value), lang),
+            days=lambda n: "" if _missing(n) else show_days(float(n), lang),
+            **values,
+        )
         response = HTMLResponse(body, status_code=status)
         secure(response)
         for key, value in (cookies or {}).items():

@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
-from core.lang import Lang, catalogue
+from core.lang import Lang, catalogue, show_date
 from features.catalog import sentence
 from features.dataset import Dataset
 from features.shown import category
@@ -111,8 +111,10 @@ class Timelines:
         return profile, parts
 
 
-def _day(value: object) -> str:
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+def _day(value: object, lang: Lang = "en") -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return show_date(pd.Timestamp(value).date(), lang)
 
 
 def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]:
@@ -125,23 +127,34 @@ def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]
         for row in tx.to_dict("records"):
             amount = float(row.get("amount") or 0.0)
             kind = "refund" if amount < 0 or row.get("kind") == "refund" else "purchase"
-            what = " · ".join(str(row[c]) for c in ("kind", "category") if _text(row.get(c)))
-            out.append((row["ts"], Event(_day(row["ts"]), t(kind, lang), f"{amount:,.2f} {what}")))
+            bits = (
+                [category("transaction_kind", row["kind"], lang)] if _text(row.get("kind")) else []
+            )
+            bits += [str(row["category"])] if _text(row.get("category")) else []
+            what = " · ".join(bits)
+            day = _day(row["ts"], lang)
+            out.append((row["ts"], Event(day, t(kind, lang), f"{amount:,.2f} {what}")))
     ia = parts.get("interactions")
     if ia is not None and len(ia):
         ia = ia[ia["ts"] < cutoff].nlargest(TIMELINE_EVENTS, "ts")
         for row in ia.to_dict("records"):
             what = " · ".join(
-                str(row[c]) for c in ("channel", "direction", "outcome") if _text(row.get(c))
+                category(name, row[c], lang)
+                for c, name in (
+                    ("channel", "channel"),
+                    ("direction", "direction"),
+                    ("outcome", "interaction_outcome"),
+                )
+                if _text(row.get(c))
             )
-            out.append((row["ts"], Event(_day(row["ts"]), t("interaction", lang), what)))
+            out.append((row["ts"], Event(_day(row["ts"], lang), t("interaction", lang), what)))
     cp = parts.get("complaints")
     if cp is not None and len(cp):
         cp = cp[cp["opened_at"] < cutoff].nlargest(TIMELINE_EVENTS, "opened_at")
         for row in cp.to_dict("records"):
             resolved = row.get("resolved_at")
             state = (
-                t("resolved", lang, date=_day(resolved))
+                t("resolved", lang, date=_day(resolved, lang))
                 if resolved is not None and not pd.isna(resolved) and resolved < cutoff
                 else t("open_complaint", lang)
             )
@@ -150,7 +163,10 @@ def events(parts: dict[str, pd.DataFrame], asof: str, lang: Lang) -> list[Event]
                 bits.append(t("severity", lang, n=int(row["severity"])))
             detail = " · ".join([*bits, state])
             out.append(
-                (row["opened_at"], Event(_day(row["opened_at"]), t("complaint", lang), detail))
+                (
+                    row["opened_at"],
+                    Event(_day(row["opened_at"], lang), t("complaint", lang), detail),
+                )
             )
     out.sort(key=lambda e: e[0], reverse=True)
     return [e for _, e in out[:TIMELINE_EVENTS]]

@@ -24,6 +24,7 @@ from core.errors import ChurnError
 from core.lang import catalogue
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache, MissingPredictionsError, period_inputs
+from kpi.note_names import note_text
 from kpi.periods import Period, latest_complete_month, parse_period
 from kpi.portfolio import MANAGER
 from kpi.scorecard import COMPONENT_METRICS, scorecard
@@ -212,6 +213,8 @@ class ManagersPage:
         if mid not in risk.index and mid not in scored.index:
             raise PageError(404, "not_found", t("unknown_manager", ctx.lang, id=mid))
         card = plain(scored.loc[mid].to_dict()) if mid in scored.index else {}
+        if card.get("notes"):
+            card["notes"] = note_text(card["notes"], ctx.lang)
         weights = dict(cfg.scorecard.components)
         components = [
             {
