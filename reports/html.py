@@ -18,6 +18,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from core.lang import Lang
+from features.shown import feature_label
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
 from reports.template import ENV
@@ -214,6 +215,13 @@ def _cell(shown: Shown, numeric: bool, band: str | None = None) -> Cell:
     return Cell(shown, css, band=band)
 
 
+def _index_cell(index: str, key: object, lang: Lang) -> str:
+    """A row's name: a feature by the registry's words, a scorer by the catalogue's."""
+    if index == "feature":
+        return feature_label(str(key), lang)
+    return category(index, key, lang) if has_levels(index) else str(key)
+
+
 def report_table(
     frame: pd.DataFrame,
     columns: Mapping[str, str],
@@ -233,7 +241,7 @@ def report_table(
         css = "model" if highlight is not None and key == highlight else ""
         if row_class is not None:
             css = f"{css} {row_class(row)}".strip()
-        tds = [Cell(str(key), None)] if index else []
+        tds = [Cell(_index_cell(index, key, lang), None)] if index else []
         for c in shown:
             fmt, numeric = cells[c]
             band = str(row[c]) if c == "risk_band" and not _missing(row[c]) else None

@@ -220,6 +220,17 @@ def global_drivers(
     return images, importance(g).head(15), len(g.contributions)
 
 
+def label_text(label: object, lang: Lang) -> str:
+    """The churn definition a model records, in ``lang``: from its rule and horizon where the
+    metadata holds them, else its recorded text as it is."""
+    if not isinstance(label, dict):
+        return str(label)
+    rule, h = label.get("churn_definition"), label.get("horizon_days")
+    if rule in ("contractual", "non_contractual", "mixed") and isinstance(h, int):
+        return tr("label_rest", lang).format(rule=tr(f"label_{rule}", lang).format(h=h), h=h)
+    return str(label.get("text") or label)
+
+
 def month_scorecards(
     cfg: ServingConfig, data: str | Path, period: str, kpi: KpiConfig
 ) -> pd.DataFrame:
@@ -280,9 +291,7 @@ def gather_report_inputs(
         except ChurnError as exc:
             note = tr("note_kpi_left_out", lang)
             notes.append(note.format(month=month, error=exc))
-    label = champions.churn.metadata.get("label_definition", "")
-    if isinstance(label, dict):
-        label = label.get("text") or str(label)
+    label = label_text(champions.churn.metadata.get("label_definition", ""), lang)
     return ReportInputs(
         asof=asof_text,
         models={
