@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from english import data_values, english_words
 from test_report import ASOF, CHROMIUM, _churn, home, open_page  # noqa: F401 (fixture)
 
 from core.lang import value_name
@@ -83,11 +84,12 @@ def test_report_and_waterfall_in_chinese(home: Path, tmp_path: Path):  # noqa: F
     shown = "\n".join(page["headings"])
     assert [h for h in ENGLISH_HEADINGS if h in shown] == []
     assert [h for h in ENGLISH_TEXTS if h in page["text"]] == []
+    assert english_words(page["text"], data_values(home / "demo")) == []  # issue 32
     for heading in (
         "模型质量",
-        "流失风险最高的 50 位客户",
+        "预期流失价值最高的 50 位客户",
         "流失驱动因素",
-        "KPI 评分卡",
+        "绩效考核",
         "客户经理",
     ):
         assert heading in shown
