@@ -17,6 +17,7 @@ from core.bundle import BIAS_COLUMN, ModelBundle
 from core.csv_out import write_csv
 from core.errors import ChurnError
 from core.lang import Lang
+from features.shown import feature_label
 from reports.i18n import category, has_levels, plot_language, shap_label, tr
 from scoring.treeshap.kernel import FastExplainer
 
@@ -101,14 +102,14 @@ def drivers_by(g: GlobalExplanation, column: str, top: int = 8) -> pd.DataFrame:
     return table.sort_values(["customers", "mean_prediction"], ascending=False, kind="stable")
 
 
-def _explanation(g: GlobalExplanation):
+def _explanation(g: GlobalExplanation, lang: Lang = "en"):
     import shap
 
     return shap.Explanation(
         values=g.contributions.to_numpy(),
         base_values=np.full(len(g.contributions), g.base_value),
         data=g.matrix.to_numpy(),
-        feature_names=list(g.contributions.columns),
+        feature_names=[feature_label(c, lang) for c in g.contributions.columns],
     )
 
 
@@ -132,7 +133,7 @@ def beeswarm_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> F
     with plot_language(lang):
         plt.figure()
         shap.plots.beeswarm(
-            _explanation(g), max_display=top, show=False, plot_size=(8, 0.35 * top + 1.5)
+            _explanation(g, lang), max_display=top, show=False, plot_size=(8, 0.35 * top + 1.5)
         )
         fig = plt.gcf()
         _relabel_shap(fig, lang)
@@ -149,7 +150,7 @@ def bar_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> Figure
     with plot_language(lang):
         fig = Figure(figsize=(8, 0.32 * len(imp) + 1.4))
         ax = fig.subplots()
-        ax.barh(imp.index, imp["mean_abs_shap"], color="#1E88E5")
+        ax.barh([feature_label(f, lang) for f in imp.index], imp["mean_abs_shap"], color="#1E88E5")
         ax.set_xlabel(tr("axis_mean_shap", lang).format(units=tr(g.units, lang)))
         ax.set_title(tr("title_importance", lang).format(kind=g.title(lang)))
         fig.tight_layout()
@@ -173,7 +174,7 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
         dots = ax.scatter(x[shown], shap_values.to_numpy()[shown], c=g.prediction[shown], s=9,
                           cmap="coolwarm", alpha=0.7)  # fmt: skip
         fig.colorbar(dots, ax=ax, label=tr("colorbar_prediction", lang))
-        ax.set_xlabel(tr("axis_percentile", lang).format(feature=feature))
+        ax.set_xlabel(tr("axis_percentile", lang).format(feature=feature_label(feature, lang)))
     else:
         keys = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
         groups = shap_values.groupby(keys.to_numpy())
@@ -183,7 +184,7 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
         ax.set_xlabel(feature)
     ax.axhline(0.0, color="grey", linewidth=0.8)
     ax.set_ylabel(tr("axis_shap", lang).format(units=tr(g.units, lang)))
-    ax.set_title(tr("title_dependence", lang).format(feature=feature))
+    ax.set_title(tr("title_dependence", lang).format(feature=feature_label(feature, lang)))
     fig.tight_layout()
     return fig
 
@@ -211,7 +212,8 @@ def _drivers_figure(table: pd.DataFrame, title: str, max_groups: int, lang: Lang
     ax = fig.subplots()
     limit = float(np.nanmax(np.abs(values.to_numpy()))) if values.size else 1.0
     image = ax.imshow(values.to_numpy(), cmap="coolwarm", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(values.shape[1]), values.columns, rotation=40, ha="right", fontsize=8)
+    names = [feature_label(c, lang) for c in values.columns]
+    ax.set_xticks(range(values.shape[1]), names, rotation=40, ha="right", fontsize=8)
     labels = [f"{_level(shown.index.name, k, lang)} (n={n}, p={p:.2f})" for k, n, p in
               zip(shown.index, shown["customers"], shown["mean_prediction"], strict=True)]  # fmt: skip
     ax.set_yticks(range(len(shown)), labels, fontsize=8)

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.lang import Lang
+from features.shown import feature_label
 from reports.explain_global import UNITS, ExplainError, _relabel_shap, png_bytes
 from reports.i18n import category, plot_language, tr
 from scoring.reasons import Reason, explain_frame
@@ -104,7 +105,7 @@ def waterfall_figure(e: CustomerExplanation, max_display: int = 12) -> Figure:
         values=e.contributions.to_numpy(dtype=np.float64),
         base_values=e.base_value,
         data=np.array(shown, dtype=object),
-        feature_names=list(e.contributions.index),
+        feature_names=[feature_label(f, lang) for f in e.contributions.index],
     )
     with plot_language(lang):
         plt.figure()
