@@ -181,7 +181,7 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
         names = list(groups.groups)
         ax.boxplot([groups.get_group(n).to_numpy() for n in names],
                    tick_labels=[_level(feature, n, lang) for n in names])  # fmt: skip
-        ax.set_xlabel(feature)
+        ax.set_xlabel(feature_label(feature, lang))
     ax.axhline(0.0, color="grey", linewidth=0.8)
     ax.set_ylabel(tr("axis_shap", lang).format(units=tr(g.units, lang)))
     ax.set_title(tr("title_dependence", lang).format(feature=feature_label(feature, lang)))
