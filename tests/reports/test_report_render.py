@@ -167,7 +167,7 @@ def test_the_kpi_section_shows_the_crm_indicators_beside_the_score():
             "new_customers": [3, 7],
         }
     )
-    for lang, head in (("en", "CRM indicators"), ("zh", "CRM 指标")):
+    for lang, head in (("en", "CRM indicators"), ("zh", "客户关系指标")):
         page = _Page()
         text = render_report(_inputs(scorecard=cards, period="2024-05", lang=lang))
         page.feed(text)
