@@ -135,14 +135,16 @@ NAMED_COLUMNS = ("lifecycle_status", "risk_band", "rfm_segment", "recommended_ac
 """The list columns whose fixed values are named per language (``core/words/values.yaml``)."""
 
 
-def named_values(rows: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+def named_values(
+    rows: pd.DataFrame, lang: Lang, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """List rows (:func:`present`) with lifecycle, risk band, RFM segment and recommended action
-    named in ``lang``, for people reading a list (a CSV export, ``churn score --lang``); English
-    keeps the stored identifiers."""
+    (or only ``columns``) named in ``lang``, for people reading a list (a CSV export, ``churn
+    score --lang``); English keeps the stored identifiers."""
     if lang == "en":
         return rows
     out = rows.copy()
-    for col in NAMED_COLUMNS:
+    for col in NAMED_COLUMNS if columns is None else columns:
         if col in out:
             out[col] = [v if not isinstance(v, str) else category(col, v, lang) for v in out[col]]
     return out

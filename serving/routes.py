@@ -282,10 +282,11 @@ def build_routes(
             return _error(404, exc.public)
         lang = asked_lang(request, q.lang)
         rows = present(page.rows, page.horizon_days, cfg.lists.reasons, lang)
-        rows = named_values(rows, lang)
         wants_csv = q.format == "csv" or (
             q.format is None and "text/csv" in request.headers.get("accept", "")
         )
+        # a CSV is read by people: every fixed value named; JSON keeps the schema's enums
+        rows = named_values(rows, lang, None if wants_csv else ("recommended_action",))
         if wants_csv:
             return Response(
                 to_csv_text(rows),
