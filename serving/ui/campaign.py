@@ -163,6 +163,7 @@ class CampaignPage:
                     pd.Timestamp(built.ask.asof),
                     chosen["customer_id"],
                     champions.churn,
+                    lang=ctx.lang,
                 )
                 chosen["reasons"] = found.to_numpy()
             except (ChurnError, KeyError, ValueError) as exc:
