@@ -107,7 +107,7 @@ def _unknown_parameters(scope: Scope, path: str) -> list[str]:
     if known is None:
         return []
     names = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return sorted(n for n in names if n not in known)
+    return sorted(n for n in names if n not in known and n != "lang")  # lang: every GET
 
 
 def json_depth(body: bytes) -> int:
