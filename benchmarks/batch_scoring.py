@@ -205,7 +205,7 @@ def main() -> None:
     figures.append(("  TreeSHAP kernel alone", len(sample), kernel_s, peak_mb()))
     t = time.perf_counter()
     contributions = churn_contributions(champions, sample)
-    risk_reason_json(sample, champions.churn, cfg.lists.reasons, "en", contributions)
+    risk_reason_json(sample, champions.churn, cfg.lists.reasons, contributions)
     reasons_s = time.perf_counter() - t
     figures.append(("reasons (batch step)", len(sample), reasons_s, peak_mb()))
     old = sample.head(min(args.old_reason_rows, len(sample)))

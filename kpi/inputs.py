@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.bundle import BundleError, ModelBundle
-from core.lang import Lang
+from core.lang import Lang, catalogue
 from features.dataset import Dataset
 from features.loaders import load_dataset
 from kpi.config import KpiConfig, KpiError, OutcomeConfig
@@ -221,7 +221,7 @@ def stored_reasons(
 
 
 def champion_reasons(
-    cfg: ServingConfig, run: ScoringRun, customer_ids: Sequence[str]
+    cfg: ServingConfig, run: ScoringRun, customer_ids: Sequence[str], lang: Lang = "en"
 ) -> tuple[pd.Series | None, str]:
     """Reasons of these customers from the features stored by ``run``, under the current
     champion churn model, and a note saying which version explained them (or why none did)."""
@@ -236,12 +236,15 @@ def champion_reasons(
         return None, f"no reasons: {exc}"
     store = PredictionStore(cfg.resolved_store_url())
     try:
-        reasons = stored_reasons(store, pd.Timestamp(run.asof), customer_ids, champions.churn)
+        reasons = stored_reasons(
+            store, pd.Timestamp(run.asof), customer_ids, champions.churn, lang=lang
+        )
     finally:
         store.close()
-    note = f"reasons by {cfg.models.churn} v{champions.churn_version}"
+    words = catalogue("lists")
+    note = words.t("reasons_by", lang, model=cfg.models.churn, version=champions.churn_version)
     if champions.churn_version != run.churn_model_version:
-        note += f" (the scores came from v{run.churn_model_version}, the champion then)"
+        note += words.t("reasons_other_version", lang, version=run.churn_model_version)
     return reasons, note
 
 

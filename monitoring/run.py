@@ -26,6 +26,7 @@ from features.pipeline.build import FeaturePlan, features_at, plan_features
 from features.pipeline.cutoffs import FeatureError
 from features.pipeline.lifecycle import lifecycle_at
 from monitoring import cbpe
+from monitoring.alerts import alert_items
 from monitoring.config import MonitorConfig, MonitorError
 from monitoring.drift import JS, Drift, feature_drift, js_distance
 from monitoring.realized import (
@@ -126,78 +127,6 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
 
-def alerts_for(
-    features: list[Drift],
-    prediction: Drift,
-    population: dict[str, Any],
-    estimated: dict[str, Any],
-    realized: list[dict[str, Any]],
-    test_auc: float | None,
-    cfg: MonitorConfig,
-) -> list[str]:
-    """Every crossed threshold, in words."""
-    out = []
-    drifted = sorted((d for d in features if d.drifted), key=lambda d: -d.value / d.threshold)
-    if drifted:
-        named = ", ".join(
-            f"{d.name} ({d.statistic} {d.value:.3f} > {d.threshold:g})"
-            for d in drifted[: cfg.max_listed]
-        )
-        more = f" and {len(drifted) - cfg.max_listed} more" if len(drifted) > cfg.max_listed else ""
-        out.append(
-            f"feature drift: {len(drifted)} of {len(features)} features moved away from the "
-            f"reference: {named}{more}"
-        )
-    if prediction.drifted:
-        out.append(
-            f"prediction drift: the churn-probability distribution moved ({prediction.statistic} "
-            f"{prediction.value:.3f} > {prediction.threshold:g})"
-        )
-    change = population.get("size_change")
-    if change is not None and abs(change) > cfg.size_change:
-        out.append(
-            f"population: {population['current_size']:,} customers scored against "
-            f"{population['reference_size']:,.0f} in the reference ({change:+.0%}, limit "
-            f"±{cfg.size_change:.0%})"
-        )
-    for level, row in population.get("segments", {}).items():
-        if abs(row["change"]) > cfg.share_change:
-            out.append(
-                f"population: the share of segment {level!r} moved from {row['reference']:.1%} "
-                f"to {row['current']:.1%} (limit ±{cfg.share_change:.0%} points)"
-            )
-    est = estimated.get("roc_auc")
-    if est is not None and test_auc is not None and test_auc - est > cfg.auc_gap:
-        out.append(
-            f"estimated performance: CBPE estimates ROC-AUC {est:.3f} for the as-of population, "
-            f"{test_auc - est:.3f} below the champion's test ROC-AUC {test_auc:.3f} "
-            f"(limit {cfg.auc_gap:g})"
-        )
-    for r in realized:
-        auc, then = r.get("roc_auc"), r.get("estimated_roc_auc")
-        gap = max(cfg.auc_gap, 3 * (r.get("roc_auc_se") or 0.0))
-        if auc is not None and then is not None and then - auc > gap:
-            out.append(
-                f"realized performance: the scoring of {r['asof']} reached ROC-AUC {auc:.3f}, "
-                f"{then - auc:.3f} below its CBPE estimate {then:.3f} (limit {gap:.3f}): "
-                "the features no longer predict churn as they did (concept shift); retrain"
-            )
-        elif auc is not None and test_auc is not None and test_auc - auc > gap:
-            out.append(
-                f"realized performance: the scoring of {r['asof']} reached ROC-AUC {auc:.3f}, "
-                f"{test_auc - auc:.3f} below the champion's test ROC-AUC {test_auc:.3f} "
-                f"(limit {gap:.3f})"
-            )
-        rate, mean_p = r.get("churn_rate"), r.get("mean_probability")
-        if rate is not None and mean_p and abs(rate - mean_p) / mean_p > cfg.churn_rate_gap:
-            out.append(
-                f"realized calibration: {rate:.1%} of the customers scored on {r['asof']} "
-                f"churned against {mean_p:.1%} predicted (limit ±{cfg.churn_rate_gap:.0%} of "
-                "the prediction)"
-            )
-    return out
-
-
 def _features(plan: FeaturePlan, cutoff: pd.Timestamp) -> pd.DataFrame:
     try:
         return features_at(plan, cutoff, labels=False)
@@ -286,7 +215,8 @@ def run_monitor(
     ]
     test_auc = (bundle.metadata.get("test_metrics") or {}).get("roc_auc")
     test_auc = None if test_auc is None else float(test_auc)
-    alerts = alerts_for(features, prediction, population, estimated, realized, test_auc, cfg)
+    items = alert_items(features, prediction, population, estimated, realized, test_auc, cfg)
+    alerts = [a.text("en") for a in items]
     return {
         "asof": f"{asof:%Y-%m-%d}",
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -302,6 +232,7 @@ def run_monitor(
         "estimated": estimated,
         "realized": realized,
         "alerts": alerts,
+        "alert_items": [a.as_dict() for a in items],
         "thresholds": cfg.model_dump(mode="json"),
     }
 

@@ -16,14 +16,10 @@ from reports.i18n import tr
 MANAGER = "account_manager_id"
 TREND_SHOWN = ("score", "churn_rate", "repeat_purchase_rate", "complaint_rate")
 """The measures the report's trend table draws (the workspace's manager page draws them all)."""
-TREND_TITLES = {
-    "score": "Score (100 points)",
-    "churn_rate": "Churn rate",
-    "repeat_purchase_rate": "Repeat-purchase rate",
-    "complaint_rate": "Complaint rate",
-}
-PLAN_STATUS = {"open": "open", "overdue": "overdue", "submitted": "submitted"}
-SOURCE = {"survey": "satisfaction survey", "complaint ratings": "complaint ratings"}
+TREND_TITLES = {m: f"trend_{m}" for m in TREND_SHOWN}
+"""The catalogue's ids of the measures' titles (``core/words/report.yaml``)."""
+PLAN_STATUS = {"open": "plan_open", "overdue": "plan_overdue", "submitted": "plan_submitted"}
+SOURCE = {"survey": "bonus_survey", "complaint ratings": "bonus_complaints"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +67,7 @@ def assessment(card: pd.DataFrame, plans: pd.DataFrame | None, lang: Lang) -> As
     """The managers of a month's scorecards with their probation, plan and bonus source."""
     managers = card[card["level"] == "manager"].sort_values(["rank", MANAGER], na_position="last")
     by = plans.set_index(MANAGER) if plans is not None and len(plans) else pd.DataFrame()
-    yes, no = tr("yes", lang), tr("no", lang)
+    yes, no = tr("answer_yes", lang), tr("answer_no", lang)
     rows = []
     for r in managers.to_dict("records"):
         mid = str(r[MANAGER])
@@ -86,17 +82,12 @@ def assessment(card: pd.DataFrame, plans: pd.DataFrame | None, lang: Lang) -> As
                 plan=yes if bool(r.get("improvement_plan")) else no,
                 due="" if plan is None else str(plan["due_on"]),
                 status="" if plan is None else tr(PLAN_STATUS[str(plan["status"])], lang),
-                source=tr(SOURCE.get(str(r.get("satisfaction_source")), ""), lang),
+                source=tr(SOURCE[src], lang)
+                if (src := str(r.get("satisfaction_source"))) in SOURCE
+                else "",
             )
         )
-    note = tr(
-        "Document 000: a manager hired less than the probation before the month is listed but "
-        "neither ranked nor penalised; the bottom two of the ranking owe an improvement plan "
-        "within a week of the scorecards (churn plans). The satisfaction bonus comes from the "
-        "satisfaction survey when the data has one, from complaint ratings otherwise.",
-        lang,
-    )
-    return Assessment(tuple(rows), note)
+    return Assessment(tuple(rows), tr("assessment_note", lang))
 
 
 def trend_section(trends: Trends, lang: Lang) -> TrendSection | None:
@@ -118,5 +109,5 @@ def trend_section(trends: Trends, lang: Lang) -> TrendSection | None:
         rows.append(TrendRow(mid, tuple(charts), tuple(latest)))
     gaps = ""
     if trends.missing:
-        gaps = tr("No scorecards for {months}.", lang).format(months=", ".join(trends.missing))
+        gaps = tr("trend_gaps", lang).format(months=", ".join(trends.missing))
     return TrendSection(tuple(tr(TREND_TITLES[m], lang) for m in TREND_SHOWN), tuple(rows), gaps)

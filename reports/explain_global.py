@@ -17,11 +17,13 @@ from core.bundle import BIAS_COLUMN, ModelBundle
 from core.csv_out import write_csv
 from core.errors import ChurnError
 from core.lang import Lang
+from features.shown import feature_label
 from reports.i18n import category, has_levels, plot_language, shap_label, tr
 from scoring.treeshap.kernel import FastExplainer
 
 MISSING_GROUP = "(missing)"
-UNITS = {"churn": "log-odds of churn", "value": "log of expected value"}
+"""The group of customers without a value (a key of the driver tables, shown as ``missing_group``)."""
+UNITS = {"churn": "units_churn", "value": "units_value"}
 
 
 class ExplainError(ChurnError):
@@ -42,7 +44,7 @@ class GlobalExplanation:
 
     @property
     def units(self) -> str:
-        return UNITS.get(self.kind, "raw score")
+        return UNITS.get(self.kind, "units_raw")
 
     def title(self, lang: Lang) -> str:
         """The model kind as plot titles name it."""
@@ -100,14 +102,14 @@ def drivers_by(g: GlobalExplanation, column: str, top: int = 8) -> pd.DataFrame:
     return table.sort_values(["customers", "mean_prediction"], ascending=False, kind="stable")
 
 
-def _explanation(g: GlobalExplanation):
+def _explanation(g: GlobalExplanation, lang: Lang = "en"):
     import shap
 
     return shap.Explanation(
         values=g.contributions.to_numpy(),
         base_values=np.full(len(g.contributions), g.base_value),
         data=g.matrix.to_numpy(),
-        feature_names=list(g.contributions.columns),
+        feature_names=[feature_label(c, lang) for c in g.contributions.columns],
     )
 
 
@@ -131,12 +133,12 @@ def beeswarm_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> F
     with plot_language(lang):
         plt.figure()
         shap.plots.beeswarm(
-            _explanation(g), max_display=top, show=False, plot_size=(8, 0.35 * top + 1.5)
+            _explanation(g, lang), max_display=top, show=False, plot_size=(8, 0.35 * top + 1.5)
         )
         fig = plt.gcf()
         _relabel_shap(fig, lang)
-        fig.axes[0].set_xlabel(tr("SHAP value ({units})", lang).format(units=tr(g.units, lang)))
-        title = tr("{kind} model: SHAP values of {n} customers", lang)
+        fig.axes[0].set_xlabel(tr("axis_shap", lang).format(units=tr(g.units, lang)))
+        title = tr("title_beeswarm", lang)
         fig.suptitle(title.format(kind=g.title(lang), n=f"{len(g.contributions):,}"))
         fig.tight_layout()
     return fig
@@ -148,9 +150,9 @@ def bar_figure(g: GlobalExplanation, top: int = 20, lang: Lang = "en") -> Figure
     with plot_language(lang):
         fig = Figure(figsize=(8, 0.32 * len(imp) + 1.4))
         ax = fig.subplots()
-        ax.barh(imp.index, imp["mean_abs_shap"], color="#1E88E5")
-        ax.set_xlabel(tr("mean |SHAP value| ({units})", lang).format(units=tr(g.units, lang)))
-        ax.set_title(tr("{kind} model: global feature importance", lang).format(kind=g.title(lang)))
+        ax.barh([feature_label(f, lang) for f in imp.index], imp["mean_abs_shap"], color="#1E88E5")
+        ax.set_xlabel(tr("axis_mean_shap", lang).format(units=tr(g.units, lang)))
+        ax.set_title(tr("title_importance", lang).format(kind=g.title(lang)))
         fig.tight_layout()
     return fig
 
@@ -171,18 +173,18 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
         shown = np.isfinite(x) & (x >= lo) & (x <= hi)
         dots = ax.scatter(x[shown], shap_values.to_numpy()[shown], c=g.prediction[shown], s=9,
                           cmap="coolwarm", alpha=0.7)  # fmt: skip
-        fig.colorbar(dots, ax=ax, label=tr("prediction", lang))
-        ax.set_xlabel(tr("{feature} (1st to 99th percentile)", lang).format(feature=feature))
+        fig.colorbar(dots, ax=ax, label=tr("colorbar_prediction", lang))
+        ax.set_xlabel(tr("axis_percentile", lang).format(feature=feature_label(feature, lang)))
     else:
         keys = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
         groups = shap_values.groupby(keys.to_numpy())
         names = list(groups.groups)
         ax.boxplot([groups.get_group(n).to_numpy() for n in names],
                    tick_labels=[_level(feature, n, lang) for n in names])  # fmt: skip
-        ax.set_xlabel(feature)
+        ax.set_xlabel(feature_label(feature, lang))
     ax.axhline(0.0, color="grey", linewidth=0.8)
-    ax.set_ylabel(tr("SHAP value ({units})", lang).format(units=tr(g.units, lang)))
-    ax.set_title(tr("dependence: {feature}", lang).format(feature=feature))
+    ax.set_ylabel(tr("axis_shap", lang).format(units=tr(g.units, lang)))
+    ax.set_title(tr("title_dependence", lang).format(feature=feature_label(feature, lang)))
     fig.tight_layout()
     return fig
 
@@ -190,7 +192,7 @@ def _dependence_figure(g: GlobalExplanation, feature: str, lang: Lang) -> Figure
 def _level(column: str | None, key: object, lang: Lang) -> str:
     """A group's name in ``lang``: a category level translated, "(missing)" too."""
     if key == MISSING_GROUP:
-        return tr(MISSING_GROUP, lang)
+        return tr("missing_group", lang)
     return category(column, key, lang) if column and has_levels(column) else str(key)
 
 
@@ -210,11 +212,12 @@ def _drivers_figure(table: pd.DataFrame, title: str, max_groups: int, lang: Lang
     ax = fig.subplots()
     limit = float(np.nanmax(np.abs(values.to_numpy()))) if values.size else 1.0
     image = ax.imshow(values.to_numpy(), cmap="coolwarm", vmin=-limit, vmax=limit, aspect="auto")
-    ax.set_xticks(range(values.shape[1]), values.columns, rotation=40, ha="right", fontsize=8)
+    names = [feature_label(c, lang) for c in values.columns]
+    ax.set_xticks(range(values.shape[1]), names, rotation=40, ha="right", fontsize=8)
     labels = [f"{_level(shown.index.name, k, lang)} (n={n}, p={p:.2f})" for k, n, p in
               zip(shown.index, shown["customers"], shown["mean_prediction"], strict=True)]  # fmt: skip
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
-    fig.colorbar(image, ax=ax, label=tr("mean SHAP value (+ raises the score)", lang))
+    fig.colorbar(image, ax=ax, label=tr("colorbar_mean_shap", lang))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -233,7 +236,9 @@ def global_figures(
         figures[f"dependence_{feature}"] = dependence_figure(g, feature, lang)
     for column in groups:
         if column in g.frame.columns:
-            title = tr("drivers by {column}", lang).format(column=tr(column, lang))
+            title = tr("title_drivers", lang).format(
+                column=tr("by_manager", lang) if column == "account_manager_id" else column
+            )
             figures[f"drivers_by_{column}"] = drivers_figure(
                 drivers_by(g, column), title, lang=lang
             )

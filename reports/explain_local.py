@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.lang import Lang
+from features.shown import feature_label
 from reports.explain_global import UNITS, ExplainError, _relabel_shap, png_bytes
 from reports.i18n import category, plot_language, tr
 from scoring.reasons import Reason, explain_frame
@@ -104,22 +105,22 @@ def waterfall_figure(e: CustomerExplanation, max_display: int = 12) -> Figure:
         values=e.contributions.to_numpy(dtype=np.float64),
         base_values=e.base_value,
         data=np.array(shown, dtype=object),
-        feature_names=list(e.contributions.index),
+        feature_names=[feature_label(f, lang) for f in e.contributions.index],
     )
     with plot_language(lang):
         plt.figure()
         shap.plots.waterfall(explanation, max_display=max_display, show=False)
         fig = plt.gcf()
         _relabel_shap(fig, lang)
-        what = "P(churn)" if e.kind == "churn" else "expected value"
-        title = tr("customer {customer}: {what} {p}; raw score {raw} ({units})", lang)
+        what = "p_churn" if e.kind == "churn" else "expected_value"
+        title = tr("title_customer", lang)
         fig.suptitle(
             title.format(
                 customer=e.customer_id,
                 what=tr(what, lang),
                 p=f"{e.probability:.3f}",
                 raw=f"{e.raw_score:+.3f}",
-                units=tr(UNITS.get(e.kind, "raw score"), lang),
+                units=tr(UNITS.get(e.kind, "units_raw"), lang),
             ),
             fontsize=10,
         )

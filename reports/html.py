@@ -19,11 +19,11 @@ from markupsafe import Markup
 
 from core.lang import Lang
 from core.money import currency_prefix, format_money
-from features.pipeline.segments import SEGMENT_TITLES
+from features.shown import feature_label
 from reports.assessment import assessment, trend_section
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
-from reports.template import ENV, TEXT
+from reports.template import ENV
 
 
 @dataclass(frozen=True)
@@ -100,37 +100,37 @@ Shown = str | tuple[str, ...]
 Formatter = Callable[[object], Shown]
 
 METRIC_COLUMNS = {
-    "roc_auc": "ROC-AUC",
-    "roc_auc_live": "ROC-AUC, live",
-    "pr_auc": "PR-AUC",
-    "pr_auc_live": "PR-AUC, live",
-    "top_decile_lift": "lift, top 10%",
-    "brier": "Brier",
-    "ece": "ECE",
-    "lost_value_captured_top_decile": "lost value in top 10%",
-    "campaign_profit": "best campaign profit",
+    "roc_auc": "roc_auc",
+    "roc_auc_live": "roc_auc_live",
+    "pr_auc": "pr_auc",
+    "pr_auc_live": "pr_auc_live",
+    "top_decile_lift": "lift_top_10",
+    "brier": "brier",
+    "ece": "ece",
+    "lost_value_captured_top_decile": "lost_value_in_top_10",
+    "campaign_profit": "best_campaign_profit",
 }
 AT_RISK_COLUMNS = {
-    "rank": "#",
+    "rank": "rank_sign",
     "customer_id": "customer",
     "account_manager_id": "manager",
     "segment": "segment",
     "lifecycle_status": "lifecycle",
-    "churn_probability": "P(churn)",
-    "predicted_value": "value if retained",
-    "expected_value_at_risk": "value at risk",
+    "churn_probability": "p_churn",
+    "predicted_value": "value_if_retained",
+    "expected_value_at_risk": "value_at_risk",
     "risk_band": "band",
-    "reasons": "top reasons",
+    "reasons": "top_reasons",
 }
 SCORECARD_COLUMNS = {
     "account_manager_id": "manager",
     "team": "team",
     "portfolio_start": "book",
     "churn_rate": "churn",
-    "value_weighted_retention": "value-weighted retention",
-    "risk_adjusted_retention": "risk-adjusted retention",
+    "value_weighted_retention": "value_weighted_retention",
+    "risk_adjusted_retention": "risk_adjusted_retention",
     "satisfaction": "satisfaction",
-    "sales_vs_quota": "sales / quota",
+    "sales_vs_quota": "sales_quota",
     "score": "score",
     "grade": "grade",
     "rank": "rank",
@@ -140,46 +140,32 @@ MANAGER_COLUMN = "account_manager_id"
 INDICATOR_COLUMNS = {
     "account_manager_id": "manager",
     "team": "team",
-    "repeat_purchase_rate": "repeat purchase",
-    "contact_response_rate": "contact response",
-    "contact_conversion_rate": "contact conversion",
-    "avg_contact_cost": "cost per contact",
+    "repeat_purchase_rate": "repeat_purchase",
+    "contact_response_rate": "contact_response",
+    "contact_conversion_rate": "contact_conversion",
+    "avg_contact_cost": "cost_per_contact",
     "upsell_rate": "upsell",
-    "new_customers": "new customers",
-    "complaint_rate": "complaint rate",
+    "new_customers": "new_customers",
+    "complaint_rate": "complaint_rate",
     "satisfaction": "satisfaction",
 }
 """The CRM indicators (``kpi.indicators``), shown beside the 100 points."""
 RFM_COLUMNS = {
     "customers": "customers",
-    "share_of_customers": "share of customers",
-    "value_if_retained": "value if retained",
+    "share_of_customers": "share_of_customers",
+    "value_if_retained": "value_if_retained",
     "churn_rate": "churn",
-    "expected_value_at_risk": "value at risk",
-    "share_of_value_at_risk": "share of value at risk",
+    "expected_value_at_risk": "value_at_risk",
+    "share_of_value_at_risk": "share_of_value_at_risk",
 }
 CAMPAIGN_COLUMNS = {
     "account_manager_id": "manager",
     "contacted": "contacted",
-    "control": "control group",
-    "churn_rate_contacted": "churn, contacted",
-    "churn_rate_control": "churn, control",
-    "incremental_retained_value": "incremental retained value",
+    "control": "control_group",
+    "churn_rate_contacted": "churn_contacted",
+    "churn_rate_control": "churn_control",
+    "incremental_retained_value": "incremental_retained_value",
 }
-METRICS_NOTE = (
-    "Test-cutoff metrics of the champion (first row) and of the baselines it must beat; "
-    "live: on the customers not lapsed at the test cutoff, the ones a retention contact "
-    "can still save."
-)
-CAMPAIGN_NOTE = (
-    "Retention campaigns of the period against their control groups: the control group's churn "
-    "rate minus the contacted customers' churn rate, times the contacted customers' value. "
-    "Reported beside the 100 points, not inside them."
-)
-INDICATOR_NOTE = (
-    "Indicators of documents 001 and 004, reported beside the 100 points, not inside them; "
-    "a dash: the data lacks what the rate needs."
-)
 PERCENT = ("churn_rate", "satisfaction", "sales_vs_quota", "lost_value_captured_top_decile",
            "churn_rate_contacted", "churn_rate_control", "share_of_customers",
            "share_of_value_at_risk", "repeat_purchase_rate", "contact_response_rate",
@@ -231,6 +217,13 @@ def _cell(shown: Shown, numeric: bool, band: str | None = None) -> Cell:
     return Cell(shown, css, band=band)
 
 
+def _index_cell(index: str, key: object, lang: Lang) -> str:
+    """A row's name: a feature by the registry's words, a scorer by the catalogue's."""
+    if index == "feature":
+        return feature_label(str(key), lang)
+    return category(index, key, lang) if has_levels(index) else str(key)
+
+
 def report_table(
     frame: pd.DataFrame,
     columns: Mapping[str, str],
@@ -250,7 +243,7 @@ def report_table(
         css = "model" if highlight is not None and key == highlight else ""
         if row_class is not None:
             css = f"{css} {row_class(row)}".strip()
-        tds = [Cell(str(key), None)] if index else []
+        tds = [Cell(_index_cell(index, key, lang), None)] if index else []
         for c in shown:
             fmt, numeric = cells[c]
             band = str(row[c]) if c == "risk_band" and not _missing(row[c]) else None
@@ -300,10 +293,9 @@ def _rfm(r: ReportInputs) -> Table | None:
     """Section 5: the book by RFM segment, one row per segment titled in the report's language."""
     if r.rfm_segments is None:
         return None
-    lang_index = 0 if r.lang == "en" else 1
-    titles = [SEGMENT_TITLES[s][lang_index] for s in r.rfm_segments["rfm_segment"]]
+    titles = [category("rfm_segment", s, r.lang) for s in r.rfm_segments["rfm_segment"]]
     frame = r.rfm_segments.set_index(pd.Index(titles))
-    return report_table(frame, RFM_COLUMNS, "RFM segment", lang=r.lang)
+    return report_table(frame, RFM_COLUMNS, "rfm_segment", lang=r.lang)
 
 
 def _currency_note(currency: str | None, lang: Lang) -> tuple[str, ...]:
@@ -311,9 +303,7 @@ def _currency_note(currency: str | None, lang: Lang) -> tuple[str, ...]:
     if not currency:
         return ()
     sign = currency_prefix(currency).strip()
-    if lang == "zh":
-        return (f"金额单位：{currency.upper()}（{sign}）。",)
-    return (f"Amounts are in {currency.upper()} ({sign}).",)
+    return (tr("currency_note", lang).format(code=currency.upper(), sign=sign),)
 
 
 def _campaigns(managers: pd.DataFrame, lang: Lang, currency: str | None = None) -> Campaigns | None:
@@ -324,7 +314,7 @@ def _campaigns(managers: pd.DataFrame, lang: Lang, currency: str | None = None) 
     if rows.empty:
         return None
     total = rows["incremental_retained_value"].sum(min_count=1)
-    line = tr("Incremental retained value, all managers: {total}", lang)
+    line = tr("campaign_total", lang)
     shown = "n/a" if pd.isna(total) else format_money(total, currency)
     return Campaigns(report_table(rows, CAMPAIGN_COLUMNS, lang=lang), line.format(total=shown))
 
@@ -334,11 +324,11 @@ def _context(r: ReportInputs) -> dict[str, Any]:
     template escapes them) except the report's own texts, which are trusted markup."""
 
     def text(key: str, **values: str) -> Markup:
-        return Markup(tr(TEXT[key], r.lang)).format(**values)
+        return Markup(tr(key, r.lang)).format(**values)
 
     models = ", ".join(f"{k} {v}" for k, v in r.models.items())
-    period = tr("for {period}", r.lang).format(period=r.period) if r.period else ""
-    drivers = {"mean_abs_shap": "mean |SHAP|", "mean_shap": "mean SHAP"}
+    period = tr("for_period", r.lang).format(period=r.period) if r.period else ""
+    drivers = {"mean_abs_shap": "mean_shap", "mean_shap": "mean_shap_signed"}
     return {
         "lang": r.lang,
         "t": lambda words: tr(words, r.lang),
@@ -350,10 +340,10 @@ def _context(r: ReportInputs) -> dict[str, Any]:
             models=models,
             generated=r.generated_at,
         ),
-        "label": text("label", label=r.label_definition or tr("not recorded", r.lang)),
+        "label": text("label", label=r.label_definition or tr("not_recorded", r.lang)),
         "notes": (*_currency_note(r.currency, r.lang), *r.notes),
         "h_quality": text("h_quality"),
-        "metrics_note": tr(METRICS_NOTE, r.lang),
+        "metrics_note": tr("metrics_note", r.lang),
         "quality": _quality(r),
         "h_at_risk": text("h_at_risk", top_n=str(len(r.at_risk))),
         "at_risk_note": text("at_risk_note"),
@@ -364,8 +354,8 @@ def _context(r: ReportInputs) -> dict[str, Any]:
         "driver_images": _figures(r.driver_images, r.lang),
         "h_kpi": text("h_kpi", period=period),
         "kpi": _kpi(r),
-        "campaign_note": tr(CAMPAIGN_NOTE, r.lang),
-        "indicator_note": tr(INDICATOR_NOTE, r.lang),
+        "campaign_note": tr("campaign_note", r.lang),
+        "indicator_note": tr("indicator_note", r.lang),
         "h_rfm": text("h_rfm"),
         "rfm_note": text("rfm_note"),
         "rfm": _rfm(r),

@@ -37,7 +37,7 @@ from reports.explain_global import (
     png_bytes,
 )
 from reports.explain_local import select_customers
-from reports.i18n import NO_FONT, cjk_font, plot_language, tr
+from reports.i18n import cjk_font, plot_language, tr
 from reports.sources import (
     ScoredRows,
     champions_for,
@@ -53,22 +53,22 @@ from scoring.store.plans import PlanStore
 from scoring.store.predictions import PredictionStore
 
 QUALITY_ARTIFACTS = {
-    "Gains and lift on the test cutoff (model and baselines)": "plots/churn_gains_lift.png",
-    "Calibration on the test cutoff": "plots/churn_calibration.png",
+    "fig_gains_lift": "plots/churn_gains_lift.png",
+    "fig_calibration": "plots/churn_calibration.png",
 }
 METRICS_ARTIFACT = "metrics/churn.csv"
 PLOT_LABELS = (
-    "gains",
-    "lift",
-    "random",
-    "share of customers contacted",
-    "share of churners found",
-    "calibration on the test cutoff",
-    "mean predicted P(churn)",
-    "observed churn rate",
-    "perfect",
+    "plot_gains",
+    "plot_lift",
+    "plot_random",
+    "plot_share_contacted",
+    "plot_share_found",
+    "plot_calibration_title",
+    "plot_mean_predicted",
+    "plot_observed_rate",
+    "plot_perfect",
 )
-"""The English labels of the training run's quality plots (``training.evaluation.plots``)."""
+"""The catalogue ids of the labels of the training run's quality plots (``training.evaluation.plots``)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def model_quality(
         return (
             None,
             {},
-            [tr("the churn champion records no training run: model quality left out", lang)],
+            [tr("note_no_run", lang)],
         )
     metrics, images, notes = None, {}, []
     with tempfile.TemporaryDirectory() as tmp, _quiet_downloads():
@@ -140,7 +140,7 @@ def model_quality(
                     run_id=run_id, artifact_path=artifact, dst_path=tmp, tracking_uri=tracking_uri
                 )
             except (MlflowException, OSError) as exc:
-                note = tr("run {run_id} has no {artifact}: {error}", lang)
+                note = tr("note_no_artifact", lang)
                 notes.append(note.format(run_id=run_id, artifact=artifact, error=str(exc)[:200]))
                 continue
             if caption is None:
@@ -181,7 +181,7 @@ def _quality_plots_in(lang: Lang, run_id: str, tracking_uri: str, tmp: str) -> d
             if c.startswith("p_") and c != "p_churn"
         }
     )
-    text = {label: tr(label, lang) for label in PLOT_LABELS}
+    text = {tr(label, "en"): tr(label, lang) for label in PLOT_LABELS}
     gains_caption, calibration_caption = QUALITY_ARTIFACTS
     with plot_language(lang):
         return {
@@ -214,17 +214,28 @@ def global_drivers(
     features = features_from_store(cfg, scored.asof, sample_ids(scored.predictions, sample))
     g = global_explanation(champions.churn, features, sample=None)
     images = {
-        "Mean |SHAP value| per feature": png_bytes(bar_figure(g, top=15, lang=lang)),
-        "SHAP value of every sampled customer": png_bytes(beeswarm_figure(g, top=15, lang=lang)),
+        "fig_importance": png_bytes(bar_figure(g, top=15, lang=lang)),
+        "fig_beeswarm": png_bytes(beeswarm_figure(g, top=15, lang=lang)),
     }
     for column, caption in (
-        ("segment", "Drivers by segment (mean SHAP value)"),
-        ("account_manager_id", "Drivers by account manager (largest books)"),
+        ("segment", "fig_drivers_segment"),
+        ("account_manager_id", "fig_drivers_manager"),
     ):
         if column in g.frame.columns:
             table = drivers_by(g, column)
             images[caption] = png_bytes(drivers_figure(table, tr(caption, lang), lang=lang))
     return images, importance(g).head(15), len(g.contributions)
+
+
+def label_text(label: object, lang: Lang) -> str:
+    """The churn definition a model records, in ``lang``: from its rule and horizon where the
+    metadata holds them, else its recorded text as it is."""
+    if not isinstance(label, dict):
+        return str(label)
+    rule, h = label.get("churn_definition"), label.get("horizon_days")
+    if rule in ("contractual", "non_contractual", "mixed") and isinstance(h, int):
+        return tr("label_rest", lang).format(rule=tr(f"label_{rule}", lang).format(h=h), h=h)
+    return str(label.get("text") or label)
 
 
 def month_scorecards(
@@ -283,7 +294,7 @@ def gather_report_inputs(
     asof_text = scored.asof
     notes = [n for n in [version_note(scored, champions, lang)] if n]
     if lang != "en" and cjk_font() is None:
-        notes.append(tr(NO_FONT, lang))
+        notes.append(tr("note_no_font", lang))
     step("explaining the top at-risk customers")
     at_risk = top_at_risk(champions, cfg, scored, top, lang)
     step("computing global drivers")
@@ -294,20 +305,18 @@ def gather_report_inputs(
     month = period or default_month(pd.Timestamp(asof_text), kpi)
     card, plans, trends = None, None, None
     if data is None:
-        notes.append(tr("no --data given: the KPI scorecards are left out", lang))
+        notes.append(tr("note_no_data", lang))
     else:
         step(f"scoring account managers for {month}")
         try:
             card = month_scorecards(cfg, data, month, kpi)
         except ChurnError as exc:
-            note = tr("KPI scorecards for {month} left out: {error}", lang)
+            note = tr("note_kpi_left_out", lang)
             notes.append(note.format(month=month, error=exc))
         if card is not None:
             step("reading the improvement plans and the last 12 months' scorecards")
             plans, trends = plans_and_trends(cfg, data, month, kpi)
-    label = champions.churn.metadata.get("label_definition", "")
-    if isinstance(label, dict):
-        label = label.get("text") or str(label)
+    label = label_text(champions.churn.metadata.get("label_definition", ""), lang)
     return ReportInputs(
         asof=asof_text,
         models={

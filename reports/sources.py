@@ -114,9 +114,5 @@ def version_note(rows: ScoredRows, champions: Champions, lang: Lang = "en") -> s
     than the one explaining them."""
     if rows.scored_by is None or rows.scored_by == champions.churn_version:
         return None
-    note = tr(
-        "the scores of {asof} were made by churn model v{scored_by}; the reasons are those of "
-        "the current champion v{champion} (re-run `churn score --asof {asof}` to align them)",
-        lang,
-    )
+    note = tr("note_version", lang)
     return note.format(asof=rows.asof, scored_by=rows.scored_by, champion=champions.churn_version)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from core.economics import SegmentedEconomics, saved_value
-from core.lang import Lang
+from core.lang import Lang, catalogue, show_date
 
 MONTH_DAYS = 30.4
 
@@ -82,14 +82,8 @@ def contact_benefit(
     return np.where(np.isnan(effect), flat, saved_value(v, np.nan_to_num(effect), cost))
 
 
-WHY: dict[str, dict[Lang, str]] = {
-    "renewal": {"en": "renewal of {amount} due {date}", "zh": "{date} 到期续约，金额 {amount}"},
-    "probability": {"en": "P(churn) {pct}", "zh": "流失概率 {pct}"},
-    "complaints": {"en": "{n} complaint{s} open", "zh": "{n} 个投诉未解决"},
-    "silent": {"en": "no purchase for {days} days", "zh": "{days} 天未购买"},
-    "lift": {"en": "a contact is worth {amount}", "zh": "一次联系预计挽回 {amount}"},
-}
-"""The parts of a row's one-line "why", in English and Chinese."""
+WHY = ("renewal", "probability", "complaints", "silent", "lift")
+"""The parts of a row's one-line "why" (``why_*`` in the catalogue's ``lists`` area)."""
 
 SILENT_DAYS = 60
 """Days without a purchase from which the line mentions the silence."""
@@ -113,14 +107,15 @@ def why_listed(
     """One line on why a customer is on the at-risk list: a renewal due within the horizon (and
     its amount), else P(churn) with the open complaints and a long silence; then the benefit.
     ``row`` holds the store's columns; ``money`` formats amounts (a currency sign, for one)."""
-    words = {k: v[lang] for k, v in WHY.items()}
+    words = {k: catalogue("lists").t(f"why_{k}", lang) for k in WHY}
     parts: list[str] = []
     end = row.get("contract_end_date")
     value = _number(row.get("predicted_value"))
     if end:
         days = (pd.Timestamp(str(end)) - pd.Timestamp(asof)).days
         if 0 <= days <= horizon_days and not math.isnan(value):
-            parts.append(words["renewal"].format(amount=money.format(value), date=str(end)[:10]))
+            day = show_date(str(end), lang)
+            parts.append(words["renewal"].format(amount=money.format(value), date=day))
     p = _number(row.get("churn_probability"))
     if not math.isnan(p):
         parts.append(words["probability"].format(pct=f"{p:.0%}"))
@@ -133,4 +128,4 @@ def why_listed(
     benefit = _number(row.get("benefit"))
     if not math.isnan(benefit) and benefit > 0:
         parts.append(words["lift"].format(amount=money.format(benefit)))
-    return ("，" if lang == "zh" else ", ").join(parts)
+    return catalogue("lists").t("why_separator", lang).join(parts)

@@ -11,14 +11,16 @@ same columns in the same order; score columns are named after the label horizon
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from core.lang import Lang
+from features.shown import category
 from scoring.benefit import why_listed
 from scoring.config import ActionRule
+from scoring.reasons import reason_sentences
 
 AT_RISK = "at_risk"
 WIN_BACK = "win_back"
@@ -94,14 +96,20 @@ def recommended_actions(
 
 
 def present(
-    rows: pd.DataFrame, horizon_days: int, reasons: int = 3, money: str = "{:,.0f}"
+    rows: pd.DataFrame,
+    horizon_days: int,
+    reasons: int = 3,
+    lang: Lang = "en",
+    money: str = "{:,.0f}",
 ) -> pd.DataFrame:
     """Stored or freshly scored prediction rows as list rows: horizon-named score columns,
-    dates as ``YYYY-MM-DD``, probabilities to 4 decimals and values to 2, ``rank`` an integer."""
+    dates as ``YYYY-MM-DD``, probabilities to 4 decimals and values to 2, ``rank`` an integer;
+    the reasons and the line on why a row is listed in ``lang`` (:func:`named_values` names
+    the other values people read). Column names stay English identifiers."""
     h = f"_{horizon_days}d"
     out = rows.rename(columns={k: f"{v}{h}" for k, v in SCORE_NAMES.items()})
     if "reasons" in out:
-        listed = [_reason_list(r) for r in out["reasons"]]
+        listed = [reason_sentences(r, lang, reasons) for r in out["reasons"]]
         for i in range(reasons):
             out[f"reason_{i + 1}"] = [r[i] if i < len(r) else "" for r in listed]
     out["benefit"] = pd.to_numeric(
@@ -109,7 +117,7 @@ def present(
         errors="coerce",
     ).round(VALUE_DECIMALS)
     out["why_listed"] = [
-        why_listed(r, str(r.get("asof")), horizon_days, money=money)
+        why_listed(r, str(r.get("asof")), horizon_days, lang, money)
         for r in rows.to_dict("records")
     ]
     for col in ("last_purchase_date", "contract_end_date"):
@@ -128,11 +136,23 @@ def present(
     return out.reindex(columns=list(list_columns(horizon_days, reasons)))
 
 
-def _reason_list(value: object) -> list[str]:
-    """A stored ``reasons`` cell (a JSON list, or a list) as a list of sentences."""
-    if isinstance(value, str):
-        return [str(s) for s in json.loads(value)]
-    return [str(s) for s in value] if isinstance(value, list | tuple) else []
+NAMED_COLUMNS = ("lifecycle_status", "risk_band", "rfm_segment", "recommended_action")
+"""The list columns whose fixed values are named per language (``core/words/values.yaml``)."""
+
+
+def named_values(
+    rows: pd.DataFrame, lang: Lang, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """List rows (:func:`present`) with lifecycle, risk band, RFM segment and recommended action
+    (or only ``columns``) named in ``lang``, for people reading a list (a CSV export, ``churn
+    score --lang``); English keeps the stored identifiers."""
+    if lang == "en":
+        return rows
+    out = rows.copy()
+    for col in NAMED_COLUMNS if columns is None else columns:
+        if col in out:
+            out[col] = [v if not isinstance(v, str) else category(col, v, lang) for v in out[col]]
+    return out
 
 
 def list_order(rows: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import Lang, catalogue
 from features.catalog import sentence, to_float
 
 
@@ -95,9 +95,11 @@ SPARE = 3
 """Reasons looked at per reason shown: sentences that repeat are dropped, the next ones move up."""
 
 
-def unique_left(grid: np.ndarray, k: int) -> np.ndarray:
+def unique_left(grid: np.ndarray, k: int, carried: np.ndarray | None = None) -> np.ndarray:
     """``grid`` (rows x slots of sentences, ``""`` empty) with each sentence kept once per row,
-    at its first slot, the rest moved left in order; the first ``k`` slots. Vectorised."""
+    at its first slot, the rest moved left in order; the first ``k`` slots. Vectorised. With
+    ``carried`` (a grid of the same shape), that grid's cells are kept, emptied and moved the
+    same way and returned instead."""
     grid = grid.copy()
     for c in range(1, grid.shape[1]):
         seen = np.zeros(len(grid), dtype=bool)
@@ -105,6 +107,8 @@ def unique_left(grid: np.ndarray, k: int) -> np.ndarray:
             seen |= grid[:, c] == grid[:, d]
         grid[seen & (grid[:, c] != ""), c] = ""
     moved = np.argsort(grid == "", axis=1, kind="stable")
+    if carried is not None:
+        grid = np.where(grid == "", "", carried).astype(object)
     return np.take_along_axis(grid, moved, axis=1)[:, :k]
 
 
@@ -117,8 +121,8 @@ def explain_frame(
 
 
 NO_RISK_REASON: dict[Lang, str] = {
-    "en": "nothing in the data raises this customer's risk; listed for the value at stake",
-    "zh": "数据中没有提高该客户流失风险的因素；因涉及的价值而列出",
+    "en": catalogue("lists").t("no_risk_reason", "en"),
+    "zh": catalogue("lists").t("no_risk_reason", "zh"),
 }
 """What a retention list says for a row whose features all lower the risk."""
 
@@ -184,21 +188,62 @@ def risk_reason_json(
     frame: pd.DataFrame,
     bundle: ModelBundle,
     k: int,
-    lang: Lang,
     contributions: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per row, its risk-raising sentences as a JSON list (the store's ``reasons`` column), or
-    the list of :data:`NO_RISK_REASON` alone; the text ``json.dumps`` gives, built per column."""
-    grid = risk_sentences(frame, bundle, k, lang, contributions, _json_text)
+    """Per row, its risk-raising reasons as the store keeps them (its ``reasons`` column): a JSON
+    list of ``{"feature", "value", "contribution"}`` objects, largest first, ``[]`` when nothing
+    raises the risk. Sentences are made when the list is read, in the reader's language
+    (:func:`reason_sentences`). Built per column, not per row."""
+    if not len(frame):
+        return np.empty(0, dtype=object)
+    names = bundle.feature_names
+    if contributions is None:
+        contributions = bundle.contributions(frame).to_numpy(dtype=np.float64)
+    values = np.asarray(contributions, dtype=np.float64)[:, : len(names)]
+    order, keep = raising_order(values, k * SPARE)
+    sentences = np.full(order.shape, "", dtype=object)
+    objects = np.full(order.shape, "", dtype=object)
+    for j in np.unique(order[keep]):
+        rows, slots = np.nonzero((order == j) & keep)
+        picked = frame[names[j]].to_numpy()[rows]
+        codes, uniques = pd.factorize(picked, use_na_sentinel=True)
+        plain = uniques.tolist() if uniques.dtype.kind == "f" else [_plain(u) for u in uniques]
+        plain.append(None)  # code -1 (missing) reads the last entry
+        texts = np.array([_sentence(names[j], u, "en") for u in plain], dtype=object)
+        heads = np.array(
+            [f'{{"feature": {_json_text(names[j])}, "value": {json.dumps(u, ensure_ascii=False)}, '
+             '"contribution": ' for u in plain],
+            dtype=object,
+        )  # fmt: skip
+        amounts = np.char.mod("%.4f", values[rows, order[rows, slots]]).astype(object)
+        sentences[rows, slots] = texts[codes]
+        objects[rows, slots] = heads[codes] + amounts + "}"
+    grid = unique_left(sentences, k, carried=objects)
     if grid.shape[1] == 0:
-        return np.full(len(frame), json.dumps([NO_RISK_REASON[lang]], ensure_ascii=False), object)
+        return np.full(len(frame), "[]", dtype=object)
     joined = grid[:, 0]
     for c in range(1, grid.shape[1]):
         cell = grid[:, c]
         joined = np.where(cell != "", joined + ", " + cell, joined)
-    rows = "[" + joined + "]"
-    rows[grid[:, 0] == ""] = json.dumps([NO_RISK_REASON[lang]], ensure_ascii=False)
-    return rows
+    return ("[" + joined + "]").astype(object)
+
+
+def reason_sentences(stored: object, lang: Lang, k: int | None = None) -> list[str]:
+    """A stored ``reasons`` cell (JSON text or a list) as sentences in ``lang``: each
+    ``{"feature", "value"}`` object read through the feature registry, a sentence stored by an
+    older scoring as it is, no sentence twice; an empty list says that nothing raises the risk."""
+    items = json.loads(stored) if isinstance(stored, str) and stored else stored
+    if not isinstance(items, list | tuple):
+        return []
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, dict) and "feature" in item:
+            text = _sentence(str(item["feature"]), item.get("value"), lang)
+        else:
+            text = str(item)
+        if text not in out:
+            out.append(text)
+    return out[:k] if out else [NO_RISK_REASON[lang]]
 
 
 _json_text: Callable[[str], str] = encode_basestring

@@ -27,7 +27,15 @@ from pydantic_core import from_json
 from starlette.responses import JSONResponse
 
 from scoring.config import ServingConfig
-from serving.errors import REQUEST_ID, Problem, error_body, error_response, scrub
+from serving.errors import (
+    REQUEST_ID,
+    REQUEST_LANG,
+    Problem,
+    error_body,
+    error_response,
+    request_lang,
+    scrub,
+)
 from serving.state import ServiceState
 from serving.validation import check_body
 
@@ -100,7 +108,7 @@ def _unknown_parameters(scope: Scope, path: str) -> list[str]:
     if known is None:
         return []
     names = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return sorted(n for n in names if n not in known)
+    return sorted(n for n in names if n not in known and n != "lang")  # lang: every GET
 
 
 def json_depth(body: bytes) -> int:
@@ -295,6 +303,7 @@ class RequestGuard:
         given = _header(scope, b"x-request-id") or ""
         request_id = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
+        lang_token = REQUEST_LANG.set(request_lang(scope))
         send = _respond(scope, send, request_id)
         started = False
 
@@ -316,6 +325,7 @@ class RequestGuard:
                 await error_response(503, GENERIC_503)(scope, receive, tracking)
         finally:
             REQUEST_ID.reset(token)
+            REQUEST_LANG.reset(lang_token)
 
     async def _check(self, scope: Scope, receive: Receive) -> tuple[JSONResponse | None, Receive]:
         path = scope["path"].rstrip("/") or "/"

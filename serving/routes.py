@@ -10,7 +10,6 @@ assets this server holds.
 from __future__ import annotations
 
 import html
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from core.csv_out import to_csv_text
 from core.errors import ChurnError
+from core.lang import Lang, accept_language, parse_lang
 from kpi.config import KpiError
 from kpi.inputs import (
     DatasetCache,
@@ -35,7 +35,8 @@ from kpi.inputs import (
 )
 from kpi.periods import parse_period
 from scoring.champions import ModelHolder
-from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, named_values, present
+from scoring.reasons import reason_sentences
 from scoring.store.predictions import AtRiskQuery, StoredCustomer, StoreError, StoreUnavailable
 from serving.errors import Problem, error_response, pydantic_problems, scrub
 from serving.schemas import (
@@ -123,11 +124,12 @@ def example_records(svc: ServiceState) -> dict[str, dict[str, Any]]:
     }
 
 
-def customer_body(found: StoredCustomer) -> dict[str, Any]:
-    """``GET /customers/{id}``'s body from the store's :class:`CustomerScores` row."""
+def customer_body(found: StoredCustomer, lang: Lang = "en") -> dict[str, Any]:
+    """``GET /customers/{id}``'s body from the store's :class:`CustomerScores` row, its reasons
+    as sentences in ``lang``."""
     scores = dict(found.scores)
     text = scores.get("reasons")
-    scores["reasons"] = json.loads(text) if isinstance(text, str) and text else []
+    scores["reasons"] = reason_sentences(text, lang) if isinstance(text, str) and text else []
     for col in ("last_purchase_date", "contract_end_date"):
         if scores.get(col) is not None:
             scores[col] = str(scores[col])[:10]
@@ -165,6 +167,13 @@ class ListQuery:
     offset: int
     format: str | None
     sort: Literal["benefit", "value_at_risk"] = "benefit"
+    lang: Lang | None = None
+
+
+LANG_HELP = (
+    "Language of the values people read (reasons, why_listed, lifecycle, band, action) and of "
+    "error messages: en or zh; default: the Accept-Language header, else en. Keys stay English."
+)
 
 
 def _list_query(
@@ -187,9 +196,28 @@ def _list_query(
         "value_at_risk: expected value at risk first. The win-back list is always by value at "
         "risk.",
     ),
+    lang: Lang | None = Query(None, description=LANG_HELP),
 ) -> ListQuery:
     return ListQuery(
-        asof, account_manager_id, segment, rfm_segment, min_probability, limit, offset, format, sort
+        asof,
+        account_manager_id,
+        segment,
+        rfm_segment,
+        min_probability,
+        limit,
+        offset,
+        format,
+        sort,
+        lang,
+    )
+
+
+def asked_lang(request: Request, asked: str | None = None) -> Lang:
+    """The language a request asks for: ``lang``, else ``Accept-Language``, else English."""
+    return (
+        parse_lang(asked)
+        if asked
+        else accept_language(request.headers.get("accept-language")) or "en"
     )
 
 
@@ -252,10 +280,13 @@ def build_routes(
             return _unavailable(exc)
         except StoreError as exc:
             return _error(404, exc.public)
-        rows = present(page.rows, page.horizon_days, cfg.lists.reasons)
+        lang = asked_lang(request, q.lang)
+        rows = present(page.rows, page.horizon_days, cfg.lists.reasons, lang)
         wants_csv = q.format == "csv" or (
             q.format is None and "text/csv" in request.headers.get("accept", "")
         )
+        # a CSV is read by people: every fixed value named; JSON keeps the schema's enums
+        rows = named_values(rows, lang, None if wants_csv else ("recommended_action",))
         if wants_csv:
             return Response(
                 to_csv_text(rows),
@@ -361,9 +392,11 @@ def build_routes(
 
     @app.get("/customers/{customer_id}", response_model=CustomerResponse)
     def customer(
+        request: Request,
         svc: ServiceState = Depends(service),
         customer_id: str = Path(..., min_length=1, max_length=200),
         asof: str | None = Query(None, pattern=DATE_PATTERN, description="Default: latest."),
+        lang: Lang | None = Query(None, description=LANG_HELP),
     ) -> Any:
         """One customer's features exactly as the latest batch scoring scored them (a ready
         /predict record) and the scores it stored."""
@@ -378,6 +411,6 @@ def build_routes(
             return _error(
                 404, f"customer {customer_id!r} was not scored {when}", ("path", "customer_id")
             )
-        return JSONResponse(customer_body(found))
+        return JSONResponse(customer_body(found, asked_lang(request, lang)))
 
     return app

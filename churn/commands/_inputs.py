@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 
+from core.lang import Lang, catalogue
+
+t = catalogue("cli").t
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -32,6 +36,7 @@ def load_folder(
     max_bad_row_share: float | None = None,
     config: Path | None = None,
     say_as_of: bool = True,
+    lang: Lang = "en",
 ) -> Dataset:
     """Load a data folder, stopping when a table rejects more than the bad-row share of the
     option, else of ``config``'s ``data:`` section (else 0.2); with ``say_as_of``, say which
@@ -41,7 +46,7 @@ def load_folder(
 
     settings = load_data_config(config)
     share = max_bad_row_share if max_bad_row_share is not None else settings.max_bad_row_share
-    with console.status(f"loading {data}"):
+    with console.status(t("loading", lang, path=data)):
         ds = load_dataset(
             data,
             as_of=as_of,
@@ -50,7 +55,10 @@ def load_folder(
             max_text_chars=settings.max_text_chars,
         )
     if say_as_of:
-        console.print(ds.as_of_text(), highlight=False)
+        source = t(f"as_of_{ds.as_of_source}", lang)
+        console.print(
+            t("as_of_date", lang, date=f"{ds.as_of:%Y-%m-%d}", source=source), highlight=False
+        )
     return ds
 
 
@@ -100,6 +108,7 @@ def champion_effects(
     store: str | None,
     required: bool,
     model_name: str | None = None,
+    lang: Lang = "en",
 ) -> tuple[pd.Series | None, str]:
     """Each customer's estimated effect of a contact from ``uplift-model@champion``, or from
     ``model_name``'s champion (a model of ``churn train-uplift``, scored on the customers table's
@@ -132,14 +141,17 @@ def champion_effects(
         scores = pd.Series(effect, index=customers["customer_id"].astype("str").to_numpy())
     else:
         scores = uplift_at(ds, when, model).set_index("customer_id")["uplift"]
-    return scores, f"uplift from {name} v{version}"
+    return scores, t("uplift_from", lang, name=name, version=version)
 
 
 Read = TypeVar("Read", "PeriodInputs", "StoredPredictions")
 
 
 def from_store(
-    serving: ServingConfig, console: Console, read: Callable[[PredictionStore], Read]
+    serving: ServingConfig,
+    console: Console,
+    read: Callable[[PredictionStore], Read],
+    lang: Lang = "en",
 ) -> Read:
     """What ``read`` gets from the prediction store, saying which scoring runs it used."""
     from kpi.inputs import PeriodInputs
@@ -147,16 +159,15 @@ def from_store(
 
     store = PredictionStore(serving.resolved_store_url())
     try:
-        with console.status(f"Reading predictions from {store.safe_url} ..."):
+        with console.status(t("reading_predictions", lang, url=store.safe_url)):
             got = read(store)
     finally:
         store.close()
     stored = got.stored if isinstance(got, PeriodInputs) else got
     run = stored.runs[-1]
-    console.print(
-        f"predictions made at {', '.join(stored.asof)} by {run.churn_model} "
-        f"v{run.churn_model_version} and {run.value_model} v{run.value_model_version} "
-        f"({store.safe_url})",
-        highlight=False,
-    )
+    churn = f"{run.churn_model} v{run.churn_model_version}"
+    value = f"{run.value_model} v{run.value_model_version}"
+    dates = ", ".join(stored.asof)
+    said = t("predictions_made", lang, dates=dates, churn=churn, value=value, url=store.safe_url)
+    console.print(said, highlight=False)
     return got

@@ -7,11 +7,11 @@ project modules only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 
-from core.lang import Lang
+from core.lang import LANG_ENV, LANGS, Lang, LangError, parse_lang
 
 # The names of ``features.adapters.importer.ADAPTERS`` (in its order), for help texts: importing the
 # adapters loads pandas and numpy. tests/churn/test_cli.py keeps these in step with the registry.
@@ -19,14 +19,28 @@ ADAPTER_NAMES = ("telco", "iranian", "cdnow", "ecommerce")
 SNAPSHOT_ADAPTER_NAMES = ("telco", "iranian", "ecommerce")
 
 
-def reasons_language(lang: str) -> Lang:
-    """``--lang`` of ``churn explain`` and ``churn report`` checked: en or zh, else an
-    ExplainError."""
-    from reports.explain_global import ExplainError
+def _checked_lang(value: str | None) -> str:
+    try:
+        return parse_lang(value)
+    except LangError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
-    if lang not in ("en", "zh"):
-        raise ExplainError(f"--lang must be en or zh, got {lang!r}")
-    return cast(Lang, lang)
+
+def reasons_language(lang: str) -> Lang:
+    """``--lang`` as a language (already checked by the option's callback)."""
+    return parse_lang(lang)
+
+
+LangOpt = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        envvar=LANG_ENV,
+        callback=_checked_lang,
+        help=f"Language of what the command prints for people: {' or '.join(LANGS)} "
+        f"(default: ${LANG_ENV}, else en). CSV and JSON keys stay English.",
+    ),
+]
 
 
 DataOpt = Annotated[

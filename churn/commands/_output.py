@@ -22,6 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import ChurnError
+from core.lang import Lang, catalogue, value_name
+
+t = catalogue("cli").t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -230,17 +233,18 @@ def num(x: float, fmt: str = ",.0f") -> str:
     return "-" if pd.isna(x) else format(x, fmt)
 
 
-def _flags(row: pd.Series) -> str:
+def _flags(row: pd.Series, lang: Lang = "en") -> str:
     names = [("first_place", "top"), ("last_place", "last"), ("improvement_plan", "plan"),
              ("probation", "probation")]  # fmt: skip
-    return " ".join(label for col, label in names if bool(row.get(col)) is True)
+    return " ".join(t(f"flag_{key}", lang) for col, key in names if bool(row.get(col)) is True)
 
 
-SCORECARD_CAPTION = (
-    "Book: customers at the period start; VWR: value-weighted retention; RAR: risk-adjusted "
-    "retention (1.0 = as predicted); CSAT: satisfied share; Flags: top, last, plan "
-    "(improvement plan), probation (not ranked); Payout: commission + ranking bonus or deduction"
-)
+def scorecard_caption(lang: Lang = "en") -> str:
+    """What the scorecard table's short headers mean."""
+    return t("scorecard_caption", lang)
+
+
+SCORECARD_CAPTION = scorecard_caption()
 
 
 SCORECARD_COLUMNS = ("account_manager_id", "team", "portfolio_start", "churn_rate",
@@ -270,7 +274,7 @@ ASSESSMENT_COLUMNS = ("probation", "satisfaction_source", "points_big_customers"
 """Document 000's assessment rules (``kpi.assessment``), when the scorecards hold them."""
 
 
-def indicator_table(frame: pd.DataFrame, title: str) -> Table:
+def indicator_table(frame: pd.DataFrame, title: str, lang: Lang = "en") -> Table:
     """The CRM indicators of scorecard rows (managers, then teams) as a terminal table."""
     import pandas as pd
 
@@ -278,14 +282,13 @@ def indicator_table(frame: pd.DataFrame, title: str) -> Table:
         title=title,
         header_style="bold",
         box=box.SIMPLE_HEAD,
-        caption="Beside the 100 points, not in them; - : the data lacks what the rate needs "
-        "(see notes)",
+        caption=t("indicator_caption", lang),
         caption_justify="left",
     )
-    heads = ["Manager", "Team", "Repeat", "Response", "Conversion", "Cost/contact", "Upsell",
-             "New", "Complaint", "CSAT"]  # fmt: skip
+    heads = ["manager", "team", "repeat", "response", "conversion", "cost_contact", "upsell",
+             "new", "complaint", "csat"]  # fmt: skip
     for h in heads:
-        table.add_column(h, justify="left" if h in ("Manager", "Team") else "right")
+        table.add_column(t(f"h_{h}", lang), justify="left" if h in ("manager", "team") else "right")
     for _, r in frame.iterrows():
         table.add_row(
             str(r["account_manager_id"]) if pd.notna(r["account_manager_id"]) else "",
@@ -302,7 +305,9 @@ def indicator_table(frame: pd.DataFrame, title: str) -> Table:
     return table
 
 
-def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None) -> Table:
+def scorecard_table(
+    frame: pd.DataFrame, title: str, caption: str | None = None, lang: Lang = "en"
+) -> Table:
     """A readable terminal table of scorecard rows (managers or teams)."""
     import pandas as pd
 
@@ -313,11 +318,12 @@ def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None)
         caption=caption,
         caption_justify="left",
     )
-    heads = ["Manager", "Team", "Book", "Churn", "VWR", "RAR", "CSAT", "Sales/quota", "Score",
-             "Grade", "Rank", "Flags", "Payout"]  # fmt: skip
+    heads = ["manager", "team", "book", "churn", "vwr", "rar", "csat", "sales_quota", "score",
+             "grade", "rank", "flags", "payout"]  # fmt: skip
     for h in heads:
         table.add_column(
-            h, justify="left" if h in ("Manager", "Team", "Grade", "Flags") else "right"
+            t(f"h_{h}", lang),
+            justify="left" if h in ("manager", "team", "grade", "flags") else "right",
         )
     for _, r in frame.iterrows():  # one row per manager or team, for display only
         table.add_row(
@@ -330,9 +336,11 @@ def scorecard_table(frame: pd.DataFrame, title: str, caption: str | None = None)
             pct(r["satisfaction"]),
             pct(r["sales_vs_quota"]),
             num(r["score"], ".2f"),
-            str(r["grade"]) if pd.notna(r["grade"]) else "-",
+            (value_name("grade", r["grade"], lang) or str(r["grade"]))
+            if pd.notna(r["grade"])
+            else "-",
             num(r["rank"], ".0f"),
-            _flags(r),
+            _flags(r, lang),
             num(r["payout"], ",.0f"),
         )
     return table

@@ -21,13 +21,23 @@ from churn.commands._inputs import (
     score_options,
     serving_config,
 )
-from churn.commands._options import ConfigOpt, DataOpt, PredOpt, StoreOpt
+from churn.commands._options import (
+    ConfigOpt,
+    DataOpt,
+    LangOpt,
+    PredOpt,
+    StoreOpt,
+    reasons_language,
+)
 from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages, num, write_frame
 from core.errors import ChurnError
+from core.lang import Lang, catalogue
 from core.paths import home
 
 if TYPE_CHECKING:
     import pandas as pd
+
+t = catalogue("cli").t
 
 
 CAMPAIGN_HELP = (
@@ -94,6 +104,7 @@ def campaign(
         ),
     ] = None,
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Whom each account manager should contact: the K customers first by the chosen ranking,
     each with the expected incremental value of the contact and the top reasons."""
@@ -103,8 +114,10 @@ def campaign(
     from kpi.campaign_job import CampaignInputs, run_campaign
     from kpi.config import KpiError, load_kpi_config
     from kpi.inputs import champion_reasons, data_folder, read_predictions
+    from kpi.rule_names import rule_name
 
     console = messages(fmt)
+    language = reasons_language(lang)
     note = ""
     try:
         cfg = load_kpi_config(config)
@@ -118,18 +131,18 @@ def campaign(
             serving = serving_config(config, store)
             options = score_options(config, store)
             stored = from_store(
-                serving, console, lambda st: read_predictions(st, [when], data, options)
+                serving, console, lambda st: read_predictions(st, [when], data, options), language
             )
             data = data_folder(stored, data)
             preds = stored.predictions
         else:
             data = need_data(data)
             preds = read_frame(predictions, "predictions")
-        ds = load_folder(data, console, as_of=asof, config=config, say_as_of=False)
+        ds = load_folder(data, console, as_of=asof, config=config, say_as_of=False, lang=language)
         if by is not None and by not in BY_CHOICES:
             raise KpiError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
         effect, found_note = champion_effects(
-            ds, when, config, store, required=by == "uplift", model_name=uplift_model
+            ds, when, config, store, required=by == "uplift", model_name=uplift_model, lang=language
         )
         inputs = CampaignInputs(
             ds,
@@ -146,8 +159,10 @@ def campaign(
         notes = [*result.notes, found_note]
         chosen, savings, k, by = result.chosen, result.savings, result.capacity, result.by
         if stored is not None and reasons and len(chosen):
-            with console.status("Explaining the chosen customers ..."):
-                found, note = champion_reasons(serving, stored.runs[-1], chosen["customer_id"])
+            with console.status(t("explaining", language)):
+                found, note = champion_reasons(
+                    serving, stored.runs[-1], chosen["customer_id"], language
+                )
             if found is not None:
                 chosen["reasons"] = found.to_numpy()
         if "reasons" in chosen.columns:
@@ -156,13 +171,14 @@ def campaign(
         write_frame(chosen, out)
     except ChurnError as exc:
         raise fail(exc) from None
+    by_name = t(f"by_{by}", language)
     table = Table(
-        title=f"Campaign {when:%Y-%m-%d}: up to {k} contacts per manager, by {by}",
+        title=t("campaign_title", language, date=f"{when:%Y-%m-%d}", k=k, by=by_name),
         header_style="bold",
     )
-    heads = ("Manager", "Contacts", "Value at risk", "Expected saved value", "Incremental value")
+    heads = ("manager", "contacts", "value_at_risk", "expected_saved", "incremental_value")
     for h in heads:
-        table.add_column(h, justify="left" if h == "Manager" else "right")
+        table.add_column(t(f"h_{h}", language), justify="left" if h == "manager" else "right")
     summary = result.per_manager(incremental=True)
     for mid, r in summary.iterrows():
         table.add_row(
@@ -173,27 +189,26 @@ def campaign(
             num(r["expected_incremental_value"]),
         )
     sections = [Section("managers", summary.reset_index(), table)]
-    sections.append(Section("savings", savings, _savings_table(savings, when)))
+    shown = savings.assign(rule=[rule_name(r, language) for r in savings["rule"]])
+    sections.append(Section("savings", savings, _savings_table(shown, when, language)))
     emit(sections, fmt)
     for text in (note, *notes):
         if text:
             console.print(text, highlight=False)
-    from core.money import format_money
-    from scoring.config import load_serving_config
-
-    currency = load_serving_config(config).currency
-    per = "for the whole team (no account managers)" if result.team_wide else "per manager"
-    console.print(
-        f"{len(chosen):,} customers by {by}; expected incremental value "
-        f"{format_money(chosen['expected_incremental_value'].sum(), currency)}"
-        + (" (uplift model)" if UPLIFT in chosen.columns else " (flat success rate)")
-        + f". Expected saved value {format_money(chosen['expected_saved_value'].sum(), currency)}"
-        f" against {format_money(savings['saving_vs_nobody'].iloc[1], currency)} for the {k} "
-        f"highest probabilities {per} "
-        f"({_economics_text(result.cost, result.success_rate, cost_column)}). List "
-        f"written to {out}",
-        highlight=False,
+    done = t(
+        "campaign_done",
+        language,
+        n=f"{len(chosen):,}",
+        by=by_name,
+        incremental=f"{chosen['expected_incremental_value'].sum():,.0f}",
+        how=t("how_uplift" if UPLIFT in chosen.columns else "how_flat", language),
+        saved=f"{chosen['expected_saved_value'].sum():,.0f}",
+        top_k=f"{savings['saving_vs_nobody'].iloc[1]:,.0f}",
+        k=k,
+        economics=_economics_text(result.cost, result.success_rate, cost_column, language),
+        path=out,
     )
+    console.print(done, highlight=False)
 
 
 def _cost_option(cost: str | None) -> tuple[float | None, str | None]:
@@ -206,30 +221,29 @@ def _cost_option(cost: str | None) -> tuple[float | None, str | None]:
         return None, cost
 
 
-def _economics_text(cost: object, rate: object, column: str | None) -> str:
+def _economics_text(cost: object, rate: object, column: str | None, lang: Lang = "en") -> str:
     def show(x: object) -> str:
         if isinstance(x, float | int):
             return f"{x:g}"
         default = getattr(x, "default", x)
         overrides = len(getattr(x, "by_segment", {})) + len(getattr(x, "by_plan", {}))
-        return f"{default:g}" + (
-            f" ({overrides} override(s) by segment or plan)" if overrides else ""
-        )
+        more = t("economics_overrides", lang, n=overrides) if overrides else ""
+        return f"{default:g}{more}"
 
-    own = f"; each customer's own cost from column {column}" if column else ""
-    return f"cost {show(cost)}{own}, success rate {show(rate)}"
+    own = t("economics_own", lang, column=column) if column else ""
+    return t("economics", lang, cost=show(cost), own=own, rate=show(rate))
 
 
-def _savings_table(savings: pd.DataFrame, when: pd.Timestamp) -> Table:
+def _savings_table(savings: pd.DataFrame, when: pd.Timestamp, lang: Lang = "en") -> Table:
     """The decision rules against contacting nobody and everybody."""
     table = Table(
-        title=f"What each rule saves, campaign {when:%Y-%m-%d}",
-        caption="expected saving = sum of P x V x s - cost over the customers contacted",
+        title=t("savings_title", lang, date=f"{when:%Y-%m-%d}"),
+        caption=t("savings_caption", lang),
         header_style="bold",
     )
-    heads = ["Rule", "Contacts", "Cost", "Expected kept", "vs nobody", "vs everybody"]
+    heads = ["rule", "contacts", "cost", "expected_kept", "vs_nobody", "vs_everybody"]
     for h in heads:
-        table.add_column(h, justify="left" if h == "Rule" else "right")
+        table.add_column(t(f"h_{h}", lang), justify="left" if h == "rule" else "right")
     for _, r in savings.iterrows():
         cells = [r["rule"], f"{r['contacts']:,}", num(r["cost"]), num(r["expected_kept_value"])]
         table.add_row(*cells, num(r["saving_vs_nobody"]), num(r["saving_vs_everybody"]))

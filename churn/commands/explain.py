@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._options import reasons_language
+from churn.commands._options import LangOpt, reasons_language
 from churn.commands._output import Fmt, FormatOpt, Section, emit, messages
-from churn.i18n import t
-from core.lang import Lang
+from core.lang import Lang, catalogue
 from core.paths import home
+
+t = catalogue("cli").t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "customer"
 
 
-def _value(v: object, lang: str = "en") -> str:
+def _value(v: object, lang: Lang = "en") -> str:
     if v is None:
         return t("missing", lang)
     if isinstance(v, float):
@@ -43,7 +44,7 @@ def _value(v: object, lang: str = "en") -> str:
     return str(v)
 
 
-def reasons_table(e, lang: str) -> Table:
+def reasons_table(e, lang: Lang) -> Table:
     """One customer's explanation: the reasons with their feature values and log-odds."""
     title = t(
         "customer_title", lang, id=e.customer_id, p=e.probability, raw=e.raw_score,
@@ -166,7 +167,7 @@ def explain(
     global_: bool = typer.Option(
         False, "--global", help="Explain the whole base: global plots and drivers."
     ),
-    lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or zh."),
+    lang: LangOpt = "en",
     top: int = typer.Option(5, "--top", min=1, max=50, help="Reasons to show."),
     data: Path | None = typer.Option(
         None, "--data", help="Build features from this data folder instead of the store."

@@ -19,9 +19,8 @@ from churn.commands._inputs import (
     score_options,
     serving_config,
 )
-from churn.commands._options import ConfigOpt, DataOpt, PredOpt, StoreOpt
+from churn.commands._options import ConfigOpt, DataOpt, LangOpt, PredOpt, StoreOpt, reasons_language
 from churn.commands._output import (
-    SCORECARD_CAPTION,
     Fmt,
     FormatOpt,
     Section,
@@ -29,11 +28,15 @@ from churn.commands._output import (
     fail,
     indicator_table,
     messages,
+    scorecard_caption,
     scorecard_frame,
     scorecard_table,
     write_frame,
 )
 from core.errors import ChurnError
+from core.lang import Lang, catalogue
+
+t = catalogue("cli").t
 
 KPI_HELP = (
     "Scorecards of account managers and teams for a month, quarter or year: retention, "
@@ -57,6 +60,7 @@ def kpi(
         list[str] | None, typer.Option("--manager", help="Only this manager (repeatable).")
     ] = None,
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Scorecards of account managers and teams: retention, value-weighted and risk-adjusted
     retention, service, sales, 100-point score, grade, rank and commission."""
@@ -67,6 +71,7 @@ def kpi(
     from kpi.scorecard import NO_CUSTOMERS, scorecard
 
     console = messages(fmt)
+    language = reasons_language(lang)
     try:
         cfg = load_kpi_config(config)
         p = parse_period(period)
@@ -76,12 +81,15 @@ def kpi(
                 serving,
                 console,
                 lambda st: period_inputs(st, p, cfg.outcome, load_dataset, data, options),
+                language,
             )
             ds, preds = inputs.dataset, inputs.stored.predictions
         else:
-            ds = load_folder(need_data(data), console, config=config, say_as_of=False)
+            ds = load_folder(
+                need_data(data), console, config=config, say_as_of=False, lang=language
+            )
             preds = read_frame(predictions, "predictions")
-        with console.status(f"Scoring {p.label} ..."):
+        with console.status(t("scoring_period", language, label=p.label)):
             frame = scorecard(ds, preds, p, cfg, managers=manager or None)
         if predictions is None and p.kind == "month":
             issued = _issue_plans(serving, frame, cfg)
@@ -93,13 +101,14 @@ def kpi(
         raise fail(exc) from None
     label = frame["period"].iloc[0]
     managers = frame[frame["level"] == "manager"].sort_values(["rank", "account_manager_id"])
-    table = scorecard_table(managers, f"Account managers, {label}", SCORECARD_CAPTION)
+    title = t("managers_title", language, label=label)
+    table = scorecard_table(managers, title, scorecard_caption(language), language)
     sections = [Section("managers", scorecard_frame(managers), table)]
     teams = frame[frame["level"] == "team"]
     if len(teams):
-        table = scorecard_table(teams, f"Teams, {label}")
+        table = scorecard_table(teams, t("teams_title", language, label=label), lang=language)
         sections.append(Section("teams", scorecard_frame(teams), table))
-    campaigns = _campaign_section(managers, label)
+    campaigns = _campaign_section(managers, label, language)
     if campaigns is not None:
         sections.append(campaigns)
     annual = _annual_section(managers, label)
@@ -108,18 +117,22 @@ def kpi(
     if fmt is Fmt.table:  # CSV and JSON hold the indicators as keys of managers and teams
         both = frame.loc[[*managers.index, *teams.index]]
         sections.append(
-            Section("indicators", both, indicator_table(both, f"CRM indicators, {label}"))
+            Section(
+                "indicators",
+                both,
+                indicator_table(both, t("indicators_title", language, label=label), language),
+            )
         )
     emit(sections, fmt)
     unscored = managers.loc[managers["notes"].str.contains(NO_CUSTOMERS, regex=False)]
     if len(unscored):
         ids = ", ".join(unscored["account_manager_id"].astype(str))
-        console.print(f"[yellow]not scored (no customers at the period start):[/] {ids}")
+        console.print(f"[yellow]{t('not_scored', language)}[/] {ids}")
     sources = managers["satisfaction_source"].dropna().unique() if len(managers) else []
     if len(sources):
         console.print(f"satisfaction bonus from: {', '.join(map(str, sources))}")
     if out is not None:
-        console.print(f"Scorecards written to {out}")
+        console.print(t("scorecards_written", language, path=out))
 
 
 def _issue_plans(serving, frame, cfg) -> int:
@@ -166,7 +179,7 @@ def _annual_section(managers, label: str) -> Section | None:
     return Section("annual", frame, table)
 
 
-def _campaign_section(managers, label: str) -> Section | None:
+def _campaign_section(managers, label: str, lang: Lang = "en") -> Section | None:
     """Retention campaigns against their control groups, beside the score (docs/kpi.md)."""
     from rich.table import Table
 
@@ -179,14 +192,13 @@ def _campaign_section(managers, label: str) -> Section | None:
         return None
     frame = rows[["account_manager_id", *RESULT_COLUMNS]].reset_index(drop=True)
     table = Table(
-        title=f"Retention campaigns against their control groups, {label}",
-        caption="incremental retained value = (control churn - contacted churn) x contacted "
-        "value; beside the 100 points, not in them",
+        title=t("campaigns_title", lang, label=label),
+        caption=t("campaigns_caption", lang),
         header_style="bold",
     )
-    heads = ("Manager", "Contacted", "Control", "Churn contacted", "Churn control", "Incremental")
+    heads = ("manager", "contacted", "control", "churn_contacted", "churn_control", "incremental")
     for h in heads:
-        table.add_column(h, justify="left" if h == "Manager" else "right")
+        table.add_column(t(f"h_{h}", lang), justify="left" if h == "manager" else "right")
     for _, r in frame.iterrows():
         table.add_row(
             str(r["account_manager_id"]),

@@ -8,8 +8,11 @@ import typer
 from rich.table import Table
 
 from churn.commands._inputs import load_folder
-from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._options import LangOpt, MaxBadRowShareOpt, reasons_language
 from churn.commands._output import print_table, wide_console
+from core.lang import Lang, catalogue
+
+t = catalogue("monitor").t
 
 
 def monitor(
@@ -42,6 +45,7 @@ def monitor(
         "--fail-on-alert",
         help="Exit with status 1 when an alert is raised (for schedulers).",
     ),
+    lang: LangOpt = "en",
 ) -> None:
     """Score the as-of population with the champion and report feature and prediction drift,
     population change, CBPE-estimated performance, realized performance of past scorings whose
@@ -50,18 +54,22 @@ def monitor(
     Writes OUT and $CHURN_HOME/monitoring/latest.json (read by the service's /metrics)."""
     from churn.commands._inputs import serving_config
     from kpi.config import load_kpi_config
+    from monitoring.alerts import alert_text
     from monitoring.config import load_monitor_config
     from monitoring.run import parse_date, run_monitor, write_result
 
     console = wide_console()
+    language = reasons_language(lang)
     serving = serving_config(config, store)
     cfg = load_monitor_config(config)
     per_manager = load_kpi_config(config).campaign.capacity_per_manager
     wanted = None if asof is None else parse_date(asof, "--asof")
     ref = None if reference is None else parse_date(reference, "--reference")
-    ds = load_folder(data, console, max_bad_row_share=max_bad_row_share, config=config)
+    ds = load_folder(
+        data, console, max_bad_row_share=max_bad_row_share, config=config, lang=language
+    )
     when = ds.as_of if wanted is None else wanted
-    with console.status("monitoring") as status:
+    with console.status(t("monitoring", language)) as status:
         result = run_monitor(
             ds,
             when,
@@ -76,24 +84,25 @@ def monitor(
         from monitoring.html import write_html
 
         written.append(write_html(result, html))
-    print_table(summary_table(result), console)
+    print_table(summary_table(result, language), console)
     alerts = result["alerts"]
-    for line in alerts:
-        console.print(f"[bold red]alert:[/] {line}", highlight=False)
+    for item in result["alert_items"]:
+        console.print(f"[bold red]{t('alert', language)}[/] {alert_text(item, language)}")
     if not alerts:
-        console.print("no alert: every measure is within its threshold", highlight=False)
-    console.print("written: " + ", ".join(str(p) for p in written), highlight=False)
+        console.print(t("no_alert", language), highlight=False)
+    paths = ", ".join(str(p) for p in written)
+    console.print(t("written", language, paths=paths), highlight=False)
     if alerts and fail_on_alert:
         raise typer.Exit(1)
 
 
-def summary_table(result: dict) -> Table:
+def summary_table(result: dict, lang: Lang = "en") -> Table:
     """Drift counts, estimated and realized performance as a two-column table."""
 
     def num(x: object) -> str:
         return "-" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
-    table = Table(title=f"monitoring as of {result['asof']}", show_header=False)
+    table = Table(title=t("summary_title", lang, asof=result["asof"]), show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
     model = result["model"]
@@ -101,24 +110,27 @@ def summary_table(result: dict) -> Table:
     drifted = sum(f["drifted"] for f in result["features"])
     pred = result["prediction_drift"]
     est = result["estimated"]
+    state = t("drifted" if pred["drifted"] else "ok", lang)
     rows = [
-        ("champion", f"{model['name']} v{model['version']}"),
-        ("reference", f"{ref['source']}: {', '.join(ref['cutoffs'])}"),
-        ("customers scored", f"{est['n']:,}"),
-        ("features drifted", f"{drifted} of {len(result['features'])}"),
-        ("prediction drift", f"{pred['value']:.3f} ({'drifted' if pred['drifted'] else 'ok'})"),
-        ("estimated ROC-AUC (CBPE)", num(est["roc_auc"])),
-        (f"estimated precision, top {est['capacity']:,}", num(est["precision_at_capacity"])),
-        ("expected ECE if calibrated", num(est["ece"])),
-        ("champion test ROC-AUC", num(model["test_roc_auc"])),
+        (t("row_champion", lang), f"{model['name']} v{model['version']}"),
+        (t("row_reference", lang), f"{ref['source']}: {', '.join(ref['cutoffs'])}"),
+        (t("row_customers", lang), f"{est['n']:,}"),
+        (t("row_drifted", lang), t("drifted_of", lang, n=drifted, total=len(result["features"]))),
+        (t("row_prediction_drift", lang), f"{pred['value']:.3f} ({state})"),
+        (t("row_estimated_auc", lang), num(est["roc_auc"])),
+        (t("row_precision", lang, n=f"{est['capacity']:,}"), num(est["precision_at_capacity"])),
+        (t("row_ece", lang), num(est["ece"])),
+        (t("row_test_auc", lang), num(model["test_roc_auc"])),
     ]
     for r in result["realized"]:
-        rows.append(
-            (
-                f"realized ROC-AUC {r['asof']} ({r['source']})",
-                f"{num(r['roc_auc'])} (estimated {num(r['estimated_roc_auc'])}, n {r['n']:,})",
-            )
+        shown = t(
+            "realized_value",
+            lang,
+            auc=num(r["roc_auc"]),
+            est=num(r["estimated_roc_auc"]),
+            n=f"{r['n']:,}",
         )
+        rows.append((t("row_realized", lang, asof=r["asof"], source=r["source"]), shown))
     for what, value in rows:
         table.add_row(what, value)
     return table

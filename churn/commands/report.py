@@ -8,8 +8,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from churn.commands._options import reasons_language
-from churn.i18n import t
+from churn.commands._options import LangOpt, reasons_language
+from core.lang import catalogue
+
+t = catalogue("cli").t
 
 console = Console()
 
@@ -33,7 +35,7 @@ def report(
         help="KPI month YYYY-MM (default: the scoring date's month); uses the predictions "
         "stored at its first day (churn score --asof YYYY-MM-01).",
     ),
-    lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or zh."),
+    lang: LangOpt = "en",
     sample: int = typer.Option(2000, "--sample", min=100, help="Customers for global SHAP."),
     config: Path | None = typer.Option(
         None, "--config", help="YAML file; reads its serving: and kpi: sections."

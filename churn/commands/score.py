@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from churn.commands._inputs import champion_effects, load_folder
-from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._options import LangOpt, MaxBadRowShareOpt, reasons_language
 from churn.commands._output import Fmt, FormatOpt, Section, emit, messages
 from churn.commands.features import (
     EngineName,
@@ -22,8 +22,11 @@ from churn.commands.features import (
     spark_conf,
 )
 from core.errors import ChurnError
+from core.lang import Lang, catalogue, value_name
 
 log = logging.getLogger(__name__)
+WORDS = catalogue("cli")
+t = WORDS.t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,45 +34,54 @@ if TYPE_CHECKING:
     from scoring.batch.job import BatchResult
 
 
-def summary_rows(result: BatchResult) -> list[tuple[str, object]]:
+def summary_rows(result: BatchResult, lang: Lang = "en") -> list[tuple[str, object]]:
     """Who scored what, the risk bands, the value at risk and where the outputs are."""
     preds = result.batch.predictions
     run = result.run
     stages = preds["lifecycle_status"].value_counts()
     return [
-        ("customers scored", int(run.n_customers)),
-        ("churn model", f"{run.churn_model} v{run.churn_model_version}"),
-        ("horizon", f"{run.horizon_days} days (churn and value over the next {run.horizon_days})"),
-        ("value model", f"{run.value_model} v{run.value_model_version}"),
+        (t("s_customers", lang), int(run.n_customers)),
+        (t("s_churn_model", lang), f"{run.churn_model} v{run.churn_model_version}"),
+        (t("s_horizon", lang), t("s_horizon_value", lang, days=run.horizon_days)),
+        (t("s_value_model", lang), f"{run.value_model} v{run.value_model_version}"),
         *(
-            (f"risk band {b}", int((preds["risk_band"] == b).sum()))
+            (
+                t("s_band", lang, band=value_name("risk_band", b, lang)),
+                int((preds["risk_band"] == b).sum()),
+            )
             for b in ("high", "medium", "low")
         ),
-        ("expected value at risk", round(float(preds["expected_value_at_risk"].sum()), 2)),
-        *((f"lifecycle {s}", int(stages.get(s, 0))) for s in ("active", "lapsing", "lapsed")),
-        ("store", result.store),
-        ("at-risk CSV", str(result.csv)),
-        ("win-back CSV", str(result.win_back_csv)),
+        (t("s_value_at_risk", lang), round(float(preds["expected_value_at_risk"].sum()), 2)),
+        *(
+            (
+                t("s_lifecycle", lang, stage=value_name("lifecycle_status", s, lang)),
+                int(stages.get(s, 0)),
+            )
+            for s in ("active", "lapsing", "lapsed")
+        ),
+        (t("s_store", lang), result.store),
+        (t("s_at_risk_csv", lang), str(result.csv)),
+        (t("s_win_back_csv", lang), str(result.win_back_csv)),
     ]
 
 
-def summary_table(result: BatchResult) -> Table:
+def summary_table(result: BatchResult, lang: Lang = "en") -> Table:
     """Who scored what, the risk bands and where the outputs are, as a two-column table."""
-    table = Table(title=f"batch scoring as of {result.run.asof}", show_header=False)
+    table = Table(title=t("score_title", lang, asof=result.run.asof), show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    for what, value in summary_rows(result):
+    for what, value in summary_rows(result, lang):
         shown = f"{value:,.2f}" if isinstance(value, float) else value
         table.add_row(what, f"{shown:,}" if isinstance(shown, int) else str(shown))
     return table
 
 
-def summary_section(result: BatchResult) -> Section:
+def summary_section(result: BatchResult, lang: Lang = "en") -> Section:
     """The summary as an output section (``what``, ``value``); not part of the CSV."""
     import pandas as pd
 
     frame = pd.DataFrame(summary_rows(result), columns=["what", "value"], dtype=object)
-    return Section("summary", frame, summary_table(result), in_csv=False)
+    return Section("summary", frame, summary_table(result, lang), in_csv=False)
 
 
 def top_rows(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
@@ -93,14 +105,21 @@ def top_rows(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     return rows.head(n)[list(shown)]
 
 
-def top_table(rows: pd.DataFrame, title: str, n: int = 10) -> Table:
-    """The first ``n`` rows of a list, as a retention lead reads them."""
+def top_table(rows: pd.DataFrame, title: str, n: int = 10, lang: Lang = "en") -> Table:
+    """The first ``n`` rows of a list, as a retention lead reads them (values named in
+    ``lang``)."""
     import pandas as pd
 
-    top = top_rows(rows, n)
+    from scoring.lists import named_values
+
+    top = named_values(top_rows(rows, n), lang)
     table = Table(title=title)
     for col in top.columns:
-        table.add_column(col, justify="right" if top[col].dtype.kind in "fiu" else "left")
+        base, h = col, ""
+        if col.endswith("d") and col.rsplit("_", 1)[-1][:-1].isdigit():
+            base, h = col.rsplit("_", 1)[0], "_" + col.rsplit("_", 1)[1]
+        head = t(f"col_{base}", lang, h=h) if f"col_{base}" in WORDS else col
+        table.add_column(head, justify="right" if top[col].dtype.kind in "fiu" else "left")
     for row in top.itertuples(index=False):
         cells = ["" if pd.isna(v) else str(v) for v in row]
         cells[0] = "" if pd.isna(row[0]) else f"{row[0]:.0f}"  # the rank, whole
@@ -161,6 +180,7 @@ def score(
         help="With --out-parquet: also write the store and the two lists, as without it.",
     ),
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Score every active customer with the champion models; write the store and the two lists.
 
@@ -173,6 +193,7 @@ def score(
     from scoring.config import load_serving_config
 
     console = messages(fmt)
+    language = reasons_language(lang)
     settings = spark_conf(engine, spark_master, spark_conf_)
     if out_parquet is not None and engine is not EngineName.spark:
         raise ChurnError("--out-parquet needs --engine spark")
@@ -182,7 +203,9 @@ def score(
     if store:
         cfg = cfg.model_copy(update={"store_url": store})
     wanted = None if asof is None else parse_asof(asof)  # a bad date fails before any loading
-    ds = load_folder(data, console, max_bad_row_share=max_bad_row_share, config=config)
+    ds = load_folder(
+        data, console, max_bad_row_share=max_bad_row_share, config=config, lang=language
+    )
     when = ds.as_of if wanted is None else wanted
     if when > ds.as_of and ds.as_of_source in ("last event", "today"):
         # the data has no events after its last event's day: --asof dates it, as dataset.yaml would
@@ -226,20 +249,20 @@ def score(
                 skip_contacted_days=skip_contacted_days,
             )
     log.info("batch scoring steps:\n%s", phases.table())
-    lists = result.batch.lists(cfg.currency, ds, skip_contacted_days)
+    lists = result.batch.lists(language, cfg.currency, ds, skip_contacted_days)
     at_risk, win_back = lists["at_risk"], lists["win_back"]
     emit(
         [
-            summary_section(result),
+            summary_section(result, language),
             Section(
                 "at_risk",
                 top_rows(at_risk, top),
-                top_table(at_risk, f"top {top} at risk (active or lapsing)", top),
+                top_table(at_risk, t("top_at_risk", language, n=top), top, language),
             ),
             Section(
                 "win_back",
                 top_rows(win_back, top),
-                top_table(win_back, f"top {top} to win back (lapsed)", top),
+                top_table(win_back, t("top_win_back", language, n=top), top, language),
             ),
         ],
         fmt,

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import Field
 
 from core.config import Frozen
+from core.lang import Lang, value_name
 
 RfmSegment = Literal[
     "important_value",
@@ -31,17 +32,11 @@ RfmSegment = Literal[
 RFM_SEGMENTS: tuple[str, ...] = get_args(RfmSegment)
 """Segment names, most valuable first; index = 4 * (M low) + 2 * (R low) + (F low)."""
 
-SEGMENT_TITLES: dict[str, tuple[str, str]] = {
-    "important_value": ("Important value", "重要价值客户"),
-    "important_develop": ("Important to develop", "重要发展客户"),
-    "important_keep": ("Important to keep", "重要保持客户"),
-    "important_retain": ("Important to retain", "重要挽留客户"),
-    "general_value": ("General value", "一般价值客户"),
-    "general_develop": ("General to develop", "一般发展客户"),
-    "general_keep": ("General to keep", "一般保持客户"),
-    "general_retain": ("General to retain", "一般挽留客户"),
-}
-"""Each segment's title in English and in the documents' Chinese (every page reads these)."""
+
+def segment_title(segment: str, lang: Lang = "en") -> str:
+    """A segment's title in ``lang`` (the catalogue's ``rfm_segment`` values; the documents'
+    Chinese); an unknown name is shown as it is."""
+    return value_name("rfm_segment", segment, lang) or segment
 
 
 class RfmSegmentConfig(Frozen):

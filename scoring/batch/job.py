@@ -21,6 +21,7 @@ import pandas as pd
 from core.bundle import BundleError
 from core.csv_out import write_csv
 from core.economics import SegmentedEconomics
+from core.lang import Lang
 from core.money import money_pattern
 from core.paths import home, replacing
 from features.dataset import Dataset
@@ -102,18 +103,19 @@ class ScoredBatch:
 
     def lists(
         self,
+        lang: Lang = "en",
         currency: str | None = None,
         ds: Dataset | None = None,
         skip_contacted_days: int = 0,
     ) -> dict[str, pd.DataFrame]:
         """The at-risk and win-back lists as people read them (:func:`scoring.lists.present`;
-        amounts in the ``why_listed`` line in ``currency``); with the data set ``ds``, each row
+        the reasons and the why-listed line in ``lang``, its amounts in ``currency``); with the data set ``ds``, each row
         says how to reach the customer and how many days ago they were last contacted, and
         customers contacted within ``skip_contacted_days`` days are left out
         (:func:`scoring.contacted.with_contacts`)."""
         money = money_pattern(currency)
         out = {
-            name: present(rows, self.horizon_days, self.reasons, money)
+            name: present(rows, self.horizon_days, self.reasons, lang, money)
             for name, rows in split_lists(self.predictions).items()
         }
         if ds is None:
@@ -180,9 +182,7 @@ def score_customers(
     stage.index = features.index
     with timed("reasons"):
         contributions = churn_contributions(champions, features)
-        reasons = risk_reason_json(
-            features, champions.churn, cfg.lists.reasons, "en", contributions
-        )
+        reasons = risk_reason_json(features, champions.churn, cfg.lists.reasons, contributions)
     with timed("ranking"):
         predictions = pd.concat([keys, stage, scores], axis=1).assign(
             asof=f"{asof:%Y-%m-%d}", reasons=reasons, **champions.versions
@@ -282,7 +282,7 @@ def run_batch(
         finally:
             store.close()
     with phases.timed("lists"):
-        lists = batch.lists(cfg.currency, ds, skip_contacted_days)
+        lists = batch.lists(currency=cfg.currency, ds=ds, skip_contacted_days=skip_contacted_days)
         at_risk = out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv"
         win_back = win_back_out or home() / "win_back" / f"win_back_{batch.asof_text}.csv"
         csv, win_back_csv = (

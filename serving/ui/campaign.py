@@ -12,7 +12,7 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import Lang, catalogue
 from core.money import format_money
 from kpi.campaign import recommended_rule
 from kpi.campaign_builder import (
@@ -24,11 +24,13 @@ from kpi.campaign_builder import (
 )
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import stored_reasons
+from kpi.rule_names import rule_name
 from scoring.store.predictions import StoreError, StoreUnavailable
 from scoring.store.workspace import scoring_dates
 from serving.errors import scrub
 from serving.ui.context import PREFIX, Context, PageError, Site, csv_response, plain
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def advice(
     sentence = t(
         "recommend",
         lang,
-        rule=best,
+        rule=rule_name(best, lang),
         saving=format_money(rows.loc[best, "saving_vs_nobody"], currency),
         k=capacity,
     )
@@ -139,7 +141,10 @@ class CampaignPage:
             per_manager=[
                 {"id": mid, **plain(r)} for mid, r in built.per_manager().to_dict("index").items()
             ],
-            savings=[plain(r) for r in built.savings.to_dict("records")],
+            savings=[
+                {**plain(r), "name": rule_name(str(r["rule"]), ctx.lang)}
+                for r in built.savings.to_dict("records")
+            ],
             advice=advice(built.savings, built.result.capacity, ctx.lang, ctx.currency),
             notes=built.notes,
             team_wide=built.result.team_wide,
@@ -161,6 +166,7 @@ class CampaignPage:
                     pd.Timestamp(built.ask.asof),
                     chosen["customer_id"],
                     champions.churn,
+                    lang=ctx.lang,
                 )
                 chosen["reasons"] = found.to_numpy()
             except (ChurnError, KeyError, ValueError) as exc:

@@ -8,6 +8,7 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,9 @@ from starlette.responses import HTMLResponse, Response
 
 from core.csv_out import to_csv_text
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import LANGS, Lang, catalogue, show_date, show_days
 from core.money import format_money
+from features.shown import category
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache
 from scoring.store.errors import StoreError, StoreUnavailable
@@ -28,7 +30,8 @@ from scoring.store.users import Principal, UserStore
 from scoring.store.workspace import has_managers
 from serving.errors import scrub
 from serving.state import ServiceState
-from serving.ui.i18n import LANGS, category, t
+
+t = catalogue("workspace").t
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/ui"
@@ -82,6 +85,17 @@ def same_origin(request: Request) -> bool:
         return origin is None
     host = request.headers.get("host", "")
     return origin in (f"http://{host}", f"https://{host}")
+
+
+def _plain_day(value: object) -> date | str | None:
+    """A date cell (text, timestamp or date) as :func:`core.lang.show_date` takes it."""
+    if value is None or _missing(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value if not isinstance(value, datetime) else value.date()
+    if hasattr(value, "date"):
+        return value.date()  # a pandas Timestamp
+    return str(value)
 
 
 def _missing(x: object) -> bool:
@@ -171,7 +185,13 @@ class Site:
     ) -> HTMLResponse:
         """A template rendered in ``lang``, with the security headers and ``cookies`` set."""
         template = self.env.get_template(template_name)
-        body = template.render(lang=lang, t=lambda key, **kw: t(key, lang, **kw), **values)
+        body = template.render(
+            lang=lang,
+            t=lambda key, **kw: t(key, lang, **kw),
+            day=lambda value: show_date(_plain_day(value), lang),
+            days=lambda n: "" if _missing(n) else show_days(float(n), lang),
+            **values,
+        )
         response = HTMLResponse(body, status_code=status)
         secure(response)
         for key, value in (cookies or {}).items():

@@ -25,10 +25,11 @@ from starlette.responses import RedirectResponse, Response
 
 from core.bundle import BIAS_COLUMN
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import Lang, catalogue, show_date
 from core.money import format_money
 from features.catalog import sentence
 from features.dataset import Dataset
+from features.shown import category
 from kpi.inputs import DatasetCache
 from scoring.contacted import CONTACT_DETAILS, days_since_contact, last_contacts
 from scoring.lists import present
@@ -53,7 +54,8 @@ from serving.ui.context import (
     plain,
     same_origin,
 )
-from serving.ui.i18n import category, t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +113,10 @@ class Timelines:
         return profile, parts
 
 
-def _day(value: object) -> str:
-    return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+def _day(value: object, lang: Lang = "en") -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return show_date(pd.Timestamp(value).date(), lang)
 
 
 def events(
@@ -127,15 +131,16 @@ def events(
         for row in tx.to_dict("records"):
             amount = float(row.get("amount") or 0.0)
             kind = "refund" if amount < 0 or row.get("kind") == "refund" else "purchase"
-            what = " · ".join(str(row[c]) for c in ("kind", "category") if _text(row.get(c)))
+            bits = (
+                [category("transaction_kind", row["kind"], lang)] if _text(row.get("kind")) else []
+            )
+            bits += [str(row["category"])] if _text(row.get("category")) else []
+            what = " · ".join(bits)
+            day = _day(row["ts"], lang)
             out.append(
                 (
                     row["ts"],
-                    Event(
-                        _day(row["ts"]),
-                        t(kind, lang),
-                        f"{format_money(amount, currency, 2)} {what}",
-                    ),
+                    Event(day, t(kind, lang), f"{format_money(amount, currency, 2)} {what}"),
                 )
             )
     ia = parts.get("interactions")
@@ -143,16 +148,22 @@ def events(
         ia = ia[ia["ts"] < cutoff].nlargest(TIMELINE_EVENTS, "ts")
         for row in ia.to_dict("records"):
             what = " · ".join(
-                str(row[c]) for c in ("channel", "direction", "outcome") if _text(row.get(c))
+                category(name, row[c], lang)
+                for c, name in (
+                    ("channel", "channel"),
+                    ("direction", "direction"),
+                    ("outcome", "interaction_outcome"),
+                )
+                if _text(row.get(c))
             )
-            out.append((row["ts"], Event(_day(row["ts"]), t("interaction", lang), what)))
+            out.append((row["ts"], Event(_day(row["ts"], lang), t("interaction", lang), what)))
     cp = parts.get("complaints")
     if cp is not None and len(cp):
         cp = cp[cp["opened_at"] < cutoff].nlargest(TIMELINE_EVENTS, "opened_at")
         for row in cp.to_dict("records"):
             resolved = row.get("resolved_at")
             state = (
-                t("resolved", lang, date=_day(resolved))
+                t("resolved", lang, date=_day(resolved, lang))
                 if resolved is not None and not pd.isna(resolved) and resolved < cutoff
                 else t("open_complaint", lang)
             )
@@ -161,7 +172,10 @@ def events(
                 bits.append(t("severity", lang, n=int(row["severity"])))
             detail = " · ".join([*bits, state])
             out.append(
-                (row["opened_at"], Event(_day(row["opened_at"]), t("complaint", lang), detail))
+                (
+                    row["opened_at"],
+                    Event(_day(row["opened_at"], lang), t("complaint", lang), detail),
+                )
             )
     out.sort(key=lambda e: e[0], reverse=True)
     return [e for _, e in out[:TIMELINE_EVENTS]]
@@ -365,6 +379,7 @@ class CustomerPage:
             at.assign(rank=1).drop(columns="asof").assign(asof=row["asof"]),
             run.horizon_days,
             svc.config.lists.reasons,
+            lang,
         ).iloc[0]
         h = f"_{run.horizon_days}d"
         explanation = self.explain(ctx, customer_id, row["asof"])

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from core.csv_out import to_csv_text
 from core.errors import ChurnError
+from core.lang import catalogue
 from core.money import money_pattern
 from features.pipeline.segments import RFM_SEGMENTS
 from scoring.benefit import why_listed
@@ -28,7 +29,7 @@ from scoring.contacted import (
     last_contacts,
     with_contacts,
 )
-from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, present
+from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, named_values, present
 from scoring.store.contacts import ContactStore
 from scoring.store.predictions import ScoringRun
 from scoring.store.workspace import (
@@ -41,7 +42,8 @@ from scoring.store.workspace import (
 )
 from serving.state import ServiceState
 from serving.ui.context import MAX_FILTER, PREFIX, Context, PageError, secure
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +186,7 @@ class Lists:
         svc = ctx.svc
         run, total, rows = list_rows(svc.store, sel)
         money = money_pattern(svc.config.currency)
-        shown = present(rows, run.horizon_days, svc.config.lists.reasons, money)
+        shown = present(rows, run.horizon_days, svc.config.lists.reasons, ctx.lang, money)
         last, details = self.contacts(ctx, run)
         shown = with_contacts(shown, run.asof, last, details)
         h = f"_{run.horizon_days}d"
@@ -260,7 +262,10 @@ class Lists:
             raise PageError(400, "bad_request", f"list: {name!r} is not at_risk or win_back")
         sel, _ = self.selection(ctx, name, paged=False)
         run, total, rows = list_rows(ctx.svc.store, sel)
-        shown = present(rows, run.horizon_days, ctx.svc.config.lists.reasons)  # the API's CSV
+        shown = present(
+            rows, run.horizon_days, ctx.svc.config.lists.reasons, ctx.lang
+        )  # the API's CSV
+        shown = named_values(shown, ctx.lang)
         ctx.audit("export", "ok", f"{name} {ctx.request.url.query} ({total} rows)")
         response = Response(
             to_csv_text(shown),

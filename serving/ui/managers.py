@@ -21,8 +21,10 @@ import pandas as pd
 from starlette.responses import Response
 
 from core.errors import ChurnError
+from core.lang import catalogue
 from kpi.config import KpiConfig, KpiError
 from kpi.inputs import DatasetCache, MissingPredictionsError, period_inputs
+from kpi.note_names import note_text
 from kpi.periods import Period, latest_complete_month, parse_period
 from kpi.portfolio import MANAGER
 from kpi.scorecard import COMPONENT_METRICS, scorecard
@@ -32,8 +34,10 @@ from scoring.store.predictions import PredictionStore, ScoringRun
 from scoring.store.workspace import ListSelection, book_risk_rows, list_rows, run_stamps
 from serving.errors import scrub
 from serving.ui.context import PREFIX, Context, PageError, Site, plain
-from serving.ui.i18n import STRINGS, t
 from serving.ui.plans import Plans
+
+WORDS = catalogue("workspace")
+t = WORDS.t
 
 AT_RISK_STATUSES = ("active", "lapsing")
 
@@ -237,6 +241,8 @@ class ManagersPage:
         if mid not in risk.index and mid not in scored.index:
             raise PageError(404, "not_found", t("unknown_manager", ctx.lang, id=mid))
         card = plain(scored.loc[mid].to_dict()) if mid in scored.index else {}
+        if card.get("notes"):
+            card["notes"] = note_text(card["notes"], ctx.lang)
         weights = dict(cfg.scorecard.components)
         components = [
             {
@@ -251,7 +257,7 @@ class ManagersPage:
         sel = ListSelection(lifecycle=LIST_LIFECYCLES[AT_RISK], account_manager_id=mid, limit=10)
         _, total, top = list_rows(ctx.svc.store, sel)
         h = f"_{run.horizon_days}d"
-        shown = present(top, run.horizon_days, 0) if len(top) else top
+        shown = present(top, run.horizon_days, 0, ctx.lang) if len(top) else top
         customers = [
             {
                 "customer_id": r["customer_id"],
@@ -279,7 +285,7 @@ class ManagersPage:
             team=plain(cards.team(card.get("team")) or {}),
             risk=plain(risk.to_dict("index").get(mid, {})),
             components=components,
-            component_names={k for k in STRINGS if k.startswith("comp_")},
+            component_names={k for k in WORDS.entries if k.startswith("comp_")},
             customers=customers,
             total=total,
             list_url=f"{PREFIX}/?{urlencode({'manager': mid})}",

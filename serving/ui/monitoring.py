@@ -11,9 +11,13 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from core.errors import ChurnError
+from core.lang import catalogue
+from features.shown import feature_label
+from monitoring.alerts import alert_text
 from monitoring.run import latest_path
 from serving.ui.context import PREFIX, Context
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +53,17 @@ def monitoring(ctx: Context) -> Response:
         (f for f in features if f.get("drifted")),
         key=lambda f: -((f.get("value") or 0.0) / (f.get("threshold") or 1.0)),
     )
+    items = (result or {}).get("alert_items")
+    alerts = (
+        [alert_text(a, ctx.lang) for a in items]
+        if isinstance(items, list)
+        else (result or {}).get("alerts") or []
+    )
+    for f in drifted:
+        f["label"] = feature_label(str(f.get("name")), ctx.lang)
     return ctx.render(
         "monitoring.html",
+        alerts=alerts,
         nav="monitoring",
         result=result,
         note=note,

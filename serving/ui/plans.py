@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 from starlette.responses import RedirectResponse, Response
 
+from core.lang import catalogue
 from kpi.config import KpiConfig
 from kpi.periods import Period
 from kpi.plans import issue_plans
@@ -22,7 +23,8 @@ from scoring.store.plans import MAX_PLAN_TEXT, PlanError, PlanStore
 from scoring.store.users import tokens_match
 from serving.state import ServiceState
 from serving.ui.context import PREFIX, Context, PageError, plain, same_origin
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 
 def _today():  # -> datetime.date

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from core.lang import catalogue
 from scoring.store.throttle import SignInThrottle, Wait
 from scoring.store.users import User, UserStore, tokens_match
 from serving.state import ServiceState
@@ -42,7 +43,8 @@ from serving.ui.context import (
     request_lang,
     same_origin,
 )
-from serving.ui.i18n import t
+
+t = catalogue("workspace").t
 
 log = logging.getLogger(__name__)
 

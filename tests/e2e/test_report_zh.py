@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from english import data_values, english_words
 from test_report import ASOF, CHROMIUM, _churn, home, open_page  # noqa: F401 (fixture)
 
-from reports.i18n import CATEGORIES_ZH, cjk_font
+from core.lang import value_name
+from reports.i18n import cjk_font
 
 pytestmark = pytest.mark.slow
 
@@ -82,18 +84,22 @@ def test_report_and_waterfall_in_chinese(home: Path, tmp_path: Path):  # noqa: F
     shown = "\n".join(page["headings"])
     assert [h for h in ENGLISH_HEADINGS if h in shown] == []
     assert [h for h in ENGLISH_TEXTS if h in page["text"]] == []
+    assert english_words(page["text"], data_values(home / "demo")) == []  # issue 32
     for heading in (
         "模型质量",
-        "流失风险最高的 50 位客户",
+        "预期流失价值最高的 50 位客户",
         "流失驱动因素",
-        "KPI 评分卡",
+        "绩效考核",
         "客户经理",
     ):
         assert heading in shown
     assert len(page["images"]) >= 6 and all(ok and width > 0 for ok, width in page["images"])
     table = pd.DataFrame(page["atRisk"][1:], columns=page["atRisk"][0])
-    assert set(table["风险等级"]) <= set(CATEGORIES_ZH["risk_band"].values())
-    assert set(table["生命周期"]) <= set(CATEGORIES_ZH["lifecycle_status"].values())
+    assert set(table["风险等级"]) <= {
+        value_name("risk_band", b, "zh") for b in ("high", "medium", "low")
+    }
+    statuses = ("active", "lapsing", "lapsed")
+    assert set(table["生命周期"]) <= {value_name("lifecycle_status", s, "zh") for s in statuses}
     assert set(table["客户细分"].dropna()) <= {"大客户", "中小企业", "个人消费者", "-"}
     assert re.search("优秀|良好|一般|较差", page["text"])  # the scorecards' grades
     assert re.search("(套餐|客户细分|地区)：[a-z]", page["text"]) is None  # levels named in reasons

@@ -415,8 +415,8 @@ def test_manager_and_lead_sign_in_filter_page_open_and_export(browser, site, tmp
     page.get_by_role("link", name="中文").click()
     page.wait_for_url("**lang=zh*")
     assert "客户挽留工作台" in page.content() and "模型监控" in page.content()
-    page.get_by_role("link", name="赢回").click()
-    assert "赢回" in page.locator("h1").inner_text()  # the language is remembered
+    page.get_by_role("link", name="召回").click()
+    assert "召回" in page.locator("h1").inner_text()  # the language is remembered
     assert page.evaluate(UNLABELLED) == []
     context.close()
     assert watch.errors == [], watch.errors
@@ -463,3 +463,37 @@ def test_first_page_customer_and_campaign_read_by_lead_and_manager_in_both_langu
             page.screenshot(path=str(SHOTS / f"{user}_{lang}_campaign.png"), full_page=False)
         context.close()
     assert watch.errors == [] and watch.outside == [], watch.errors
+
+
+def test_every_page_in_chinese_has_no_english_words(browser, site):
+    """Issue 32: a Chinese reader meets no word of 3+ Latin letters on any page, outside the
+    allowed names, ids, typed commands and the customer's own data values."""
+    from english import VISIBLE_TEXT, data_values, english_words
+
+    values = data_values(site.data) | {"leo"}  # the signed-in user's own name
+    watch = Watch([], [])
+    found: dict[str, list[str]] = {}
+
+    def read(name: str, path: str) -> None:
+        page.goto(f"{site.url}/ui{path}")
+        found[name] = english_words(page.evaluate(VISIBLE_TEXT), values)
+
+    context, page = _context(browser, site, watch)
+    read("sign-in", "/login?lang=zh")  # its own context: the language is kept in a cookie
+    context.close()
+    context, page = _context(browser, site, watch)
+    _sign_in(page, site, "leo")
+    read("at risk", "/?lang=zh")
+    customer = _rows(page)[0]
+    read("win back", "/win-back?lang=zh")
+    lapsed = _rows(page)
+    read("customer", f"/customers/{customer}?lang=zh")
+    if lapsed:
+        read("lapsed customer", f"/customers/{lapsed[0]}?lang=zh")
+    read("managers", "/managers?lang=zh")
+    read("manager", f"/managers/{site.manager}?lang=zh")
+    read("campaign", "/campaign?lang=zh")
+    read("monitoring", "/monitoring?lang=zh")
+    context.close()
+    assert {name: words for name, words in found.items() if words} == {}
+    assert len(found) >= 9 and watch.errors == [] and watch.outside == [], watch.errors

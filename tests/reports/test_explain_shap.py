@@ -284,6 +284,7 @@ def test_no_cjk_font_warns_once(bundle: ModelBundle, scored: pd.DataFrame, monke
         warnings.simplefilter("always")
         png = png_bytes(bar_figure(g, lang="zh"))
     messages = [str(w.message) for w in caught]
-    assert messages.count(i18n.NO_FONT) == 1 and "scripts/ensure_fonts.sh" in i18n.NO_FONT
+    no_font = i18n.tr("note_no_font", "en")
+    assert messages.count(no_font) == 1 and "scripts/ensure_fonts.sh" in no_font
     assert any("missing from font" in m for m in messages)
     assert png[:4] == b"\x89PNG"

@@ -4,27 +4,22 @@ placeholders, headings, headers and category values render in Chinese, English s
 from __future__ import annotations
 
 import re
-import string
 
 import pandas as pd
 from test_report_render import _inputs
 
+from core.lang import catalogue, value_name
 from reports.html import AT_RISK_COLUMNS, METRIC_COLUMNS, SCORECARD_COLUMNS, render_report
-from reports.i18n import CATEGORIES_ZH, ZH, category, tr
-from reports.inputs import QUALITY_ARTIFACTS
-from reports.template import TEXT
+from reports.i18n import category, tr
+from reports.inputs import PLOT_LABELS, QUALITY_ARTIFACTS
 
 
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def test_every_report_text_has_chinese_with_the_same_placeholders():
+def test_every_report_text_the_code_names_is_in_the_catalogue():
     labels = [*METRIC_COLUMNS.values(), *AT_RISK_COLUMNS.values(), *SCORECARD_COLUMNS.values()]
-    wanted = [*TEXT.values(), *labels, *QUALITY_ARTIFACTS, "scorer", "feature", "mean SHAP"]
-    assert [t for t in wanted if t not in ZH and t != "#"] == []
-    assert [en for en, zh in ZH.items() if _fields(en) != _fields(zh)] == []
-    assert [en for en, zh in ZH.items() if en.count("<b>") != zh.count("<b>")] == []
+    wanted = [*labels, *QUALITY_ARTIFACTS, *PLOT_LABELS, "scorer", "feature", "mean_shap"]
+    assert [t for t in wanted if t not in catalogue("report")] == []
+    entries = catalogue("report").entries
+    assert [k for k, e in entries.items() if e["en"].count("<b>") != e["zh"].count("<b>")] == []
 
 
 def test_category_values_in_chinese():
@@ -35,9 +30,9 @@ def test_category_values_in_chinese():
     assert category("plan", "annual", "zh") == "包年"  # through the feature registry
     assert category("segment", "government", "zh") == "government"  # no name: as it is
     assert category("customer_id", "C1", "zh") == "C1"
-    actions = CATEGORIES_ZH["recommended_action"]
-    assert category("recommended_action", "retention call", "zh") == actions["retention call"]
-    assert tr("Teams", "zh") == "团队" and tr("Teams", "en") == "Teams"
+    action = value_name("recommended_action", "retention call", "zh")
+    assert category("recommended_action", "retention call", "zh") == action == "挽留电话"
+    assert tr("teams", "zh") == "团队" and tr("teams", "en") == "Teams"
 
 
 def test_report_in_chinese():
@@ -61,8 +56,8 @@ def test_report_in_chinese():
     for english in ("Model quality", "at-risk", "drives churn", "KPI scorecards", "Teams",
                     "Scoring date", "Notes", "top reasons", "segment", "How to read"):  # fmt: skip
         assert english not in visible
-    assert "KPI 评分卡（2024-05）" in text and "<th>评分方法</th>" in text
-    for value in ("中小企业", "个人消费者", "活跃", "即将流失", "优秀", "一般", ">高</span>"):
+    assert "绩效考核（2024-05）" in text and "<th>评分方法</th>" in text
+    for value in ("中小企业", "个人消费者", "活跃", "临近到期/沉默", "优秀", "一般", ">高</span>"):
         assert value in text
     assert 'class="band-high"' in text  # styles keep the stored level
     assert "Plan: annual" in text  # the stored reasons are shown as they are

@@ -40,7 +40,7 @@ def _inputs(**overrides) -> ReportInputs:
         "label_definition": "no purchase in [T, T+90d)",
         "at_risk": at_risk,
         "total_customers": 1234,
-        "driver_images": {"Mean |SHAP value| per feature": _png()},
+        "driver_images": {"fig_importance": _png()},
         "importance": pd.DataFrame({"mean_abs_shap": [0.5], "mean_shap": [0.1]}, index=["x"]),
         "explained": 1000,
     }
@@ -63,7 +63,10 @@ def test_report_escapes_and_embeds_everything(tmp_path):
         }
     )
     inputs = _inputs(
-        metrics=metrics, quality_images={"Calibration": _png()}, scorecard=cards, period="2024-05"
+        metrics=metrics,
+        quality_images={"fig_calibration": _png()},
+        scorecard=cards,
+        period="2024-05",
     )
     text = write_report(inputs, tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     assert "<script" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -164,7 +167,7 @@ def test_the_kpi_section_shows_the_crm_indicators_beside_the_score():
             "new_customers": [3, 7],
         }
     )
-    for lang, head in (("en", "CRM indicators"), ("zh", "CRM 指标")):
+    for lang, head in (("en", "CRM indicators"), ("zh", "客户关系指标")):
         page = _Page()
         text = render_report(_inputs(scorecard=cards, period="2024-05", lang=lang))
         page.feed(text)

@@ -23,7 +23,7 @@ from scoring.champions import Champions
 from scoring.config import ServingConfig
 from scoring.frame import score_frame
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, WIN_BACK, list_columns, present
-from scoring.reasons import NO_RISK_REASON, risk_reasons
+from scoring.reasons import NO_RISK_REASON, reason_sentences, risk_reasons
 from scoring.store.predictions import AtRiskQuery, PredictionStore
 
 
@@ -150,15 +150,29 @@ def test_every_scored_customer_has_an_rfm_segment_and_the_store_filters_on_it(ba
 
 
 def test_stored_reasons_are_the_per_row_reasons_of_lightgbm_treeshap(batch, champions):
-    """The batch's reasons (compiled TreeSHAP kernel, sentences per feature and value) are the
-    text the per-row path gives with LightGBM's own contributions."""
+    """The batch's reasons (compiled TreeSHAP kernel, feature, value and contribution per
+    reason) read, in either language, as the sentences the per-row path gives with LightGBM's own
+    contributions."""
     rows = batch.features.set_index("customer_id").loc[batch.predictions["customer_id"]]
-    per_row = [
-        json.dumps([r.sentence for r in row] or [NO_RISK_REASON["en"]], ensure_ascii=False)
-        for row in risk_reasons(rows, champions.churn, ServingConfig().lists.reasons, "en")
+    k = ServingConfig().lists.reasons
+    stored = batch.predictions["reasons"].tolist()
+    for lang in ("en", "zh"):
+        per_row = [
+            [r.sentence for r in row] or [NO_RISK_REASON[lang]]
+            for row in risk_reasons(rows, champions.churn, k, lang)
+        ]
+        assert [reason_sentences(text, lang) for text in stored] == per_row
+    expected = risk_reasons(rows, champions.churn, k, "en")
+    objects = [json.loads(text) for text in stored]
+    assert [[o["feature"] for o in row] for row in objects] == [
+        [r.feature for r in row] for row in expected
     ]
-    assert batch.predictions["reasons"].tolist() == per_row
-    assert any(json.loads(text) != [NO_RISK_REASON["en"]] for text in per_row)
+    assert all(
+        abs(o["contribution"] - r.contribution) < 1e-3
+        for row, want in zip(objects, expected, strict=True)
+        for o, r in zip(row, want, strict=True)
+    )
+    assert any(row for row in objects)
 
 
 def test_phases_time_every_step(book: Dataset, champions: Champions):
@@ -188,11 +202,11 @@ def test_lists_with_the_data_say_when_each_customer_was_contacted_and_can_skip_t
     contacts = pd.DataFrame({"customer_id": ids, "ts": [when] * 3, "treated": [1.0, 1.0, 0.0]})
     customers = book.tables["customers"].assign(phone="555")
     ds = replace(book, tables={**book.tables, "customers": customers, "contacts": contacts})
-    lists = batch.lists("CNY", ds)
+    lists = batch.lists(currency="CNY", ds=ds)
     at_risk = lists[AT_RISK].set_index("customer_id")
     assert at_risk.loc[ids, "days_since_contact"].tolist() == [3, 3, pd.NA]  # a control row
     assert (at_risk["phone"] == "555").all()
     assert at_risk["why_listed"].str.contains("¥").any()
-    kept = batch.lists(None, ds, skip_contacted_days=7)[AT_RISK]
+    kept = batch.lists(ds=ds, skip_contacted_days=7)[AT_RISK]
     assert len(kept) == len(at_risk) - 2 and not set(ids[:2]) & set(kept["customer_id"])
     assert kept["rank"].tolist() == list(range(1, len(kept) + 1))

@@ -96,7 +96,9 @@ def test_why_listed_speaks_chinese_and_leaves_out_a_renewal_past_the_horizon():
     }
     assert why_listed(row, "2024-06-30", 90) == "P(churn) 74%, 1 complaint open"
     assert why_listed(row, "2024-06-30", 90, "zh") == "流失概率 74%，1 个投诉未解决"
-    assert why_listed(row, "2024-06-30", 200, "zh").startswith("2024-12-31 到期续约，金额 90,000")
+    assert why_listed(row, "2024-06-30", 200, "zh").startswith(
+        "合同将于2024年12月31日到期，金额 90,000"
+    )
 
 
 def test_contact_benefit_prices_with_the_success_rate_or_the_uplift():

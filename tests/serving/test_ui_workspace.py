@@ -207,6 +207,7 @@ def test_list_pages_show_the_apis_customers_in_its_order(served, lead, api):
     page = lead.get("/ui/", params={"rfm": rfm, "lang": "zh"})
     assert _rows(page.text) == [i["customer_id"] for i in by_rfm["items"]]
     assert "RFM 客户类型" in page.text and "客户</option>" in page.text
+    lead.get("/ui/", params={"lang": "en"})  # the language cookie back to English
     assert lead.get("/ui/", params={"rfm": "vip"}).status_code == 400
     win = lead.get("/ui/win-back")
     assert _rows(win.text) == [i["customer_id"] for i in api.get("/win_back").json()["items"]]
