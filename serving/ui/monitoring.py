@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from core.errors import ChurnError
-from monitoring.run import latest_path
+from monitoring.config import latest_path
 from serving.ui.context import PREFIX, Context
 from serving.ui.i18n import t
 
