@@ -144,6 +144,12 @@ ACCOUNT_MANAGERS = Table(
         Column("name", "text", "Display name."),
         Column("team", "text", "Team name."),
         Column("monthly_quota", "float", "Monthly sales quota, >= 0.", min=0.0),
+        Column(
+            "hire_date",
+            "date",
+            "Day the manager started; a manager hired less than the probation before a period "
+            "is listed but neither ranked nor penalised (document 000).",
+        ),
     ),
 )
 
@@ -183,12 +189,49 @@ CONTACTS = Table(
         ),
         Column("logged_by", "id", "Who logged the contact."),
         Column("account_manager_id", "id", "Account manager of the customer at the contact."),
+        Column("cost", "float", "What the contact cost, >= 0 (average interaction cost).", min=0.0),
+    ),
+)
+
+SURVEYS = Table(
+    name="surveys",
+    required=False,
+    event_time="ts",
+    description="One row per answer to a customer satisfaction survey (document 003's quarterly "
+    "survey); when present it decides the satisfaction bonus instead of complaint ratings.",
+    columns=(
+        Column("customer_id", "id", "Customer key.", required=True),
+        Column("ts", "date", "Day of the answer.", required=True),
+        Column("satisfied", "int", "1 satisfied, 0 not.", min=0, max=1),
+        Column("score", "int", "Satisfaction 1 to 5 (used when satisfied is empty).", min=1, max=5),
+    ),
+)
+
+MANAGER_REVIEWS = Table(
+    name="manager_reviews",
+    required=False,
+    description="One row per account manager and year: the lead's ratings of ability and attitude "
+    "(document 000's annual assessment, 德、勤、能、绩).",
+    columns=(
+        Column("account_manager_id", "id", "Account manager key.", required=True),
+        Column("year", "int", "Year assessed.", required=True, min=1900, max=2999),
+        Column("ability", "float", "Ability (能), 0 to 100.", min=0.0, max=100.0),
+        Column("attitude", "float", "Attitude (德、勤), 0 to 100.", min=0.0, max=100.0),
     ),
 )
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (CUSTOMERS, TRANSACTIONS, INTERACTIONS, COMPLAINTS, ACCOUNT_MANAGERS, CONTACTS)
+    for t in (
+        CUSTOMERS,
+        TRANSACTIONS,
+        INTERACTIONS,
+        COMPLAINTS,
+        ACCOUNT_MANAGERS,
+        CONTACTS,
+        SURVEYS,
+        MANAGER_REVIEWS,
+    )
 }
 
 # Files that may sit in a data folder beside the tables and are not tables.

@@ -204,6 +204,12 @@ class RankingConfig(Frozen):
     improvement_plan_bottom: int = Field(2, ge=0)
     min_ranked: int = Field(2, ge=1)
     """Fewer scored managers than this: no bonus, deduction or flags (first would also be last)."""
+    improvement_plan_days: int = Field(7, ge=0)
+    """Days a flagged manager has to hand in the improvement plan, from the day the month's
+    scorecards were first produced from the store (document 000: within a week)."""
+    probation_months: int = Field(3, ge=0)
+    """A manager whose ``hire_date`` is less than this many months before the period start is
+    listed and scored but neither ranked nor penalised (document 000: 试用期); 0 turns it off."""
 
 
 class RetentionWeights(Frozen):
@@ -240,6 +246,47 @@ class CampaignSettings(SegmentedEconomics):
     capacity_per_manager: int = Field(20, ge=0)
 
 
+class BigCustomerConfig(Frozen):
+    """Document 000's big-customer item (公司前50名大客户月总收入较2005年1月大客户总收入增长10%以上加权5%):
+    off by default. When on, a manager who looks after any of the ``top_n`` customers with the
+    most revenue in ``base_month`` earns ``weight`` points of 100 in a month when those
+    customers' revenue is at least ``1 + growth`` times their base-month revenue; the other
+    components are scaled to ``100 - weight``. Managers without big customers are scored as
+    before."""
+
+    enabled: bool = False
+    top_n: int = Field(50, ge=1)
+    growth: float = Field(0.10, ge=0)
+    weight: float = Field(5.0, gt=0, lt=100)
+    base_month: str | None = None
+    """``YYYY-MM``; ``null``: the first full month of the transactions."""
+
+    @field_validator("base_month")
+    @classmethod
+    def _month(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+            raise ValueError(f"base_month must be a month YYYY-MM, got {value!r}")
+        return value
+
+
+class AnnualConfig(Frozen):
+    """Document 000's annual assessment (年度考核): the mean of the year's monthly scores (绩)
+    with the lead's ability (能) and attitude (德、勤) ratings of ``manager_reviews``. The
+    document gives no weights; these are this product's choice (docs/kpi.md)."""
+
+    performance_weight: float = Field(60.0, ge=0)
+    ability_weight: float = Field(20.0, ge=0)
+    attitude_weight: float = Field(20.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> AnnualConfig:
+        if self.performance_weight + self.ability_weight + self.attitude_weight <= 0:
+            raise ValueError("at least one annual assessment weight must be above 0")
+        return self
+
+
 class KpiConfig(Frozen):
     """The ``kpi:`` section of a config file."""
 
@@ -248,6 +295,8 @@ class KpiConfig(Frozen):
     commission: CommissionConfig = CommissionConfig()
     ranking: RankingConfig = RankingConfig()
     campaign: CampaignSettings = CampaignSettings()
+    annual: AnnualConfig = AnnualConfig()
+    big_customers: BigCustomerConfig = BigCustomerConfig()
 
 
 def kpi_config_from_dict(data: dict | None, source: str = "kpi config") -> KpiConfig:

@@ -11,6 +11,13 @@ import pandas as pd
 
 from features.dataset import Dataset
 from kpi.activity import SERVICE_COUNTS, activity_ratios, sales_metrics, service_metrics
+from kpi.assessment import (
+    annual_assessment,
+    big_customers,
+    probation,
+    with_big_customers,
+    with_survey,
+)
 from kpi.campaign_results import RESULT_COLUMNS, period_results
 from kpi.commission import commission
 from kpi.config import Components, GradeBand, KpiConfig, KpiError, RankingConfig
@@ -33,6 +40,7 @@ COMPONENT_METRICS = {
     "sales_vs_quota": "sales_vs_quota",
 }
 NO_CUSTOMERS = "no customers at the period start: not scored"
+PROBATION = "on probation (试用期): not ranked"
 # Flows and money add up over the months of a quarter or year; every other figure is averaged.
 SUM_COLUMNS = (
     "churned", "complaints", "new_customers", "sales", "monthly_quota", "renewals", "upsells",
@@ -89,11 +97,16 @@ def grade(score: pd.Series, bands: Sequence[GradeBand]) -> pd.Series:
     return pd.Series(labels, index=score.index, dtype="str").where(score.notna())
 
 
-def rank_managers(score: pd.Series, cfg: RankingConfig) -> pd.DataFrame:
+def rank_managers(
+    score: pd.Series, cfg: RankingConfig, on_probation: pd.Series | None = None
+) -> pd.DataFrame:
     """Monthly rank (1 = best; ties share the place), first and last place, improvement-plan flag
     for the bottom ``improvement_plan_bottom``, and the bonus (+) or deduction (-) (business rule 7).
-    Unscored managers are not ranked; below ``min_ranked`` scored managers nobody is flagged."""
+    Unscored managers and managers ``on_probation`` (document 000) are not ranked; below
+    ``min_ranked`` ranked managers nobody is flagged."""
     scored = score.dropna()
+    if on_probation is not None:
+        scored = scored[~on_probation.reindex(scored.index, fill_value=False).astype(bool)]
     out = pd.DataFrame(index=score.index)
     out["rank"] = scored.rank(method="min", ascending=False).reindex(score.index)
     from_bottom = scored.rank(method="min", ascending=True).reindex(score.index)
@@ -138,7 +151,12 @@ def _teams(managers: pd.DataFrame, cfg: KpiConfig) -> pd.DataFrame:
     teams["grade"] = grade(teams["score"], cfg.scorecard.grades)
     teams = teams.reset_index()
     teams["notes"] = teams["notes"].str.replace(NO_CUSTOMERS, "", regex=False).str.strip("; ")
-    return teams.assign(level="team", first_place=False, last_place=False, improvement_plan=False)
+    teams["satisfaction_source"] = (
+        grouped["satisfaction_source"].first().reindex(teams["team"]).to_numpy()
+    )
+    return teams.assign(
+        level="team", first_place=False, last_place=False, improvement_plan=False, probation=False
+    )
 
 
 def month_scorecard(
@@ -153,9 +171,17 @@ def month_scorecard(
     crm = indicator_counts(ds, start, end, book, port.index, cfg.campaign.cost_per_contact)
     frame = sales.drop(columns="notes").join(port).join(service.drop(columns="notes"))
     frame = frame.join(crm.drop(columns="notes"))
-    frame["notes"] = _join_notes(sales["notes"], service["notes"], crm["notes"])
+    frame = with_survey(frame, ds, quarter_start(start), end, cfg.scorecard)
+    trial = probation(ds, start, frame.index, cfg.ranking)
+    frame["probation"] = trial
+    on_trial = pd.Series(np.where(trial, PROBATION, ""), index=frame.index)
+    frame["notes"] = _join_notes(sales["notes"], service["notes"], crm["notes"], on_trial)
     managers = _score(indicator_rates(activity_ratios(frame)), cfg)
-    managers = managers.join(rank_managers(managers["score"], cfg.ranking))
+    if cfg.big_customers.enabled:  # document 000's optional item, off by default
+        managers = managers.join(big_customers(ds, start, end, managers.index, cfg.big_customers))
+        managers["score"] = with_big_customers(managers, cfg.big_customers)
+        managers["grade"] = grade(managers["score"], cfg.scorecard.grades)
+    managers = managers.join(rank_managers(managers["score"], cfg.ranking, trial))
     managers = managers.join(commission(managers, cfg.commission))
     managers["payout"] = (managers["commission"] + managers["ranking_adjustment"]).clip(lower=0)
     managers = managers.reset_index().assign(level="manager")
@@ -167,20 +193,42 @@ def _mean_of_months(months: pd.DataFrame, cfg: KpiConfig) -> pd.DataFrame:
     over the months; grade of the mean score; rank by it; flags count the months flagged."""
     key = months[MANAGER].fillna("").astype("str") + "|" + months["team"].fillna("").astype("str")
     months = months.assign(_key=key)
-    for flag in ("first_place", "last_place", "improvement_plan"):
+    for flag in ("first_place", "last_place", "improvement_plan", "probation"):
         months[flag] = months[flag].astype(float)
     grouped = months.groupby(["level", "_key"], sort=False)
     numeric = [c for c in months.select_dtypes("number").columns if c not in SUM_COLUMNS]
     out = grouped[numeric].mean().join(grouped[list(SUM_COLUMNS)].sum(min_count=1))
     out["months_scored"] = grouped["score"].count()
-    first = grouped[[MANAGER, "team"]].first()
+    first = grouped[[MANAGER, "team", "satisfaction_source"]].first()
     out["notes"] = grouped["notes"].agg(lambda s: "; ".join(dict.fromkeys(t for t in s if t)))
     out = first.join(out).reset_index(level="level").reset_index(drop=True)
     out = indicator_rates(out)  # pooled over the months, not a mean of monthly rates
     out["score"] = out["score"].round(2)
     out["grade"] = grade(out["score"], cfg.scorecard.grades)
-    is_manager = out["level"] == "manager"
+    # on probation in every month of the period: listed, not ranked
+    out["probation"] = out["probation"] >= 1
+    is_manager = (out["level"] == "manager") & ~out["probation"]
     out["rank"] = out["score"].where(is_manager).rank(method="min", ascending=False)
+    return out
+
+
+def _with_annual(out: pd.DataFrame, ds: Dataset, year: int, cfg: KpiConfig) -> pd.DataFrame:
+    """A year's rows with the annual assessment of each manager (document 000, 年度考核):
+    ``ability``, ``attitude``, ``performance`` (the mean monthly score) and ``annual_score``
+    and ``annual_grade``; team rows get the mean of their managers' annual scores."""
+    managers = out["level"] == "manager"
+    perf = out.loc[managers].set_index(out.loc[managers, MANAGER].astype("str"))["score"]
+    annual, note = annual_assessment(ds, year, perf, cfg.annual)
+    out = out.copy()
+    keys = out[MANAGER].astype("str")
+    for col in annual.columns:
+        out[col] = keys.map(annual[col]).where(managers)
+    team_mean = out.loc[managers].groupby("team")["annual_score"].mean()
+    teams = out["level"] == "team"
+    out.loc[teams, "annual_score"] = out.loc[teams, "team"].map(team_mean).round(2)
+    out["annual_grade"] = grade(out["annual_score"], cfg.scorecard.grades)
+    if note:
+        out["notes"] = _join_notes(out["notes"], pd.Series(note, index=out.index).where(managers))
     return out
 
 
@@ -237,6 +285,8 @@ def scorecard(
         month_scorecard(ds, predictions, m, cfg).assign(month=month_label(m)) for m in p.months
     ]
     out = months[0] if p.kind == "month" else _mean_of_months(pd.concat(months), cfg)
+    if p.kind == "year":
+        out = _with_annual(out, ds, int(p.label), cfg)
     out = _order(out.drop(columns="month", errors="ignore").assign(period=p.label))
     if "contacts" in ds.tables:
         out = with_campaign_results(out, period_results(ds, p, cfg.outcome))

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from core.lang import Lang
 from core.money import currency_prefix, format_money
 from features.pipeline.segments import SEGMENT_TITLES
+from reports.assessment import assessment, trend_section
 from reports.i18n import category, has_levels, tr
 from reports.inputs import ReportInputs
 from reports.template import ENV, TEXT
@@ -368,6 +369,10 @@ def _context(r: ReportInputs) -> dict[str, Any]:
         "h_rfm": text("h_rfm"),
         "rfm_note": text("rfm_note"),
         "rfm": _rfm(r),
+        "assessment": None if r.scorecard is None else assessment(r.scorecard, r.plans, r.lang),
+        "h_trends": text("h_trends"),
+        "trends_note": text("trends_note"),
+        "trends": None if r.trends is None else trend_section(r.trends, r.lang),
         "footer": text("footer"),
     }
 

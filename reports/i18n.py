@@ -177,6 +177,39 @@ ZH: dict[str, str] = {
     "Sum of {n} other features": "其他 {n} 个特征之和",
     # model kinds and grouping columns in plot titles
     "account_manager_id": "客户经理",
+    # --- issue 34: assessment rules and trends (one block, to move into the shared catalogue
+    # of issue 32 as it is) ---
+    "6. Trends, last 12 months": "6. 近 12 个月趋势",
+    "Assessment rules (document 000)": "绩效考核规则（文档 000）",
+    "Document 000: a manager hired less than the probation before the month is listed but "
+    "neither ranked nor penalised; the bottom two of the ranking owe an improvement plan "
+    "within a week of the scorecards (churn plans). The satisfaction bonus comes from the "
+    "satisfaction survey when the data has one, from complaint ratings otherwise.": "文档 000："
+    "试用期内的客户经理列出但不参加排名、不扣款；月度考核排名后两名须在考核通报下发后一周内"
+    "提交整改方案（churn plans）。客户满意度奖励依据客户满意度调查（数据中有调查时），"
+    "否则依据投诉满意度评分。",
+    "Each manager's score, churn rate and key indicators over the last 12 months, one point "
+    "per month with scorecards; the figure after each chart is the latest month's.": "每位客户经理"
+    "近 12 个月的考核评分、客户流失率与主要指标，每个有考核评分的月份一个点；图后数字为最近一个月的值。",
+    "No scorecards for {months}.": "以下月份没有考核评分：{months}。",
+    "Not available: no month of the last 12 has scorecards.": "暂无：近 12 个月没有考核评分。",
+    "Score (100 points)": "考核评分（100 分）",
+    "Churn rate": "客户流失率",
+    "Repeat-purchase rate": "重复购买率",
+    "Complaint rate": "客户投诉率",
+    "probation": "试用期",
+    "improvement plan": "提交整改方案",
+    "plan due": "截止日期",
+    "plan status": "方案状态",
+    "satisfaction bonus from": "客户满意度奖励依据",
+    "satisfaction survey": "客户满意度调查",
+    "complaint ratings": "投诉满意度评分",
+    "yes": "是",
+    "no": "否",
+    "open": "待提交",
+    "overdue": "已逾期",
+    "submitted": "已提交",
+    # --- end issue 34 ---
 }
 """English text -> Chinese; ``{name}`` placeholders and HTML entities as in the English."""
 

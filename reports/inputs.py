@@ -25,6 +25,7 @@ from kpi.config import KpiConfig
 from kpi.periods import latest_complete_month
 from kpi.rfm import segment_summary
 from kpi.scorecard import scorecard
+from kpi.trends import Trends, monthly_trends
 from reports.explain_global import (
     ExplainError,
     bar_figure,
@@ -48,6 +49,8 @@ from reports.sources import (
 from scoring.champions import Champions
 from scoring.config import ServingConfig
 from scoring.reasons import NO_RISK_REASON, risk_reasons
+from scoring.store.plans import PlanStore
+from scoring.store.predictions import PredictionStore
 
 QUALITY_ARTIFACTS = {
     "Gains and lift on the test cutoff (model and baselines)": "plots/churn_gains_lift.png",
@@ -86,6 +89,8 @@ class ReportInputs:
     scorecard: pd.DataFrame | None = None
     period: str | None = None
     rfm_segments: pd.DataFrame | None = None  # kpi.rfm.segment_summary of the scoring
+    plans: pd.DataFrame | None = None  # the month's improvement plans (scoring.store.plans)
+    trends: Trends | None = None  # each manager's last 12 months (kpi.trends)
     notes: tuple[str, ...] = ()
     lang: Lang = "en"
     currency: str | None = None
@@ -234,6 +239,21 @@ def month_scorecards(
     return scorecard(load_dataset(data), preds, period, kpi)
 
 
+def plans_and_trends(
+    cfg: ServingConfig, data: str | Path, period: str, kpi: KpiConfig
+) -> tuple[pd.DataFrame, Trends]:
+    """The month's improvement plans recorded in the store and each manager's scorecards over
+    the 12 months ending with it (the months the store has predictions for)."""
+    store = PredictionStore(cfg.resolved_store_url())
+    try:
+        plans = PlanStore(store.engine).frame(datetime.now(UTC).date(), period=period)
+        ds = load_dataset(data)
+        trends = monthly_trends(store, pd.Timestamp(f"{period}-01"), kpi, lambda _: ds, data=data)
+    finally:
+        store.close()
+    return plans, trends
+
+
 def default_month(scored: pd.Timestamp, kpi: KpiConfig) -> str:
     """The scorecards' month when none is asked for: the scoring date's own month when it is a
     month's first day (its predictions are the month's), else the latest month that date can
@@ -272,7 +292,7 @@ def gather_report_inputs(
     metrics, quality, quality_notes = model_quality(champions, cfg.resolved_tracking_uri(), lang)
     notes += quality_notes
     month = period or default_month(pd.Timestamp(asof_text), kpi)
-    card = None
+    card, plans, trends = None, None, None
     if data is None:
         notes.append(tr("no --data given: the KPI scorecards are left out", lang))
     else:
@@ -282,6 +302,9 @@ def gather_report_inputs(
         except ChurnError as exc:
             note = tr("KPI scorecards for {month} left out: {error}", lang)
             notes.append(note.format(month=month, error=exc))
+        if card is not None:
+            step("reading the improvement plans and the last 12 months' scorecards")
+            plans, trends = plans_and_trends(cfg, data, month, kpi)
     label = champions.churn.metadata.get("label_definition", "")
     if isinstance(label, dict):
         label = label.get("text") or str(label)
@@ -302,6 +325,8 @@ def gather_report_inputs(
         scorecard=card,
         period=month if card is not None else None,
         rfm_segments=segment_summary(scored.predictions),
+        plans=plans,
+        trends=trends,
         notes=tuple(notes),
         lang=lang,
         currency=cfg.currency,

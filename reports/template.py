@@ -29,6 +29,9 @@ TEXT = {
     "rfm_note": "Each scored customer is high or low on recency, frequency and monetary value "
     "against the book's medians;\nthe three answers name the segment. Churn rate: the mean "
     "predicted P(churn).",
+    "h_trends": "6. Trends, last 12 months",
+    "trends_note": "Each manager's score, churn rate and key indicators over the last 12 months, "
+    "one point per month with scorecards; the figure after each chart is the latest month's.",
     "footer": "How to read SHAP values here: each customer's contributions add up, with the\n"
     "base value, to the churn model's raw log-odds; the probability shown is that score passed\n"
     "through the sigmoid and the isotonic calibrator, which keeps the order of customers. See\n"

@@ -153,6 +153,9 @@ class ServingConfig(Frozen):
     max_body_bytes: int = Field(8_000_000, ge=1024)
     """Largest request body accepted; larger ones get 413. The default holds ``max_batch_size``
     full records (about 3 KB each as JSON, every value at full precision)."""
+    header_timeout_s: float = Field(30.0, gt=0, le=600)
+    """A request's headers must arrive within this many seconds of its first byte (or of the
+    connection), or it gets 408 and the connection is closed (:mod:`serving.header_deadline`)."""
     body_timeout_s: float = Field(30.0, gt=0, le=600)
     """A request body must arrive within this many seconds of its headers, or the request gets
     408 and its slot is freed: a slow sender cannot hold a worker's request slot."""

@@ -53,6 +53,7 @@ from scoring.store.schema import STORED_KEYS
 from scoring.uplift import UpliftChampion
 from serving.background import Repeating
 from serving.errors import error_response
+from serving.header_deadline import install as install_header_deadline
 from serving.launch import exit_with_parent
 from serving.metrics import ServiceMetrics
 from serving.middleware import RequestGuard
@@ -127,6 +128,7 @@ class ChurnService:
     def __init__(self) -> None:
         exit_with_parent()  # a worker outlives no server: no stale answers, no port held
         self.config = serving_config_from_env()
+        install_header_deadline(self.config.header_timeout_s)
         self.kpi = service_kpi_config(config_path_from_env())
         self.api_key = api_key_from_env(self.config, os.environ)
         self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())

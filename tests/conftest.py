@@ -166,6 +166,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         "max_batch_size": 50,
         "max_body_bytes": 300_000,
         "body_timeout_s": 4,
+        "header_timeout_s": 4,
         "top_k": 4,
     }
     config = _write_config(root / "serving.yaml", **common, poll_interval_s=0)

@@ -231,14 +231,15 @@ def num(x: float, fmt: str = ",.0f") -> str:
 
 
 def _flags(row: pd.Series) -> str:
-    names = [("first_place", "top"), ("last_place", "last"), ("improvement_plan", "plan")]
+    names = [("first_place", "top"), ("last_place", "last"), ("improvement_plan", "plan"),
+             ("probation", "probation")]  # fmt: skip
     return " ".join(label for col, label in names if bool(row.get(col)) is True)
 
 
 SCORECARD_CAPTION = (
     "Book: customers at the period start; VWR: value-weighted retention; RAR: risk-adjusted "
     "retention (1.0 = as predicted); CSAT: satisfied share; Flags: top, last, plan "
-    "(improvement plan); Payout: commission + ranking bonus or deduction"
+    "(improvement plan), probation (not ranked); Payout: commission + ranking bonus or deduction"
 )
 
 
@@ -258,10 +259,15 @@ def scorecard_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[list(SCORECARD_COLUMNS)].copy()
     out["flags"] = [_flags(r) for _, r in frame.iterrows()]
     out["payout"] = frame["payout"]
-    for col in INDICATOR_COLUMNS:
+    for col in (*INDICATOR_COLUMNS, *ASSESSMENT_COLUMNS):
         if col in frame.columns:
             out[col] = frame[col]
     return out
+
+
+ASSESSMENT_COLUMNS = ("probation", "satisfaction_source", "points_big_customers", "performance",
+                      "ability", "attitude", "annual_score", "annual_grade")  # fmt: skip
+"""Document 000's assessment rules (``kpi.assessment``), when the scorecards hold them."""
 
 
 def indicator_table(frame: pd.DataFrame, title: str) -> Table:

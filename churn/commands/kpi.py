@@ -83,6 +83,10 @@ def kpi(
             preds = read_frame(predictions, "predictions")
         with console.status(f"Scoring {p.label} ..."):
             frame = scorecard(ds, preds, p, cfg, managers=manager or None)
+        if predictions is None and p.kind == "month":
+            issued = _issue_plans(serving, frame, cfg)
+            if issued:
+                console.print(f"{issued} improvement plan(s) issued (see churn plans)")
         if out is not None:
             write_frame(frame, out)
     except ChurnError as exc:
@@ -98,6 +102,9 @@ def kpi(
     campaigns = _campaign_section(managers, label)
     if campaigns is not None:
         sections.append(campaigns)
+    annual = _annual_section(managers, label)
+    if annual is not None:
+        sections.append(annual)
     if fmt is Fmt.table:  # CSV and JSON hold the indicators as keys of managers and teams
         both = frame.loc[[*managers.index, *teams.index]]
         sections.append(
@@ -108,8 +115,55 @@ def kpi(
     if len(unscored):
         ids = ", ".join(unscored["account_manager_id"].astype(str))
         console.print(f"[yellow]not scored (no customers at the period start):[/] {ids}")
+    sources = managers["satisfaction_source"].dropna().unique() if len(managers) else []
+    if len(sources):
+        console.print(f"satisfaction bonus from: {', '.join(map(str, sources))}")
     if out is not None:
         console.print(f"Scorecards written to {out}")
+
+
+def _issue_plans(serving, frame, cfg) -> int:
+    """Issue the improvement plans a month's scorecards from the store call for (document
+    000: the bottom two, due a week after the scorecards)."""
+    from datetime import UTC, datetime
+
+    from kpi.plans import issue_plans
+    from scoring.store.plans import PlanStore
+    from scoring.store.predictions import PredictionStore
+
+    store = PredictionStore(serving.resolved_store_url())
+    try:
+        return issue_plans(PlanStore(store.engine), frame, cfg.ranking, datetime.now(UTC).date())
+    finally:
+        store.close()
+
+
+def _annual_section(managers, label: str) -> Section | None:
+    """A year's annual assessment (document 000, 年度考核): the mean monthly score with the
+    ability and attitude ratings of manager_reviews."""
+    from rich.table import Table
+
+    if "annual_score" not in managers.columns:
+        return None
+    cols = ["account_manager_id", "performance", "ability", "attitude", "annual_score",
+            "annual_grade"]  # fmt: skip
+    frame = managers[cols].reset_index(drop=True)
+    table = Table(
+        title=f"Annual assessment (年度考核), {label}",
+        caption="performance: mean monthly score (绩); ability (能) and attitude (德、勤) from "
+        "manager_reviews; weights in kpi.annual",
+        header_style="bold",
+    )
+    for h in ("Manager", "Performance", "Ability", "Attitude", "Annual score", "Grade"):
+        table.add_column(h, justify="left" if h in ("Manager", "Grade") else "right")
+    for r in frame.to_dict("records"):
+        table.add_row(
+            str(r["account_manager_id"]),
+            *("-" if v != v or v is None else f"{v:.1f}" for v in
+              (r["performance"], r["ability"], r["attitude"], r["annual_score"])),
+            "" if not isinstance(r["annual_grade"], str) else r["annual_grade"],
+        )  # fmt: skip
+    return Section("annual", frame, table)
 
 
 def _campaign_section(managers, label: str) -> Section | None:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from features.contract import CHANNELS, DIRECTIONS, TABLES, TRANSACTION_KINDS
 from features.dataset import Dataset
+from features.synthetic.assessment import contact_costs, hire_dates, reviews_table, surveys_table
 from features.synthetic.campaigns import CHANNELS as CONTACT_CHANNELS
 from features.synthetic.campaigns import OFFERS
 from features.synthetic.campaigns import OUTCOMES as CONTACT_OUTCOMES
@@ -231,7 +232,9 @@ def build_dataset(
     cfg: GeneratorConfig,
     rng: np.random.Generator,
 ) -> Dataset:
-    """The contract tables (``contacts`` only with campaigns), typed as ``Dataset`` documents."""
+    """The contract tables (``contacts`` only with campaigns; hire dates, contact costs,
+    surveys and reviews from :mod:`features.synthetic.assessment`), typed as ``Dataset``
+    documents."""
     ids = numbered("C", np.arange(1, len(pop) + 1), max(7, len(str(len(pop)))))
     mgr_ids = numbered("AM", np.arange(1, len(mgr) + 1), 3)
     sales = monthly_sales(pop, sim, cal, len(mgr))
@@ -244,6 +247,13 @@ def build_dataset(
     }
     if sim.campaigns is not None and cfg.campaigns.enabled:
         tables["contacts"] = contacts_table(sim, pop, ids, mgr_ids, cal)
+    extra = np.random.default_rng(rng.integers(2**63))  # after the others: they stay the same
+    tables["account_managers"]["hire_date"] = hire_dates(mgr, cal, extra)
+    if "contacts" in tables:
+        contacts = tables["contacts"]
+        contacts["cost"] = contact_costs(contacts["channel"], contacts["treated"].to_numpy())
+    tables["surveys"] = surveys_table(pop, sim.churn, mgr, ids, cal, extra)
+    tables["manager_reviews"] = reviews_table(mgr, mgr_ids, cal, extra)
     for name, frame in tables.items():
         assert tuple(frame.columns) == TABLES[name].column_names, name
     as_of = pd.Timestamp(cal.start + np.timedelta64(cal.end - 1, "D"))

@@ -2,9 +2,10 @@
 
 Tables: ``scoring_runs`` and ``predictions`` (batch scoring), ``api_predictions`` (the API's
 prediction log), ``reload_signals`` (how workers pass on ``POST /reload``), ``ui_users``,
-``ui_sessions``, ``ui_audit`` and ``ui_signin_failures`` (who may use the workspace) and
-``ui_contacts`` (contacts logged in the workspace). Alembic migrations (:mod:`scoring.store.migrations`) create and change them;
-a test checks that the migrated database matches :data:`METADATA`.
+``ui_sessions``, ``ui_audit`` and ``ui_signin_failures`` (who may use the workspace),
+``ui_contacts`` (contacts logged in the workspace) and ``improvement_plans`` (the plans owed by
+the bottom of a month's ranking). Alembic migrations (:mod:`scoring.store.migrations`) create and
+change them; a test checks that the migrated database matches :data:`METADATA`.
 
 One exception, on purpose: the feature tables ``features_<hash>``. Their columns are the feature
 set a model scored (one table per feature set, named by its hash), so they are data, not schema:
@@ -151,6 +152,25 @@ THROTTLE = sa.Table(
 )
 """Failed sign-ins counted per key (an account from one address, an address, an account), so
 every worker of the service throttles the same guesses."""
+
+PLANS = sa.Table(
+    "improvement_plans",
+    METADATA,
+    sa.Column("account_manager_id", sa.String(200), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("issued_on", sa.String(10), nullable=False),
+    sa.Column("due_on", sa.String(10), nullable=False),
+    sa.Column("score", sa.Double),
+    sa.Column("rank", sa.Integer),
+    sa.Column("submitted_at", sa.DateTime),
+    sa.Column("submitted_by", sa.String(100)),
+    sa.Column("text", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+"""Improvement plans (document 000, business rule 7): one row per manager in the bottom of a
+month's ranking, recorded when that month's scorecards are first produced from the store
+(``issued_on``) and due some days later (``due_on``); a lead records the plan they were handed
+(``submitted_at``, ``submitted_by``, ``text``)."""
 
 CONTACT_TEXT = 200
 """Longest id or text a logged contact holds."""

@@ -102,6 +102,11 @@ class Workspace:
                 Route("/customers/{customer_id:path}", page(self.customer.customer)),
                 Route("/contacts.csv", page(self.customer.export_contacts)),
                 Route("/managers", page(self.managers.managers)),
+                Route(
+                    "/managers/{manager_id:path}/plans",
+                    page(self.managers.submit_plan),
+                    methods=["POST"],
+                ),
                 Route("/managers/{manager_id:path}", page(self.managers.manager)),
                 Route("/campaign", page(self.campaign.campaign)),
                 Route("/campaign.csv", page(self.campaign.campaign_csv)),

@@ -195,7 +195,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "satisfaction_bonus": ("Satisfaction bonus", "满意度奖金"),
     "retention_commission": ("Retention commission", "留存佣金"),
     "ranking_adjustment": ("Ranking bonus or deduction", "排名奖惩"),
-    "improvement_plan": ("On an improvement plan", "需改进计划"),
+    "improvement_plan": ("Owes an improvement plan", "需提交整改方案"),
     "yes": ("yes", "是"),
     "no": ("no", "否"),
     "notes": ("Notes", "备注"),
@@ -337,6 +337,57 @@ STRINGS: dict[str, tuple[str, str]] = {
     "whole_team": ("whole team", "全团队"),
     "amounts_in": ("Amounts in {currency}", "金额单位：{currency}"),
     # ---- end of issue 31b's block ----
+    # --- issue 34: improvement plans, probation, satisfaction source, trends (one block, to
+    # move into the shared catalogue of issue 32 as it is) ---
+    "probation": ("Probation", "试用期"),
+    "probation_note": (
+        "on probation: listed, not ranked and not penalised",
+        "试用期内：列出但不参加排名、不扣款",
+    ),
+    "annual_score": ("Annual assessment", "年度考核"),
+    "annual_parts": (
+        "mean monthly score {performance}, ability {ability}, attitude {attitude}",
+        "月度考核评分平均值（绩）{performance}，能力（能）{ability}，态度（德、勤）{attitude}",
+    ),
+    "bonus_from_survey": ("from the satisfaction survey", "依据客户满意度调查"),
+    "bonus_from_complaints": ("from complaint ratings", "依据投诉满意度评分"),
+    "plans": ("Improvement plans", "提交整改方案"),
+    "plan_period": ("Month", "考核月份"),
+    "plan_issued": ("Issued", "下发日期"),
+    "plan_due": ("Due", "截止日期"),
+    "plan_status": ("Status", "状态"),
+    "plan_text": ("Plan", "整改方案"),
+    "plan_open": ("open", "待提交"),
+    "plan_overdue": ("overdue", "已逾期"),
+    "plan_submitted": ("submitted", "已提交"),
+    "plan_by": ("recorded by {name} on {date}", "{name} 于 {date} 登记"),
+    "no_plans": (
+        "No improvement plan: this manager has not been in the bottom of a monthly ranking.",
+        "无整改方案：该客户经理未进入月度考核排名后两名。",
+    ),
+    "record_plan": ("Record a submitted plan", "登记已提交的整改方案"),
+    "plan_refused": ("The plan was not recorded:", "整改方案未登记："),
+    "save_plan": ("Record plan", "登记方案"),
+    "plan_saved": ("Plan for {period} recorded.", "已登记 {period} 的整改方案。"),
+    "plan_leads_only": ("Only a lead may record a plan.", "只有组长可以登记整改方案。"),
+    "trends": ("Trends, last 12 months", "近 12 个月趋势"),
+    "trend_legend": (
+        "Solid: this manager; dashed: the team (the mean of its managers' scores).",
+        "实线：该客户经理；虚线：所在团队（团队得分为成员得分的平均值）。",
+    ),
+    "trend_gaps": ("No scorecards for {months}.", "以下月份没有考核评分：{months}。"),
+    "no_trends": (
+        "No month of the last 12 has scorecards yet.",
+        "近 12 个月尚无考核评分。",
+    ),
+    "trend_score": ("Score (100 points)", "考核评分（100 分）"),
+    "trend_churn_rate": ("Churn rate", "客户流失率"),
+    "trend_repeat_purchase_rate": ("Repeat-purchase rate", "重复购买率"),
+    "trend_contact_response_rate": ("Contact response rate", "联系响应率"),
+    "trend_upsell_rate": ("Upsell rate", "增购率"),
+    "trend_complaint_rate": ("Complaint rate", "客户投诉率"),
+    "trend_satisfaction": ("Satisfaction", "客户满意度"),
+    # --- end issue 34 ---
 }
 
 CATEGORIES_ZH: dict[str, dict[str, str]] = {

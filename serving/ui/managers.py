@@ -26,12 +26,14 @@ from kpi.inputs import DatasetCache, MissingPredictionsError, period_inputs
 from kpi.periods import Period, latest_complete_month, parse_period
 from kpi.portfolio import MANAGER
 from kpi.scorecard import COMPONENT_METRICS, scorecard
+from kpi.trends import TREND_MEASURES, TrendCache, Trends, line_chart
 from scoring.lists import AT_RISK, LIST_LIFECYCLES, present
 from scoring.store.predictions import PredictionStore, ScoringRun
 from scoring.store.workspace import ListSelection, book_risk_rows, list_rows, run_stamps
 from serving.errors import scrub
 from serving.ui.context import PREFIX, Context, PageError, Site, plain
 from serving.ui.i18n import STRINGS, t
+from serving.ui.plans import Plans
 
 AT_RISK_STATUSES = ("active", "lapsing")
 
@@ -147,10 +149,12 @@ class ManagersPage:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.scorecards = ScorecardSource(site.datasets)
+        self.plans = Plans()
+        self.trends = TrendCache(site.datasets)
 
     def _kpi_view(self, ctx: Context) -> tuple[ScoringRun, Scorecards, Period, KpiConfig]:
         """The latest scoring, the asked (or default) period's scorecards and the config."""
-        params = ctx.params({"period"})
+        params = ctx.params({"period", "plan"})
         cfg = self.site.kpi_config(ctx.svc)
         run = ctx.svc.store.run()
         if "period" in params:
@@ -160,7 +164,9 @@ class ManagersPage:
                 raise PageError(400, "bad_request", f"period: {exc}") from None
         else:
             period = self.scorecards.default_period(run, cfg)
-        return run, self.scorecards.scorecards(ctx.svc.store, period, cfg), period, cfg
+        cards = self.scorecards.scorecards(ctx.svc.store, period, cfg)
+        self.plans.issue_for(ctx.svc, period, cards.frame, cfg)
+        return run, cards, period, cfg
 
     def managers(self, ctx: Context) -> Response:
         """Every manager's (a manager: their own) scorecard and book risk; a book without
@@ -209,8 +215,17 @@ class ManagersPage:
             ),
         )
 
-    def manager(self, ctx: Context) -> Response:
-        """One manager's scorecard (components, commission), team and book."""
+    def submit_plan(self, ctx: Context) -> Response:
+        """``POST /ui/managers/{id}/plans``: a lead records a submitted improvement plan."""
+        return self.plans.submit(ctx, self)
+
+    def manager(
+        self,
+        ctx: Context,
+        status: int = 200,
+        plan_form: tuple[dict[str, str], str] | None = None,
+    ) -> Response:
+        """One manager's scorecard (components, commission), plans, trends, team and book."""
         mid = ctx.request.path_params["manager_id"]
         book = ctx.principal.book
         if book is not None and mid != book:
@@ -247,8 +262,14 @@ class ManagersPage:
             }
             for r in shown.to_dict("records")
         ]
+        typed, problem = plan_form or ({}, None)
+        trends = self.trends(ctx.svc.store, period.months[-1], cfg)
         return ctx.render(
             "manager.html",
+            status=status,
+            **self.plans.view(ctx, mid, typed, problem),
+            trends=trend_charts(trends, mid, card.get("team")),
+            trend_missing=", ".join(trends.missing),
             nav="managers",
             mid=mid,
             run=run,
@@ -267,3 +288,18 @@ class ManagersPage:
                 + urlencode({"period": period.label, "lang": code})
             ),
         )
+
+
+def trend_charts(trends: Trends, manager: str, team: object) -> list[dict[str, Any]]:
+    """One small chart per trend measure: the manager's months and, dashed, the team's."""
+    mine, theirs = trends.of(manager), trends.of_team(team)
+    labels = list(trends.months)
+    out = []
+    for measure in TREND_MEASURES:
+        values = mine[measure].astype(float).tolist()
+        if all(v != v for v in values):
+            continue
+        base = theirs[measure].astype(float).tolist() if team is not None else None
+        chart = line_chart(values, labels, share=measure != "score", baseline=base)
+        out.append({"measure": measure, "chart": chart})
+    return out

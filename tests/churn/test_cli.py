@@ -30,6 +30,7 @@ COMMANDS = {
     "generate",
     "import",
     "kpi",
+    "plans",
     "monitor",
     "promote",
     "report",

@@ -156,7 +156,7 @@ def test_report_renders_in_headless_chromium(report: Path):
         )
         loaded.page.wait_for_timeout(500)  # late console messages
     assert page["title"].startswith("Churn report")
-    assert page["h2"] == 5 and page["rows"] >= 54
+    assert page["h2"] == 6 and page["rows"] >= 54  # six sections: the trends are the sixth
     assert len(page["images"]) >= 6
     for complete, width, height in page["images"]:
         assert complete and width > 0 and height > 0

@@ -48,6 +48,7 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
     from training.config import (
         BoosterParams,
         ChurnModelConfig,
+        SelectionConfig,
         SplitConfig,
         TrainingConfig,
         ValueModelConfig,
@@ -79,6 +80,7 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path,
         value=ValueModelConfig(params=small),
         shap_sample=100,
         early_stopping_rounds=10,
+        selection=SelectionConfig(validation_cutoffs=1, candidates=("lightgbm",)),  # not under test
     )
     saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     train(load_dataset(data), cfg, tracking_uri=uri, progress=False)

@@ -297,3 +297,24 @@ def test_cli_generates_and_reports(tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, GeneratorError)
     assert "generator.years" in str(result.exception)
+
+
+def test_assessment_tables_hire_dates_surveys_and_reviews(data):
+    """A few managers are on probation in the latest month the KPI stage can judge; every
+    quarter has survey answers; every full year of the history has each manager's review."""
+    from kpi.config import RankingConfig
+    from kpi.periods import latest_complete_month
+
+    tables = data.dataset.tables
+    managers = tables["account_managers"]
+    month = latest_complete_month(data.dataset.as_of, 90)
+    since = month - pd.DateOffset(months=RankingConfig().probation_months)
+    on_trial = managers["hire_date"] > since
+    assert 1 <= on_trial.sum() < len(managers) / 2
+    answered = tables["surveys"]["ts"].dt.to_period("Q").nunique()
+    assert answered >= 4 and tables["surveys"]["score"].between(1, 5).all()
+    reviews = tables["manager_reviews"]
+    assert set(reviews["account_manager_id"]) == set(managers["account_manager_id"])
+    contacts = tables["contacts"]
+    assert contacts.loc[contacts["treated"] == 1, "cost"].notna().all()
+    assert contacts.loc[contacts["treated"] == 0, "cost"].isna().all()

@@ -170,3 +170,57 @@ def test_the_kpi_section_shows_the_crm_indicators_beside_the_score():
         page.feed(text)
         assert head in text and "25.0%" in page.cells and "50.0%" in page.cells
         assert "31.26" in page.cells and "7" in page.cells
+
+
+def test_the_assessment_rules_and_the_trends_are_shown():
+    from kpi.trends import Trends
+
+    cards = pd.DataFrame(
+        {
+            "level": ["manager", "manager", "manager", "team"],
+            "account_manager_id": ["AM1", "AM2", "AM3", None],
+            "team": ["retail"] * 4,
+            "score": [81.5, 40.0, 30.0, 50.5],
+            "rank": [1, 2, None, None],
+            "probation": [False, False, True, False],
+            "improvement_plan": [False, True, False, False],
+            "satisfaction_source": ["survey"] * 3 + [None],
+        }
+    )
+    plans = pd.DataFrame(
+        {"account_manager_id": ["AM2"], "period": ["2024-05"], "due_on": ["2024-06-08"],
+         "status": ["overdue"]}
+    )  # fmt: skip
+    months = ("2024-03", "2024-04", "2024-05")
+    frame = pd.DataFrame(
+        {
+            "period": ["2024-03", "2024-05", "2024-03", "2024-05"],
+            "level": "manager",
+            "account_manager_id": ["AM1", "AM1", "AM2", "AM2"],
+            "team": "retail",
+            "score": [70.0, 81.5, 55.0, 40.0],
+            "churn_rate": [0.1, 0.05, 0.2, 0.3],
+            "repeat_purchase_rate": [0.5, 0.6, 0.4, 0.3],
+            "complaint_rate": [0.01, 0.02, 0.05, 0.04],
+        }
+    )
+    trends = Trends(frame, months, ("2024-04",))
+    for lang, words in (
+        ("en", ("Assessment rules (document 000)", "6. Trends, last 12 months", "overdue",
+                "satisfaction survey", "No scorecards for 2024-04.")),
+        ("zh", ("绩效考核规则（文档 000）", "6. 近 12 个月趋势", "已逾期", "客户满意度调查",
+                "试用期")),
+    ):  # fmt: skip
+        text = render_report(
+            _inputs(scorecard=cards, period="2024-05", plans=plans, trends=trends, lang=lang)
+        )
+        for w in words:
+            assert w in text, (lang, w)
+        row = text.split("<td>AM3</td>")[1].split("</tr>")[0]
+        assert ("yes" if lang == "en" else "是") in row  # AM3 on probation, unranked
+        trend = text.split('id="trends"')[1]
+        # 2 managers x 4 charts, each line broken at the month without scorecards
+        assert trend.count("<svg") == 8 and trend.count("<polyline") == 16
+        assert "81.5" in trend and "30.0%" in trend  # the latest month's figures
+    empty = render_report(_inputs())
+    assert "no month of the last 12 has scorecards" in empty

@@ -29,7 +29,7 @@ PREVIOUS = Path(__file__).with_name("fixtures") / "previous_store.db"
 """A store written by the release before migrations (fixtures/make_previous_store.py)."""
 
 
-ADDED_COLUMNS = {"predictions": ("rfm_segment", "rfm_score")}
+ADDED_COLUMNS = {"predictions": ("rfm_segment", "rfm_score"), "ui_contacts": ("cost",)}
 """Nullable columns later revisions add (NULL in every row the previous release wrote)."""
 
 

@@ -187,6 +187,30 @@ def test_a_body_that_does_not_arrive_gets_408_and_frees_its_slot(service):
     assert "did not arrive within 4 s" in answer and 3.5 < took < 15
 
 
+def test_headers_that_do_not_arrive_get_408_and_the_connection_closes(service):
+    """A client that trickles its headers, and one that sends nothing: 408 with the JSON reason
+    once the configured 4 s have passed, then the connection is closed."""
+    host, port = service.url.removeprefix("http://").split(":")
+    start = time.monotonic()
+    with (
+        socket.create_connection((host, int(port)), timeout=30) as slow,
+        socket.create_connection((host, int(port)), timeout=30) as silent,
+    ):
+        slow.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(3):  # a header line every second resets no clock
+            time.sleep(1)
+            slow.sendall(b"X-Slow: 1\r\n")
+        answers = [s.recv(65536).decode() for s in (slow, silent)]
+        assert [s.recv(1) for s in (slow, silent)] == [b"", b""]  # closed
+    took = time.monotonic() - start
+    for answer in answers:
+        assert answer.startswith("HTTP/1.1 408"), answer[:200]
+        body = json.loads(answer.split("\r\n\r\n", 1)[1])
+        assert body["error"] == "the request headers did not arrive within 4 s"
+    assert 3.5 < took < 15
+    assert service.client.get("/livez").status_code == 200  # whole requests are served
+
+
 def test_json_depth_ignores_brackets_inside_strings():
     assert json_depth(b'{"a": [1, {"b": "[[[[{{{"}]}') == 3
     assert json_depth(b'"\\"[[["') == 0

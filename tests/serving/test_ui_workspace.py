@@ -476,7 +476,8 @@ def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, 
     for mid, card in want.iterrows():
         shown = cells[mid]
         assert shown[3] == f"{card['score']:,.2f}" and shown[4] == card["grade"], mid
-        assert shown[2] == f"{card['rank']:.0f}" and shown[5] == f"{card['commission']:,.0f}"
+        rank = "" if pd.isna(card["rank"]) else f"{card['rank']:.0f}"  # probation: unranked
+        assert shown[2] == rank and shown[5] == f"{card['commission']:,.0f}"
     ranks = [float(c[2]) for c in cells.values() if c[2]]
     assert ranks == sorted(ranks)  # best first
     # the book's expected value at risk: the API's at-risk list summed
@@ -515,6 +516,54 @@ def test_managers_pages_show_the_scorecards_and_the_books_risk(served, manager, 
     bad = lead.get("/ui/managers", params={"period": "June"})
     assert bad.status_code == 400 and "period" in bad.text
     assert lead.get("/ui/managers/AM999").status_code == 404
+
+
+def test_plans_and_trends_on_a_managers_page(served, manager, lead):
+    """The bottom two of the month owe a plan (issued when the scorecards are shown), a lead
+    records one (CSRF, refusals shown again), a manager may not; the trend charts are SVG."""
+    import sqlalchemy as sa
+
+    lead.get("/ui/managers")  # shows the month's scorecards: the plans are issued
+    engine = sa.create_engine(served.store)
+    with engine.connect() as conn:
+        owed = conn.execute(
+            sa.text("SELECT account_manager_id, due_on, issued_on FROM improvement_plans "
+                    "WHERE period = :p ORDER BY account_manager_id"), {"p": served.month}
+        ).fetchall()  # fmt: skip
+    engine.dispose()
+    assert len(owed) == 2
+    mid = owed[0][0]
+    days = (pd.Timestamp(owed[0][1]) - pd.Timestamp(owed[0][2])).days
+    assert days == KpiConfig().ranking.improvement_plan_days
+    page = lead.get(f"/ui/managers/{mid}")
+    assert page.status_code == 200, page.text[:500]
+    assert f'data-period="{served.month}" data-status="open"' in page.text
+    assert "Record a submitted plan" in page.text
+    url = f"/ui/managers/{mid}/plans"
+    token = _csrf(page.text)
+    good = {"csrf": token, "period": served.month, "text": "Call every lapsing customer weekly"}
+    assert lead.post(url, data={**good, "csrf": "forged"}).status_code == 403
+    empty = lead.post(url, data={**good, "text": "  "})
+    assert empty.status_code == 422 and 'data-field="plan"' in empty.text
+    wrong = lead.post(url, data={**good, "period": "2001-01", "text": "kept text"})
+    assert wrong.status_code == 422 and "no improvement plan for 2001-01" in wrong.text
+    assert "kept text" in wrong.text  # nothing typed is lost
+    own = manager.get(f"/ui/managers/{served.manager}")
+    assert "Record a submitted plan" not in own.text
+    refused = manager.post(f"/ui/managers/{served.manager}/plans", data={
+        **good, "csrf": _csrf(own.text)})  # fmt: skip
+    assert refused.status_code == 403
+    done = lead.post(url, data=good)
+    assert done.status_code == 303 and f"plan={served.month}" in done.headers["location"]
+    shown = lead.get(done.headers["location"]).text
+    assert f'data-period="{served.month}" data-status="submitted"' in shown
+    assert "Call every lapsing customer weekly" in shown
+    # trends: the scored month's score drawn as an inline SVG, months without scorecards named
+    assert '<figure class="trend" data-measure="score">' in shown and "<polyline" in shown
+    assert 'data-field="trend_gaps"' in shown
+    zh = lead.get(f"/ui/managers/{mid}", params={"lang": "zh"}).text
+    assert "提交整改方案" in zh and "近 12 个月趋势" in zh and "已提交" in zh
+    lead.get("/ui/managers", params={"lang": "en"})
 
 
 def test_the_campaign_builder_picks_what_churn_campaign_picks(
