@@ -111,6 +111,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2000, help="book size when building one")
     parser.add_argument("--runs", type=int, default=3, help="starts per side (alternating)")
     parser.add_argument("--profile", action="store_true", help="time the worker's start steps")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout (e.g. main) started as a third side"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="churn-start-")
@@ -135,17 +138,23 @@ def main() -> None:
     peer_env = env | {"PYTHONPATH": str(scratch)}
     py = sys.executable
     times: dict[str, list[float]] = {"churn serve": [], "bentoml peer": []}
+    envs = {"churn serve": env, "bentoml peer": peer_env}
+    if args.baseline is not None:
+        times["baseline"] = []
+        envs["baseline"] = env | {"PYTHONPATH": str(args.baseline.resolve())}
     for r in range(args.runs):
         for name in times:
             port = free_port()
             if name == "churn serve":
                 command = serve_command("127.0.0.1", port)
+            elif name == "baseline":
+                command = serve_command("127.0.0.1", port)[:-1] + [str(args.baseline.resolve())]
             else:
                 command = [py, "-m", "bentoml", "serve", "peer:Peer", "--working-dir"]
                 command += [str(scratch), "--port", str(port)]
             seconds = ready_after(
                 command,
-                env if name == "churn serve" else peer_env,
+                envs[name],
                 port,
                 scratch / f"{name.split()[0]}-{r}.log",
             )
