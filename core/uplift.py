@@ -32,12 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
-from mlflow.pyfunc import PythonModel
 
 from core.bundle import SOURCE_KEY, encode_features, source_frame
 from core.errors import ChurnError
@@ -169,6 +165,10 @@ def load_uplift(name: str, alias_or_version: str, tracking_uri: str) -> tuple[Up
     """Download the uplift model carrying ``alias_or_version`` (an alias, or a version number)."""
     if tracking_uri.startswith("sqlite:///") and not Path(tracking_uri[10:]).is_file():
         raise UpliftError(f"no model registry yet ({name!r} has never been trained)")
+    import mlflow.artifacts  # MLflow costs seconds to import: only where a model is loaded
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
     client = MlflowClient(tracking_uri)
     try:
         if alias_or_version.isdigit():
@@ -200,24 +200,11 @@ set_model(UpliftPyfunc())
 """
 
 
-class UpliftPyfunc(PythonModel):
-    """MLflow pyfunc wrapper: the effect of a contact per input row (``uplift`` column, with
-    ``customer_id`` first when the input has it, or the source file's id column of a model
-    trained on a file); a file-trained model reads the file's own columns."""
+def __getattr__(name: str) -> Any:
+    """``UpliftPyfunc`` (in :mod:`core.uplift_pyfunc`: it imports MLflow, seconds at start) is
+    loaded on first use, so importing this module stays light and logged models' scripts work."""
+    if name == "UpliftPyfunc":
+        from core.uplift_pyfunc import UpliftPyfunc
 
-    model: UpliftModel | None = None
-
-    def load_context(self, context: Any) -> None:
-        self.model = UpliftModel.load(context.artifacts[ARTIFACT_KEY])
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None):
-        if self.model is None:
-            raise UpliftError("UpliftPyfunc.predict called before load_context")
-        frame = pd.DataFrame(model_input)
-        src = self.model.metadata.get(SOURCE_KEY)
-        id_col = (src.get("id_column") if isinstance(src, dict) else None) or "customer_id"
-        scores = self.model.predict(self.model.from_source(frame))
-        out = pd.DataFrame({OUTPUT_COLUMN: scores}, index=frame.index)
-        if id_col in frame.columns:
-            out.insert(0, "customer_id", frame[id_col].astype("str").str.strip().to_numpy())
-        return out
+        return UpliftPyfunc
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from core.config import load_yaml
 from core.csv_out import write_csv
@@ -35,6 +35,9 @@ from features.contract import (
     Table,
 )
 from features.dataset import AsOfSource, Dataset, TableReport
+
+if TYPE_CHECKING:  # pandera (and the pyspark it loads) costs seconds: imported where used
+    import pandera.pandas as pa
 
 SOURCE_ROW = "source_row"
 REASON = "reason"
@@ -174,6 +177,8 @@ def parse_table(
 
 
 def _column_checks(col: Column) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if col.kind in ("float", "int"):
         checks.append(pa.Check(lambda s: ~np.isinf(s), error="must be a finite number"))
@@ -190,6 +195,8 @@ def _column_checks(col: Column) -> list[pa.Check]:
 
 def row_schema(table: Table, present: list[str]) -> pa.DataFrameSchema:
     """Pandera schema of the per-row rules of one table (types are parsed before)."""
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {
             c.name: pa.Column(checks=_column_checks(c), nullable=not c.required, coerce=False)
@@ -202,6 +209,8 @@ def row_schema(table: Table, present: list[str]) -> pa.DataFrameSchema:
 
 def _row_reasons(frame: pd.DataFrame, table: Table) -> pd.Series:
     """One reason string per failing row (empty string for rows that pass)."""
+    import pandera.pandas as pa
+
     reasons = pd.Series("", index=frame.index, dtype="str")
     try:
         row_schema(table, list(frame.columns)).validate(frame, lazy=True)

@@ -14,8 +14,16 @@ from pydantic import Field
 
 from core.config import Frozen, load_section
 from core.errors import ChurnError
+from core.paths import home
 
 SECTION = "monitoring"
+LATEST = "latest.json"
+
+
+def latest_path() -> Path:
+    """Where the latest monitoring result lives: ``$CHURN_HOME/monitoring/latest.json`` (here,
+    not in :mod:`monitoring.run`, so the service finds it without importing the job)."""
+    return home() / "monitoring" / LATEST
 
 
 class MonitorError(ChurnError):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.bundle import BundleError, ModelBundle
-from core.paths import home, replacing
+from core.paths import replacing
 from core.registry import load_registered_bundle
 from features.config import FeatureConfig
 from features.dataset import Dataset
@@ -27,7 +27,8 @@ from features.pipeline.cutoffs import FeatureError
 from features.pipeline.lifecycle import lifecycle_at
 from monitoring import cbpe
 from monitoring.alerts import alert_items
-from monitoring.config import MonitorConfig, MonitorError
+from monitoring.config import LATEST as LATEST  # where it was; the service imports config
+from monitoring.config import MonitorConfig, MonitorError, latest_path
 from monitoring.drift import JS, Drift, feature_drift, js_distance
 from monitoring.realized import (
     api_scorings,
@@ -38,14 +39,8 @@ from monitoring.realized import (
 from scoring.config import ServingConfig
 from scoring.store.predictions import PredictionStore
 
-LATEST = "latest.json"
 PREDICTION = "churn_probability"
 MISSING = "(missing)"
-
-
-def latest_path() -> Path:
-    """Where the latest monitoring result lives: ``$CHURN_HOME/monitoring/latest.json``."""
-    return home() / "monitoring" / LATEST
 
 
 def parse_date(text: str, what: str) -> pd.Timestamp:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core.bundle import BundleError, ModelBundle
-from core.registry import client_for, load_version_bundle, set_complete, version_run_id
 from features.config import FeatureConfig
 from scoring.config import ModelRefs
 
@@ -130,7 +129,9 @@ class AliasPair:
 
 def alias_pair(refs: ModelRefs, tracking_uri: str) -> AliasPair:
     """The versions the alias points at now and their runs (a registry read, no download)."""
-    from mlflow.exceptions import MlflowException
+    from mlflow.exceptions import MlflowException  # MLflow: imported by the first registry read
+
+    from core.registry import client_for, set_complete, version_run_id
 
     client = client_for(tracking_uri)
     found = []
@@ -166,6 +167,8 @@ def alias_pair(refs: ModelRefs, tracking_uri: str) -> AliasPair:
 
 def load_pair(refs: ModelRefs, tracking_uri: str, pair: AliasPair) -> Champions:
     """Download exactly the versions of ``pair`` (not whatever the alias points at by then)."""
+    from core.registry import load_version_bundle
+
     churn = load_version_bundle(refs.churn, pair.churn_version, tracking_uri)
     value = load_version_bundle(refs.value, pair.value_version, tracking_uri)
     if churn.kind != "churn" or value.kind != "value":

@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse
 from core.bundle import BundleError
 from core.uplift import UpliftError
 from kpi.config import service_kpi_config
-from monitoring.run import latest_path
+from monitoring.config import latest_path
 from scoring.champions import Champions, ModelHolder, ReloadWatcher, reload_key
 from scoring.config import api_key_from_env, config_path_from_env, serving_config_from_env
 from scoring.frame import records_frame, score_frame, score_records

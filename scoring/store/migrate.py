@@ -18,17 +18,17 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy.pool import NullPool
 
 from scoring.store.errors import StoreVersionError
 from scoring.store.schema import VERSION_TABLE
+
+if TYPE_CHECKING:  # Alembic is imported where it is used: importing the store stays light
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ class Upgrade:
 
 def _config(url: str | None = None, output: io.StringIO | None = None) -> Config:
     """Alembic's configuration, built in code (no ``alembic.ini``)."""
+    from alembic.config import Config
+
     cfg = Config(output_buffer=output) if output is not None else Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
@@ -58,6 +60,8 @@ def _config(url: str | None = None, output: io.StringIO | None = None) -> Config
 
 @cache
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
@@ -70,6 +74,8 @@ def head() -> str:
 
 def current(conn: sa.Connection) -> str | None:
     """The store's schema revision (None: no version table yet, a new or pre-migration store)."""
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 
@@ -78,6 +84,8 @@ def _check_known(revision: str | None, where: str) -> None:
     """StoreVersionError when ``revision`` is not one of this code's revisions."""
     if revision is None:
         return
+    from alembic.util import CommandError
+
     try:
         known = _script().get_revision(revision)
     except CommandError:
@@ -135,6 +143,8 @@ def upgrade(engine: sa.Engine) -> Upgrade:
             before = current(conn)
             _check_known(before, where)
             if before != target:
+                from alembic import command
+
                 cfg = _config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, target)
@@ -156,6 +166,8 @@ def version(engine: sa.Engine) -> Upgrade:
 def upgrade_sql(url: str) -> str:
     """The SQL that upgrades a new store of ``url``'s database to :func:`head` (Alembic's
     offline mode: nothing is connected or changed)."""
+    from alembic import command
+
     out = io.StringIO()
     command.upgrade(_config(url, out), head(), sql=True)
     return out.getvalue()

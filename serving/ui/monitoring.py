@@ -14,7 +14,7 @@ from core.errors import ChurnError
 from core.lang import catalogue
 from features.shown import feature_label
 from monitoring.alerts import alert_text
-from monitoring.run import latest_path
+from monitoring.config import latest_path
 from serving.ui.context import PREFIX, Context
 
 t = catalogue("workspace").t

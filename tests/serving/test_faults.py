@@ -184,7 +184,7 @@ def test_a_body_that_does_not_arrive_gets_408_and_frees_its_slot(service):
         answer = slow.recv(65536).decode()
     took = time.monotonic() - start
     assert answer.startswith("HTTP/1.1 408"), answer[:200]
-    assert "did not arrive within 4 s" in answer and 3.5 < took < 15
+    assert "did not arrive within 4 s" in answer and 3.5 < took < 30
 
 
 def test_headers_that_do_not_arrive_get_408_and_the_connection_closes(service):
@@ -207,7 +207,7 @@ def test_headers_that_do_not_arrive_get_408_and_the_connection_closes(service):
         assert answer.startswith("HTTP/1.1 408"), answer[:200]
         body = json.loads(answer.split("\r\n\r\n", 1)[1])
         assert body["error"] == "the request headers did not arrive within 4 s"
-    assert 3.5 < took < 15
+    assert 3.5 < took < 30
     assert service.client.get("/livez").status_code == 200  # whole requests are served
 
 
