@@ -199,6 +199,8 @@ def _serve(world: World, config: Path, name: str, env: dict[str, str | None]) ->
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = world.root / f"{name}.log"
+    # a BentoML home of its own: BentoML clears and shares its metrics folder between services
+    env = {**env, "BENTOML_HOME": str(world.root / f"bentoml-{name}")}
     proc = start_service(port, config, log, extra_env=env)
     try:
         wait_until_up(proc, url, START_TIMEOUT_S, log)

@@ -171,6 +171,23 @@ class World:
         return args
 
 
+def _owing(store: Path, period: str) -> str:
+    """A manager who owes an improvement plan for ``period`` (the README's `churn plans`
+    issued it)."""
+    from datetime import date
+
+    from scoring.store.plans import PlanStore
+    from scoring.store.predictions import PredictionStore
+
+    opened = PredictionStore(f"sqlite:///{store}")
+    try:
+        plans = PlanStore(opened.engine).frame(date.today(), period=period)
+    finally:
+        opened.close()
+    assert len(plans), "churn plans issued no plan before churn plans submit"
+    return str(plans["account_manager_id"].iloc[0])
+
+
 def _write_snapshot(path: Path) -> None:
     """One row per customer with a churn label that depends on the columns, for train-snapshot."""
     rng = np.random.default_rng(7)
@@ -280,6 +297,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         ("train-snapshot", "FILE"): const(root / "snapshot.csv"),
         ("train-uplift", "FILE"): const(root / "campaign.csv"),
         ("users", "NAME"): const("ana"),
+        ("plans", "MANAGER"): lambda: _owing(home / "serving.db", values["--period"]()),
     }
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CHURN_HOME", str(home))
