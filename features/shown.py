@@ -6,6 +6,8 @@ region, campaign ids) are shown as they are."""
 
 from __future__ import annotations
 
+import math
+
 from core.lang import Lang, has_values, value_name
 from features.catalog import describe, is_known, level
 
@@ -31,8 +33,12 @@ def feature_label(name: str, lang: Lang) -> str:
 
 def category(column: str, value: object, lang: Lang) -> str:
     """A category value of ``column`` as shown in ``lang``; None is empty, unknown values are
-    shown as they are."""
-    if value is None:
+    shown as they are; a missing value (None, NaN, NA) is empty."""
+    if (
+        value is None
+        or type(value).__name__ == "NAType"
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return ""
     shown = str(value)
     named = value_name(column, shown, lang)

@@ -68,7 +68,20 @@ def test_wheel_in_a_fresh_venv_runs_churn_help(tmp_path):
     _run([uv, "pip", "install", "--quiet", "--python", python, "--no-deps", src], tmp_path, env)
     lock = ROOT / "requirements.lock"
     _run(
-        [uv, "pip", "install", "--quiet", "--python", python, "typer", "rich", "-c", lock],
+        # the CLI's words (help texts included) are YAML data: core/words
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "typer",
+            "rich",
+            "pyyaml",
+            "-c",
+            lock,
+        ],
         tmp_path,
         env,
     )
