@@ -82,7 +82,7 @@ def contact_benefit(
     return np.where(np.isnan(effect), flat, saved_value(v, np.nan_to_num(effect), cost))
 
 
-WHY = ("renewal", "probability", "complaints", "silent", "lift")
+WHY = ("renewal", "probability", "complaints", "silent", "lift", "lift_value")
 """The parts of a row's one-line "why" (``why_*`` in the catalogue's ``lists`` area)."""
 
 SILENT_DAYS = 60
@@ -105,8 +105,9 @@ def why_listed(
     money: str = "{:,.0f}",
 ) -> str:
     """One line on why a customer is on the at-risk list: a renewal due within the horizon (and
-    its amount), else P(churn) with the open complaints and a long silence; then the benefit.
-    ``row`` holds the store's columns; ``money`` formats amounts (a currency sign, for one)."""
+    its amount), else P(churn) with the open complaints and a long silence; then the benefit and
+    the value over the horizon it was priced on. ``row`` holds the store's columns; ``money``
+    formats amounts (a currency sign, for one)."""
     words = {k: catalogue("lists").t(f"why_{k}", lang) for k in WHY}
     parts: list[str] = []
     end = row.get("contract_end_date")
@@ -127,5 +128,13 @@ def why_listed(
         parts.append(words["silent"].format(days=int(silent)))
     benefit = _number(row.get("benefit"))
     if not math.isnan(benefit) and benefit > 0:
-        parts.append(words["lift"].format(amount=money.format(benefit)))
+        priced = _number(row.get("benefit_value"))
+        amount = money.format(benefit)
+        parts.append(
+            words["lift"].format(amount=amount)
+            if math.isnan(priced)
+            else words["lift_value"].format(
+                amount=amount, value=money.format(priced), days=horizon_days
+            )
+        )
     return catalogue("lists").t("why_separator", lang).join(parts)

@@ -65,6 +65,9 @@ class ActionRule(Frozen):
     """True: only customers with a complaint still open at the as-of date."""
     contract_ends_within_days: int | None = Field(None, ge=0)
     """Only customers whose contract ends within this many days after the as-of date."""
+    worth_a_contact: bool | None = None
+    """True: only customers a contact is expected to save more than it costs (``benefit`` > 0,
+    the at-risk list's order); False: only the others."""
 
 
 DEFAULT_ACTIONS = (
@@ -72,9 +75,11 @@ DEFAULT_ACTIONS = (
     ActionRule(action="service recovery: resolve the open complaint", open_complaint=True),
     ActionRule(action="renewal call before the contract ends", contract_ends_within_days=90),
     ActionRule(action="retention call", risk_band=("high",)),
-    ActionRule(action="check-in contact", risk_band=("medium",)),
+    ActionRule(action="check-in contact", worth_a_contact=True),
     ActionRule(action="no contact: monitor"),
 )
+"""A contact where the list's order says one pays (its rows come first), a retention call for
+the riskiest whatever their value; the others are monitored."""
 
 
 class ListsConfig(Frozen):

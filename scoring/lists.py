@@ -69,8 +69,9 @@ def recommended_actions(
 ) -> np.ndarray:
     """The action of the first rule that applies to each row (empty when none does).
 
-    ``rows`` holds ``lifecycle_status``, ``risk_band``, ``contract_end_date`` and, when the data
-    has complaints, ``complaint_open_total``.
+    ``rows`` holds ``lifecycle_status``, ``risk_band``, ``contract_end_date``, ``benefit`` (a
+    missing benefit is not worth a contact) and, when the data has complaints,
+    ``complaint_open_total``.
     """
     n = len(rows)
     open_complaint = (
@@ -80,6 +81,8 @@ def recommended_actions(
     )
     ends = pd.to_datetime(rows["contract_end_date"])
     days_to_end = ((ends - asof).dt.total_seconds() / 86400.0).to_numpy()
+    benefit = rows["benefit"] if "benefit" in rows else pd.Series(np.nan, index=rows.index)
+    worth = pd.to_numeric(benefit, errors="coerce").fillna(0.0).to_numpy(float) > 0
     conditions = []
     for rule in rules:
         ok = np.ones(n, dtype=bool)
@@ -91,6 +94,8 @@ def recommended_actions(
             ok &= open_complaint == rule.open_complaint
         if rule.contract_ends_within_days is not None:
             ok &= days_to_end < rule.contract_ends_within_days  # NaN (no contract) is False
+        if rule.worth_a_contact is not None:
+            ok &= worth == rule.worth_a_contact
         conditions.append(ok)
     return np.select(conditions, [r.action for r in rules], "").astype(object)
 

@@ -191,14 +191,13 @@ def score_customers(
             features, feature_cfg.windows_days, cfg.lists.rfm_segments
         )
         predictions["rfm_score"] = features.get("rfm_score")
+        value = horizon_value(features, feature_cfg.labels.horizon_days)
+        predictions["benefit"] = contact_benefit(predictions, economics, uplift, value)
+        predictions["benefit_value"] = np.where(
+            np.isnan(value), predictions["predicted_value"].to_numpy(float), value
+        )
         signals = predictions.assign(complaint_open_total=features.get("complaint_open_total"))
         predictions["recommended_action"] = recommended_actions(signals, asof, cfg.lists.actions)
-        predictions["benefit"] = contact_benefit(
-            predictions,
-            economics,
-            uplift,
-            horizon_value(features, feature_cfg.labels.horizon_days),
-        )
         if "complaint_open_total" in features:
             opened = pd.to_numeric(features["complaint_open_total"], errors="coerce")
             predictions["open_complaints"] = opened.round().astype("Int64").to_numpy()

@@ -72,6 +72,7 @@ LIST_COLUMNS = (
     "rfm_score",
     "benefit",
     "open_complaints",
+    "benefit_value",
 )
 """What the lists show besides the scores (``reasons``: a JSON list of sentences). Rows stored
 before these columns existed read as NULL: lifecycle unknown, listed with the at-risk rows; no RFM

@@ -75,11 +75,13 @@ PREDICTIONS = sa.Table(
     sa.Column("rfm_score", sa.Double),
     sa.Column("benefit", sa.Double),
     sa.Column("open_complaints", sa.Integer),
+    sa.Column("benefit_value", sa.Double),
     sa.Index("ix_predictions_asof_evar", "asof", "expected_value_at_risk"),
     sa.Index("ix_predictions_asof_benefit", "asof", "benefit"),
 )
 """One row per customer and as-of date, with the four scores and the lists' columns (``benefit``:
-the expected benefit of a contact, the at-risk list's order; NULL in rows scored before it)."""
+the expected benefit of a contact, the at-risk list's order, and ``benefit_value`` the value over
+the horizon it was priced on; NULL in rows scored before them)."""
 
 API_PREDICTIONS = sa.Table(
     "api_predictions",

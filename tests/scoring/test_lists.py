@@ -18,11 +18,20 @@ T = pd.Timestamp("2024-06-30")
 def _rows() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": ["gone", "complaint", "renewal", "risky", "watch", "fine"],
-            "lifecycle_status": ["lapsed", "active", "lapsing", "lapsing", "active", "active"],
-            "risk_band": ["high", "high", "high", "high", "medium", "low"],
-            "contract_end_date": pd.to_datetime([None, None, "2024-08-01", None, None, None]),
-            "complaint_open_total": [1, 2, 0, 0, np.nan, 0],
+            "customer_id": ["gone", "complaint", "renewal", "risky", "worth", "medium", "fine"],
+            "lifecycle_status": [
+                "lapsed",
+                "active",
+                "lapsing",
+                "lapsing",
+                "active",
+                "active",
+                "active",
+            ],
+            "risk_band": ["high", "high", "high", "high", "low", "medium", "low"],
+            "contract_end_date": pd.to_datetime([None, None, "2024-08-01", None, None, None, None]),
+            "complaint_open_total": [1, 2, 0, 0, 0, np.nan, 0],
+            "benefit": [-1.0, -1.0, -1.0, -1.0, 250.0, -3.0, np.nan],
         }
     )
 
@@ -34,15 +43,16 @@ def test_the_first_rule_that_applies_gives_the_action():
         "service recovery: resolve the open complaint",
         "renewal call before the contract ends",
         "retention call",
-        "check-in contact",
-        "no contact: monitor",
+        "check-in contact",  # low risk, but a contact pays: the list shows it near the top
+        "no contact: monitor",  # medium risk, but a contact costs more than it can save
+        "no contact: monitor",  # no benefit known: not worth a contact
     ]
 
 
 def test_rules_are_configuration_and_rows_no_rule_covers_get_none():
     rules = (ActionRule(action="call now", risk_band=("high",), lifecycle=("lapsing",)),)
     got = recommended_actions(_rows().drop(columns="complaint_open_total"), T, rules)
-    assert got.tolist() == ["", "", "call now", "call now", "", ""]
+    assert got.tolist() == ["", "", "call now", "call now", "", "", ""]
 
 
 def test_present_names_scores_after_the_horizon_rounds_and_explains_low_rows():
@@ -98,6 +108,17 @@ def test_why_listed_speaks_chinese_and_leaves_out_a_renewal_past_the_horizon():
     assert why_listed(row, "2024-06-30", 90, "zh") == "流失概率 74%，1 个投诉未解决"
     assert why_listed(row, "2024-06-30", 200, "zh").startswith(
         "合同将于2024年12月31日到期，金额 90,000"
+    )
+
+
+def test_why_listed_names_the_value_the_benefit_was_priced_on():
+    """A low P(churn) with a large benefit reads as it is: the customer brings a lot."""
+    row = {"churn_probability": 0.07, "benefit": 1070.0, "benefit_value": 51234.0}
+    assert why_listed(row, "2024-06-30", 90) == (
+        "P(churn) 7%, a contact is worth 1,070 (they bring 51,234 in 90 days)"
+    )
+    assert why_listed(row, "2024-06-30", 90, "zh", "¥{:,.0f}") == (
+        "流失概率 7%，一次联系预计挽回 ¥1,070（该客户90天贡献 ¥51,234）"
     )
 
 

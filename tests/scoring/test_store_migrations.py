@@ -57,7 +57,7 @@ def _rows(path: Path) -> dict[str, list[tuple]]:
         return out
 
 
-ADDED_LATER = {"predictions": 2}
+ADDED_LATER = {"predictions": 3}
 """Columns later revisions append to a table (NULL in every row the previous release wrote)."""
 
 
