@@ -12,6 +12,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from churn.commands._options import LangOpt, reasons_language
+from core.lang import catalogue
+
 console = Console()
 export_app = typer.Typer(
     help="Write what the workspace recorded as data-contract files (contacts).",
@@ -31,6 +34,7 @@ def contacts(
     store: str | None = typer.Option(
         None, "--store", help="SQLAlchemy URL of the serving store (overrides config)."
     ),
+    lang: LangOpt = "en",
 ) -> None:
     """Write the retention contacts logged in the workspace as the contract's contacts table."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -60,7 +64,8 @@ def contacts(
         raise fail(exc) from None
     except OSError as exc:
         raise fail(ChurnError(f"--out {out}: cannot write: {exc.strerror or exc}")) from None
-    console.print(f"{len(frame):,} contact(s) written to {out}", highlight=False)
+    said = catalogue("cli").t("contacts_written", reasons_language(lang), n=len(frame), path=out)
+    console.print(said, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
