@@ -147,9 +147,10 @@ def emit(sections: Sequence[Section], fmt: Fmt) -> None:
     sys.stdout.write(to_csv_text(frame))
 
 
-def fail(exc: ChurnError) -> typer.Exit:
-    """Print a user error on stderr; the ``typer.Exit(2)`` to raise."""
-    wide_console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+def fail(exc: ChurnError, lang: Lang = "en") -> typer.Exit:
+    """Print a user error on stderr (its label in ``lang``); the ``typer.Exit(2)`` to raise."""
+    said = f"[bold red]{t('error', lang)}[/] {exc}"
+    wide_console(stderr=True).print(said, highlight=False)
     return typer.Exit(2)
 
 

@@ -47,6 +47,7 @@ def contacts(
     from scoring.store.contacts import ContactStore
     from scoring.store.predictions import PredictionStore
 
+    language = reasons_language(lang)
     try:
         cfg = serving_config(config, store)
         st = PredictionStore(cfg.resolved_store_url())
@@ -61,10 +62,11 @@ def contacts(
         with replacing(out) as tmp:
             write_csv(frame, tmp)
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     except OSError as exc:
-        raise fail(ChurnError(f"--out {out}: cannot write: {exc.strerror or exc}")) from None
-    said = catalogue("cli").t("contacts_written", reasons_language(lang), n=len(frame), path=out)
+        said = f"--out {out}: cannot write: {exc.strerror or exc}"
+        raise fail(ChurnError(said), language) from None
+    said = catalogue("cli").t("contacts_written", language, n=len(frame), path=out)
     console.print(said, highlight=False)
 
 

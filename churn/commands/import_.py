@@ -86,7 +86,7 @@ def import_data(
     language = reasons_language(lang)
     if spec is not None:
         if name is not None and path is not None:
-            raise fail(ChurnError(t("import_spec_one_path", language)))
+            raise fail(ChurnError(t("import_spec_one_path", language)), language)
         source = path or (Path(name) if name is not None else None)
         from features.adapters.importer import import_spec
 
@@ -94,7 +94,7 @@ def import_data(
             mapped, written = import_spec(spec, source, out)
     else:
         if name is None or path is None or out is None:
-            raise fail(ChurnError(t("import_usage", language)))
+            raise fail(ChurnError(t("import_usage", language)), language)
         from features.adapters.importer import import_named
 
         with console.status(t("importing_named", language, path=path, name=name)):

@@ -99,7 +99,7 @@ def kpi(
         if out is not None:
             write_frame(frame, out)
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     label = frame["period"].iloc[0]
     managers = frame[frame["level"] == "manager"].sort_values(["rank", "account_manager_id"])
     title = t("managers_title", language, label=label)

@@ -88,7 +88,7 @@ def plans(
         finally:
             st.close()
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     if status is not None:
         frame = frame[frame["status"] == status]
     table = Table(
@@ -155,6 +155,7 @@ def submit(
     from scoring.store.predictions import PredictionStore
 
     console = messages()
+    language = reasons_language(lang)
     try:
         label = parse_period(period).label
         st = PredictionStore(serving_config(config, store).resolved_store_url())
@@ -163,8 +164,7 @@ def submit(
         finally:
             st.close()
     except ChurnError as exc:
-        raise fail(exc) from None
-    language = reasons_language(lang)
+        raise fail(exc, language) from None
     day = show_date(str(done["submitted_at"])[:10], language)
     said = t(
         "plan_recorded", language, manager=manager, label=label, date=day, by=done["submitted_by"]

@@ -45,6 +45,7 @@ def upgrade(
     from scoring.store.migrate import upgrade_sql
     from scoring.store.predictions import safe_url, upgrade_store
 
+    language = reasons_language(lang)
     try:
         url = serving_config(config, store).resolved_store_url()
         if sql:
@@ -52,8 +53,7 @@ def upgrade(
             return
         done = upgrade_store(url)
     except ChurnError as exc:
-        raise fail(exc) from None
-    language = reasons_language(lang)
+        raise fail(exc, language) from None
     if done.before == done.after:
         said = t("store_up_to_date", language, url=safe_url(url), after=done.after)
     else:
@@ -70,12 +70,12 @@ def version(config: Path | None = CONFIG, store: str | None = STORE, lang: LangO
     from core.errors import ChurnError
     from scoring.store.predictions import safe_url, store_version
 
+    language = reasons_language(lang)
     try:
         url = serving_config(config, store).resolved_store_url()
         found = store_version(url)
     except ChurnError as exc:
-        raise fail(exc) from None
-    language = reasons_language(lang)
+        raise fail(exc, language) from None
     state = t("store_state_ok" if found.before == found.after else "store_state_old", language)
     before = found.before or t("store_none", language)
     url_shown = safe_url(url)

@@ -19,6 +19,7 @@ from churn.commands._output import (
     metrics_sections,
     shown_value,
 )
+from churn.commands._train_words import references_text, selection_line
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
@@ -136,10 +137,10 @@ def train(
     selection = result.trained.selection
     if selection is not None:
         promoted = result.decisions[cfg.churn_model_name].outcome == "champion"
-        console.print(selection.sentence(promoted) + ".", highlight=False)
-    from training.value_refs import references_line
-
-    console.print(references_line(result.trained) + ".", highlight=False)
+        said = selection_line(selection, promoted, language)
+        console.print(said + t("full_stop", language), highlight=False)
+    said = references_text(result.trained, language)
+    console.print(said + t("full_stop", language), highlight=False)
     h = result.trained.plan.horizon_days
     console.print(t("registered_horizon", language, h=h), highlight=False)
     run = t("mlflow_run", language, run=result.run_id, uri=result.tracking_uri)

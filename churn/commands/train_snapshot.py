@@ -186,7 +186,7 @@ def train_snapshot(
             lang=reasons_language(lang),
         )
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, reasons_language(lang)) from None
 
 
 def _run(

@@ -119,7 +119,7 @@ def train_uplift(
             soft_wrap=True,
         )
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
 
 
 def register(app: typer.Typer) -> None:

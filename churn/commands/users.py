@@ -61,7 +61,7 @@ def add(
     try:
         user = _users(config, store).add(name, role, password, manager_id)
     except UserError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     book = t("user_book", language, manager=user.manager_id) if user.manager_id else ""
     role = shown_value("role", user.role, language)
     console.print(t("user_added", language, name=user.name, role=role, book=book), highlight=False)
@@ -97,7 +97,7 @@ def remove(
 
     language = reasons_language(lang)
     if not _users(config, store).remove(name):
-        raise fail(UserError(t("no_user", language, name=name)))
+        raise fail(UserError(t("no_user", language, name=name)), language)
     console.print(t("user_removed", language, name=name), highlight=False)
 
 
