@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.cells import cell_len
 
 from churn.commands._options import LangOpt, reasons_language
 from churn.commands._output import fail, messages, shown_value
@@ -98,8 +99,9 @@ def train_uplift(
         console.print(say("uplift_holdout", n=result.holdout_rows), highlight=False)
         for ranking, row in result.evaluation.iterrows():
             shown = rankings.get(str(ranking), str(ranking))
+            shown += " " * max(1, 41 - cell_len(shown))  # Chinese characters are two cells wide
             console.print(
-                f"  {shown:<40} Qini {row['qini']:+.4f} [{row['qini_low']:+.4f}, "
+                f"  {shown}Qini {row['qini']:+.4f} [{row['qini_low']:+.4f}, "
                 f"{row['qini_high']:+.4f}]  AUUC {row['auuc']:+.4f} [{row['auuc_low']:+.4f}, "
                 f"{row['auuc_high']:+.4f}]",
                 highlight=False,

@@ -98,4 +98,7 @@ def test_churn_lang_is_the_default_and_a_bad_language_is_refused(scored, cli):
         refused = cli.invoke(app, [*args, *bad], prog_name="churn", env=env)
         said = re.sub(r"[\s│]+", " ", refused.output)
         assert refused.exit_code == 2 and "use one of en, zh" in said, said
-    assert _error_label(["kpi", "--lang", "zh"]) == "错误：" and _error_label(["--lang=en"]) == "error:"
+    assert (
+        _error_label(["kpi", "--lang", "zh"]) == "错误："
+        and _error_label(["--lang=en"]) == "error:"
+    )
