@@ -102,3 +102,21 @@ def test_churn_lang_is_the_default_and_a_bad_language_is_refused(scored, cli):
         _error_label(["kpi", "--lang", "zh"]) == "错误："
         and _error_label(["--lang=en"]) == "error:"
     )
+
+
+def test_the_annual_assessment_table_in_chinese():
+    from rich.console import Console
+
+    from churn.commands.kpi import _annual_section
+
+    managers = pd.DataFrame({"account_manager_id": ["M1"], "performance": [81.0],
+                             "ability": [90.0], "attitude": [85.0], "annual_score": [84.2],
+                             "annual_grade": ["Good"]})  # fmt: skip
+    section = _annual_section(managers, "2024", "zh")
+    assert section is not None
+    console = Console(record=True, width=160)
+    console.print(section.table)
+    shown = console.export_text()
+    assert "年度考核（2024）" in shown and "年度考核评分" in shown and "良好" in shown
+    assert english.english_words(shown, {"M1"}) == [], shown
+    assert list(section.frame.columns)[-1] == "annual_grade"  # data keys stay English
