@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,13 +14,18 @@ from churn.commands._output import (
     FormatOpt,
     Section,
     emit,
+    fail,
     messages,
     report_frame,
     report_table,
     shown_value,
 )
-from core.lang import catalogue, show_date
+from core.errors import ChurnError
+from core.lang import Lang, catalogue, show_date
 from core.paths import home
+
+if TYPE_CHECKING:
+    from features.dataset import Dataset
 
 t = catalogue("cli").t
 
@@ -42,7 +48,6 @@ def validate(
     lang: LangOpt = "en",
 ) -> None:
     """Check DATA against the data contract; report N read = M accepted + K rejected."""
-    from features.dataset import Dataset
     from features.loaders import BadRowShareError, write_rejects
     from features.reject_reasons import reason_in
 
@@ -83,12 +88,37 @@ def validate(
     except BadRowShareError as exc:  # still show and write what was rejected, then stop
         console.print(as_of_line(exc.dataset), highlight=False)
         show(exc.dataset)
-        raise
+        if language == "en":
+            raise
+        raise fail(ChurnError(too_many_bad_rows(exc.dataset, max_bad_row_share, language)),
+                   language) from None  # fmt: skip
     total = show(ds)
     ok = t("contract_ok", language, as_of=as_of_line(ds))
     console.print(ok if not total else t("rows_rejected", language, n=total), highlight=False)
     if strict and total:
         raise typer.Exit(1)
+
+
+def too_many_bad_rows(ds: Dataset, option: float | None, lang: Lang) -> str:
+    """Why the loader stopped (too many bad rows in a table), in ``lang``; the reasons are the
+    lines ``validate`` printed above."""
+    from features.config import load_data_config
+
+    share = option if option is not None else load_data_config(None).max_bad_row_share
+    over = [r for r in ds.reports.values() if r.rejected > 1 and r.rejected > share * r.read]
+    lines = [
+        t(
+            "bad_share_table",
+            lang,
+            source=r.source,
+            bad=r.rejected,
+            read=r.read,
+            rate=r.rejected / r.read,
+            share=share,
+        )  # fmt: skip
+        for r in over
+    ]
+    return t("sel_and", lang).join(lines) + t("bad_share_next", lang)
 
 
 def register(app: typer.Typer) -> None:

@@ -58,6 +58,9 @@ def test_validate_and_features_in_chinese_say_why_rows_were_rejected(scored, cli
     assert "数据表" in out and "拒绝行数" in out and "共拒绝 2 行" in out
     assert "不在客户表中" in out and "晚于数据截止日" in out and "年" in out
     assert english.english_words(out, _allowed(data)) == []
+    args = ["validate", str(data), "--rejects", str(tmp_path / "rejects"), "--lang", "zh"]
+    stopped = cli.invoke(app, [*args, "--max-bad-row-share", "0"], prog_name="churn")
+    assert stopped.exit_code == 2 and "超过允许的坏行比例 0" in stopped.output, stopped.output
     rejects = pd.read_csv(tmp_path / "rejects" / "transactions.rejects.csv")
     assert rejects["reason"].str.contains("unknown customer_id").any()  # the file stays English
 
