@@ -170,7 +170,8 @@ def main() -> None:
     try:
         app()
     except ChurnError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        label = _error_label()
+        Console(stderr=True).print(f"[bold red]{label}[/bold red] {exc}", highlight=False)
         sys.exit(2)
     except Exception as exc:
         line = failure_line(exc)
@@ -181,5 +182,22 @@ def main() -> None:
         err = Console(stderr=True)
         if _verbose:
             err.print_exception(show_locals=False)
-        err.print(f"[bold red]error:[/bold red] {line}", highlight=False, soft_wrap=True)
+        label = _error_label()
+        err.print(f"[bold red]{label}[/bold red] {line}", highlight=False, soft_wrap=True)
         sys.exit(2)
+
+
+def _error_label(argv: list[str] | None = None) -> str:
+    """ "error:" in the language the command was asked for (``--lang``, else ``$CHURN_LANG``);
+    the message after it is the error's own."""
+    from core.lang import LangError, catalogue, default_lang, parse_lang
+
+    args = sys.argv[1:] if argv is None else argv
+    given = next((a.split("=", 1)[1] for a in args if a.startswith("--lang=")), None)
+    if given is None and "--lang" in args[:-1]:
+        given = args[args.index("--lang") + 1]
+    try:
+        lang = parse_lang(given) if given else default_lang()
+    except LangError:
+        lang = "en"
+    return catalogue("cli").t("error", lang)

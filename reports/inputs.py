@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from core.errors import ChurnError
-from core.lang import Lang
+from core.lang import Lang, value_name
 from features.loaders import load_dataset
 from kpi.config import KpiConfig
 from kpi.periods import latest_complete_month
@@ -51,6 +52,9 @@ from scoring.config import ServingConfig
 from scoring.reasons import NO_RISK_REASON, risk_reasons
 from scoring.store.plans import PlanStore
 from scoring.store.predictions import PredictionStore
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 QUALITY_ARTIFACTS = {
     "fig_gains_lift": "plots/churn_gains_lift.png",
@@ -158,8 +162,6 @@ def _quality_plots_in(lang: Lang, run_id: str, tracking_uri: str, tmp: str) -> d
     import mlflow.artifacts
     from mlflow.exceptions import MlflowException
 
-    from training.evaluation import plots
-    from training.evaluation.compare import MODEL
     from training.job import CHURN_TEST_ARTIFACT
 
     try:
@@ -171,7 +173,18 @@ def _quality_plots_in(lang: Lang, run_id: str, tracking_uri: str, tmp: str) -> d
         )
     except (MlflowException, OSError):
         return {}
-    test = pd.read_csv(local)
+    with plot_language(lang):
+        figures = quality_figures(pd.read_csv(local), lang)
+        return {caption: png_bytes(fig) for caption, fig in figures.items()}
+
+
+def quality_figures(test: pd.DataFrame, lang: Lang) -> dict[str, Figure]:
+    """The gains/lift and calibration figures of a run's test predictions (``churned``,
+    ``p_churn`` and a ``p_<scorer>`` per baseline), titles, axes and legend in ``lang``; drawn
+    inside :func:`reports.i18n.plot_language` for Chinese glyphs."""
+    from training.evaluation import plots
+    from training.evaluation.compare import MODEL
+
     y = test["churned"].to_numpy(float)
     probs = {MODEL: test["p_churn"].to_numpy()}
     probs.update(
@@ -181,13 +194,13 @@ def _quality_plots_in(lang: Lang, run_id: str, tracking_uri: str, tmp: str) -> d
             if c.startswith("p_") and c != "p_churn"
         }
     )
+    probs = {value_name("scorer", name, lang) or name: p for name, p in probs.items()}
     text = {tr(label, "en"): tr(label, lang) for label in PLOT_LABELS}
     gains_caption, calibration_caption = QUALITY_ARTIFACTS
-    with plot_language(lang):
-        return {
-            gains_caption: png_bytes(plots.gains_chart(y, probs, text)),
-            calibration_caption: png_bytes(plots.calibration_curve(y, probs, text=text)),
-        }
+    return {
+        gains_caption: plots.gains_chart(y, probs, text),
+        calibration_caption: plots.calibration_curve(y, probs, text=text),
+    }
 
 
 def top_at_risk(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 
-from core.lang import Lang, catalogue
+from core.lang import Lang, catalogue, show_date
 
 t = catalogue("cli").t
 
@@ -57,7 +57,7 @@ def load_folder(
     if say_as_of:
         source = t(f"as_of_{ds.as_of_source}", lang)
         console.print(
-            t("as_of_date", lang, date=f"{ds.as_of:%Y-%m-%d}", source=source), highlight=False
+            t("as_of_date", lang, date=show_date(ds.as_of, lang), source=source), highlight=False
         )
     return ds
 

@@ -147,9 +147,10 @@ def emit(sections: Sequence[Section], fmt: Fmt) -> None:
     sys.stdout.write(to_csv_text(frame))
 
 
-def fail(exc: ChurnError) -> typer.Exit:
-    """Print a user error on stderr; the ``typer.Exit(2)`` to raise."""
-    wide_console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+def fail(exc: ChurnError, lang: Lang = "en") -> typer.Exit:
+    """Print a user error on stderr (its label in ``lang``); the ``typer.Exit(2)`` to raise."""
+    said = f"[bold red]{t('error', lang)}[/] {exc}"
+    wide_console(stderr=True).print(said, highlight=False)
     return typer.Exit(2)
 
 
@@ -168,16 +169,17 @@ def report_frame(ds: Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def report_table(ds: Dataset, title: str) -> Table:
+def report_table(ds: Dataset, title: str, lang: Lang = "en") -> Table:
     """A rich table of read / accepted / rejected counts per table."""
     table = Table(title=title)
-    for col in ("table", "file", "read", "accepted", "rejected", "optional columns absent"):
+    for col in ("table", "file", "read", "accepted", "rejected", "optional_absent"):
         table.add_column(
-            col, justify="right" if col in ("read", "accepted", "rejected") else "left"
+            t(f"h_{col}", lang),
+            justify="right" if col in ("read", "accepted", "rejected") else "left",
         )
     for r in ds.reports.values():
         table.add_row(
-            r.table,
+            shown_value("table", r.table, lang),
             r.source,
             f"{r.read:,}",
             f"{r.accepted:,}",
@@ -191,32 +193,38 @@ CHURN_SHOWN = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_lift
 VALUE_SHOWN = ("mae", "rmse", "spearman", "gini", "top_decile_value_capture")
 
 
-def metrics_table(ev: Evaluation, kind: str, columns: tuple[str, ...]) -> Table:
+def metrics_table(ev: Evaluation, kind: str, columns: tuple[str, ...], lang: Lang = "en") -> Table:
     """Test metrics of the model and its baselines as a rich table."""
     frame = ev.table(kind)
-    table = Table(title=f"{kind} model vs baselines (test cutoff)")
-    table.add_column("scorer")
+    table = Table(title=t("metrics_title", lang, kind=t(f"kind_{kind}", lang)))
+    table.add_column(t("h_scorer", lang))
     for c in columns:
-        table.add_column(c, justify="right")
+        table.add_column(t(f"m_{c}", lang), justify="right")
     for name, row in frame.iterrows():
-        table.add_row(str(name), *(f"{row[c]:,.4f}" for c in columns))
+        table.add_row(shown_value("scorer", name, lang), *(f"{row[c]:,.4f}" for c in columns))
     return table
 
 
-def metrics_sections(
-    ev: Evaluation, title: str = "{kind} model vs baselines (test cutoff)"
-) -> list[Section]:
+def metrics_sections(ev: Evaluation, title: str | None = None, lang: Lang = "en") -> list[Section]:
     """The churn and value metrics tables (those evaluated) as output sections; ``title`` gets
-    the model kind."""
+    the model kind (default: the model against its baselines on the test cutoff)."""
     sections = []
     for kind, columns in (("churn", CHURN_SHOWN), ("value", VALUE_SHOWN)):
         if not getattr(ev, kind):
             continue
-        table = metrics_table(ev, kind, columns)
-        table.title = title.format(kind=kind)
+        table = metrics_table(ev, kind, columns, lang)
+        if title is not None:
+            table.title = title.format(kind=t(f"kind_{kind}", lang))
         frame = ev.table(kind)[list(columns)].rename_axis("scorer").reset_index()
         sections.append(Section(kind, frame, table))
     return sections
+
+
+def shown_value(column: str, value: object, lang: Lang) -> str:
+    """A fixed value of ``column`` as people read it in ``lang`` (``values.yaml``); English, and
+    values the catalogue does not name, as they are."""
+    text = str(value)
+    return (value_name(column, text, lang) or text) if lang != "en" else text
 
 
 def pct(x: float) -> str:

@@ -12,6 +12,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from churn.commands._options import LangOpt, reasons_language
+from core.lang import catalogue
+
 console = Console()
 export_app = typer.Typer(
     help="Write what the workspace recorded as data-contract files (contacts).",
@@ -31,6 +34,7 @@ def contacts(
     store: str | None = typer.Option(
         None, "--store", help="SQLAlchemy URL of the serving store (overrides config)."
     ),
+    lang: LangOpt = "en",
 ) -> None:
     """Write the retention contacts logged in the workspace as the contract's contacts table."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +47,7 @@ def contacts(
     from scoring.store.contacts import ContactStore
     from scoring.store.predictions import PredictionStore
 
+    language = reasons_language(lang)
     try:
         cfg = serving_config(config, store)
         st = PredictionStore(cfg.resolved_store_url())
@@ -57,10 +62,12 @@ def contacts(
         with replacing(out) as tmp:
             write_csv(frame, tmp)
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     except OSError as exc:
-        raise fail(ChurnError(f"--out {out}: cannot write: {exc.strerror or exc}")) from None
-    console.print(f"{len(frame):,} contact(s) written to {out}", highlight=False)
+        said = f"--out {out}: cannot write: {exc.strerror or exc}"
+        raise fail(ChurnError(said), language) from None
+    said = catalogue("cli").t("contacts_written", language, n=len(frame), path=out)
+    console.print(said, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from churn.commands._inputs import load_folder
-from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._options import LangOpt, MaxBadRowShareOpt, reasons_language
 from churn.commands._output import (
     Fmt,
     FormatOpt,
@@ -22,6 +22,9 @@ from churn.commands._output import (
     report_table,
 )
 from core.errors import ChurnError
+from core.lang import Lang, catalogue, show_date
+
+t = catalogue("cli").t
 
 
 class EngineName(StrEnum):
@@ -132,6 +135,7 @@ def features_command(
     spark_master: SparkMasterOpt = None,
     spark_conf_: SparkConfOpt = None,
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Build one row per customer active at the cutoff: RFM, interaction, complaint and
     profile features from events before T, and churn/value labels over [T, T+H)."""
@@ -140,6 +144,7 @@ def features_command(
     from features.pipeline.build import build_features
 
     console = messages(fmt)
+    language = reasons_language(lang)
     try:
         settings = spark_conf(engine, spark_master, spark_conf_)
         model_horizon = champion_horizon() if labels else None
@@ -147,45 +152,57 @@ def features_command(
             horizon = model_horizon  # label with the horizon of the model in use
         cfg = load_feature_config(config, horizon)
         ds = load_folder(
-            data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config
+            data,
+            console,
+            as_of=as_of,
+            max_bad_row_share=max_bad_row_share,
+            config=config,
+            lang=language,
         )
-        table = report_table(ds, f"{data} (as of {ds.as_of:%Y-%m-%d})")
-        emit([Section("tables", report_frame(ds), table)], fmt)
+        title = t("folder_title", language, data=data, date=show_date(ds.as_of, language))
+        emit([Section("tables", report_frame(ds), report_table(ds, title, language))], fmt)
         with (
-            console.status(f"building features at {cutoff}"),
+            console.status(t("building_features", language, cutoff=cutoff)),
             engine_chosen(engine, spark_master, settings),
         ):
             frame = build_features(ds, cutoff, cfg, labels=labels)
-        with console.status(f"writing {out}"):
+        with console.status(t("writing", language, path=out)):
             write_features(frame, out)
     except ChurnError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]{t('error', language)}[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    for note in frame.attrs["notes"]:
-        console.print(f"[yellow]note:[/yellow] {note}")
-    definition = frame.attrs["label_definition"]
-    console.print(
-        f"{len(frame):,} customers active at {cutoff}, {len(frame.attrs['feature_names'])} features"
-    )
+    note = f"[yellow]{t('note_prefix', language)}[/yellow]"
+    for text in frame.attrs["notes"]:
+        console.print(f"{note} {text}", highlight=False)
+    n_features = len(frame.attrs["feature_names"])
+    line = t("features_built", language, n=len(frame), cutoff=cutoff, k=n_features)
+    console.print(line, highlight=False)
     if labels:
         rate = frame["churned"].mean()
-        shown = (
-            "unlabelled (horizon past as-of)"
-            if frame["churned"].isna().all()
-            else (f"churn rate {rate:.1%}")
-        )
-        console.print(f"labels: {definition['text']}; {shown}")
+        unlabelled = frame["churned"].isna().all()
+        shown = t("unlabelled", language) if unlabelled else t("churn_rate_is", language, rate=rate)
+        definition = label_text(frame.attrs["label_definition"], language)
+        line = t("labels_line", language, definition=definition, shown=shown)
+        console.print(line, highlight=False, markup=False)
         h = cfg.labels.horizon_days
         if model_horizon is None:
-            console.print(f"horizon {h} days (no registered churn model)")
+            console.print(t("horizon_no_model", language, h=h), highlight=False)
         elif model_horizon == h:
-            console.print(f"horizon {h} days: the registered churn model's")
+            console.print(t("horizon_model", language, h=h), highlight=False)
         else:
-            console.print(
-                f"[yellow]note:[/yellow] horizon {h} days, but the registered churn model "
-                f"predicts churn over {model_horizon} days"
-            )
-    console.print(f"written to {out} (label definition in the Parquet metadata)")
+            said = t("horizon_differs", language, h=h, m=model_horizon)
+            console.print(f"{note} {said}", highlight=False)
+    console.print(t("features_written", language, path=out), highlight=False)
+
+
+def label_text(definition: dict, lang: Lang) -> str:
+    """The label definition ``build_features`` records, in ``lang`` (the words of the report's
+    churn definition); its recorded English text when the rule is not one the catalogue names."""
+    words = catalogue("report")
+    rule, h = definition.get("churn_definition"), definition.get("horizon_days")
+    if lang == "en" or rule not in ("contractual", "non_contractual", "mixed") or h is None:
+        return str(definition.get("text", ""))
+    return words.t("label_rest", lang, rule=words.t(f"label_{rule}", lang, h=h), h=h)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._options import ADAPTER_NAMES
-from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages
+from churn.commands._options import ADAPTER_NAMES, LangOpt, reasons_language
+from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages, shown_value
+from core.lang import Lang, catalogue
+
+t = catalogue("cli").t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,13 +27,14 @@ console = Console()
 """Messages and progress: stdout with ``--format table``, stderr with csv or json."""
 
 
-def import_table(data: Dataset | SnapshotData) -> Table:
+def import_table(data: Dataset | SnapshotData, lang: Lang = "en") -> Table:
     """Rows read, accepted and rejected per imported table (an event log's or a snapshot's)."""
-    table = Table(title="import")
+    table = Table(title=t("import_title", lang))
     for col in ("table", "read", "accepted", "rejected"):
-        table.add_column(col, justify="left" if col == "table" else "right")
+        table.add_column(t(f"h_{col}", lang), justify="left" if col == "table" else "right")
     for r in _reports(data):
-        table.add_row(r.table, f"{r.read:,}", f"{r.accepted:,}", f"{r.rejected:,}")
+        name = shown_value("table", r.table, lang)
+        table.add_row(name, f"{r.read:,}", f"{r.accepted:,}", f"{r.rejected:,}")
     return table
 
 
@@ -67,6 +71,7 @@ def import_data(
         "else $CHURN_HOME/imports/<name>).",
     ),
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Adapt a real export into the product's inputs (see docs/adapters.md, docs/mapping.md).
 
@@ -78,31 +83,28 @@ def import_data(
 
     global console
     console = messages(fmt)
+    language = reasons_language(lang)
     if spec is not None:
         if name is not None and path is not None:
-            raise fail(ChurnError("with --spec give at most one PATH (the export), not an adapter"))
+            raise fail(ChurnError(t("import_spec_one_path", language)), language)
         source = path or (Path(name) if name is not None else None)
         from features.adapters.importer import import_spec
 
-        with console.status(f"importing with the mapping spec {spec}"):
+        with console.status(t("importing_spec", language, spec=spec)):
             mapped, written = import_spec(spec, source, out)
     else:
         if name is None or path is None or out is None:
-            raise fail(
-                ChurnError(
-                    "give NAME PATH --out DIR (a named adapter), or --spec FILE (your own export)"
-                )
-            )
+            raise fail(ChurnError(t("import_usage", language)), language)
         from features.adapters.importer import import_named
 
-        with console.status(f"importing {path} with the {name} adapter"):
+        with console.status(t("importing_named", language, path=path, name=name)):
             mapped, written = import_named(name, path, out)
     imported = mapped.data
-    emit([Section("tables", import_frame(imported), import_table(imported))], fmt)
+    emit([Section("tables", import_frame(imported), import_table(imported, language))], fmt)
     for note in mapped.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  {t('note_prefix', language)} {note}", highlight=False, markup=False)
     for p in written:
-        console.print(f"wrote {p}", highlight=False)
+        console.print(t("wrote", language, path=p), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

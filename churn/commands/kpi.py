@@ -31,6 +31,7 @@ from churn.commands._output import (
     scorecard_caption,
     scorecard_frame,
     scorecard_table,
+    shown_value,
     write_frame,
 )
 from core.errors import ChurnError
@@ -94,11 +95,11 @@ def kpi(
         if predictions is None and p.kind == "month":
             issued = _issue_plans(serving, frame, cfg)
             if issued:
-                console.print(f"{issued} improvement plan(s) issued (see churn plans)")
+                console.print(t("plans_issued", language, n=issued), highlight=False)
         if out is not None:
             write_frame(frame, out)
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     label = frame["period"].iloc[0]
     managers = frame[frame["level"] == "manager"].sort_values(["rank", "account_manager_id"])
     title = t("managers_title", language, label=label)
@@ -111,7 +112,7 @@ def kpi(
     campaigns = _campaign_section(managers, label, language)
     if campaigns is not None:
         sections.append(campaigns)
-    annual = _annual_section(managers, label)
+    annual = _annual_section(managers, label, language)
     if annual is not None:
         sections.append(annual)
     if fmt is Fmt.table:  # CSV and JSON hold the indicators as keys of managers and teams
@@ -130,7 +131,8 @@ def kpi(
         console.print(f"[yellow]{t('not_scored', language)}[/] {ids}")
     sources = managers["satisfaction_source"].dropna().unique() if len(managers) else []
     if len(sources):
-        console.print(f"satisfaction bonus from: {', '.join(map(str, sources))}")
+        shown = ", ".join(shown_value("satisfaction_source", s, language) for s in sources)
+        console.print(t("satisfaction_from", language, sources=shown), highlight=False)
     if out is not None:
         console.print(t("scorecards_written", language, path=out))
 
@@ -151,7 +153,7 @@ def _issue_plans(serving, frame, cfg) -> int:
         store.close()
 
 
-def _annual_section(managers, label: str) -> Section | None:
+def _annual_section(managers, label: str, lang: Lang = "en") -> Section | None:
     """A year's annual assessment (document 000, 年度考核): the mean monthly score with the
     ability and attitude ratings of manager_reviews."""
     from rich.table import Table
@@ -162,19 +164,20 @@ def _annual_section(managers, label: str) -> Section | None:
             "annual_grade"]  # fmt: skip
     frame = managers[cols].reset_index(drop=True)
     table = Table(
-        title=f"Annual assessment (年度考核), {label}",
-        caption="performance: mean monthly score (绩); ability (能) and attitude (德、勤) from "
-        "manager_reviews; weights in kpi.annual",
+        title=t("annual_title", lang, label=label),
+        caption=t("annual_caption", lang),
         header_style="bold",
     )
-    for h in ("Manager", "Performance", "Ability", "Attitude", "Annual score", "Grade"):
-        table.add_column(h, justify="left" if h in ("Manager", "Grade") else "right")
+    for h in ("manager", "performance", "ability", "attitude", "annual_score", "grade"):
+        table.add_column(
+            t(f"h_{h}", lang), justify="left" if h in ("manager", "grade") else "right"
+        )
     for r in frame.to_dict("records"):
         table.add_row(
             str(r["account_manager_id"]),
             *("-" if v != v or v is None else f"{v:.1f}" for v in
               (r["performance"], r["ability"], r["attitude"], r["annual_score"])),
-            "" if not isinstance(r["annual_grade"], str) else r["annual_grade"],
+            "" if not isinstance(r["annual_grade"], str) else shown_value("grade", r["annual_grade"], lang),
         )  # fmt: skip
     return Section("annual", frame, table)
 

@@ -13,8 +13,11 @@ from typing import Annotated
 
 import typer
 
-from churn.commands._options import ConfigOpt, DataOpt, StoreOpt
+from churn.commands._options import ConfigOpt, DataOpt, LangOpt, StoreOpt, reasons_language
 from churn.commands._output import Fmt, FormatOpt
+from core.lang import catalogue, show_date
+
+t = catalogue("cli").t
 
 plans_app = typer.Typer(
     help="Improvement plans of the bottom of each month's ranking (document 000): list, submit.",
@@ -49,6 +52,7 @@ def plans(
     config: ConfigOpt = None,
     store: StoreOpt = None,
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """List the improvement plans: who owes one for which month, when it is due, and whether it
     is open, overdue or submitted."""
@@ -57,7 +61,7 @@ def plans(
     from rich.table import Table
 
     from churn.commands._inputs import serving_config
-    from churn.commands._output import Section, emit, fail, messages
+    from churn.commands._output import Section, emit, fail, messages, shown_value
     from core.errors import ChurnError
     from kpi.config import KpiError, load_kpi_config
     from kpi.periods import parse_period
@@ -65,56 +69,57 @@ def plans(
     from scoring.store.predictions import PredictionStore
 
     console = messages(fmt)
+    language = reasons_language(lang)
     try:
         if status is not None and status not in STATUSES:
-            raise KpiError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+            statuses = ", ".join(STATUSES)
+            raise KpiError(t("status_must_be", language, statuses=statuses, got=status))
         cfg = load_kpi_config(config)
         p = parse_period(period) if period is not None else None
         if p is not None and p.kind != "month":
-            raise KpiError(
-                f"--period: plans follow the monthly ranking; give a month, not {p.label}"
-            )
+            raise KpiError(t("plans_month_only", language, label=p.label))
         st = PredictionStore(serving_config(config, store).resolved_store_url())
         try:
             plan_store = PlanStore(st.engine)
             if p is not None:
-                new = _issue(st, plan_store, p, cfg, data, console)
-                console.print(f"{p.label}: {new} new improvement plan(s) issued")
+                new = _issue(st, plan_store, p, cfg, data, console, language)
+                console.print(t("plans_new", language, label=p.label, n=new), highlight=False)
             frame = plan_store.frame(_today(), manager, p.label if p else None)
         finally:
             st.close()
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
     if status is not None:
         frame = frame[frame["status"] == status]
     table = Table(
-        title="Improvement plans (提交整改方案)",
-        caption=f"due {cfg.ranking.improvement_plan_days} days after the month's scorecards",
+        title=t("plans_title", language),
+        caption=t("plans_caption", language, days=cfg.ranking.improvement_plan_days),
         header_style="bold",
     )
-    for h in ("Manager", "Period", "Score", "Rank", "Issued", "Due", "Status", "Submitted by"):
-        table.add_column(h, justify="right" if h in ("Score", "Rank") else "left")
+    heads = ("manager", "period", "score", "rank", "issued", "due", "status", "submitted_by")
+    for h in heads:
+        table.add_column(
+            t(f"h_{h}", language), justify="right" if h in ("score", "rank") else "left"
+        )
     style = {"overdue": "red", "submitted": "green", "open": "yellow"}
     for r in frame.to_dict("records"):
+        state = shown_value("plan_status", r["status"], language)
         table.add_row(
             r["account_manager_id"],
             r["period"],
             "" if r["score"] != r["score"] or r["score"] is None else f"{r['score']:.2f}",
             "" if r["rank"] != r["rank"] or r["rank"] is None else f"{r['rank']:.0f}",
-            r["issued_on"],
-            r["due_on"],
-            f"[{style[r['status']]}]{r['status']}[/]",
+            show_date(r["issued_on"], language),
+            show_date(r["due_on"], language),
+            f"[{style[r['status']]}]{state}[/]",
             r["submitted_by"] if isinstance(r["submitted_by"], str) else "",
         )
     emit([Section("plans", frame, table)], fmt)
     if frame.empty and fmt is Fmt.table:
-        console.print(
-            "no improvement plans; they are issued with a month's scorecards "
-            "(churn plans --period YYYY-MM, or churn kpi --period YYYY-MM)"
-        )
+        console.print(t("no_plans", language), highlight=False)
 
 
-def _issue(st, plan_store, period, cfg, data: Path | None, console) -> int:
+def _issue(st, plan_store, period, cfg, data: Path | None, console, lang="en") -> int:
     """Produce the month's scorecards from the store and issue the plans they call for."""
     from features.loaders import load_dataset
     from kpi.inputs import period_inputs
@@ -122,7 +127,7 @@ def _issue(st, plan_store, period, cfg, data: Path | None, console) -> int:
     from kpi.scorecard import scorecard
 
     inputs = period_inputs(st, period, cfg.outcome, load_dataset, data)
-    with console.status(f"Scoring {period.label} ..."):
+    with console.status(t("scoring_period", lang, label=period.label)):
         card = scorecard(inputs.dataset, inputs.stored.predictions, period, cfg)
     return issue_plans(plan_store, card, cfg.ranking, _today())
 
@@ -137,6 +142,7 @@ def submit(
     ] = "",
     config: ConfigOpt = None,
     store: StoreOpt = None,
+    lang: LangOpt = "en",
 ) -> None:
     """Record the improvement plan MANAGER handed in for a month."""
     import getpass
@@ -149,6 +155,7 @@ def submit(
     from scoring.store.predictions import PredictionStore
 
     console = messages()
+    language = reasons_language(lang)
     try:
         label = parse_period(period).label
         st = PredictionStore(serving_config(config, store).resolved_store_url())
@@ -157,12 +164,12 @@ def submit(
         finally:
             st.close()
     except ChurnError as exc:
-        raise fail(exc) from None
-    console.print(
-        f"improvement plan of {manager} for {label} recorded "
-        f"(submitted {done['submitted_at']:%Y-%m-%d} by {done['submitted_by']})",
-        highlight=False,
+        raise fail(exc, language) from None
+    day = show_date(str(done["submitted_at"])[:10], language)
+    said = t(
+        "plan_recorded", language, manager=manager, label=label, date=day, by=done["submitted_by"]
     )
+    console.print(said, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from churn.commands._inputs import load_folder
-from churn.commands._options import MaxBadRowShareOpt
+from churn.commands._options import LangOpt, MaxBadRowShareOpt, reasons_language
 from churn.commands._output import (
     Fmt,
     FormatOpt,
@@ -17,7 +17,9 @@ from churn.commands._output import (
     load_snippet,
     messages,
     metrics_sections,
+    shown_value,
 )
+from churn.commands._train_words import references_text, selection_line
 from churn.commands.features import (
     EngineOpt,
     SparkConfOpt,
@@ -25,6 +27,9 @@ from churn.commands.features import (
     engine_chosen,
     spark_conf,
 )
+from core.lang import Lang, catalogue
+
+t = catalogue("cli").t
 
 if TYPE_CHECKING:
     from training.job import TrainResult
@@ -81,6 +86,7 @@ def train(
         "monthly cutoffs (training runs on one machine; see docs/spark.md).",
     ),
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Train the churn and value models, log them to MLflow, register and gate them.
 
@@ -92,25 +98,28 @@ def train(
     from training.uplift.config import load_uplift_config
 
     console = messages(fmt)
+    language = reasons_language(lang)
     settings = spark_conf(engine, spark_master, spark_conf_)
     auto = (horizon or "").strip().lower() == "auto"
     days = None if horizon is None or auto else _horizon_days(horizon)
     features, cfg = with_overrides(
         load_feature_config(config), load_training_config(config), days, train_cutoffs
     )
-    ds = load_folder(data, console, as_of=as_of, max_bad_row_share=max_bad_row_share, config=config)
+    share = max_bad_row_share
+    ds = load_folder(
+        data, console, as_of=as_of, max_bad_row_share=share, config=config, lang=language
+    )
     if auto:
-        features, cfg = _auto_horizon(ds, features, cfg, console)
+        features, cfg = _auto_horizon(ds, features, cfg, console, language)
     n_customers = len(ds.tables["customers"])
     wanted = cfg.split.train_cutoffs
     fit = cutoffs_within(n_customers, wanted, max_train_rows)
     if fit < wanted:
         features, cfg = with_overrides(features, cfg, None, fit)
-        console.print(
-            f"note: {n_customers:,} customers x {wanted} training cutoffs could exceed "
-            f"{max_train_rows:,} rows (--max-train-rows); training on the latest {fit}",
-            highlight=False,
+        said = t(
+            "max_rows_note", language, n=n_customers, wanted=wanted, rows=max_train_rows, fit=fit
         )
+        console.print(said, highlight=False)
     from training.job import train as run_training  # MLflow and LightGBM, after the data
 
     with engine_chosen(engine, spark_master, settings):
@@ -118,28 +127,28 @@ def train(
         result = run_training(
             ds, cfg, features, tracking_uri=tracking_uri, progress=True, uplift=uplift
         )
-    emit([*selection_sections(result), *metrics_sections(result.evaluation)], fmt)
+    emit(
+        [
+            *selection_sections(result, language),
+            *metrics_sections(result.evaluation, lang=language),
+        ],
+        fmt,
+    )
     selection = result.trained.selection
     if selection is not None:
         promoted = result.decisions[cfg.churn_model_name].outcome == "champion"
-        console.print(selection.sentence(promoted) + ".", highlight=False)
-    from training.value_refs import references_line
-
-    console.print(references_line(result.trained) + ".", highlight=False)
+        said = selection_line(selection, promoted, language)
+        console.print(said + t("full_stop", language), highlight=False)
+    said = references_text(result.trained, language)
+    console.print(said + t("full_stop", language), highlight=False)
     h = result.trained.plan.horizon_days
+    console.print(t("registered_horizon", language, h=h), highlight=False)
+    run = t("mlflow_run", language, run=result.run_id, uri=result.tracking_uri)
+    console.print(run, highlight=False)
     console.print(
-        f"horizon of the registered models: {h} days (churned = no purchase in the {h} days "
-        "after the scoring date)",
-        highlight=False,
-    )
-    console.print(f"MLflow run {result.run_id} at {result.tracking_uri}", highlight=False)
-    console.print(
-        "score with the churn champion from any shell (Python):\n"
-        + load_snippet(
-            result.tracking_uri,
-            cfg.churn_model_name,
-            "the model's features, e.g. `churn features --data DIR --asof YYYY-MM-DD`",
-        ),
+        t("score_snippet", language)
+        + "\n"
+        + load_snippet(result.tracking_uri, cfg.churn_model_name, t("snippet_frame", language)),
         highlight=False,
         soft_wrap=True,
     )
@@ -159,7 +168,9 @@ def _horizon_days(text: str) -> int:
     return days
 
 
-def _auto_horizon(ds: Any, features: Any, cfg: Any, console: Any) -> tuple[Any, Any]:
+def _auto_horizon(
+    ds: Any, features: Any, cfg: Any, console: Any, lang: Lang = "en"
+) -> tuple[Any, Any]:
     """``--horizon auto``: the longest horizon the history allows, up to the configured one."""
     import pandas as pd
 
@@ -170,15 +181,11 @@ def _auto_horizon(ds: Any, features: Any, cfg: Any, console: Any) -> tuple[Any, 
     first = ds.tables["customers"]["signup_date"].min()
     longest = longest_horizon(pd.Timestamp(first), ds.as_of) if pd.notna(first) else wanted
     h = max(min(wanted, longest), 1)
-    console.print(
-        f"--horizon auto: {h} days (the longest this history allows is {longest}; configured "
-        f"{wanted})",
-        highlight=False,
-    )
+    console.print(t("horizon_auto", lang, h=h, longest=longest, wanted=wanted), highlight=False)
     return with_overrides(features, cfg, h, None)
 
 
-def selection_sections(result: TrainResult) -> list[Section]:
+def selection_sections(result: TrainResult, lang: Lang = "en") -> list[Section]:
     """The candidates x validation cutoffs table (ROC-AUC, mean ROC-AUC, mean log loss)."""
     import pandas as pd
     from rich.table import Table
@@ -187,16 +194,23 @@ def selection_sections(result: TrainResult) -> list[Section]:
     if selection is None:
         return []
     frame = selection.table().reset_index()
-    table = Table(
-        title=f"churn candidates and references on {selection.auc.shape[1]} validation "
-        f"cutoff(s) (chosen: {selection.chosen}, lowest mean log loss)"
-    )
+    n, chosen = selection.auc.shape[1], shown_value("scorer", selection.chosen, lang)
+    table = Table(title=t("selection_title", lang, n=n, chosen=chosen))
     for col in frame.columns:
-        table.add_column(str(col), justify="left" if col == "scorer" else "right")
+        head = t("h_scorer", lang) if col == "scorer" else selection_head(str(col), lang)
+        table.add_column(head, justify="left" if col == "scorer" else "right")
     for row in frame.itertuples(index=False):
-        cells = [row[0], *("-" if pd.isna(v) else f"{v:.4f}" for v in row[1:])]
+        name = shown_value("scorer", row[0], lang)
+        cells = [name, *("-" if pd.isna(v) else f"{v:.4f}" for v in row[1:])]
         table.add_row(*cells)
     return [Section("selection", frame, table)]
+
+
+def selection_head(column: str, lang: Lang) -> str:
+    """A column of the selection table as people read it: a validation cutoff's date as it is,
+    the means in ``lang``."""
+    key = {"mean ROC-AUC": "h_mean_roc_auc", "mean log loss": "h_mean_log_loss"}.get(column)
+    return column if key is None else t(key, lang)
 
 
 def register(app: typer.Typer) -> None:

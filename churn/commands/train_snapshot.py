@@ -11,7 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from churn.commands._options import ADAPTER_NAMES, SNAPSHOT_ADAPTER_NAMES
+from churn.commands._options import (
+    ADAPTER_NAMES,
+    SNAPSHOT_ADAPTER_NAMES,
+    LangOpt,
+    reasons_language,
+)
 from churn.commands._output import (
     Fmt,
     FormatOpt,
@@ -21,8 +26,12 @@ from churn.commands._output import (
     load_snippet,
     messages,
     metrics_sections,
+    shown_value,
 )
 from core.errors import ChurnError
+from core.lang import Lang, catalogue
+
+t = catalogue("cli").t
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,14 +43,18 @@ console = Console()
 """Messages and progress: stdout with ``--format table``, stderr with csv or json."""
 
 
-def columns_table(columns: list[ColumnInfo], title: str) -> Table:
-    """What was made of each column of the file: role, type, distinct values, blanks, why."""
+def columns_table(columns: list[ColumnInfo], title: str, lang: Lang = "en") -> Table:
+    """What was made of each column of the file: role, type, distinct values, blanks, why (roles,
+    types and notes as the snapshot reader says them, in English)."""
     table = Table(title=title)
     for col in ("column", "role", "type", "distinct", "blank", "note"):
-        table.add_column(col, justify="right" if col in ("distinct", "blank") else "left")
+        right = col in ("distinct", "blank")
+        table.add_column(t(f"h_{col}", lang), justify="right" if right else "left")
     for c in columns:
-        role = f"[dim]{c.role}[/dim]" if c.role == "dropped" else c.role
-        table.add_row(c.column, role, c.kind, f"{c.distinct:,}", f"{c.missing:,}", c.note)
+        said = shown_value("snapshot_role", c.role, lang)
+        role = f"[dim]{said}[/dim]" if c.role == "dropped" else said
+        kind = shown_value("snapshot_kind", c.kind, lang)
+        table.add_row(c.column, role, kind, f"{c.distinct:,}", f"{c.missing:,}", c.note)
     return table
 
 
@@ -53,20 +66,29 @@ def columns_frame(columns: list[ColumnInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["column", "role", "type", "distinct", "blank", "note"])
 
 
-def _print_read(data: SnapshotData) -> None:
+def _print_read(data: SnapshotData, lang: Lang = "en") -> None:
     from features.adapters.snapshot import rejection_summary
 
     r = data.report
     console.print(
-        f"{r.source}: {r.read:,} rows read, {r.accepted:,} accepted, {r.rejected:,} rejected; "
-        f"{len(data.features)} features ({len(data.categorical)} categorical), "
-        f"churn rate {data.label.mean():.1%}",
+        t(
+            "snapshot_read",
+            lang,
+            source=r.source,
+            read=r.read,
+            accepted=r.accepted,
+            rejected=r.rejected,
+            features=len(data.features),
+            categorical=len(data.categorical),
+            rate=data.label.mean(),
+        ),
         highlight=False,
     )
     if r.rejected:
-        console.print(f"[yellow]rejected:[/yellow] {rejection_summary(data.rejects)}")
+        said = rejection_summary(data.rejects)
+        console.print(f"[yellow]{t('rejected', lang)}[/yellow] {said}", highlight=False)
     for note in data.notes:
-        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+        console.print(f"[yellow]{t('note_prefix', lang)}[/yellow] {note}", highlight=False)
 
 
 def train_snapshot(
@@ -133,6 +155,7 @@ def train_snapshot(
         help="Register the models as <name>-churn-model / <name>-value-model and gate them.",
     ),
     fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = "en",
 ) -> None:
     """Train the churn (and value) model on a snapshot file with an 80/20 holdout, log to MLflow,
     register it under the data set's own model names and run the promotion gate. Column types
@@ -160,9 +183,10 @@ def train_snapshot(
             tracking_uri=tracking_uri,
             register_models=register_models,
             fmt=fmt,
+            lang=reasons_language(lang),
         )
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, reasons_language(lang)) from None
 
 
 def _run(
@@ -184,6 +208,7 @@ def _run(
     tracking_uri: str | None,
     register_models: bool,
     fmt: Fmt = Fmt.table,
+    lang: Lang = "en",
 ) -> None:
     from dataclasses import replace
 
@@ -218,7 +243,7 @@ def _run(
         data, rules = _load_spec(spec, file)
         if name:
             data = replace(data, name=check_name(name))
-        _print_read(data)
+        _print_read(data, lang)
     else:
         if label is None:
             raise AdapterError(
@@ -234,7 +259,7 @@ def _run(
                 "the value a churner takes away"
             )
         sheet_arg: str | int | None = int(sheet) if sheet and sheet.isdigit() else sheet
-        with console.status(f"reading {file}"):
+        with console.status(t("reading", lang, path=file)):
             data, columns = read_snapshot_file(
                 file,
                 label=label,
@@ -248,12 +273,12 @@ def _run(
                 sheet=sheet_arg,
                 drop=drop,
             )
-        shown = columns_table(columns, f"{Path(file).name}: columns")
+        shown = columns_table(columns, t("columns_title", lang, file=Path(file).name), lang)
         sections.append(Section("columns", columns_frame(columns), shown))
         if fmt is Fmt.table:  # people read it before the training's progress
             emit(sections, fmt)
             sections = []
-        _print_read(data)
+        _print_read(data, lang)
         rules = no_rules
     result = train_snapshot_data(
         lambda: (data, rules),
@@ -263,18 +288,20 @@ def _run(
         register=register_models,
         what=file or str(spec),
     )
-    title = f"{result.name}: {{kind}} model vs baselines (holdout)"
-    emit([*sections, *metrics_sections(result.evaluation, title)], fmt)
-    console.print(f"MLflow run {result.run_id} at {result.tracking_uri}")
+    title = t("metrics_title_holdout", lang, name=result.name, kind="{kind}")
+    emit([*sections, *metrics_sections(result.evaluation, title, lang)], fmt)
+    run = t("mlflow_run", lang, run=result.run_id, uri=result.tracking_uri)
+    console.print(run, highlight=False)
     for model, version in result.versions.items():
         outcome = result.decisions[model].outcome
-        console.print(f"registered {model} v{version} as {outcome}", highlight=False)
+        said = shown_value("promotion", outcome, lang)
+        console.print(t("registered_as", lang, model=model, version=version, outcome=said),
+                      highlight=False)  # fmt: skip
         if outcome == "champion":
             console.print(
-                "  score it from any shell (Python):\n"
-                + load_snippet(
-                    result.tracking_uri, model, "a pandas DataFrame of the file's columns"
-                ),
+                t("snapshot_snippet", lang)
+                + "\n"
+                + load_snippet(result.tracking_uri, model, t("snapshot_frame", lang)),
                 highlight=False,
                 soft_wrap=True,
             )

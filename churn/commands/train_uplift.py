@@ -6,9 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.cells import cell_len
 
-from churn.commands._output import fail, messages
+from churn.commands._options import LangOpt, reasons_language
+from churn.commands._output import fail, messages, shown_value
 from core.errors import ChurnError
+from core.lang import catalogue, value_name
+
+words = catalogue("cli")
 
 
 def train_uplift(
@@ -36,17 +41,23 @@ def train_uplift(
     tracking_uri: str | None = typer.Option(
         None, help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else SQLite in home)."
     ),
+    lang: LangOpt = "en",
 ) -> None:
     """Train the uplift model of a past campaign: the learner with the best cross-validated Qini
     among an X-learner, two models and transformed-outcome learners (LightGBM and linear), judged
     on a 30% holdout stratified by arm and outcome against random and the other learners."""
     console = messages()
+    language = reasons_language(lang)
+
+    def say(key: str, **values: object) -> str:
+        return words.t(key, language, **values)
+
     try:
         from core.registry import resolve_uri
         from training.uplift.campaign import leak_warnings, read_campaign_file
         from training.uplift.campaign_job import LEARNER_NAMES, register_campaign, train_campaign
 
-        with console.status(f"reading {file.name}"):
+        with console.status(say("reading", path=file.name)):
             campaign = read_campaign_file(
                 file,
                 treatment=treatment,
@@ -59,38 +70,49 @@ def train_uplift(
                 name=name,
             )
         for note in campaign.notes:
-            console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+            console.print(f"[yellow]{say('note_prefix')}[/yellow] {note}", highlight=False)
         for warning in leak_warnings(campaign):
-            console.print(f"[bold yellow]warning:[/bold yellow] {warning}", highlight=False)
+            said = f"[bold yellow]{say('warning')}[/bold yellow] {warning}"
+            console.print(said, highlight=False)
         t = campaign.frame["treated"]
-        console.print(
-            f"{file.name}: {len(t):,} rows ({int(t.sum()):,} treated, {int((1 - t).sum()):,} "
-            f"control); {len(campaign.features)} features; outcome {outcome!r} "
-            f"({campaign.outcome_kind})",
-            highlight=False,
+        line = say(
+            "uplift_read",
+            file=file.name,
+            n=len(t),
+            treated=int(t.sum()),
+            control=int((1 - t).sum()),
+            features=len(campaign.features),
+            outcome=outcome,
+            kind=shown_value("outcome_kind", campaign.outcome_kind, language),
         )
-        with console.status("choosing the learner by cross-validated Qini"):
+        console.print(line, highlight=False)
+        with console.status(say("uplift_choosing")):
             result = train_campaign(campaign)
-        cv = ", ".join(f"{LEARNER_NAMES[k]} {v:.4f}" for k, v in result.cv_qini.items())
-        console.print(f"cross-validated Qini: {cv}", highlight=False)
-        console.print(
-            f"holdout ({result.holdout_rows:,} rows, 95% bootstrap intervals):", highlight=False
-        )
+        learner = {
+            k: value_name("uplift_learner", k, language) or v for k, v in LEARNER_NAMES.items()
+        }
+        cv = ", ".join(f"{learner[k]} {v:.4f}" for k, v in result.cv_qini.items())
+        rankings = {LEARNER_NAMES[k]: learner[k] for k in LEARNER_NAMES}
+        rankings |= {f"model: {n}": say("uplift_chosen", name=rankings[n]) for n in [*rankings]}
+        rankings["random"] = say("uplift_random")
+        console.print(say("uplift_cv", cv=cv), highlight=False)
+        console.print(say("uplift_holdout", n=result.holdout_rows), highlight=False)
         for ranking, row in result.evaluation.iterrows():
+            shown = rankings.get(str(ranking), str(ranking))
+            shown += " " * max(1, 41 - cell_len(shown))  # Chinese characters are two cells wide
             console.print(
-                f"  {ranking:<40} Qini {row['qini']:+.4f} [{row['qini_low']:+.4f}, "
+                f"  {shown}Qini {row['qini']:+.4f} [{row['qini_low']:+.4f}, "
                 f"{row['qini_high']:+.4f}]  AUUC {row['auuc']:+.4f} [{row['auuc_low']:+.4f}, "
                 f"{row['auuc_high']:+.4f}]",
                 highlight=False,
             )
         uri = resolve_uri(tracking_uri)
         model_name = f"{campaign.name}-uplift-model"
-        with console.status("registering the model"):
+        with console.status(say("uplift_registering")):
             version, run_id = register_campaign(result, model_name, uri)
-        console.print(
-            f"registered {model_name} v{version} as champion (MLflow run {run_id})", highlight=False
-        )
-        console.print("score a frame of the file's columns from a fresh shell:", highlight=False)
+        said = say("uplift_registered", model=model_name, version=version, run=run_id)
+        console.print(said, highlight=False)
+        console.print(say("uplift_snippet"), highlight=False)
         console.print(
             f"  python -c \"import mlflow, pandas as pd; mlflow.set_tracking_uri('{uri}'); "
             f"m = mlflow.pyfunc.load_model('models:/{model_name}@champion'); "
@@ -99,7 +121,7 @@ def train_uplift(
             soft_wrap=True,
         )
     except ChurnError as exc:
-        raise fail(exc) from None
+        raise fail(exc, language) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from churn.commands._options import LangOpt, reasons_language
+from core.lang import catalogue
+
 console = Console()
+t = catalogue("cli").t
 users_app = typer.Typer(
     help="Users of the retention workspace (/ui/): add, list, remove.", no_args_is_help=True
 )
@@ -41,32 +45,43 @@ def add(
     ),
     config: Path | None = CONFIG,
     store: str | None = STORE,
+    lang: LangOpt = "en",
 ) -> None:
     """Add a user; a manager sees only the customers of --manager-id, leads and analysts see
     every customer. The password is asked for (twice) and stored as an argon2 hash."""
-    from churn.commands._output import fail
+    from churn.commands._output import fail, shown_value
     from scoring.store.users import UserError
 
+    language = reasons_language(lang)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        asked = t("password", language)
+        password = typer.prompt(asked, hide_input=True, confirmation_prompt=True)
     try:
         user = _users(config, store).add(name, role, password, manager_id)
     except UserError as exc:
-        raise fail(exc) from None
-    book = f", book {user.manager_id}" if user.manager_id else ""
-    console.print(f"user {user.name} added ({user.role}{book})")
+        raise fail(exc, language) from None
+    book = t("user_book", language, manager=user.manager_id) if user.manager_id else ""
+    role = shown_value("role", user.role, language)
+    console.print(t("user_added", language, name=user.name, role=role, book=book), highlight=False)
 
 
 @users_app.command("list")
-def list_users(config: Path | None = CONFIG, store: str | None = STORE) -> None:
+def list_users(
+    config: Path | None = CONFIG, store: str | None = STORE, lang: LangOpt = "en"
+) -> None:
     """List the users: name, role, book and when they were added."""
+    from churn.commands._output import shown_value
+
+    language = reasons_language(lang)
     found = _users(config, store).users()
     if not found:
-        console.print("no users: the workspace is open on loopback when no API key is set")
+        console.print(t("no_users", language), highlight=False)
     for u in found:
-        console.print(f"{u.name}\t{u.role}\t{u.manager_id or '-'}\t{u.created_at:%Y-%m-%d %H:%M}")
+        role = shown_value("role", u.role, language)
+        added = f"{u.created_at:%Y-%m-%d %H:%M}"
+        console.print(f"{u.name}\t{role}\t{u.manager_id or '-'}\t{added}", highlight=False)
 
 
 @users_app.command("remove")
@@ -74,14 +89,16 @@ def remove(
     name: str = typer.Argument(..., help="User to remove (their sessions end at once)."),
     config: Path | None = CONFIG,
     store: str | None = STORE,
+    lang: LangOpt = "en",
 ) -> None:
     """Remove a user and end their sessions."""
     from churn.commands._output import fail
     from scoring.store.users import UserError
 
+    language = reasons_language(lang)
     if not _users(config, store).remove(name):
-        raise fail(UserError(f"no user {name!r}"))
-    console.print(f"user {name} removed")
+        raise fail(UserError(t("no_user", language, name=name)), language)
+    console.print(t("user_removed", language, name=name), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

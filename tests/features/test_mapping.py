@@ -269,3 +269,11 @@ def test_import_spec_command_and_its_errors(tmp_path):
     assert again.exit_code == 0, again.output
     usage = CliRunner().invoke(_app(), ["import", "telco"])
     assert usage.exit_code == 2 and "NAME PATH --out DIR" in usage.output
+    zh = CliRunner().invoke(
+        _app(),
+        ["import", "--spec", str(spec), str(moved), "--out", str(tmp_path / "o3"), "--lang", "zh"],
+    )
+    assert zh.exit_code == 0 and "导入结果" in zh.output and "投诉" in zh.output, zh.output
+    assert "│ 客户 " in zh.output and "│ customers" not in zh.output  # paths stay as they are
+    checked = CliRunner().invoke(_app(), ["validate", str(out), "--lang", "zh"])
+    assert checked.exit_code == 0 and "数据契约检查通过" in checked.output

@@ -5,6 +5,7 @@ Successful runs are in tests/e2e/test_pyfunc_contract.py and tests/training/test
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from churn.cli import register_commands
+
+_spec = importlib.util.spec_from_file_location(
+    "english", Path(__file__).resolve().parents[1] / "e2e" / "english.py"
+)
+assert _spec is not None and _spec.loader is not None
+english = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(english)
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -123,5 +131,10 @@ def test_spec_takes_a_snapshot_mapping_file_as_well_as_a_name(tmp_path: Path):
         uri,
         "--name",
         "bigco",
+        "--lang",
+        "zh",
     )
-    assert code == 0 and "bigco: churn model vs baselines (holdout)" in output
+    assert code == 0 and "bigco：流失模型与基线对比（留出集）" in output, output
+    assert "读取 400 行，接受 400 行，拒绝 0 行" in output and "价值模型" in output
+    said = output.split("MLflow", 1)[0]  # the typed Python lines after it stay as they are
+    assert english.english_words(said, {"crm.csv", "bigco"}) == []
