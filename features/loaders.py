@@ -225,6 +225,8 @@ def _row_reasons(frame: pd.DataFrame, table: Table) -> pd.Series:
 
 
 def _add_reason(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> None:
+    if not mask.any():  # the common case; a masked write into Arrow strings is not free
+        return
     text = text[mask] if isinstance(text, pd.Series) else text
     current = reasons[mask]
     reasons[mask] = current.where(current == "", current + "; ") + text
@@ -237,12 +239,13 @@ def _cross_table_reasons(
     end = as_of + pd.Timedelta(days=1)
     if table.key is not None:
         dup = frame[table.key].notna() & frame.duplicated(table.key, keep="first")
-        first = frame.groupby(table.key)[SOURCE_ROW].transform("first")
-        _add_reason(
-            reasons,
-            dup,
-            f"duplicate {table.key} (first seen at row " + first.astype("str") + ")",
-        )
+        if dup.any():
+            first = frame.groupby(table.key)[SOURCE_ROW].transform("first")
+            _add_reason(
+                reasons,
+                dup,
+                f"duplicate {table.key} (first seen at row " + first.astype("str") + ")",
+            )
     time_col = table.event_time or ("signup_date" if table.name == "customers" else None)
     if time_col is not None and time_col in frame:
         _add_reason(
@@ -253,7 +256,10 @@ def _cross_table_reasons(
             reasons, frame["resolved_at"] < frame["opened_at"], "resolved_at before opened_at"
         )
     if customers is not None and table.name != "customers" and "customer_id" in frame:
-        unknown = frame["customer_id"].notna() & ~frame["customer_id"].isin(customers)
+        ids = frame["customer_id"]
+        # a hash lookup: pandas 3's isin on Arrow strings builds one scalar per customer each call
+        known = pd.Index(customers).unique().get_indexer(ids.astype(object)) >= 0
+        unknown = ids.notna() & ~known
         _add_reason(reasons, unknown, "event for an unknown customer_id")
     return reasons
 
