@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,9 @@ def test_notebooks_run_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CHURN_HOME", str(home))
     monkeypatch.setenv("CHURN_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("CHURN_DEMO_CUSTOMERS", "1500")
+    quick = {"training": {"selection": {"validation_cutoffs": 1, "candidates": ["lightgbm"]}}}
+    (tmp_path / "training.yaml").write_text(yaml.safe_dump(quick), "utf-8")
+    monkeypatch.setenv("CHURN_TRAINING_CONFIG", str(tmp_path / "training.yaml"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
         monkeypatch.delenv(key, raising=False)
