@@ -26,6 +26,7 @@ from rich.console import Console
 
 import churn.commands
 from core.errors import ChurnError
+from core.lang import Lang
 from core.paths import home
 
 app = typer.Typer(
@@ -170,8 +171,8 @@ def main() -> None:
     try:
         app()
     except ChurnError as exc:
-        label = _error_label()
-        Console(stderr=True).print(f"[bold red]{label}[/bold red] {exc}", highlight=False)
+        label, said = _error_label(), exc.said(_asked_lang())
+        Console(stderr=True).print(f"[bold red]{label}[/bold red] {said}", highlight=False)
         sys.exit(2)
     except Exception as exc:
         line = failure_line(exc)
@@ -188,9 +189,15 @@ def main() -> None:
 
 
 def _error_label(argv: list[str] | None = None) -> str:
-    """ "error:" in the language the command was asked for (``--lang``, else ``$CHURN_LANG``);
-    the message after it is the error's own."""
-    from core.lang import LangError, catalogue, default_lang, parse_lang
+    """ "error:" in the language the command was asked for (``--lang``, else ``$CHURN_LANG``)."""
+    from core.lang import catalogue
+
+    return catalogue("cli").t("error", _asked_lang(argv))
+
+
+def _asked_lang(argv: list[str] | None = None) -> Lang:
+    """The language the command was asked for (``--lang``, else ``$CHURN_LANG``, else en)."""
+    from core.lang import LangError, default_lang, parse_lang
 
     args = sys.argv[1:] if argv is None else argv
     given = next((a.split("=", 1)[1] for a in args if a.startswith("--lang=")), None)
@@ -200,4 +207,4 @@ def _error_label(argv: list[str] | None = None) -> str:
         lang = parse_lang(given) if given else default_lang()
     except LangError:
         lang = "en"
-    return catalogue("cli").t("error", lang)
+    return lang

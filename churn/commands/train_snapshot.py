@@ -287,6 +287,7 @@ def _run(
         tracking_uri=tracking_uri,
         register=register_models,
         what=file or str(spec),
+        lang=lang,
     )
     title = t("metrics_title_holdout", lang, name=result.name, kind="{kind}")
     emit([*sections, *metrics_sections(result.evaluation, title, lang)], fmt)
