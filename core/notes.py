@@ -58,7 +58,7 @@ class NoteText(str):
         return str.__str__(self) if self.note is None else self.note.text(lang)
 
 
-def as_text(n: Note) -> NoteText:
+def note_text(n: Note) -> NoteText:
     """``n`` as its English text that can still say itself in another language."""
     return NoteText(n.text("en"), n)
 

@@ -110,7 +110,7 @@ def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> Cutof
     k = cfg.selection.validation_cutoffs
     first = ds.tables["customers"]["signup_date"].min()
     if pd.notna(first):
-        check_history(pd.Timestamp(first), ds.as_of, h, n, data_range(ds))
+        check_history(pd.Timestamp(first), ds.as_of, h, n, data_range_note(ds))
     candidates = monthly_cutoffs(ds, months_needed(h, n, k), h)
     return plan_cutoffs(candidates, h, n, k)
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ChurnError
-from core.notes import as_text, note
+from core.notes import note, note_text
 from features.dataset import TableReport
 from features.reject_reasons import Reason
 
@@ -208,7 +208,7 @@ def rejection_summary(rejects: pd.DataFrame, top: int = 3) -> str:
         )  # fmt: skip
         for reason, (n, first) in counts.iterrows()
     ]
-    return as_text(note("rejected_top", reasons=said))
+    return note_text(note("rejected_top", reasons=said))
 
 
 def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> SnapshotData:
@@ -234,7 +234,7 @@ def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> Snapsho
         out[CUSTOMER_ID] = ids.astype("str")
     else:
         out[CUSTOMER_ID] = ("row-" + raw[SOURCE_ROW].astype("str")).astype("str")
-        notes.append(as_text(note("snapshot_no_id", source=source)))
+        notes.append(note_text(note("snapshot_no_id", source=source)))
     names = spec.feature_names()
     for col in spec.numeric:
         out[names[col]] = _numbers(text[col], col, reasons)
@@ -248,14 +248,14 @@ def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> Snapsho
         _add(reasons, out[COST] < 0, f"{spec.cost}: contact cost must be >= 0")
         blank = int((out[COST].isna() & (reasons == "")).sum())
         if blank:
-            notes.append(as_text(note("snapshot_blank_costs", column=spec.cost, n=blank)))
+            notes.append(note_text(note("snapshot_blank_costs", column=spec.cost, n=blank)))
     if spec.fix is not None:
         out, fixed = spec.fix(out)
         notes.extend(fixed)
     for col in spec.numeric:
         blank = int((out[names[col]].isna() & (reasons == "")).sum())
         if blank:
-            notes.append(as_text(note("snapshot_blank_values", column=col, n=blank)))
+            notes.append(note_text(note("snapshot_blank_values", column=col, n=blank)))
     if spec.value:
         negative = out[VALUE] < 0
         _add(reasons, negative, f"{spec.value}: customer value must be >= 0")
@@ -351,7 +351,7 @@ def _label_values(
         raise AdapterError(f"label column {label!r} holds only {pos!r}: nothing to learn from")
     others = ", ".join(f"{v!r} ({int(counts[v]):,})" for v in negative[:5])
     said = note("snapshot_label", positive=repr(pos), n=int(counts[pos]), others=others)
-    return (pos,), negative, as_text(said)
+    return (pos,), negative, note_text(said)
 
 
 def _numeric_share(text: pd.Series) -> float:
@@ -410,40 +410,40 @@ def infer_spec(
         is_number = _numeric_share(t) >= NUMERIC_SHARE
         kind = "numeric" if is_number else "text"
         if col in drop:
-            info(col, "dropped", kind, as_text(note("column_dropped_by_option")))
+            info(col, "dropped", kind, note_text(note("column_dropped_by_option")))
         elif col == id_column:
-            info(col, "id", kind, as_text(note("column_id")))
+            info(col, "id", kind, note_text(note("column_id")))
         elif col == label:
             pos, neg, counted = _label_values(t, label, positive)
             info(col, "label", kind, counted)
         elif col == cost:
             if not is_number:
                 raise AdapterError(f"--cost column {col!r} is not numeric: {_example(t, col, raw)}")
-            info(col, "cost", "numeric", as_text(note("column_cost")))
+            info(col, "cost", "numeric", note_text(note("column_cost")))
         elif col == value:
             if not is_number:
                 raise AdapterError(
                     f"--value column {col!r} is not numeric: {_example(t, col, raw)}"
                 )
             numeric.append(col)
-            info(col, "value", "numeric", as_text(note("column_value")))
+            info(col, "value", "numeric", note_text(note("column_value")))
         elif distinct <= 1:
             info(
                 col,
                 "dropped",
                 kind,
-                as_text(note("column_empty" if distinct == 0 else "column_one")),
+                note_text(note("column_empty" if distinct == 0 else "column_one")),
             )
         elif is_number:
             if _ID_NAMES.search(snake(col)) and distinct == len(filled):
-                info(col, "dropped", kind, as_text(note("column_row_id")))
+                info(col, "dropped", kind, note_text(note("column_row_id")))
             else:
                 numeric.append(col)
                 info(col, "feature", "numeric")
         elif distinct == len(filled) and len(filled) >= MIN_ROWS_FOR_ID:
-            info(col, "dropped", kind, as_text(note("column_all_differ")))
+            info(col, "dropped", kind, note_text(note("column_all_differ")))
         elif distinct > MAX_LEVELS:
-            info(col, "dropped", kind, as_text(note("column_too_many", n=distinct)))
+            info(col, "dropped", kind, note_text(note("column_too_many", n=distinct)))
         else:
             categorical.append(col)
             info(col, "feature", "categorical")
