@@ -170,7 +170,7 @@ def features_command(
         with console.status(t("writing", language, path=out)):
             write_features(frame, out)
     except ChurnError as exc:
-        console.print(f"[red]{t('error', language)}[/red] {exc}", highlight=False)
+        console.print(f"[red]{t('error', language)}[/red] {exc.said(language)}", highlight=False)
         raise typer.Exit(2) from None
     note = f"[yellow]{t('note_prefix', language)}[/yellow]"
     for text in frame.attrs["notes"]:

@@ -444,7 +444,7 @@ def _log_run(
         {
             "features": list(fitted.churn.feature_names),
             "categories": {k: list(v) for k, v in fitted.churn.categories.items()},
-            "notes": list(data.notes),
+            "notes": [str(n) for n in data.notes],
             "source_columns": data.source_columns,
             "contact_cost": fitted.churn.metadata.get("contact_cost"),
             "import": {
