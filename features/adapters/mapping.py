@@ -301,7 +301,7 @@ def _infer_features(
 ) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
     """Numeric and categorical columns of a snapshot whose spec lists neither."""
     skip = {SOURCE_ROW, spec.id, spec.label, *spec.drop} - {None}
-    numeric, categorical, notes = [], [], []
+    numeric, categorical, notes = list[str](), list[str](), list[str]()
     for col in raw.columns:
         if col in skip:
             continue

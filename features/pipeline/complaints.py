@@ -33,7 +33,7 @@ def complaint_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
 
 def _complaint_columns(cp: pd.DataFrame) -> tuple[set[str], list[str]]:
     """:func:`complaint_columns` of a complaints table that is present."""
-    cols, notes = {"t"}, []
+    cols, notes = {"t"}, list[str]()
     if "resolved_at" in cp:
         cols |= {RESOLVED, "res_days"}
     else:

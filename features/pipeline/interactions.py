@@ -26,7 +26,7 @@ def interaction_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
 
 def _interaction_columns(it: pd.DataFrame) -> tuple[set[str], list[str]]:
     """:func:`interaction_columns` of an interactions table that is present."""
-    cols, notes = {"t", "channel"}, []
+    cols, notes = {"t", "channel"}, list[str]()
     if "direction" in it:
         cols.add("direction")
     else:

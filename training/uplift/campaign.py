@@ -229,7 +229,7 @@ def leak_warnings(campaign: Campaign) -> list[str]:
     """A sentence per feature that alone predicts the outcome almost perfectly (measured after
     the campaign, most likely: leave it out with ``--drop``)."""
     frame, y = campaign.frame, campaign.frame[OUTCOME].to_numpy(np.float64)
-    out = []
+    out: list[str] = []
     for f in campaign.features:
         s = frame[f]
         if f in campaign.categories:

@@ -97,14 +97,11 @@ def train_uplift(
     plan = trained.plan
     rows = contact_rows(ds, features, plan.horizon_days, frame)
     if rows.empty:
-        raise UpliftError("no contact has a complete outcome horizon before the as-of date")
+        raise UpliftError(note("uplift_no_horizon"))
     split = split_rows(rows, plan.test, plan.horizon_days)
     if split.holdout[TREATED].nunique() < 2:
-        raise UpliftError(
-            f"no held-out campaign with contacted and control rows after "
-            f"{plan.test - pd.Timedelta(days=plan.horizon_days):%Y-%m-%d} (the uplift model is "
-            "judged on campaigns later than those it learns from)"
-        )
+        after = plan.test - pd.Timedelta(days=plan.horizon_days)
+        raise UpliftError(note("uplift_no_holdout", after=after))
     model = fit_uplift(split.train, trained.spec, cfg, seed)
     h = split.holdout
     scores = {
