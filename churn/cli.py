@@ -26,6 +26,7 @@ from rich.console import Console
 
 import churn.commands
 from core.errors import ChurnError
+from core.lang import Lang
 from core.paths import home
 
 app = typer.Typer(
@@ -136,28 +137,20 @@ def _first_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {lines[0]}" if lines else exc.__class__.__name__
 
 
-def failure_line(exc: BaseException) -> str | None:
-    """One line for a failure of the store, the registry or the disk, with the next step; None
-    for anything else (a bug, whose traceback is the useful part)."""
+def failure_line(exc: BaseException, lang: Lang = "en") -> str | None:
+    """One line for a failure of the store, the registry or the disk, with the next step, in
+    ``lang``; None for anything else (a bug, whose traceback is the useful part)."""
+    from core.lang import catalogue
+
+    t = catalogue("cli").t
     package = type(exc).__module__.split(".")[0]
     if package == "sqlalchemy":
-        return (
-            f"the prediction store failed ({_first_line(exc)}); check that the store "
-            "(--store or serving.store_url) is reachable, writable and made by this version, "
-            "then run the command again; --verbose shows the traceback"
-        )
+        return t("failed_store", lang, error=_first_line(exc))
     if package == "mlflow":
-        return (
-            f"the model registry failed ({_first_line(exc)}); check the tracking URI "
-            "(--tracking-uri or models.tracking_uri) and that the registry is reachable, then "
-            "run the command again; --verbose shows the traceback"
-        )
+        return t("failed_registry", lang, error=_first_line(exc))
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        where = f" writing {exc.filename}" if exc.filename else ""
-        return (
-            f"no space left on the device{where}; free some space and run the command again "
-            "(files are replaced whole, so the previous ones are still there)"
-        )
+        where = t("failed_disk_where", lang, path=exc.filename) if exc.filename else ""
+        return t("failed_disk", lang, where=where)
     return None
 
 
@@ -170,11 +163,11 @@ def main() -> None:
     try:
         app()
     except ChurnError as exc:
-        label = _error_label()
-        Console(stderr=True).print(f"[bold red]{label}[/bold red] {exc}", highlight=False)
+        label, said = _error_label(), exc.said(_asked_lang())
+        Console(stderr=True).print(f"[bold red]{label}[/bold red] {said}", highlight=False)
         sys.exit(2)
     except Exception as exc:
-        line = failure_line(exc)
+        line = failure_line(exc, _asked_lang())
         if line is None:
             raise
         # INFO: the log file keeps the traceback, stderr (WARNING and up) does not
@@ -188,9 +181,15 @@ def main() -> None:
 
 
 def _error_label(argv: list[str] | None = None) -> str:
-    """ "error:" in the language the command was asked for (``--lang``, else ``$CHURN_LANG``);
-    the message after it is the error's own."""
-    from core.lang import LangError, catalogue, default_lang, parse_lang
+    """ "error:" in the language the command was asked for (``--lang``, else ``$CHURN_LANG``)."""
+    from core.lang import catalogue
+
+    return catalogue("cli").t("error", _asked_lang(argv))
+
+
+def _asked_lang(argv: list[str] | None = None) -> Lang:
+    """The language the command was asked for (``--lang``, else ``$CHURN_LANG``, else en)."""
+    from core.lang import LangError, default_lang, parse_lang
 
     args = sys.argv[1:] if argv is None else argv
     given = next((a.split("=", 1)[1] for a in args if a.startswith("--lang=")), None)
@@ -200,4 +199,4 @@ def _error_label(argv: list[str] | None = None) -> str:
         lang = parse_lang(given) if given else default_lang()
     except LangError:
         lang = "en"
-    return catalogue("cli").t("error", lang)
+    return lang

@@ -1,6 +1,7 @@
 """The languages the product speaks to people in (English and Simplified Chinese) and its one
 catalogue of words: ``core/words/*.yaml``, one file per area (``workspace``, ``report``, ``lists``,
-``monitor``, ``cli``, ``api``, ``values``, ``data``), every entry an id with its ``en`` and ``zh`` text.
+``monitor``, ``cli``, ``api``, ``values``, ``data``, ``notes``: what the library says, see
+``core.notes``), every entry an id with its ``en`` and ``zh`` text.
 
 Code names a text by its id and the language it speaks (``catalogue("workspace").t("title",
 "zh")``); no module keeps a table of its own. ``values.yaml`` names the fixed values people read
@@ -22,7 +23,7 @@ LANGS: tuple[str, ...] = get_args(Lang)
 LANG_ENV = "CHURN_LANG"
 """The environment variable that sets the default language of every command."""
 WORDS_DIR = Path(__file__).parent / "words"
-AREAS = ("workspace", "report", "lists", "monitor", "cli", "api", "values", "data")
+AREAS = ("workspace", "report", "lists", "monitor", "cli", "api", "values", "data", "notes")
 """The catalogue's files of texts (``values`` is keyed by column, then value)."""
 
 

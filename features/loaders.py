@@ -24,6 +24,7 @@ import pandas as pd
 from core.config import load_yaml
 from core.csv_out import write_csv
 from core.errors import ContractError
+from core.notes import Note, note
 from features.config import DEFAULT_MAX_BAD_ROW_SHARE
 from features.contract import (
     MANIFEST_FILE,
@@ -35,6 +36,7 @@ from features.contract import (
     Table,
 )
 from features.dataset import AsOfSource, Dataset, TableReport
+from features.reject_reasons import Reason
 
 if TYPE_CHECKING:  # pandera (and the pyspark it loads) costs seconds: imported where used
     import pandera.pandas as pa
@@ -50,7 +52,7 @@ class BadRowShareError(ContractError):
     """Too many bad rows in a table to trust it; ``dataset`` holds what was accepted and
     rejected, so ``churn validate`` can still write the rejects."""
 
-    def __init__(self, message: str, dataset: Dataset) -> None:
+    def __init__(self, message: str | Note, dataset: Dataset) -> None:
         super().__init__(message)
         self.dataset = dataset
 
@@ -376,17 +378,20 @@ def _check_bad_share(ds: Dataset, max_share: float) -> None:
     for name, r in ds.reports.items():
         if r.rejected > 1 and r.rejected > max_share * r.read:
             top = ds.rejects[name][REASON].value_counts().head(3)
-            reasons = "; ".join(f"{n:,} x {reason}" for reason, n in top.items())
+            reasons = [note("bad_reason", n=n, reason=Reason(str(why))) for why, n in top.items()]
             lines.append(
-                f"{r.source}: {r.rejected:,} of {r.read:,} rows ({r.rejected / r.read:.1%}) are "
-                f"bad, more than the {max_share:g} max bad-row share allows; most common: {reasons}"
+                note(
+                    "bad_share_table",
+                    source=r.source,
+                    bad=r.rejected,
+                    read=r.read,
+                    rate=r.rejected / r.read,
+                    share=max_share,
+                    reasons=reasons,
+                )  # fmt: skip
             )
     if lines:
-        raise BadRowShareError(
-            "; ".join(lines) + ". See the rejected rows with `churn validate DIR`, fix the export, "
-            "or raise --max-bad-row-share (config: data.max_bad_row_share)",
-            ds,
-        )
+        raise BadRowShareError(note("bad_share_stop", tables=lines), ds)
 
 
 def validate_tables(

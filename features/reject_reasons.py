@@ -7,6 +7,7 @@ part that matches no pattern is shown as it is."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from core.lang import Lang, catalogue, show_date
@@ -39,6 +40,20 @@ def reason_part(part: str, lang: Lang) -> str:
                 values["date"] = show_date(values["date"], lang)
             return catalogue("data").t(key, lang, **values)
     return part
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A rejected row's ``reason`` as a value of a :class:`core.notes.Note`."""
+
+    text: str
+    quoted: bool = False
+
+    def said(self, lang: Lang) -> str:
+        said = reason_in(self.text, lang)
+        if not self.quoted:
+            return said
+        return repr(said) if lang == "en" else f"“{said}”"
 
 
 def reason_in(reason: str, lang: Lang) -> str:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import Any
 
 import mlflow
 import pandas as pd
 from rich.console import Console
 
 from core.csv_out import to_csv_text
+from core.lang import Lang
+from core.notes import Note, as_of_note, note
 from core.registry import client_for, resolve_uri
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION, TABLES
@@ -73,6 +75,11 @@ class TrainResult:
 
 def data_range(ds: Dataset) -> str:
     """The data's dates in words: first sign-up, first and last event, and the as-of date."""
+    return data_range_note(ds).text("en")
+
+
+def data_range_note(ds: Dataset) -> Note:
+    """:func:`data_range` as a note."""
     times = [
         frame[TABLES[name].event_time]
         for name, frame in ds.tables.items()
@@ -80,13 +87,12 @@ def data_range(ds: Dataset) -> str:
     ]
     signup = ds.tables["customers"]["signup_date"].min()
     span = (
-        f"events from {min(t.min() for t in times):%Y-%m-%d} to "
-        f"{max(t.max() for t in times):%Y-%m-%d}"
+        note("data_events", first=min(t.min() for t in times), last=max(t.max() for t in times))
         if times
-        else "no events"
+        else note("data_no_events")
     )
-    first = f"first sign-up {signup:%Y-%m-%d}" if pd.notna(signup) else "no sign-up dates"
-    return f"the data has {span} ({first}), {ds.as_of_text()}"
+    first = note("data_signup", day=signup) if pd.notna(signup) else note("data_no_signup")
+    return note("data_range", span=span, first=first, as_of=as_of_note(ds.as_of, ds.as_of_source))
 
 
 CHURN_TEST_ARTIFACT = "evaluation/churn_test.csv"
@@ -104,7 +110,7 @@ def plan_for(ds: Dataset, features: FeatureConfig, cfg: TrainingConfig) -> Cutof
     k = cfg.selection.validation_cutoffs
     first = ds.tables["customers"]["signup_date"].min()
     if pd.notna(first):
-        check_history(pd.Timestamp(first), ds.as_of, h, n, data_range(ds))
+        check_history(pd.Timestamp(first), ds.as_of, h, n, data_range_note(ds))
     candidates = monthly_cutoffs(ds, months_needed(h, n, k), h)
     return plan_cutoffs(candidates, h, n, k)
 
@@ -117,53 +123,53 @@ def train(
     tracking_uri: str | None = None,
     progress: bool = True,
     uplift: UpliftConfig | None = None,
+    lang: Lang = "en",
 ) -> TrainResult:
     """Train, evaluate, log, register and gate both models (and the uplift model when the data
-    has contacts); same data + config + seed give the same metrics."""
+    has contacts); same data + config + seed give the same metrics. ``progress`` shows the steps
+    and the gate's decisions on stderr, in ``lang``."""
     cfg = cfg or TrainingConfig()
     features = features or FeatureConfig()
     console = Console(stderr=True, quiet=not progress)
-    status = console.status("planning the time split") if progress else nullcontext()
+    status = console.status(note("status_planning").text(lang)) if progress else nullcontext()
     with status as st:
 
-        def say(msg: str) -> None:
+        def say(msg: Note) -> None:
             if st is not None:
-                st.update(msg)
+                st.update(msg.text(lang))
 
         t0 = time.perf_counter()
         plan = plan_for(ds, features, cfg)
         if len(plan.train) < cfg.split.train_cutoffs:
-            console.print(
-                f"note: {len(plan.train)} of the {cfg.split.train_cutoffs} training cutoffs fit in "
-                f"the history ({plan.describe()['train_cutoffs']}); {data_range(ds)}",
-                highlight=False,
-            )
-        say(f"building features for {len(plan.all)} cutoffs")
+            fit = note("train_cutoffs_fit", n=len(plan.train), wanted=cfg.split.train_cutoffs,
+                       cutoffs=plan.describe()["train_cutoffs"], range=data_range_note(ds))  # fmt: skip
+            console.print(fit.text(lang), highlight=False)
+        say(note("status_features", n=len(plan.all)))
         frame = build_training_set(
             ds,
             plan.all,
             features,
-            on_cutoff=lambda done, total: say(f"building features: {done}/{total} cutoffs"),
+            on_cutoff=lambda done, total: say(note("status_cutoffs", done=done, total=total)),
         )
         frame = with_lifecycle(frame, ds, plan.test, features, cfg.live)
         t1 = time.perf_counter()
-        say(f"training on {len(frame):,} customer-cutoff rows")
+        say(note("status_training", rows=len(frame)))
         trained = with_value_references(ds, fit_models(frame, plan, features, cfg), cfg)
         uplift = uplift or UpliftConfig()
         lifted = None
         try:
-            say("learning the effect of retention contacts")
+            say(note("status_uplift"))
             lifted = train_uplift(ds, frame, trained, features, uplift, cfg.seed)
         except UpliftError as exc:
-            console.print(f"note: no uplift model: {exc}", highlight=False)
+            console.print(note("no_uplift", reason=exc.said(lang)).text(lang), highlight=False)
         t2 = time.perf_counter()
         uri = resolve_uri(tracking_uri)
-        say(f"logging to MLflow at {uri}")
+        say(note("status_mlflow", uri=uri))
         result = _log_and_register(trained, frame, features, cfg, uri, say, (lifted, uplift))
         timings = {"features": t1 - t0, "models": t2 - t1, "mlflow": time.perf_counter() - t2}
         result = replace(result, timings=timings)
-    for name, d in result.decisions.items():
-        console.print(f"{name} v{result.versions[name]}: [bold]{d.outcome}[/bold] ({d.reason})")
+    for d in result.decisions.values():
+        console.print(d.line(lang))
     return result
 
 
@@ -173,7 +179,7 @@ def _log_and_register(
     features: FeatureConfig,
     cfg: TrainingConfig,
     uri: str,
-    say: Any,
+    say: Callable[[Note], None],
     uplift: tuple[UpliftResult | None, UpliftConfig] = (None, UpliftConfig()),
 ) -> TrainResult:
     client = client_for(uri)
@@ -189,7 +195,7 @@ def _log_and_register(
         with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
             run_id = run.info.run_id
             _log_run(trained, frame, features, cfg)
-            say("registering models")
+            say(note("status_registering"))
             open_set()
             versions: dict[str, str] = {}
             bundles = {
@@ -209,7 +215,7 @@ def _log_and_register(
             if lifted is not None:
                 versions[up_cfg.model_name] = log_uplift(lifted, up_cfg, run_id, client)
             close_set()
-            say("promotion gate")
+            say(note("status_gate"))
             pair = {name: (versions[name], bundle) for name, bundle in bundles.items()}
             judged: dict[str, Decision] = {}
             if lifted is not None:

@@ -16,6 +16,8 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from core.bundle import BundleError, ModelBundle
+from core.lang import Lang
+from core.notes import Note, joined, note
 from core.registry import (
     CHAMPION,
     alias_version,
@@ -41,7 +43,9 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the gate did with a new version, and why."""
+    """What the gate did with a new version, and why: ``reason`` in English (run tags, the
+    registry, the model card), ``why`` the same sentences as notes (:meth:`said` in any
+    language)."""
 
     model: str
     version: str
@@ -51,9 +55,42 @@ class Decision:
     comparisons: list[Comparison] = field(default_factory=list)
     new_metrics: dict[str, float] = field(default_factory=dict)
     champion_metrics: dict[str, float] = field(default_factory=dict)
+    why: tuple[Note, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["why"]
+        return out
+
+    def said(self, lang: Lang = "en") -> str:
+        """The reason in ``lang``."""
+        return joined(self.why, lang) if self.why else self.reason
+
+    def line(self, lang: Lang = "en") -> str:
+        """``name vN: outcome (reason)`` in ``lang`` (the outcome in bold, rich markup)."""
+        return note("decision", model=self.model, version=self.version,
+                    outcome=note(f"outcome_{self.outcome}"), reason=self.said(lang)).text(lang)  # fmt: skip
+
+
+def because(*why: Note) -> dict[str, Any]:
+    """``reason`` (English) and ``why`` of a :class:`Decision` given as notes."""
+    return {"reason": joined(why, "en"), "why": why}
+
+
+FIRST = note("gate_first")
+"""The reason of a model's first version."""
+
+
+def cannot_score(current: str, exc: Exception) -> Note:
+    """Why a champion that cannot score the current features is replaced."""
+    return note("gate_cannot_score", version=current, error=str(exc))
+
+
+def worse_metric(c: Comparison) -> Note:
+    """One failed comparison: ``metric new vs champion old (allowed >= x)``."""
+    op = ">=" if c.higher_is_better else "<="
+    return note("gate_worse_metric", metric=c.metric, new=c.new, champion=c.champion, op=op,
+                allowed=c.allowed)  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.outcome} ({self.reason})"
@@ -91,21 +128,18 @@ def decide(
 ) -> Decision:
     """Pure decision: champion when there is none yet or every comparison passes."""
     if champion_version is None or champion is None:
-        return Decision(model, version, "champion", "first version: no champion yet", None, [], new)
+        return Decision(model, version, "champion", **because(FIRST), new_metrics=new)
     comps = compare(kind, new, champion, cfg)
     failed = [c for c in comps if not c.passed]
     if failed:
-        worse = "; ".join(
-            f"{c.metric} {c.new:.4f} vs champion {c.champion:.4f} (allowed "
-            f"{'>=' if c.higher_is_better else '<='} {c.allowed:.4f})"
-            for c in failed
-        )
-        reason = f"worse than champion v{champion_version} on the same test data: {worse}"
+        worse = [worse_metric(c) for c in failed]
+        why = note("gate_worse", version=champion_version, worse=worse)
         outcome: Literal["champion", "challenger"] = "challenger"
     else:
-        reason = f"not worse than champion v{champion_version} on any gated metric"
+        why = note("gate_not_worse", version=champion_version)
         outcome = "champion"
-    return Decision(model, version, outcome, reason, champion_version, comps, new, champion)
+    return Decision(model, version, outcome, champion_version=champion_version, comparisons=comps,
+                    new_metrics=new, champion_metrics=champion, **because(why))  # fmt: skip
 
 
 def bundle_metrics(
@@ -141,26 +175,22 @@ def judge(
     try:
         old, _ = load_registered_bundle(model, CHAMPION, tracking_uri)
     except BundleError as exc:
-        reason = f"champion v{current} cannot score the current features ({exc}); replaced"
-        return Decision(model, str(version), "champion", reason, current, [], new)
+        said = because(cannot_score(current, exc))
+        return Decision(model, str(version), "champion", champion_version=current, new_metrics=new,
+                        **said)  # fmt: skip
     champion = _recorded(old, test) or bundle_metrics(old, test, cfg, horizon_days)
     d = decide(model, str(version), bundle.kind, new, current, champion, cfg.promotion)
     if d.outcome == "champion" and not reaches(bundle) and reaches(old):
-        why = (
-            f"no candidate reaches the best reference on the validation cutoffs, and champion "
-            f"v{current} did"
+        return replace(
+            d, outcome="challenger", **because(note("gate_no_reference", version=current))
         )
-        return replace(d, outcome="challenger", reason=why)
     if (
         d.outcome == "champion"
         and not beats_value_references(bundle)
         and beats_value_references(old)
     ):
-        why = (
-            "does not beat carry-forward and BG/NBD + Gamma-Gamma on the test cutoff "
-            f"(value_references), and champion v{current} did"
-        )
-        return replace(d, outcome="challenger", reason=why)
+        said = because(note("gate_value_references", version=current))
+        return replace(d, outcome="challenger", **said)
     return d
 
 
@@ -222,8 +252,10 @@ def gate(
     failed = [f"{d.model} v{d.version}" for d in decisions.values() if d.outcome != "champion"]
     for name, d in decisions.items():
         if failed and d.outcome == "champion":
-            reason = f"{d.reason}; kept as challenger: {', '.join(failed)} did not pass"
-            decisions[name] = d = replace(d, outcome="challenger", reason=reason)
+            kept = note("gate_kept", failed=", ".join(failed))
+            why = (*d.why, kept) if d.why else ()  # a reason without notes stays English
+            reason = f"{d.reason}; {kept.text('en')}"
+            decisions[name] = d = replace(d, outcome="challenger", reason=reason, why=why)
         move = make_champion if d.outcome == "champion" else make_challenger
         move(client, name, d.version, f"gate: {d.reason}")
     return decisions

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core.errors import ChurnError
+from core.notes import Note, note
 
 
 class SplitError(ChurnError):
@@ -165,7 +166,7 @@ def check_history(
     as_of: pd.Timestamp,
     horizon_days: int,
     n_train: int,
-    data_range: str,
+    data_range: str | Note,
 ) -> None:
     """Raise :class:`HistoryError` naming the data's range, the as-of date, the history the split
     needs and the horizons that would work, when no split fits; ``data_range`` describes the
@@ -176,19 +177,19 @@ def check_history(
     full = earliest_as_of(first_signup, horizon_days, n_train)
     days = int((need - first_signup) / pd.Timedelta(days=1))
     longest = longest_horizon(first_signup, as_of)
-    if longest >= 1:
-        advice = (
-            f"Use --horizon {longest} (the longest horizon this history allows), or add history"
-        )
-    else:
-        advice = "Add history: it is too short for any horizon"
+    advice = note("history_use_horizon", longest=longest) if longest >= 1 else note("history_add")
     raise HistoryError(
-        f"the history is too short to train with a {horizon_days}-day horizon: {data_range}. "
-        f"The time split (a training cutoff on the first month start after the first sign-up "
-        f"{first_signup:%Y-%m-%d}, a calibration cutoff {horizon_days} days or more later, a test "
-        f"cutoff {horizon_days} days or more after that, and the test's {horizon_days}-day "
-        f"horizon, on month starts) needs an as-of date on or after {need:%Y-%m-%d} ({days} days "
-        f"of history); all {n_train} training cutoffs need {full:%Y-%m-%d}. {advice}"
+        note(
+            "history_short",
+            h=horizon_days,
+            range=data_range,
+            first=first_signup,
+            need=need,
+            days=days,
+            n=n_train,
+            full=full,
+            advice=advice,
+        )  # fmt: skip
     )
 
 

@@ -149,7 +149,7 @@ def emit(sections: Sequence[Section], fmt: Fmt) -> None:
 
 def fail(exc: ChurnError, lang: Lang = "en") -> typer.Exit:
     """Print a user error on stderr (its label in ``lang``); the ``typer.Exit(2)`` to raise."""
-    said = f"[bold red]{t('error', lang)}[/] {exc}"
+    said = f"[bold red]{t('error', lang)}[/] {exc.said(lang)}"
     wide_console(stderr=True).print(said, highlight=False)
     return typer.Exit(2)
 

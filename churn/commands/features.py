@@ -23,6 +23,7 @@ from churn.commands._output import (
 )
 from core.errors import ChurnError
 from core.lang import Lang, catalogue, show_date
+from core.notes import say
 
 t = catalogue("cli").t
 
@@ -169,11 +170,11 @@ def features_command(
         with console.status(t("writing", language, path=out)):
             write_features(frame, out)
     except ChurnError as exc:
-        console.print(f"[red]{t('error', language)}[/red] {exc}", highlight=False)
+        console.print(f"[red]{t('error', language)}[/red] {exc.said(language)}", highlight=False)
         raise typer.Exit(2) from None
     note = f"[yellow]{t('note_prefix', language)}[/yellow]"
     for text in frame.attrs["notes"]:
-        console.print(f"{note} {text}", highlight=False)
+        console.print(f"{note} {say(text, language)}", highlight=False)
     n_features = len(frame.attrs["feature_names"])
     line = t("features_built", language, n=len(frame), cutoff=cutoff, k=n_features)
     console.print(line, highlight=False)

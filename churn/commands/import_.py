@@ -14,6 +14,7 @@ from rich.table import Table
 from churn.commands._options import ADAPTER_NAMES, LangOpt, reasons_language
 from churn.commands._output import Fmt, FormatOpt, Section, emit, fail, messages, shown_value
 from core.lang import Lang, catalogue
+from core.notes import say
 
 t = catalogue("cli").t
 
@@ -102,7 +103,8 @@ def import_data(
     imported = mapped.data
     emit([Section("tables", import_frame(imported), import_table(imported, language))], fmt)
     for note in mapped.notes:
-        console.print(f"  {t('note_prefix', language)} {note}", highlight=False, markup=False)
+        said = say(note, language)
+        console.print(f"  {t('note_prefix', language)} {said}", highlight=False, markup=False)
     for p in written:
         console.print(t("wrote", language, path=p), highlight=False)
 

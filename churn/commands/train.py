@@ -125,8 +125,9 @@ def train(
     with engine_chosen(engine, spark_master, settings):
         uplift = load_uplift_config(config)
         result = run_training(
-            ds, cfg, features, tracking_uri=tracking_uri, progress=True, uplift=uplift
-        )
+            ds, cfg, features, tracking_uri=tracking_uri, progress=True, uplift=uplift,
+            lang=language,
+        )  # fmt: skip
     emit(
         [
             *selection_sections(result, language),

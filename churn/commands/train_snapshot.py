@@ -30,6 +30,7 @@ from churn.commands._output import (
 )
 from core.errors import ChurnError
 from core.lang import Lang, catalogue
+from core.notes import say
 
 t = catalogue("cli").t
 
@@ -45,7 +46,7 @@ console = Console()
 
 def columns_table(columns: list[ColumnInfo], title: str, lang: Lang = "en") -> Table:
     """What was made of each column of the file: role, type, distinct values, blanks, why (roles,
-    types and notes as the snapshot reader says them, in English)."""
+    types and notes in ``lang``)."""
     table = Table(title=title)
     for col in ("column", "role", "type", "distinct", "blank", "note"):
         right = col in ("distinct", "blank")
@@ -54,7 +55,7 @@ def columns_table(columns: list[ColumnInfo], title: str, lang: Lang = "en") -> T
         said = shown_value("snapshot_role", c.role, lang)
         role = f"[dim]{said}[/dim]" if c.role == "dropped" else said
         kind = shown_value("snapshot_kind", c.kind, lang)
-        table.add_row(c.column, role, kind, f"{c.distinct:,}", f"{c.missing:,}", c.note)
+        table.add_row(c.column, role, kind, f"{c.distinct:,}", f"{c.missing:,}", say(c.note, lang))
     return table
 
 
@@ -62,7 +63,7 @@ def columns_frame(columns: list[ColumnInfo]) -> pd.DataFrame:
     """What was made of each column of the file, as data."""
     import pandas as pd
 
-    rows = [(c.column, c.role, c.kind, c.distinct, c.missing, c.note) for c in columns]
+    rows = [(c.column, c.role, c.kind, c.distinct, c.missing, str(c.note)) for c in columns]
     return pd.DataFrame(rows, columns=["column", "role", "type", "distinct", "blank", "note"])
 
 
@@ -85,10 +86,11 @@ def _print_read(data: SnapshotData, lang: Lang = "en") -> None:
         highlight=False,
     )
     if r.rejected:
-        said = rejection_summary(data.rejects)
+        said = say(rejection_summary(data.rejects), lang)
         console.print(f"[yellow]{t('rejected', lang)}[/yellow] {said}", highlight=False)
     for note in data.notes:
-        console.print(f"[yellow]{t('note_prefix', lang)}[/yellow] {note}", highlight=False)
+        said = say(note, lang)
+        console.print(f"[yellow]{t('note_prefix', lang)}[/yellow] {said}", highlight=False)
 
 
 def train_snapshot(
@@ -287,6 +289,7 @@ def _run(
         tracking_uri=tracking_uri,
         register=register_models,
         what=file or str(spec),
+        lang=lang,
     )
     title = t("metrics_title_holdout", lang, name=result.name, kind="{kind}")
     emit([*sections, *metrics_sections(result.evaluation, title, lang)], fmt)

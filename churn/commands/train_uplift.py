@@ -12,6 +12,7 @@ from churn.commands._options import LangOpt, reasons_language
 from churn.commands._output import fail, messages, shown_value
 from core.errors import ChurnError
 from core.lang import catalogue, value_name
+from core.notes import say as said_in
 
 words = catalogue("cli")
 
@@ -70,9 +71,11 @@ def train_uplift(
                 name=name,
             )
         for note in campaign.notes:
-            console.print(f"[yellow]{say('note_prefix')}[/yellow] {note}", highlight=False)
+            shown = said_in(note, language)
+            console.print(f"[yellow]{say('note_prefix')}[/yellow] {shown}", highlight=False)
         for warning in leak_warnings(campaign):
-            said = f"[bold yellow]{say('warning')}[/bold yellow] {warning}"
+            shown = said_in(warning, language)
+            said = f"[bold yellow]{say('warning')}[/bold yellow] {shown}"
             console.print(said, highlight=False)
         t = campaign.frame["treated"]
         line = say(

@@ -12,6 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
+
 Fix = Callable[[pd.DataFrame], tuple[pd.DataFrame, list[str]]]
 Rules = Callable[[pd.DataFrame], dict[str, np.ndarray]]
 
@@ -22,7 +24,7 @@ def telco_fill_unbilled(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if not unbilled.any():
         return frame, []
     frame = frame.assign(total_charges=frame["total_charges"].mask(unbilled, 0.0))
-    return frame, [f"TotalCharges: {int(unbilled.sum())} blank value(s) at tenure 0 set to 0.0"]
+    return frame, [note_text(note("telco_unbilled", n=int(unbilled.sum())))]
 
 
 def telco_rules(frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -100,7 +100,7 @@ def write_snapshot_folder(data: SnapshotData, out: str | Path) -> list[Path]:
         "read": data.report.read,
         "accepted": data.report.accepted,
         "rejected": data.report.rejected,
-        "notes": list(data.notes),
+        "notes": [str(n) for n in data.notes],  # plain text (NoteText is a str)
     }
     written[1].write_text(yaml.safe_dump(manifest, sort_keys=False), encoding="utf-8")
     if len(data.rejects):

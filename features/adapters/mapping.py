@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import ContractError
+from core.notes import note, note_text
 from features.adapters.hooks import FIXES
 from features.adapters.mapping_spec import (
     ContractMapping,
@@ -278,10 +279,7 @@ def map_tables(
     if as_of is None:
         last = _last_event(typed)
         as_of = last if last is not None else pd.Timestamp(datetime.now(UTC).date())
-        notes.append(
-            f"as-of date {as_of:%Y-%m-%d}: the last event in the data (set as_of: in the spec "
-            "to choose another)"
-        )
+        notes.append(note_text(note("mapping_as_of", as_of=pd.Timestamp(as_of))))
     ds = validate_tables(typed, {n: labels[n] for n in typed}, pd.Timestamp(as_of).normalize())
     reports, rejects = dict(ds.reports), dict(ds.rejects)
     for name, frame in early.items():
@@ -303,21 +301,18 @@ def _infer_features(
 ) -> tuple[tuple[str, ...], tuple[str, ...], list[str]]:
     """Numeric and categorical columns of a snapshot whose spec lists neither."""
     skip = {SOURCE_ROW, spec.id, spec.label, *spec.drop} - {None}
-    numeric, categorical, notes = [], [], []
+    numeric, categorical, notes = list[str](), list[str](), list[str]()
     for col in raw.columns:
         if col in skip:
             continue
         text = raw[col].str.strip()
         filled = text[text != ""]
         if filled.empty:
-            notes.append(f"{col}: every value is blank; not used")
+            notes.append(note_text(note("mapping_blank_column", column=col)))
         elif pd.to_numeric(filled, errors="coerce").notna().all():
             numeric.append(col)
         elif filled.nunique() > FREE_TEXT_LEVELS and filled.nunique() > len(filled) / 2:
-            notes.append(
-                f"{col}: {filled.nunique()} distinct texts (free text or an id?); not used "
-                "(list it under categorical: to use it)"
-            )
+            notes.append(note_text(note("mapping_free_text", column=col, n=filled.nunique())))
         else:
             categorical.append(col)
     return tuple(numeric), tuple(categorical), notes

@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ChurnError
+from core.notes import note, note_text
 from features.dataset import TableReport
+from features.reject_reasons import Reason
 
 CUSTOMER_ID = "customer_id"
 LABEL = "churned"
@@ -197,10 +199,16 @@ def rejection_summary(rejects: pd.DataFrame, top: int = 3) -> str:
     each["reason"] = each["reason"].str.replace(r"\s*\(got .*\)$", "", regex=True)
     counts = each.groupby("reason", sort=False)["row"].agg(["size", "min"])
     counts = counts.sort_values("size", ascending=False, kind="stable").head(top)
-    return "; ".join(
-        f"{reason!r} ({n:,} row{'s' if n != 1 else ''}, first at row {first})"
+    said = [
+        note(
+            "rejected_one" if n == 1 else "rejected_many",
+            n=n,
+            first=first,
+            reason=Reason(str(reason), quoted=True),
+        )  # fmt: skip
         for reason, (n, first) in counts.iterrows()
-    )
+    ]
+    return note_text(note("rejected_top", reasons=said))
 
 
 def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> SnapshotData:
@@ -226,7 +234,7 @@ def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> Snapsho
         out[CUSTOMER_ID] = ids.astype("str")
     else:
         out[CUSTOMER_ID] = ("row-" + raw[SOURCE_ROW].astype("str")).astype("str")
-        notes.append(f"no customer id column: customer_id is 'row-<line number in {source}>'")
+        notes.append(note_text(note("snapshot_no_id", source=source)))
     names = spec.feature_names()
     for col in spec.numeric:
         out[names[col]] = _numbers(text[col], col, reasons)
@@ -240,14 +248,14 @@ def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> Snapsho
         _add(reasons, out[COST] < 0, f"{spec.cost}: contact cost must be >= 0")
         blank = int((out[COST].isna() & (reasons == "")).sum())
         if blank:
-            notes.append(f"{spec.cost}: {blank} blank contact cost(s) kept as missing")
+            notes.append(note_text(note("snapshot_blank_costs", column=spec.cost, n=blank)))
     if spec.fix is not None:
         out, fixed = spec.fix(out)
         notes.extend(fixed)
     for col in spec.numeric:
         blank = int((out[names[col]].isna() & (reasons == "")).sum())
         if blank:
-            notes.append(f"{col}: {blank} blank value(s) kept as missing")
+            notes.append(note_text(note("snapshot_blank_values", column=col, n=blank)))
     if spec.value:
         negative = out[VALUE] < 0
         _add(reasons, negative, f"{spec.value}: customer value must be >= 0")
@@ -255,10 +263,8 @@ def read_snapshot(raw: pd.DataFrame, spec: SnapshotSpec, source: str) -> Snapsho
     bad = (reasons != "").to_numpy()
     rejects = raw[bad].assign(**{REASON: reasons[bad]}).reset_index(drop=True)
     if bad.all():
-        raise AdapterError(
-            f"{source}: no rows accepted: all {len(raw):,} rows were rejected; most common "
-            f"reasons: {rejection_summary(rejects)}"
-        )
+        said = rejection_summary(rejects)
+        raise AdapterError(note("snapshot_none_accepted", source=source, n=len(raw), reasons=said))
     frame = out[~bad].reset_index(drop=True)
     features = tuple(names.values())
     report = TableReport(spec.name, source, len(raw), int((~bad).sum()), int(bad.sum()))
@@ -343,10 +349,9 @@ def _label_values(
     negative = tuple(v for v in values if v != pos)
     if not negative:
         raise AdapterError(f"label column {label!r} holds only {pos!r}: nothing to learn from")
-    note = f"churned = {pos!r} ({int(counts[pos]):,} rows); not churned = " + ", ".join(
-        f"{v!r} ({int(counts[v]):,})" for v in negative[:5]
-    )
-    return (pos,), negative, note
+    others = ", ".join(f"{v!r} ({int(counts[v]):,})" for v in negative[:5])
+    said = note("snapshot_label", positive=repr(pos), n=int(counts[pos]), others=others)
+    return (pos,), negative, note_text(said)
 
 
 def _numeric_share(text: pd.Series) -> float:
@@ -391,10 +396,10 @@ def infer_spec(
     text = {c: raw[c].astype("str").fillna("").str.strip() for c in raw.columns if c != SOURCE_ROW}
     infos: list[ColumnInfo] = []
 
-    def info(col: str, role: str, kind: str, note: str = "") -> None:
+    def info(col: str, role: str, kind: str, why: str = "") -> None:
         t = text[col]
         filled = t[t != ""]
-        infos.append(ColumnInfo(col, role, kind, int(filled.nunique()), len(t) - len(filled), note))
+        infos.append(ColumnInfo(col, role, kind, int(filled.nunique()), len(t) - len(filled), why))
 
     numeric: list[str] = []
     categorical: list[str] = []
@@ -405,35 +410,40 @@ def infer_spec(
         is_number = _numeric_share(t) >= NUMERIC_SHARE
         kind = "numeric" if is_number else "text"
         if col in drop:
-            info(col, "dropped", kind, "left out by --drop")
+            info(col, "dropped", kind, note_text(note("column_dropped_by_option")))
         elif col == id_column:
-            info(col, "id", kind, "customer id")
+            info(col, "id", kind, note_text(note("column_id")))
         elif col == label:
-            pos, neg, note = _label_values(t, label, positive)
-            info(col, "label", kind, note)
+            pos, neg, counted = _label_values(t, label, positive)
+            info(col, "label", kind, counted)
         elif col == cost:
             if not is_number:
                 raise AdapterError(f"--cost column {col!r} is not numeric: {_example(t, col, raw)}")
-            info(col, "cost", "numeric", "contact cost per customer; not a feature")
+            info(col, "cost", "numeric", note_text(note("column_cost")))
         elif col == value:
             if not is_number:
                 raise AdapterError(
                     f"--value column {col!r} is not numeric: {_example(t, col, raw)}"
                 )
             numeric.append(col)
-            info(col, "value", "numeric", "customer value; also a feature")
+            info(col, "value", "numeric", note_text(note("column_value")))
         elif distinct <= 1:
-            info(col, "dropped", kind, "no values" if distinct == 0 else "one value only")
+            info(
+                col,
+                "dropped",
+                kind,
+                note_text(note("column_empty" if distinct == 0 else "column_one")),
+            )
         elif is_number:
             if _ID_NAMES.search(snake(col)) and distinct == len(filled):
-                info(col, "dropped", kind, "named like a row id and every value differs")
+                info(col, "dropped", kind, note_text(note("column_row_id")))
             else:
                 numeric.append(col)
                 info(col, "feature", "numeric")
         elif distinct == len(filled) and len(filled) >= MIN_ROWS_FOR_ID:
-            info(col, "dropped", kind, "every value differs: an id or free text")
+            info(col, "dropped", kind, note_text(note("column_all_differ")))
         elif distinct > MAX_LEVELS:
-            info(col, "dropped", kind, f"{distinct:,} distinct values: too many for a category")
+            info(col, "dropped", kind, note_text(note("column_too_many", n=distinct)))
         else:
             categorical.append(col)
             info(col, "feature", "categorical")

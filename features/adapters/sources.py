@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
 from features.adapters.snapshot import SOURCE_ROW, AdapterError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".tab")
@@ -134,8 +135,7 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str, list
             f"{name}: looks like {enc} text but byte offset {exc.start} is not; name its "
             "encoding (e.g. encoding: gb18030 in the spec)"
         ) from None
-    note = f"{name}: encoding detected as {enc} (not UTF-8); set encoding: to override"
-    return text, enc, [note]
+    return text, enc, [note_text(note("encoding_detected", name=name, encoding=enc))]
 
 
 def sniff_delimiter(text: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.engines.dispatch import Engine, make_engine
@@ -139,10 +140,8 @@ def features_at(plan: FeaturePlan, cutoff: pd.Timestamp | str, labels: bool = Tr
     if labels:
         labelled = is_labelled(cut, horizon, ds.as_of)
         if not labelled:
-            notes.append(
-                f"cutoff {cut.date()}: the {horizon}-day horizon ends after the data's as-of date "
-                f"{ds.as_of.date()}, so churned and future_value are NaN"
-            )
+            said = note("cutoff_unlabelled", cutoff=cut.date(), h=horizon, as_of=ds.as_of.date())
+            notes.append(note_text(said))
         found = compute_labels(plan.customers, plan.basis, tx, day, horizon, labelled)
         for name in LABEL_COLUMNS:
             frame[name] = found[name][rows]

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.aggregate import WindowAgg
@@ -26,32 +27,29 @@ RESOLVED = "resolved_t"
 def complaint_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
     """Prepared columns this data set allows (None: no table), and notes on removed features."""
     if not ds.has("complaints"):
-        return None, ["complaints table absent: complaint features removed"]
+        return None, [note_text(note("complaints_absent"))]
     return _complaint_columns(ds.tables["complaints"])
 
 
 def _complaint_columns(cp: pd.DataFrame) -> tuple[set[str], list[str]]:
     """:func:`complaint_columns` of a complaints table that is present."""
-    cols, notes = {"t"}, []
+    cols, notes = {"t"}, list[str]()
     if "resolved_at" in cp:
         cols |= {RESOLVED, "res_days"}
     else:
-        notes.append(
-            "complaints.resolved_at absent: open complaints, resolution times and satisfaction "
-            "removed (satisfaction is only known once a complaint is resolved)"
-        )
+        notes.append(note_text(note("complaints_no_resolved")))
     if "severity" in cp:
         cols.add("sev_w")
     else:
-        notes.append("complaints.severity absent: severity-weighted counts removed")
+        notes.append(note_text(note("complaints_no_severity")))
     if "satisfaction" in cp and "resolved_at" in cp:
         cols.add("satisfaction")
     elif "satisfaction" not in cp:
-        notes.append("complaints.satisfaction absent: mean satisfaction removed")
+        notes.append(note_text(note("complaints_no_satisfaction")))
     if "category" in cp:
         cols.add("is_repeat")
     else:
-        notes.append("complaints.category absent: repeat complaints removed")
+        notes.append(note_text(note("complaints_no_category")))
     return cols, notes
 
 

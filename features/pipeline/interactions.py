@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
 from features.config import FeatureConfig
 from features.contract import CHANNELS, DIRECTIONS
 from features.dataset import Dataset
@@ -25,21 +26,15 @@ def interaction_columns(ds: Dataset) -> tuple[set[str] | None, list[str]]:
 
 def _interaction_columns(it: pd.DataFrame) -> tuple[set[str], list[str]]:
     """:func:`interaction_columns` of an interactions table that is present."""
-    cols, notes = {"t", "channel"}, []
+    cols, notes = {"t", "channel"}, list[str]()
     if "direction" in it:
         cols.add("direction")
     else:
-        notes.append(
-            "interactions.direction absent: counts per channel only; inbound share and "
-            "unanswered outbound contacts removed"
-        )
+        notes.append(note_text(note("interactions_no_direction")))
     if "outcome" in it:
         cols |= {"is_response", "is_unanswered"} if "direction" in it else {"is_response"}
     else:
-        notes.append(
-            "interactions.outcome absent: campaign response rate and unanswered outbound "
-            "contacts removed"
-        )
+        notes.append(note_text(note("interactions_no_outcome")))
     return cols, notes
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.notes import note, note_text
 from features.config import LabelConfig
 from features.pipeline.aggregate import WindowAgg
 from features.pipeline.cutoffs import FeatureError
@@ -56,10 +57,7 @@ def churn_basis(customers: CustomerArrays, cfg: LabelConfig) -> ChurnBasis:
         exempt = customers.has_contract
         label = exempt | ~np.isnan(customers.cancelled)
         if not label.any():
-            notes.append(
-                "churn_definition auto: no contract_end_date or cancelled_at values, so every "
-                "customer is non-contractual (churn = no purchase in the horizon)"
-            )
+            notes.append(note_text(note("labels_all_non_contractual")))
     used = "contractual" if label.all() else "non_contractual" if not label.any() else "mixed"
     return ChurnBasis(cfg.churn_definition, used, label, exempt, tuple(notes))
 

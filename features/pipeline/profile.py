@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
 from features.dataset import Dataset
 
 CATEGORICAL_FEATURES = ("segment", "region", "plan")
@@ -23,7 +24,7 @@ def profile_dtypes(ds: Dataset) -> tuple[dict[str, pd.CategoricalDtype], list[st
     notes: list[str] = []
     for col in CATEGORICAL_FEATURES:
         if col not in customers:
-            notes.append(f"customers.{col} absent: profile feature {col} removed")
+            notes.append(note_text(note("profile_absent", column=col)))
             continue
         values = customers[col].dropna().astype("str").unique()
         dtypes[col] = pd.CategoricalDtype(sorted(values))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from core.notes import Note, note
+
 MIN_PASSWORD = 12
 COMMON_FILE = Path(__file__).resolve().parent / "common_passwords.txt"
 
@@ -24,16 +26,16 @@ def common_passwords() -> frozenset[str]:
 
 def password_problem(name: str, password: str) -> str | None:
     """Why ``password`` may not be ``name``'s, in plain words (None: it may)."""
+    why = password_note(name, password)
+    return None if why is None else why.text("en")
+
+
+def password_note(name: str, password: str) -> Note | None:
+    """:func:`password_problem` as a note (said in the reader's language)."""
     if len(password) < MIN_PASSWORD:
-        return (
-            f"it has {len(password)} characters; use at least {MIN_PASSWORD} "
-            "(a few unrelated words make a long password that is easy to remember)"
-        )
+        return note("password_short", n=len(password), least=MIN_PASSWORD)
     if password.lower() in common_passwords():
-        return (
-            "it is one of the 10,000 most common passwords, which are guessed first; "
-            "choose one that is not"
-        )
+        return note("password_common")
     if name and name.lower() in password.lower():
-        return "it contains the user name; choose one that does not"
+        return note("password_name")
     return None

@@ -37,6 +37,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from core.config import Frozen
+from core.notes import note
 from scoring.store.errors import StoreError, StoreUnavailable
 from scoring.store.migrate import Upgrade, upgrade, version
 from scoring.store.schema import (
@@ -182,13 +183,13 @@ def _unavailable(exc: SQLAlchemyError) -> StoreUnavailable:
     """What a database error means for a reader, in words without URLs or SQL."""
     text = str(getattr(exc, "orig", None) or exc).lower()
     if "unable to open" in text:
-        public = "the prediction store is missing or cannot be opened"
+        public = note("store_missing")
     elif "not a database" in text or "malformed" in text or "corrupt" in text:
-        public = "the prediction store is corrupt (not a readable database)"
+        public = note("store_corrupt")
     elif "no such table" in text or "does not exist" in text or "no such column" in text:
-        public = "the prediction store lacks its tables (not written by `churn score`)"
+        public = note("store_no_tables")
     else:
-        public = f"the prediction store cannot be read ({type(exc).__name__})"
+        public = note("store_unreadable", error=type(exc).__name__)
     return StoreUnavailable(public, str(exc))
 
 
@@ -207,7 +208,7 @@ def upgrade_store(url: str) -> Upgrade:
     try:
         return upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot upgrade the store {safe_url(url)}: {exc}") from exc
+        raise StoreError(note("store_cannot_upgrade", url=safe_url(url), error=str(exc))) from exc
     finally:
         engine.dispose()
 
@@ -219,9 +220,9 @@ def store_version(url: str) -> Upgrade:
     try:
         return version(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(
-            f"cannot read the store {safe_url(url)}: {_unavailable(exc).public}"
-        ) from exc
+        found = _unavailable(exc)
+        why = found.public_note or found.public
+        raise StoreError(note("store_cannot_read", url=safe_url(url), why=why)) from exc
     finally:
         engine.dispose()
 
@@ -282,9 +283,8 @@ class PredictionStore:
         try:
             upgrade(setup)
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"cannot open the store {self.safe_url}: {exc.__class__.__name__}: {exc}"
-            ) from exc
+            error = f"{exc.__class__.__name__}: {exc}"
+            raise StoreError(note("store_cannot_open", url=self.safe_url, error=error)) from exc
         finally:
             setup.dispose()
         self.engine = _engine(url, create=False)
@@ -428,9 +428,9 @@ class PredictionStore:
         row = conn.execute(query).mappings().first()
         if row is None:
             what = f"as of {asof}" if asof else "yet"
+            said = note("store_no_run_asof", asof=asof) if asof else note("store_no_run")
             raise StoreError(
-                f"no batch scoring {what} in the store {self.safe_url} "
-                "(run `churn score --data DIR --asof YYYY-MM-DD`)",
+                note("store_no_scoring", url=self.safe_url, what=said),
                 public=f"no batch scoring {what} in the prediction store",
             )
         run = ScoringRun(

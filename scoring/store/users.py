@@ -24,8 +24,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import ChurnError
+from core.notes import note
 from scoring.store.migrate import upgrade
-from scoring.store.passwords import password_problem
+from scoring.store.passwords import password_note
 from scoring.store.schema import AUDIT, SESSIONS, USERS
 
 Role = Literal["manager", "lead", "analyst"]
@@ -116,9 +117,9 @@ class UserStore:
             raise UserError("--manager-id: a manager needs the account_manager_id of their book")
         if role != "manager" and manager_id:
             raise UserError(f"--manager-id: only managers have a book (not a {role})")
-        problem = password_problem(name, password)
+        problem = password_note(name, password)
         if problem:
-            raise UserError(f"password refused: {problem}")
+            raise UserError(note("password_refused", problem=problem))
         self.ensure_tables()
         user = User(name, role, manager_id, _now())  # type: ignore[arg-type]  # checked above
         with self.engine.begin() as conn:

@@ -30,6 +30,8 @@ from rich.console import Console
 from core.bundle import ModelBundle
 from core.config import Frozen, load_section
 from core.csv_out import to_csv_text
+from core.lang import Lang
+from core.notes import Note, note
 from core.registry import client_for, resolve_uri
 from features.adapters.importer import get_adapter
 from features.adapters.snapshot import (
@@ -341,31 +343,33 @@ def train_snapshot_data(
     register: bool = True,
     progress: bool = True,
     what: str = "the snapshot",
+    lang: Lang = "en",
 ) -> SnapshotTrainResult:
     """:func:`train_snapshot` on a snapshot already read (no rule baselines), or on what ``load``
     returns: fit, evaluate, log, and register and gate ``<data.name>-churn-model`` (and
-    ``-value-model`` when the data has a value column)."""
+    ``-value-model`` when the data has a value column); progress and decisions in ``lang``."""
     cfg = cfg or TrainingConfig()
     job = job or SnapshotJobConfig()
     console = Console(stderr=True, quiet=not progress)
-    status = console.status(f"loading {what}") if progress else nullcontext()
+    loading = note("status_loading", what=what).text(lang)
+    status = console.status(loading) if progress else nullcontext()
     with status as st:
 
-        def say(msg: str) -> None:
+        def say(msg: Note) -> None:
             if st is not None:
-                st.update(msg)
+                st.update(msg.text(lang))
 
         t0 = time.perf_counter()
         data, rules = (load, no_rules) if isinstance(load, SnapshotData) else load()
-        say(f"training on {len(data.frame):,} customers")
+        say(note("status_customers", n=len(data.frame)))
         fitted = fit_snapshot(data, rules, cfg, job)
         t1 = time.perf_counter()
         uri = resolve_uri(tracking_uri)
-        say(f"logging to MLflow at {uri}")
+        say(note("status_mlflow", uri=uri))
         result = _log(data, fitted, cfg, job, uri, register, say)
         timings = {"models": t1 - t0, "mlflow": time.perf_counter() - t1}
-    for model, d in result.decisions.items():
-        console.print(f"{model} v{result.versions[model]}: [bold]{d.outcome}[/bold] ({d.reason})")
+    for d in result.decisions.values():
+        console.print(d.line(lang))
     return replace(result, timings=timings)
 
 
@@ -376,7 +380,7 @@ def _log(
     job: SnapshotJobConfig,
     uri: str,
     register: bool,
-    say: Callable[[str], None],
+    say: Callable[[Note], None],
 ) -> SnapshotTrainResult:
     experiment, churn_name, value_name = job.names(data.name)
     client = client_for(uri)
@@ -389,7 +393,7 @@ def _log(
             _log_run(data, fitted, cfg, job)
             if not register:
                 return SnapshotTrainResult(data.name, fitted, run_id, uri, {}, {}, {})
-            say("registering models")
+            say(note("status_registering"))
             bundles = {churn_name: fitted.churn}
             if fitted.value is not None:
                 bundles[value_name] = fitted.value
@@ -400,7 +404,7 @@ def _log(
                 _, versions[model] = log_bundle(tagged, example, model)
                 client.set_model_version_tag(model, versions[model], "run_id", run_id)
                 client.set_model_version_tag(model, versions[model], "data_set", data.name)
-            say("promotion gate")
+            say(note("status_gate"))
             pair = {model: (versions[model], bundle) for model, bundle in bundles.items()}
             decisions = gate(client, uri, pair, fitted.holdout, cfg, HORIZON_DAYS)
             for model, d in decisions.items():
@@ -440,7 +444,7 @@ def _log_run(
         {
             "features": list(fitted.churn.feature_names),
             "categories": {k: list(v) for k, v in fitted.churn.categories.items()},
-            "notes": list(data.notes),
+            "notes": [str(n) for n in data.notes],
             "source_columns": data.source_columns,
             "contact_cost": fitted.churn.metadata.get("contact_cost"),
             "import": {

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from core.notes import note, note_text
 from core.uplift import TREATED, UpliftError
 from features.adapters.snapshot import (
     LABEL,
@@ -135,7 +136,7 @@ def read_campaign(
     notes: list[str] = []
     blank = (arms_text == "") | (y_text == "")
     if blank.any():
-        notes.append(f"{int(blank.sum()):,} row(s) with a blank treatment or outcome left out")
+        notes.append(note_text(note("uplift_blank_rows", n=int(blank.sum()))))
     counts = arms_text[~blank].value_counts()
     values = [str(v) for v in counts.index]
     if len(values) < 2:
@@ -162,7 +163,7 @@ def read_campaign(
             )
     keep = ~blank & arms_text.isin([ctrl, *treated_arms])
     if (~blank & ~keep).any():
-        notes.append(f"{int((~blank & ~keep).sum()):,} row(s) of other arms left out (--arm)")
+        notes.append(note_text(note("uplift_other_arms", n=int((~blank & ~keep).sum()))))
     raw, arms_text, y_text = raw[keep], arms_text[keep], y_text[keep]
     y, kind = outcome_values(y_text, outcome)
     typed_input = raw.drop(columns=list(dict.fromkeys((treatment, outcome, *drop))))
@@ -179,7 +180,7 @@ def read_campaign(
     data = read_snapshot(typed_input, spec, source)
     accepted = ~raw[SOURCE_ROW].isin(data.rejects[SOURCE_ROW]).to_numpy()
     if len(data.rejects):
-        notes.append(f"{len(data.rejects):,} row(s) rejected by the reader (see its reasons)")
+        notes.append(note_text(note("uplift_rejected", n=len(data.rejects))))
     frame = data.frame.drop(columns=[LABEL]).assign(
         **{TREATED: data.frame[LABEL].astype(int).to_numpy(), OUTCOME: y[accepted]}
     )
@@ -228,7 +229,7 @@ def leak_warnings(campaign: Campaign) -> list[str]:
     """A sentence per feature that alone predicts the outcome almost perfectly (measured after
     the campaign, most likely: leave it out with ``--drop``)."""
     frame, y = campaign.frame, campaign.frame[OUTCOME].to_numpy(np.float64)
-    out = []
+    out: list[str] = []
     for f in campaign.features:
         s = frame[f]
         if f in campaign.categories:
@@ -245,10 +246,8 @@ def leak_warnings(campaign: Campaign) -> list[str]:
             what, hit = "R²", strength >= LEAK_R2
         if hit:
             col = {v: k for k, v in campaign.spec.feature_names().items()}.get(f, f)
-            out.append(
-                f"column {col!r} alone predicts the outcome ({what} {strength:.3f}): if it was "
-                "measured after the campaign it leaks; leave it out with --drop"
-            )
+            said = note("uplift_leak", column=repr(col), what=what, strength=strength)
+            out.append(note_text(said))
     return out
 
 

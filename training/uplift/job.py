@@ -7,6 +7,7 @@ import contextlib
 import io
 import logging
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -17,12 +18,13 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from core.csv_out import to_csv_text
+from core.notes import note
 from core.registry import CHAMPION, RUN_TAG, alias_version
 from core.uplift import ARTIFACT_KEY, PYFUNC_SCRIPT, TREATED, UpliftModel, load_uplift
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from training.fit import Trained
-from training.promotion import Comparison, Decision
+from training.promotion import FIRST, Comparison, Decision, because, cannot_score, worse_metric
 from training.spec import CHURN_LABEL
 from training.uplift.config import UpliftConfig, UpliftError
 from training.uplift.data import contact_rows, split_rows
@@ -95,14 +97,11 @@ def train_uplift(
     plan = trained.plan
     rows = contact_rows(ds, features, plan.horizon_days, frame)
     if rows.empty:
-        raise UpliftError("no contact has a complete outcome horizon before the as-of date")
+        raise UpliftError(note("uplift_no_horizon"))
     split = split_rows(rows, plan.test, plan.horizon_days)
     if split.holdout[TREATED].nunique() < 2:
-        raise UpliftError(
-            f"no held-out campaign with contacted and control rows after "
-            f"{plan.test - pd.Timedelta(days=plan.horizon_days):%Y-%m-%d} (the uplift model is "
-            "judged on campaigns later than those it learns from)"
-        )
+        after = plan.test - pd.Timedelta(days=plan.horizon_days)
+        raise UpliftError(note("uplift_no_holdout", after=after))
     model = fit_uplift(split.train, trained.spec, cfg, seed)
     h = split.holdout
     scores = {
@@ -153,7 +152,7 @@ def log_uplift(result: UpliftResult, cfg: UpliftConfig, run_id: str, client: Mlf
         script = Path(tmp) / "uplift_model.py"
         script.write_text(PYFUNC_SCRIPT, encoding="utf-8")
         printed = io.StringIO()
-        with contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stderr(printed), _no_signature_news():
             info = mlflow.pyfunc.log_model(
                 name="uplift_model",
                 python_model=str(script),
@@ -168,6 +167,25 @@ def log_uplift(result: UpliftResult, cfg: UpliftConfig, run_id: str, client: Mlf
     version = str(info.registered_model_version)
     client.set_model_version_tag(cfg.model_name, version, RUN_TAG, run_id)
     return version
+
+
+class _SignatureNews(logging.Filter):
+    """MLflow's warning that it cannot infer the signature of a model logged from a script: the
+    uplift model takes the frame the reader built, so there is nothing for a user to do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "infer model signature" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _no_signature_news() -> Iterator[None]:
+    """Drop :class:`_SignatureNews` from MLflow's pyfunc logger while the model is logged."""
+    logger, news = logging.getLogger("mlflow.pyfunc"), _SignatureNews()
+    logger.addFilter(news)
+    try:
+        yield
+    finally:
+        logger.removeFilter(news)
 
 
 def _version(pkg: str) -> str:
@@ -185,25 +203,25 @@ def judge_uplift(
     client = MlflowClient(tracking_uri)
     current = alias_version(client, name, CHAMPION)
     if current is None or current == version:
-        return Decision(name, version, "champion", "first version: no champion yet", None, [], new)
+        return Decision(name, version, "champion", **because(FIRST), new_metrics=new)
     try:
         old, _ = load_uplift(name, CHAMPION, tracking_uri)
         h = result.holdout
         y, t = 1.0 - h[CHURN_LABEL].to_numpy(float), h[TREATED].to_numpy(int)
         champion = {"qini": qini_coefficient(y, t, old.predict(h))}
     except (UpliftError, KeyError, ValueError) as exc:
-        reason = f"champion v{current} cannot score the current features ({exc}); replaced"
-        return Decision(name, version, "champion", reason, current, [], new)
+        said = because(cannot_score(current, exc))
+        return Decision(
+            name, version, "champion", champion_version=current, new_metrics=new, **said
+        )
     allowed = champion["qini"] - cfg.qini_tolerance
     passed = new["qini"] >= allowed
     comp = Comparison("qini", new["qini"], champion["qini"], allowed, True, bool(passed))
     outcome: Literal["champion", "challenger"] = "champion"
     if passed:
-        reason = f"not worse than champion v{current} on the held-out campaigns' Qini coefficient"
+        why = note("uplift_not_worse", version=current)
     else:
-        reason = (
-            f"worse than champion v{current} on the same held-out campaigns: qini "
-            f"{comp.new:.4f} vs champion {comp.champion:.4f} (allowed >= {allowed:.4f})"
-        )
+        why = note("uplift_worse", version=current, worse=[worse_metric(comp)])
         outcome = "challenger"
-    return Decision(name, version, outcome, reason, current, [comp], new, champion)
+    return Decision(name, version, outcome, champion_version=current, comparisons=[comp],
+                    new_metrics=new, champion_metrics=champion, **because(why))  # fmt: skip
