@@ -55,6 +55,7 @@ def test_a_killed_train_leaves_the_champions_or_the_whole_new_set(tmp_path: Path
             "split": {"train_cutoffs": 2},
             "early_stopping_rounds": 5,
             "shap_sample": 100,
+            "selection": {"validation_cutoffs": 1, "candidates": ["lightgbm"]},
             "churn": {"params": SMALL},
             "value": {"params": SMALL},
         }

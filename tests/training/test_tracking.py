@@ -37,7 +37,7 @@ WORSE = """\
 training:
   num_threads: 1
   churn: {params: {num_leaves: 2, max_rounds: 2}}
-  selection: {candidates: [lightgbm]}
+  selection: {validation_cutoffs: 1, candidates: [lightgbm]}
 """  # a worse churn model beside a value model as good as the champion's (only the crippled
 # plain candidate: the selection would otherwise choose a better-shaped one)
 
@@ -55,10 +55,14 @@ def store(tmp_path_factory) -> dict:
         folder = home / "data"
         write_dataset(data, folder)
         from features.loaders import load_dataset
-        from training.config import TrainingConfig
+        from training.config import SelectionConfig, TrainingConfig
 
+        quick = SelectionConfig(validation_cutoffs=1, candidates=("lightgbm",))
         first = train(
-            load_dataset(folder), TrainingConfig(num_threads=1), tracking_uri=uri, progress=False
+            load_dataset(folder),
+            TrainingConfig(num_threads=1, selection=quick),
+            tracking_uri=uri,
+            progress=False,
         )
         config = home / "worse.yaml"
         config.write_text(WORSE + "kpi: {ignored: true}\n")
