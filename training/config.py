@@ -112,8 +112,8 @@ class SelectionConfig(Frozen):
     """How a fold early-stops. ``later_cutoff``: on a cutoff whose horizon ends before the
     validation cutoff, the training cutoffs' horizons ending before it (two horizons between the
     training labels and the validated cutoff). ``customers``: on a share of the customers
-    (``early_stop_share``, all their rows) of the training cutoffs, which are every planned
-    cutoff whose horizon ends on or before the validation cutoff: one horizon between, as
+    (``early_stop_share``, all their rows) of the training cutoffs, which are the latest
+    ``split.train_cutoffs`` planned cutoffs whose horizon ends on or before the validation cutoff: one horizon between, as
     between the registered model's last labels and the day it scores (default: the folds then
     validate the gap the registered model is used across; with two horizons between, folds on a
     short history trained on books months younger and ranked the candidates wrongly)."""

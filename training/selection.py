@@ -118,7 +118,8 @@ def _fold_rows(
         stop = labelled(rows_at(frame, fold.early_stop), CHURN_LABEL)
     else:
         h = pd.Timedelta(days=plan.horizon_days)
-        cutoffs = tuple(c for c in plan.refit_cutoffs if c + h <= fold.validation)
+        n = cfg.split.train_cutoffs
+        cutoffs = tuple(c for c in plan.refit_cutoffs if c + h <= fold.validation)[-n:]
         rows = labelled(rows_at(frame, cutoffs), CHURN_LABEL)
         ids = pd.util.hash_array(
             rows["customer_id"].astype(str).to_numpy(), hash_key="churnselection01"

@@ -169,10 +169,13 @@ def test_early_stopping_on_customers_trains_one_horizon_before_the_validated_cut
     h = pd.Timedelta(days=90)
     train, stop = _fold_rows(frame, fold, plan, TrainingConfig())  # the default
     used = set(pd.to_datetime(train["cutoff"])) | set(pd.to_datetime(stop["cutoff"]))
-    assert used == {c for c in plan.refit_cutoffs if c + h <= fold.validation}
+    assert used == {c for c in plan.refit_cutoffs if c + h <= fold.validation}  # 1 to 6: all
     assert fold.early_stop in used and len(used) > len(fold.train)  # no purged gap to stop on
     assert not set(train["customer_id"]) & set(stop["customer_id"])
     assert 0.1 < stop["customer_id"].nunique() / len(ids) < 0.3
+    two = TrainingConfig.model_validate({"split": {"train_cutoffs": 2}})
+    train, stop = _fold_rows(frame, fold, plan, two)
+    assert set(pd.to_datetime(train["cutoff"])) == set(sorted(used)[-2:])
     later = TrainingConfig(selection=SelectionConfig(early_stop="later_cutoff"))
     train, stop = _fold_rows(frame, fold, plan, later)
     assert set(pd.to_datetime(stop["cutoff"])) == {fold.early_stop}
