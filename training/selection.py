@@ -109,7 +109,7 @@ def auc_samples(
     return out
 
 
-def _fold_rows(
+def fold_rows(
     frame: pd.DataFrame, fold: Fold, plan: CutoffPlan, cfg: TrainingConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(training rows, early-stopping rows) of a fold (``selection.early_stop``)."""
@@ -134,7 +134,7 @@ def _fold_rows(
 def _fold_scores(
     frame: pd.DataFrame, fold: Fold, plan: CutoffPlan, spec: FeatureSpec, cfg: TrainingConfig
 ) -> tuple[pd.DataFrame, dict[CandidateName, int], dict[CandidateName, CandidateFit]]:
-    train, stop = _fold_rows(frame, fold, plan, cfg)
+    train, stop = fold_rows(frame, fold, plan, cfg)
     val = labelled(rows_at(frame, fold.validation), CHURN_LABEL)
 
     def enc(part: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:

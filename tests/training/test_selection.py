@@ -17,7 +17,7 @@ from training.config import SelectionConfig, TrainingConfig
 from training.fit import Trained, fit_models
 from training.job import plan_for
 from training.promotion import reaches
-from training.selection import _fold_rows
+from training.selection import fold_rows
 from training.split import plan_cutoffs
 
 MONTHS = list(pd.date_range("2022-01-01", periods=24, freq="MS"))
@@ -167,15 +167,15 @@ def test_early_stopping_on_customers_trains_one_horizon_before_the_validated_cut
     )
     fold = plan.rolling[-1]
     h = pd.Timedelta(days=90)
-    train, stop = _fold_rows(frame, fold, plan, TrainingConfig())  # the default
+    train, stop = fold_rows(frame, fold, plan, TrainingConfig())  # the default
     used = set(pd.to_datetime(train["cutoff"])) | set(pd.to_datetime(stop["cutoff"]))
     assert used == {c for c in plan.refit_cutoffs if c + h <= fold.validation}  # 1 to 6: all
     assert fold.early_stop in used and len(used) > len(fold.train)  # no purged gap to stop on
     assert not set(train["customer_id"]) & set(stop["customer_id"])
     assert 0.1 < stop["customer_id"].nunique() / len(ids) < 0.3
     two = TrainingConfig.model_validate({"split": {"train_cutoffs": 2}})
-    train, stop = _fold_rows(frame, fold, plan, two)
+    train, stop = fold_rows(frame, fold, plan, two)
     assert set(pd.to_datetime(train["cutoff"])) == set(sorted(used)[-2:])
     later = TrainingConfig(selection=SelectionConfig(early_stop="later_cutoff"))
-    train, stop = _fold_rows(frame, fold, plan, later)
+    train, stop = fold_rows(frame, fold, plan, later)
     assert set(pd.to_datetime(stop["cutoff"])) == {fold.early_stop}
