@@ -38,26 +38,13 @@ import pandas as pd
 from features.config import FeatureConfig
 from features.loaders import load_dataset
 from features.pipeline.build import build_training_set
+from training.bench.paired import capture
 from training.bench.transaction_log import btyd_scores
 from training.config import TrainingConfig
 from training.evaluation.baselines import trailing_revenue
 from training.fit import fit_models
 from training.job import plan_for
 from training.spec import CHURN_LABEL, VALUE_LABEL, labelled
-
-TOP = 0.1
-
-
-def capture(score: np.ndarray, lost: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Share of the lost value in the first ``TOP`` of customers by ``score`` (ties by position),
-    for each row of ``weights`` (bootstrap multiplicities) or once without."""
-    order = np.argsort(-score, kind="stable")
-    w = np.ones((1, len(score))) if weights is None else weights
-    w = w[:, order]
-    cum = np.cumsum(w, axis=1)
-    top = cum <= TOP * cum[:, -1:]
-    lost_o = lost[order][None, :]
-    return (w * lost_o * top).sum(axis=1) / np.maximum((w * lost_o).sum(axis=1), 1e-12)
 
 
 def ratios(pred: np.ndarray, actual: np.ndarray, one_purchase: np.ndarray) -> dict[str, float]:

@@ -28,11 +28,11 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from features.config import FeatureConfig
 from features.loaders import load_dataset
 from features.pipeline.build import build_training_set
+from training.bench.paired import auc_differences
 from training.bench.transaction_log import BGNBD_SILENT, btyd_scores
 from training.config import TrainingConfig
 from training.evaluation.baselines import churn_baselines
@@ -44,44 +44,11 @@ from training.spec import CHURN_LABEL, labelled
 MODEL = "lightgbm (ours)"
 
 
-def bootstrap_auc(
-    y: np.ndarray, scores: dict[str, np.ndarray], n: int, seed: int
-) -> dict[str, np.ndarray]:
-    """ROC-AUC of every scorer on ``n`` resamples of the rows (the same resamples for all).
-
-    Each resample is a vector of row multiplicities; the weighted Mann-Whitney statistic over
-    the scorer's distinct values gives the resample's AUC exactly, ties counted half.
-    """
-    rng = np.random.default_rng(seed)
-    rows = len(y)
-    weights = np.stack([np.bincount(rng.integers(0, rows, rows), minlength=rows) for _ in range(n)])
-    pos, neg = weights * (y > 0), weights * (y <= 0)
-    out = {}
-    for name, s in scores.items():
-        values, inverse = np.unique(s, return_inverse=True)
-        k = len(values)
-        offs = (np.arange(n)[:, None] * k + inverse[None, :]).ravel()
-        p_u = np.bincount(offs, weights=pos.ravel(), minlength=n * k).reshape(n, k)
-        n_u = np.bincount(offs, weights=neg.ravel(), minlength=n * k).reshape(n, k)
-        below = np.cumsum(n_u, axis=1) - n_u
-        wins = (p_u * (below + 0.5 * n_u)).sum(axis=1)
-        out[name] = wins / (p_u.sum(axis=1) * n_u.sum(axis=1))
-    return out
-
-
 def compare(
     y: np.ndarray, scores: dict[str, np.ndarray], resamples: int, seed: int
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Each scorer's ROC-AUC, and the model's difference to each with its 95% interval."""
-    auc = {k: float(roc_auc_score(y, s)) for k, s in scores.items()}
-    boot = bootstrap_auc(y, scores, resamples, seed)
-    diffs = {}
-    for name in scores:
-        if name == MODEL:
-            continue
-        lo, hi = np.percentile(boot[MODEL] - boot[name], [2.5, 97.5])
-        diffs[name] = {"diff": auc[MODEL] - auc[name], "lo": float(lo), "hi": float(hi)}
-    return auc, diffs
+    return auc_differences(y, scores, MODEL, resamples, seed)
 
 
 def run(folder: str, as_of: str | None, resamples: int, seed: int, bgnbd: bool | None) -> dict:

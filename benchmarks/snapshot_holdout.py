@@ -19,104 +19,38 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from dataclasses import replace
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE))
 
-import lightgbm as lgb
-import numpy as np
-from purchase_logs import bootstrap_auc
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedShuffleSplit
-
-from core.bundle import encode_features
 from features.adapters.hooks import Rules
 from features.adapters.importer import get_adapter
-from features.adapters.mapping import SnapshotMapping, apply_spec, load_spec, spec_rules
-from features.adapters.snapshot import LABEL, SnapshotData
+from features.adapters.snapshot import SnapshotData
+from training.bench import holdout as shared
+from training.bench.user_path import adapters
 from training.config import TrainingConfig
-from training.evaluation.baselines import as_sklearn, logistic_pipeline
-from training.snapshot.job import SnapshotJobConfig, fit_snapshot, load_snapshot, no_rules
-from training.snapshot.models import cross_validate, snapshot_spec
+from training.snapshot.job import load_snapshot, no_rules
+from training.snapshot.models import cross_validate
 
 SETS = ("telco", "iranian", "ecommerce", "bankchurners")
 _SPECS = _HERE.parent / "docs" / "examples" / "specs"
-SPEC_ONLY = {"bankchurners"}  # mapping specs in docs/examples/specs/, not shipped adapters
-OURS = "train-snapshot model"
-DEFAULT = "LightGBM defaults"
-LOGISTIC = "logistic regression"
-
-
-def holdout_split(data: SnapshotData, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, holdout) row positions: a stratified share of the duplicate groups held out."""
-    y = data.frame[LABEL].to_numpy(np.float64)
-    ids, first, inverse = np.unique(data.groups, return_index=True, return_inverse=True)
-    split = StratifiedShuffleSplit(n_splits=1, test_size=share, random_state=seed)
-    _, held = next(split.split(np.zeros(len(ids)), y[first]))
-    out = np.isin(inverse, held)
-    rows = np.arange(len(y))
-    return rows[~out], rows[out]
-
-
-def subset(data: SnapshotData, rows: np.ndarray) -> SnapshotData:
-    """The snapshot restricted to ``rows`` (a user's file holding only those customers)."""
-    return replace(
-        data, frame=data.frame.iloc[rows].reset_index(drop=True), groups=data.groups[rows]
-    )
 
 
 def load_set(name: str, root: Path) -> tuple[SnapshotData, Rules]:
     """A shipped adapter's snapshot, or one read through its mapping spec as a user would
     (``churn train-snapshot --spec FILE``), with its rule baselines (none without a hook)."""
-    if name not in SPEC_ONLY:
-        return load_snapshot(name, root / get_adapter(name).folder)
-    spec = load_spec(_SPECS / f"{name}.yaml")
-    assert isinstance(spec, SnapshotMapping) and spec.folder
-    data = apply_spec(spec, root / spec.folder).data
+    adapter = adapters(_SPECS)[name]
+    data = adapter.load(root / adapter.folder)
     assert isinstance(data, SnapshotData)
-    return data, spec_rules(spec) or no_rules
+    return data, adapter.rules or no_rules
 
 
 def holdout(name: str, root: Path, share: float, seed: int, resamples: int) -> dict:
-    """Scores of the registered model, LightGBM defaults and logistic regression on the holdout."""
+    """Scores of the registered model, LightGBM defaults and logistic regression on the holdout
+    (:func:`training.bench.holdout.holdout`, which ``churn bench --protocol user`` runs too)."""
     data, rules = load_set(name, root)
-    cfg = TrainingConfig()
-    train, test = holdout_split(data, share, seed)
-    t0 = time.perf_counter()
-    fitted = fit_snapshot(subset(data, train), rules, cfg, SnapshotJobConfig())
-    t_ours = time.perf_counter() - t0
-    frame, spec = data.frame, snapshot_spec(data)
-    y = frame[LABEL].to_numpy(np.float64)
-    x = encode_features(frame, spec.names, spec.categories)
-    default = lgb.LGBMClassifier(verbosity=-1, random_state=seed, n_jobs=1)
-    default.fit(x.iloc[train], y[train])
-    x_lr = as_sklearn(frame, spec)
-    lr = logistic_pipeline(spec, cfg.seed).fit(x_lr.iloc[train], y[train])
-    scores = {
-        OURS: (fitted.registered or fitted.churn).predict(frame.iloc[test]),
-        DEFAULT: default.predict_proba(x.iloc[test])[:, 1],
-        LOGISTIC: lr.predict_proba(x_lr.iloc[test])[:, 1],
-    }
-    y_test = y[test]
-    auc = {k: float(roc_auc_score(y_test, s)) for k, s in scores.items()}
-    boot = bootstrap_auc(y_test, scores, resamples, seed)
-    diffs = {}
-    for other in (DEFAULT, LOGISTIC):
-        d = boot[OURS] - boot[other]
-        lo, hi = np.percentile(d, [2.5, 97.5])
-        diffs[other] = {"diff": auc[OURS] - auc[other], "lo": float(lo), "hi": float(hi)}
-    return {
-        "rows": len(y),
-        "holdout_rows": len(test),
-        "churn_rate": float(y.mean()),
-        "roc_auc": auc,
-        "ours_minus": diffs,
-        "fit_seconds": t_ours,
-    }
+    return shared.holdout(data, rules, TrainingConfig(), share, seed, resamples)
 
 
 def telco_cv(root: Path) -> dict:

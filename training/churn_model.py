@@ -12,7 +12,7 @@ from training.boosting import Fitted, fit_booster, lgb_params
 from training.calibration import fit_calibrator
 from training.candidates import CandidateFit, fit_candidate
 from training.config import TrainingConfig
-from training.selection import Selection, select
+from training.selection import Selection, fold_rows, select
 from training.spec import CHURN_LABEL, FeatureSpec, TrainingDataError, labelled
 from training.split import CutoffPlan, Split, rows_at
 
@@ -87,8 +87,8 @@ def fit_churn_selected(
         eval_cal = _calibrated(
             earlier[chosen].to_numpy(), earlier[CHURN_LABEL].to_numpy(float), cfg
         )
-    else:
-        cal = labelled(rows_at(frame, plan.calibration), CHURN_LABEL)
+    else:  # one fold: the test fold's held-out rows (its early-stopping customers or cutoff)
+        cal = fold_rows(frame, plan.rolling[-1], plan, cfg)[1]
         raw = test_fit.raw(encode_features(cal, spec.names, spec.categories))
         eval_cal = _calibrated(raw, cal[CHURN_LABEL].to_numpy(float), cfg)
     refit_cal = _calibrated(oof[chosen].to_numpy(), oof[CHURN_LABEL].to_numpy(float), cfg)

@@ -108,6 +108,16 @@ class SelectionConfig(Frozen):
     )
     """Recency-like features along which ``monotone`` may only raise P(churn)."""
     monotone_decreasing: tuple[str, ...] = ("bgnbd_p_alive",)
+    early_stop: Literal["later_cutoff", "customers"] = "customers"
+    """How a fold early-stops. ``later_cutoff``: on a cutoff whose horizon ends before the
+    validation cutoff, the training cutoffs' horizons ending before it (two horizons between the
+    training labels and the validated cutoff). ``customers``: on a share of the customers
+    (``early_stop_share``, all their rows) of the training cutoffs, which are the latest
+    ``split.train_cutoffs`` planned cutoffs whose horizon ends on or before the validation cutoff: one horizon between, as
+    between the registered model's last labels and the day it scores (default: the folds then
+    validate the gap the registered model is used across; with two horizons between, folds on a
+    short history trained on books months younger and ranked the candidates wrongly)."""
+    early_stop_share: float = Field(0.2, gt=0, lt=1)
     reference_tolerance: float = Field(0.0, ge=0, le=0.1)
     """How far below the best reference's mean validation ROC-AUC the chosen model may be and
     still count as reaching it."""

@@ -109,13 +109,32 @@ def auc_samples(
     return out
 
 
-def _fold_scores(
-    frame: pd.DataFrame, fold: Fold, spec: FeatureSpec, cfg: TrainingConfig
-) -> tuple[pd.DataFrame, dict[CandidateName, int], dict[CandidateName, CandidateFit]]:
-    train = labelled(rows_at(frame, fold.train), CHURN_LABEL)
+def fold_rows(
+    frame: pd.DataFrame, fold: Fold, plan: CutoffPlan, cfg: TrainingConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, early-stopping rows) of a fold (``selection.early_stop``)."""
+    if cfg.selection.early_stop == "later_cutoff":
+        train = labelled(rows_at(frame, fold.train), CHURN_LABEL)
+        stop = labelled(rows_at(frame, fold.early_stop), CHURN_LABEL)
+    else:
+        h = pd.Timedelta(days=plan.horizon_days)
+        n = cfg.split.train_cutoffs
+        cutoffs = tuple(c for c in plan.refit_cutoffs if c + h <= fold.validation)[-n:]
+        rows = labelled(rows_at(frame, cutoffs), CHURN_LABEL)
+        ids = pd.util.hash_array(
+            rows["customer_id"].astype(str).to_numpy(), hash_key="churnselection01"
+        )
+        held = (ids % 1000) < cfg.selection.early_stop_share * 1000
+        train, stop = rows[~held], rows[held]
     if len(train) > cfg.baseline_max_rows:
         train = train.sample(cfg.baseline_max_rows, random_state=cfg.seed)
-    stop = labelled(rows_at(frame, fold.early_stop), CHURN_LABEL)
+    return train, stop
+
+
+def _fold_scores(
+    frame: pd.DataFrame, fold: Fold, plan: CutoffPlan, spec: FeatureSpec, cfg: TrainingConfig
+) -> tuple[pd.DataFrame, dict[CandidateName, int], dict[CandidateName, CandidateFit]]:
+    train, stop = fold_rows(frame, fold, plan, cfg)
     val = labelled(rows_at(frame, fold.validation), CHURN_LABEL)
 
     def enc(part: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -152,7 +171,7 @@ def select(
     rounds: dict[str, list[int]] = {n: [] for n in cfg.selection.candidates}
     last: dict[CandidateName, CandidateFit] = {}
     for fold in plan.rolling:
-        scores, r, last = _fold_scores(frame, fold, spec, cfg)
+        scores, r, last = _fold_scores(frame, fold, plan, spec, cfg)
         parts.append(scores)
         for name, k in r.items():
             rounds[name].append(k)

@@ -40,7 +40,9 @@ class CutoffPlan:
 
     ``folds`` are the rolling-origin validation folds, oldest first; the last is always
     (``train``, ``calibration``, ``test``). ``refit`` is every labelled cutoff the final model
-    is refitted on after validation, the test cutoff included.
+    is refitted on after validation, the test cutoff included: every candidate from the first
+    fold's earliest training cutoff on, also those the folds' purged gaps leave out (on a short
+    history the folds use one cutoff in three, the refit all of them).
     """
 
     train: tuple[pd.Timestamp, ...]
@@ -117,7 +119,9 @@ def plan_cutoffs(
     if n_validation <= 1:
         return CutoffPlan(tuple(train), calibration, test, horizon_days)
     folds = [f for v in cands[-n_validation:] if (f := _fold(cands, h, n_train, v)) is not None]
-    return CutoffPlan(tuple(train), calibration, test, horizon_days, tuple(folds))
+    first = min(c for f in folds or [Fold(tuple(train), calibration, test)] for c in f.train)
+    refit = tuple(c for c in cands if c >= first)
+    return CutoffPlan(tuple(train), calibration, test, horizon_days, tuple(folds), refit)
 
 
 class HistoryError(SplitError):

@@ -52,6 +52,7 @@ def test_bench_command_on_iranian_writes_the_report_row(tmp_path):
     config.write_text(FAST_CONFIG)
     out = tmp_path / "benchmarks.md"
     args = ["bench", "--data-root", str(DATA), "--only", "iranian", "--out", str(out)]
+    args += ["--protocol", "cv"]
     result = CliRunner().invoke(_app(), [*args, "--config", str(config)])
     assert result.exit_code == 0, result.output
     cached = json.loads((cache_dir() / "iranian.json").read_text())

@@ -17,6 +17,7 @@ from training.config import SelectionConfig, TrainingConfig
 from training.fit import Trained, fit_models
 from training.job import plan_for
 from training.promotion import reaches
+from training.selection import fold_rows
 from training.split import plan_cutoffs
 
 MONTHS = list(pd.date_range("2022-01-01", periods=24, freq="MS"))
@@ -149,3 +150,32 @@ def test_snapshot_drop_leaves_columns_out_and_positive_takes_text():
     roles = {i.column: (i.role, i.note) for i in infos}
     assert roles["leak"] == ("dropped", "left out by --drop")
     assert roles["age"][0] == "feature"
+
+
+def test_early_stopping_on_customers_trains_one_horizon_before_the_validated_cutoff():
+    plan = plan_cutoffs(MONTHS[:9], horizon_days=90, n_train=1, n_validation=4)
+    # a short history: the folds use one cutoff in three, the refit every one from the first
+    assert plan.refit_cutoffs == tuple(MONTHS[min(plan.rolling[0].train).month - 1 : 9])
+    assert len(plan.refit_cutoffs) > len({*plan.train, plan.calibration, plan.test})
+    ids = [f"c{i}" for i in range(400)]
+    frame = pd.DataFrame(
+        [
+            {"customer_id": c, "cutoff": m, "churned": float(i % 3 == 0)}
+            for m in MONTHS[:9]
+            for i, c in enumerate(ids)
+        ]
+    )
+    fold = plan.rolling[-1]
+    h = pd.Timedelta(days=90)
+    train, stop = fold_rows(frame, fold, plan, TrainingConfig())  # the default
+    used = set(pd.to_datetime(train["cutoff"])) | set(pd.to_datetime(stop["cutoff"]))
+    assert used == {c for c in plan.refit_cutoffs if c + h <= fold.validation}  # 1 to 6: all
+    assert fold.early_stop in used and len(used) > len(fold.train)  # no purged gap to stop on
+    assert not set(train["customer_id"]) & set(stop["customer_id"])
+    assert 0.1 < stop["customer_id"].nunique() / len(ids) < 0.3
+    two = TrainingConfig.model_validate({"split": {"train_cutoffs": 2}})
+    train, stop = fold_rows(frame, fold, plan, two)
+    assert set(pd.to_datetime(train["cutoff"])) == set(sorted(used)[-2:])
+    later = TrainingConfig(selection=SelectionConfig(early_stop="later_cutoff"))
+    train, stop = fold_rows(frame, fold, plan, later)
+    assert set(pd.to_datetime(stop["cutoff"])) == {fold.early_stop}

@@ -49,8 +49,13 @@ def test_registered_bundles_reproduce_holdout_predictions(result) -> None:
     holdout = result.fit.holdout
     churn, _ = load_registered_bundle("iranian-churn-model", CHAMPION, result.tracking_uri)
     value, _ = load_registered_bundle("iranian-value-model", CHAMPION, result.tracking_uri)
+    # the churn model is refitted on every row of the file (snapshot.refit_all, on by default)
+    # with the evaluated model's shape and calibrator: the one the holdout scored, refitted
+    evaluated = result.fit.churn
+    assert churn.metadata["refit_rows"] == 3150
+    assert churn.metadata["shape_index"] == evaluated.metadata["shape_index"]
     np.testing.assert_array_equal(
-        churn.predict(holdout), result.evaluation.churn_test["p_churn"].to_numpy()
+        evaluated.predict(holdout), result.evaluation.churn_test["p_churn"].to_numpy()
     )
     np.testing.assert_array_equal(
         value.predict(holdout), result.evaluation.value_test["value"].to_numpy()

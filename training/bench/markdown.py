@@ -154,8 +154,11 @@ def _section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(results: list[dict[str, Any]], missing: list[str]) -> str:
-    """The whole benchmarks page: summary table, then one section per data set."""
+def render(
+    results: list[dict[str, Any]], missing: list[str], user_path: list[str] | None = None
+) -> str:
+    """The whole benchmarks page: the user-path section (``user_path``, already rendered), the
+    summary table, then one section per data set."""
     lines = [
         "# Real-data benchmarks",
         "",
@@ -168,6 +171,7 @@ def render(results: list[dict[str, Any]], missing: list[str]) -> str:
         "The model against the rules before and after, with bootstrap intervals: "
         "`docs/rules-on-real-data.md`.",
         "",
+        *[*(user_path or []), *([""] if user_path else [])],
         "## Summary",
         "",
         "| data set | protocol | metric | ours | baselines | published (source) | reproduce |",

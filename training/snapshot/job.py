@@ -89,11 +89,12 @@ class SnapshotJobConfig(Frozen):
     """Registered churn model; default ``<name>-churn-model`` (never the main ``churn-model``)."""
     value_model_name: str | None = None
     """Registered value model; default ``<name>-value-model``."""
-    refit_all: bool = False
-    """On: register the churn model refitted on every row of the file (holdout included), with
-    the tree shape, round count (scaled to the rows) and calibrator of the model evaluated on the
-    holdout; the metrics and the promotion gate are then those of the evaluated model, not of the
-    registered one. Needs ``split.refit``. Off: the evaluated model itself is registered."""
+    refit_all: bool = True
+    """On (default): register the churn model refitted on every row of the file (holdout
+    included), with the tree shape, round count (scaled to the rows) and calibrator of the model
+    evaluated on the holdout, as ``churn train`` refits on every labelled cutoff after
+    validation; the metrics and the promotion gate are then those of the evaluated model, not of
+    the registered one. Needs ``split.refit``. Off: the evaluated model itself is registered."""
 
     def names(self, data_set: str) -> tuple[str, str, str]:
         """(experiment, churn model name, value model name) for ``data_set``."""
