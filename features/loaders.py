@@ -14,6 +14,7 @@ to be UTC already. All dates are then naive UTC ``datetime64``.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -372,20 +373,34 @@ def _net_refunds(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+LATER_ONLY = re.compile(r"\w+ after the as-of date \d{4}-\d{2}-\d{2}")
+"""The reason of a row set aside only because it happened after the as-of date."""
+
+
+def _bad_rows(ds: Dataset, name: str) -> pd.Series:
+    """The rejected rows of ``name`` that count as bad: all of them, except, when the caller chose
+    the as-of date (``churn train --as-of`` on a whole export), events that are merely later."""
+    reasons = ds.rejects[name][REASON]
+    if ds.as_of_source != "argument":
+        return reasons
+    return reasons[~reasons.str.fullmatch(LATER_ONLY.pattern).fillna(False).astype(bool)]
+
+
 def _check_bad_share(ds: Dataset, max_share: float) -> None:
     """Stop when a table has more bad rows than ``max_share`` of its rows (one bad row never)."""
     lines = []
     for name, r in ds.reports.items():
-        if r.rejected > 1 and r.rejected > max_share * r.read:
-            top = ds.rejects[name][REASON].value_counts().head(3)
+        bad = _bad_rows(ds, name)
+        if len(bad) > 1 and len(bad) > max_share * r.read:
+            top = bad.value_counts().head(3)
             reasons = [note("bad_reason", n=n, reason=Reason(str(why))) for why, n in top.items()]
             lines.append(
                 note(
                     "bad_share_table",
                     source=r.source,
-                    bad=r.rejected,
+                    bad=len(bad),
                     read=r.read,
-                    rate=r.rejected / r.read,
+                    rate=len(bad) / r.read,
                     share=max_share,
                     reasons=reasons,
                 )  # fmt: skip

@@ -281,6 +281,18 @@ def test_bad_row_share_over_the_limit_stops_and_under_it_loads(tmp_path):
     assert DataConfig().max_bad_row_share == 0.2
 
 
+def test_events_after_an_as_of_date_the_caller_chose_are_set_aside_not_bad(tmp_path):
+    """``churn train --as-of T`` on a whole export: the later events are not bad rows."""
+    later = "".join(f"C1,2024-07-{d:02d},1,purchase\n" for d in range(1, 9))
+    body = "customer_id,ts,amount,kind\nC1,2024-01-02,1,purchase\nC1,x,1,purchase\n" + later
+    make(tmp_path, transactions=body)
+    ds = load_dataset(tmp_path, as_of="2024-06-30")  # 9 of 10 set aside, 1 of them bad
+    assert ds.reports["transactions"].rejected == 9 and ds.reports["transactions"].accepted == 1
+    (tmp_path / "dataset.yaml").write_text("as_of: 2024-06-30\n")
+    with pytest.raises(BadRowShareError, match="9 of 10 rows"):  # the manifest's date: bad
+        load_dataset(tmp_path)
+
+
 def test_the_text_limit_is_a_setting_of_the_data_section(tmp_path):
     from rich.console import Console
 
