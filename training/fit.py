@@ -16,7 +16,7 @@ from training.boosting import Fitted
 from training.churn_model import fit_churn_selected
 from training.config import TrainingConfig
 from training.evaluation.compare import MODEL, Evaluation, evaluate
-from training.selection import Selection
+from training.selection import Selection, fold_rows
 from training.spec import FeatureSpec, feature_spec
 from training.split import CutoffPlan, Split, split_frame
 from training.value_model import fit_value, refit_value
@@ -88,7 +88,11 @@ def _fit_models(
     cutoffs = plan.refit_cutoffs
     value = refit_value(frame, cutoffs, spec, cfg, value_ev, value_fit.best_iteration)
     t2 = time.perf_counter()
-    ev = evaluate(split, spec, churn_ev, value_ev, cfg, plan.horizon_days)
+    # the test-cutoff baselines learn and are calibrated as the evaluated churn model was
+    ev = evaluate(
+        split, spec, churn_ev, value_ev, cfg, plan.horizon_days,
+        fold_rows(frame, plan.rolling[-1], plan, cfg),
+    )  # fmt: skip
     timings = {"churn": t1 - t0, "value": t2 - t1, "evaluation": time.perf_counter() - t2}
     churn, churn_ev = (
         replace(b, metadata={**b.metadata, "test_metrics": ev.churn[MODEL]})

@@ -112,16 +112,22 @@ def logistic_pipeline(spec: FeatureSpec, seed: int) -> Pipeline:
 
 
 def churn_baselines(
-    split: Split, spec: FeatureSpec, seed: int, max_rows: int = 200_000
+    split: Split,
+    spec: FeatureSpec,
+    seed: int,
+    max_rows: int = 200_000,
+    rows: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> list[BaselineScores]:
     """Recency rule, weighted RFM score and logistic regression, scored on the test cutoff.
 
-    The regression trains on at most ``max_rows`` training rows (a seeded random sample).
+    ``rows`` are (training, calibration) rows, default the split's training and calibration
+    cutoffs; the regression trains on at most ``max_rows`` of them (a seeded random sample).
     """
-    train = labelled(split.train, CHURN_LABEL)
+    learn, held = (split.train, split.calibration) if rows is None else rows
+    train = labelled(learn, CHURN_LABEL)
     if len(train) > max_rows:
         train = train.sample(max_rows, random_state=seed)
-    cal = labelled(split.calibration, CHURN_LABEL)
+    cal = labelled(held, CHURN_LABEL)
     test = labelled(split.test, CHURN_LABEL)
     y_cal = cal[CHURN_LABEL].to_numpy(float)
     lr = logistic_pipeline(spec, seed).fit(

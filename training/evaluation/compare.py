@@ -74,8 +74,11 @@ def evaluate(
     value: ModelBundle,
     cfg: TrainingConfig,
     horizon_days: int,
+    baseline_rows: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> Evaluation:
-    """Models and every baseline on the same labelled test rows."""
+    """Models and every baseline on the same labelled test rows. ``baseline_rows``: the rows the
+    evaluated churn model learnt from and was calibrated on, for the baselines to do the same
+    (default: the split's training and calibration cutoffs)."""
     c_rows = labelled(split.test, CHURN_LABEL)
     y = c_rows[CHURN_LABEL].to_numpy(float)
     lost = typical_revenue(c_rows, horizon_days)
@@ -85,7 +88,9 @@ def evaluate(
         {"customer_id": c_rows["customer_id"].to_numpy(), CHURN_LABEL: y, "lost_value": lost}
     )
     churn_test["p_churn"] = p
-    baselines: list[BaselineScores] = churn_baselines(split, spec, cfg.seed, cfg.baseline_max_rows)
+    baselines: list[BaselineScores] = churn_baselines(
+        split, spec, cfg.seed, cfg.baseline_max_rows, baseline_rows
+    )
     live = live_mask(c_rows)
     churn_test["live"] = live
     for b in baselines:
