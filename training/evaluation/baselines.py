@@ -117,11 +117,13 @@ def churn_baselines(
     seed: int,
     max_rows: int = 200_000,
     rows: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    min_probability: float = 0.0,
 ) -> list[BaselineScores]:
     """Recency rule, weighted RFM score and logistic regression, scored on the test cutoff.
 
     ``rows`` are (training, calibration) rows, default the split's training and calibration
     cutoffs; the regression trains on at most ``max_rows`` of them (a seeded random sample).
+    Probabilities are kept in ``[min_probability, 1 - min_probability]``, as the model's are.
     """
     learn, held = (split.train, split.calibration) if rows is None else rows
     train = labelled(learn, CHURN_LABEL)
@@ -146,7 +148,8 @@ def churn_baselines(
     for name, score in test_scores.items():
         cal_cdf, test_cdf = _cdf_pair(cal_scores[name], score)
         calibrator = fit_isotonic(cal_cdf, y_cal)
-        out.append(BaselineScores(name, score, calibrator.apply(test_cdf)))
+        p = np.clip(calibrator.apply(test_cdf), min_probability, 1.0 - min_probability)
+        out.append(BaselineScores(name, score, p))
     return out
 
 

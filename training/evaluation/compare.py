@@ -89,7 +89,7 @@ def evaluate(
     )
     churn_test["p_churn"] = p
     baselines: list[BaselineScores] = churn_baselines(
-        split, spec, cfg.seed, cfg.baseline_max_rows, baseline_rows
+        split, spec, cfg.seed, cfg.baseline_max_rows, baseline_rows, cfg.churn.min_probability
     )
     live = live_mask(c_rows)
     churn_test["live"] = live
