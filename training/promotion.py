@@ -57,6 +57,9 @@ class Decision:
     champion_metrics: dict[str, float] = field(default_factory=dict)
     why: tuple[Note, ...] = ()
 
+    def __str__(self) -> str:
+        return f"{self.outcome} ({self.reason})"
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         del out["why"]
