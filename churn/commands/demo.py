@@ -113,7 +113,7 @@ def score_batches(
     outputs["prediction store"] = now_run.store
     outputs["at-risk list"] = now_run.csv
     outputs["win-back list"] = now_run.win_back_csv
-    top = now_run.batch.lists()["at_risk"].head(5)
+    top = now_run.lists["at_risk"].head(5)
     console.print(top[["customer_id", "lifecycle_status", "churn_probability_90d",
                        "expected_value_at_risk_90d", "risk_band",
                        "recommended_action"]].to_string(index=False))  # fmt: skip

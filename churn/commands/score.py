@@ -247,10 +247,10 @@ def score(
                 uplift=effects,
                 phases=phases,
                 skip_contacted_days=skip_contacted_days,
+                lang=language,
             )
     log.info("batch scoring steps:\n%s", phases.table())
-    lists = result.batch.lists(language, cfg.currency, ds, skip_contacted_days)
-    at_risk, win_back = lists["at_risk"], lists["win_back"]
+    at_risk, win_back = result.lists["at_risk"], result.lists["win_back"]
     emit(
         [
             summary_section(result, language),

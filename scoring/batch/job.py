@@ -36,7 +36,14 @@ from scoring.compiled import PROBE_ROWS, compiled_booster
 from scoring.config import ServingConfig
 from scoring.contacted import contact_details, last_contacts, with_contacts
 from scoring.frame import Raw, score_frame
-from scoring.lists import AT_RISK, WIN_BACK, present, recommended_actions, split_lists
+from scoring.lists import (
+    AT_RISK,
+    WIN_BACK,
+    named_values,
+    present,
+    recommended_actions,
+    split_lists,
+)
 from scoring.reasons import risk_reason_json
 from scoring.store.predictions import KEY_COLUMNS, PredictionStore, ScoringRun
 
@@ -141,6 +148,8 @@ class BatchResult:
     store: str
     csv: Path
     win_back_csv: Path
+    lists: dict[str, pd.DataFrame]
+    """Both lists as written (reasons and why-listed line in the language asked)."""
 
 
 def score_customers(
@@ -257,9 +266,12 @@ def run_batch(
     economics: SegmentedEconomics | None = None,
     uplift: pd.Series | None = None,
     skip_contacted_days: int = 0,
+    lang: Lang = "en",
 ) -> BatchResult:
-    """Load the champions, score the data set at ``asof``, write the store and both lists
-    (``source`` names the data folder in the store, for scorecards that read it again);
+    """Load the champions, score the data set at ``asof``, write the store and both lists, for
+    people reading ``lang`` (reasons, why-listed line, band, lifecycle and action; the columns
+    keep their English names; ``source`` names the data folder in the store, for scorecards
+    that read it again);
     ``phases`` records the time of each step; ``economics`` and ``uplift`` price the benefit of a
     contact (:func:`score_customers`); the lists leave out customers contacted within
     ``skip_contacted_days`` days."""
@@ -281,11 +293,11 @@ def run_batch(
         finally:
             store.close()
     with phases.timed("lists"):
-        lists = batch.lists(currency=cfg.currency, ds=ds, skip_contacted_days=skip_contacted_days)
+        lists = batch.lists(lang, cfg.currency, ds, skip_contacted_days)
         at_risk = out or home() / "at_risk" / f"at_risk_{batch.asof_text}.csv"
         win_back = win_back_out or home() / "win_back" / f"win_back_{batch.asof_text}.csv"
         csv, win_back_csv = (
-            write_list_csv(lists[AT_RISK], at_risk),
-            write_list_csv(lists[WIN_BACK], win_back),
+            write_list_csv(named_values(lists[AT_RISK], lang), at_risk),
+            write_list_csv(named_values(lists[WIN_BACK], lang), win_back),
         )
-    return BatchResult(batch, run, store.safe_url, csv, win_back_csv)
+    return BatchResult(batch, run, store.safe_url, csv, win_back_csv, lists)

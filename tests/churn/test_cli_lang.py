@@ -272,3 +272,23 @@ def test_train_snapshot_in_chinese_says_its_column_notes_and_rejections(cli, tmp
     said = _said(out).split("MLflow", 1)[0]
     allowed = {"snap", "snap.csv", "cust", "usage", "plan", "left", "const", "yes", "basic", "pro"}
     assert english.english_words(said, allowed) == [], said
+
+
+def test_the_list_files_of_a_chinese_score_read_chinese(scored, cli, tmp_path):
+    """``churn score --lang zh`` writes its list CSVs for a Chinese reader: why-listed line,
+    reasons, band, lifecycle and action in Chinese; the column names stay English identifiers."""
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    at_risk, win_back = tmp_path / "a.csv", tmp_path / "w.csv"
+    _zh(cli, "score", "--data", str(scored.data), "--asof", scored.asof, "--config",
+        str(scored.config), "--store", store, "--out", str(at_risk), "--win-back-out",
+        str(win_back), "--top", "0")  # fmt: skip
+    english_list = pd.read_csv(scored.root / "at_risk.csv")
+    for path in (at_risk, win_back):
+        rows = pd.read_csv(path)
+        assert list(rows.columns) == list(english_list.columns)
+        read = ["why_listed", "reason_1", "risk_band", "lifecycle_status", "recommended_action"]
+        text = " ".join(rows[read].fillna("").astype(str).to_numpy().ravel())
+        assert english.english_words(text, _allowed(scored.data)) == [], path.name
+    shown = pd.read_csv(at_risk)
+    assert len(shown) == len(english_list) > 0 and "流失概率" in shown.loc[0, "why_listed"]
+    assert "例行回访" in set(shown["recommended_action"])  # a contact that pays, named in zh
