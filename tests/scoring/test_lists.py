@@ -112,13 +112,13 @@ def test_why_listed_speaks_chinese_and_leaves_out_a_renewal_past_the_horizon():
 
 
 def test_why_listed_names_the_value_the_benefit_was_priced_on():
-    """A low P(churn) with a large benefit reads as it is: the customer brings a lot."""
+    """A low P(churn) with a large benefit reads as it is: the customer is worth a lot."""
     row = {"churn_probability": 0.07, "benefit": 1070.0, "benefit_value": 51234.0}
     assert why_listed(row, "2024-06-30", 90) == (
-        "P(churn) 7%, a contact is worth 1,070 (they bring 51,234 in 90 days)"
+        "P(churn) 7%, a contact is worth 1,070 (they are worth 51,234 per 90 days)"
     )
     assert why_listed(row, "2024-06-30", 90, "zh", "¥{:,.0f}") == (
-        "流失概率 7%，一次联系预计挽回 ¥1,070（该客户90天贡献 ¥51,234）"
+        "流失概率 7%，一次联系预计挽回 ¥1,070（该客户每90天价值 ¥51,234）"
     )
 
 
