@@ -21,14 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from core.errors import ChurnError
 from core.linear import LinearTerms
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 BUNDLE_FORMAT = 1
 MODEL_FILE = "model.txt"
@@ -262,6 +264,8 @@ class ModelBundle:
             raise BundleError(f"{d / META_FILE}: invalid JSON ({exc})") from exc
         if meta.get("format") != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('format')!r} is not {BUNDLE_FORMAT}")
+        import lightgbm as lgb
+
         booster = lgb.Booster(model_str=(d / MODEL_FILE).read_text(encoding="utf-8"))
         return cls(
             kind=meta["kind"],

@@ -344,12 +344,20 @@ def pyfunc_input_types(bundle: ModelBundle) -> dict[str, str]:
 
 def load_version_bundle(name: str, version: str, tracking_uri: str) -> ModelBundle:
     """Download version ``version`` of registered model ``name`` (bundle files only)."""
+    return ModelBundle.load(download_version(name, version, tracking_uri))
+
+
+def download_version(name: str, version: str, tracking_uri: str, into: Path | None = None) -> Path:
+    """The bundle directory of version ``version`` of ``name``, downloaded (into ``into``, a
+    fresh folder, when given; a temporary one otherwise)."""
     client = client_for(tracking_uri)
     location = client.get_model_version_download_uri(name, str(version))
-    local = Path(
-        mlflow.artifacts.download_artifacts(artifact_uri=location, tracking_uri=tracking_uri)
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=location,
+        tracking_uri=tracking_uri,
+        dst_path=None if into is None else str(into),
     )
-    return ModelBundle.load(_bundle_dir(local))
+    return _bundle_dir(Path(local))
 
 
 def load_registered_bundle(name: str, alias: str, tracking_uri: str) -> tuple[ModelBundle, str]:

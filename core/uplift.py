@@ -29,14 +29,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from core.bundle import SOURCE_KEY, encode_features, source_frame
 from core.errors import ChurnError
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 UPLIFT_MODEL = "uplift-model"
 """Registered name of the uplift model ``churn train`` fits (the ``uplift.model_name`` default)."""
@@ -128,6 +130,8 @@ class UpliftModel:
         meta = json.loads((d / META_FILE).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             raise UpliftError(f"{d / META_FILE}: unknown uplift model format {meta.get('format')}")
+        import lightgbm as lgb
+
         boosters = {
             n: lgb.Booster(model_str=(d / f"{n}.txt").read_text(encoding="utf-8"))
             for n in meta["boosters"]

@@ -229,6 +229,23 @@ class ModelHolder:
         log.warning("champion refresh failed (%s): %s", kind, detail)
         return RefreshResult(False, current, public, kind)
 
+    def adopt(self, champions: Champions) -> bool:
+        """Start with ``champions`` fetched elsewhere for these refs (see
+        :mod:`scoring.prefetch`); False, changing nothing, once a pair is loaded."""
+        with self._lock:
+            if self._current is not None:
+                return False
+            self._current = champions
+            self._problem = None
+        log.info(
+            "serving %s v%s and %s v%s (fetched at start)",
+            self.refs.churn,
+            champions.churn_version,
+            self.refs.value,
+            champions.value_version,
+        )
+        return True
+
     def refresh(self) -> RefreshResult:
         """Re-read the alias; load and swap in the new pair when it moved and is a pair."""
         with self._lock:

@@ -46,12 +46,12 @@ def serve_command(
 ) -> list[str]:
     """``python -m bentoml serve serving.service:ChurnService`` bound to host:port (``target``:
     a built Bento's tag instead, served from the Bento's own copy of the code); idle keep-alive
-    connections closed after ``keep_alive_s``."""
-    command = [sys.executable, "-m", "bentoml", "serve", target, "--host", host]
-    command += ["--port", str(port), "--timeout-keep-alive", str(keep_alive_s)]
+    connections closed after ``keep_alive_s``. This tree's service starts through
+    :mod:`serving.start`, which fetches the champions beside BentoML's own start."""
+    args = [target, "--host", host, "--port", str(port), "--timeout-keep-alive", str(keep_alive_s)]
     if target == SERVICE:
-        command += ["--working-dir", str(PROJECT_ROOT)]
-    return command
+        return [sys.executable, "-m", "serving.start", *args, "--working-dir", str(PROJECT_ROOT)]
+    return [sys.executable, "-m", "bentoml", "serve", *args]
 
 
 def serve_env(

@@ -42,6 +42,8 @@ from monitoring.config import latest_path
 from scoring.champions import Champions, ModelHolder, ReloadWatcher, reload_key
 from scoring.config import api_key_from_env, config_path_from_env, serving_config_from_env
 from scoring.frame import records_frame, score_frame, score_records
+from scoring.prefetch import PREFETCH_ENV
+from scoring.prefetch import take as take_prefetched
 from scoring.reasons import explain_frame
 from scoring.store.predictions import (
     PredictionStore,
@@ -132,7 +134,11 @@ class ChurnService:
         self.kpi = service_kpi_config(config_path_from_env())
         self.api_key = api_key_from_env(self.config, os.environ)
         self.models = ModelHolder(self.config.models, self.config.resolved_tracking_uri())
-        self.models.refresh()
+        fetched = take_prefetched(
+            self.config.models, self.models.tracking_uri, os.environ.get(PREFETCH_ENV)
+        )
+        if fetched is None or not self.models.adopt(fetched):
+            self.models.refresh()
         self.store = PredictionStore(self.config.resolved_store_url())
         self.uplift_model = UpliftChampion(self.config.resolved_tracking_uri())
         self._reload_key = reload_key(self.config.models)

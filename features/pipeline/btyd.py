@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 
 from core.errors import ChurnError
 
@@ -75,6 +74,8 @@ def rf_summary(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame
 
 def bgnbd_loglik(params: BgNbd, x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Log-likelihood of each customer's (frequency x, recency tx, age T) under BG/NBD."""
+    from scipy import special
+
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     ln_a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     ln_a2 = (
@@ -92,6 +93,8 @@ def bgnbd_loglik(params: BgNbd, x: np.ndarray, tx: np.ndarray, t: np.ndarray) ->
 
 def _fit(negll, start: np.ndarray) -> np.ndarray:
     """Minimise over log-parameters (keeps them positive); Nelder-Mead polished by L-BFGS-B."""
+    from scipy import optimize
+
     first = optimize.minimize(
         negll, np.log(start), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7}
     )
@@ -122,6 +125,8 @@ def fit_bgnbd_quick(x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> BgNbd:
     """:func:`fit_bgnbd` for features at many cutoffs: customers with the same (x, tx, T) are
     one weighted row, and L-BFGS-B alone finds the optimum (the Nelder-Mead pass is run only
     when it fails), about 20x faster on a few thousand customers."""
+    from scipy import optimize
+
     x, tx, t = (np.asarray(v, dtype=np.float64) for v in (x, tx, t))
     if len(x) < 50 or (x > 0).sum() < 10:
         return fit_bgnbd(x, tx, t)  # raises the same BtydError
@@ -168,6 +173,8 @@ def expected_purchases(
     params: BgNbd, horizon: float, x: np.ndarray, tx: np.ndarray, t: np.ndarray
 ) -> np.ndarray:
     """Expected purchases in the next ``horizon`` weeks given each customer's history."""
+    from scipy import special
+
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = horizon / (alpha + t + horizon)
     hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
@@ -178,6 +185,8 @@ def expected_purchases(
 
 def gamma_gamma_loglik(params: GammaGamma, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Log-likelihood of each repeat buyer's mean spend ``m`` over ``x`` purchases."""
+    from scipy import special
+
     p, q, v = params.p, params.q, params.v
     px = p * x
     return (

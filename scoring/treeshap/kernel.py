@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numba as nb
 import numpy as np
 import pandas as pd
 
 from core.bundle import BIAS_COLUMN, ModelBundle
 from scoring.treeshap.trees import NODE_FIELDS, UnsupportedModel, flatten
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 TABLE_DEPTHS = (10, 8, 6, 4, 0)
 """Leaves with up to this many distinct path features get a table: the largest cap whose tables

@@ -60,3 +60,23 @@ def test_promote_and_rollback_move_both_models_of_a_run(world, tmp_path):
     # batch scoring, reports and KPIs load the champions as the service does: a pair or nothing
     with pytest.raises(BundleError, match="mismatched pair"):
         load_champions(ModelRefs(), uri)
+
+
+def test_champions_fetched_beside_the_start_are_the_registrys_pair(world, tmp_path):
+    from scoring.prefetch import PAIR_FILE, fetch, take
+
+    refs, uri = world.cfg.models, world.tracking_uri
+    fetch(refs, uri, tmp_path)
+    fetched = take(refs, uri, tmp_path, wait_s=0)
+    loaded = load_champions(refs, uri)
+    assert fetched is not None and fetched.versions == loaded.versions
+    assert fetched.churn.booster.model_to_string() == loaded.churn.booster.model_to_string()
+    # fetched for other models or another registry, failed, or not there: the worker reads the
+    # registry itself
+    assert take(ModelRefs(alias="challenger"), uri, tmp_path, wait_s=0) is None
+    assert take(refs, f"{uri}-other", tmp_path, wait_s=0) is None
+    assert take(refs, uri, tmp_path / "nothing", wait_s=0.1) is None
+    assert take(refs, uri, None) is None
+    fetch(ModelRefs(churn="no-such-model"), uri, tmp_path)
+    assert "RegistryUnavailable" in (tmp_path / PAIR_FILE).read_text(encoding="utf-8")
+    assert take(ModelRefs(churn="no-such-model"), uri, tmp_path, wait_s=0) is None
