@@ -238,7 +238,7 @@ class ModelHolder:
             self._current = champions
             self._problem = None
         log.info(
-            "serving %s v%s and %s v%s (fetched at start)",
+            "serving %s v%s and %s v%s (fetched beside the start)",
             self.refs.churn,
             champions.churn_version,
             self.refs.value,
