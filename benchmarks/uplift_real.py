@@ -81,7 +81,7 @@ def one_outcome(path: str, outcome: str, seed: int, draws: int) -> pd.DataFrame:
     tr = ~held
     cfg = UpliftConfig()
     t0 = time.perf_counter()
-    cv = cross_validated_qini(x[tr], y[tr], t[tr], "binary", c.categories, cfg, seed)
+    cv = cross_validated_qini(x[tr], y[tr], t[tr], "binary", c.categories, cfg, seed).mean
     chosen = max(cv, key=lambda k: cv[k])
     scores = {}
     for k in LEARNER_NAMES:

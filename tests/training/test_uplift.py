@@ -14,6 +14,7 @@ from features.config import FeatureConfig
 from features.pipeline.build import build_features
 from features.synthetic.generator import generate
 from training.job import train
+from training.uplift.campaign_job import CrossValidation
 from training.uplift.config import UpliftConfig, UpliftError
 from training.uplift.data import contact_rows, split_rows
 from training.uplift.metrics import auuc, qini_coefficient, qini_curve, uplift_at
@@ -46,6 +47,13 @@ def test_perfect_ranking_scores_one_and_reversed_below_random():
     assert uplift_at(y, t, perfect, 0.6) > uplift_at(y, t, -perfect, 0.6)
     with pytest.raises(ValueError, match="both"):
         qini_coefficient(y, np.ones(400), perfect)
+
+
+def test_cross_validation_keeps_each_folds_qini_and_its_standard_error():
+    cv = CrossValidation({"x": (0.01, 0.05, 0.03), "linear": (0.02, 0.02, 0.02)})
+    assert cv.mean == pytest.approx({"x": 0.03, "linear": 0.02})
+    # the folds' sample std (ddof 1) over sqrt(folds): 0.02 / sqrt(3); identical folds: none
+    assert cv.standard_error == pytest.approx({"x": 0.02 / np.sqrt(3), "linear": 0.0})
 
 
 @pytest.fixture(scope="module")

@@ -85,6 +85,23 @@ def fit_model(
     return UpliftModel(learner, boosters, names, categories, float(t.mean()), {}, -1.0, linear)
 
 
+@dataclass(frozen=True)
+class CrossValidation:
+    """Each candidate's Qini coefficient on each of the :data:`FOLDS` folds."""
+
+    folds: dict[str, tuple[float, ...]]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        """Each candidate's mean over the folds."""
+        return {k: float(np.mean(v)) for k, v in self.folds.items()}
+
+    @property
+    def standard_error(self) -> dict[str, float]:
+        """Each candidate's standard error of that mean: the folds' std (ddof 1) / sqrt(folds)."""
+        return {k: float(np.std(v, ddof=1) / np.sqrt(len(v))) for k, v in self.folds.items()}
+
+
 def cross_validated_qini(
     x: pd.DataFrame,
     y: np.ndarray,
@@ -93,23 +110,23 @@ def cross_validated_qini(
     categories: dict[str, tuple[str, ...]],
     cfg: UpliftConfig,
     seed: int,
-) -> dict[str, float]:
-    """Mean Qini coefficient of each candidate over :data:`FOLDS` stratified folds."""
+) -> CrossValidation:
+    """The Qini coefficient of each candidate on each of :data:`FOLDS` stratified folds."""
     rng = np.random.default_rng(seed)
     fold = np.empty(len(y), dtype=int)
     groups = strata(t, y)
     for g in np.unique(groups):
         idx = rng.permutation(np.flatnonzero(groups == g))
         fold[idx] = np.arange(len(idx)) % FOLDS
-    out: dict[str, float] = {}
+    out: dict[str, tuple[float, ...]] = {}
     for learner in CANDIDATES:
         scores = []
         for k in range(FOLDS):
             tr, te = fold != k, fold == k
             m = fit_model(x[tr], y[tr], t[tr], learner, objective, categories, cfg, seed)
-            scores.append(qini_coefficient(y[te], t[te], m.predict(x[te])))
-        out[learner] = float(np.mean(scores))
-    return out
+            scores.append(float(qini_coefficient(y[te], t[te], m.predict(x[te]))))
+        out[learner] = tuple(scores)
+    return CrossValidation(out)
 
 
 def evaluate(
@@ -143,7 +160,7 @@ def train_campaign(
     tr = ~held
     if min(t[held].sum(), (1 - t[held]).sum()) == 0:
         raise UpliftError("the holdout has no treated or no control rows")
-    cv = cross_validated_qini(x[tr], y[tr], t[tr], objective, campaign.categories, cfg, seed)
+    cv = cross_validated_qini(x[tr], y[tr], t[tr], objective, campaign.categories, cfg, seed).mean
     chosen: Learner = max(CANDIDATES, key=lambda k: cv[k])
     models = {
         k: fit_model(x[tr], y[tr], t[tr], k, objective, campaign.categories, cfg, seed)

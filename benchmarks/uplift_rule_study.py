@@ -1,0 +1,151 @@
+"""Which rule should ``churn train-uplift`` choose its learner by? A nested study on Hillstrom
+that never touches ``benchmarks/uplift_real.py``'s 30% holdout.
+
+For each outcome (``visit``, ``conversion``): the file read exactly as ``uplift_real.py`` reads
+it, the same stratified 70/30 split (same seed, same functions), and then the **70% training share
+only**: ``--repeats`` inner stratified 70/30 splits of it (seeds ``--inner-seed`` + r, distinct
+from the benchmark's 7 and 8). On each: the product's 3-fold cross-validation on the inner train
+(per-fold Qini of every candidate), every candidate fitted on the whole inner train and scored by
+its Qini on the inner holdout, and the learner each rule picks:
+
+- ``best mean``: today's rule, the highest mean cross-validated Qini;
+- ``one SE``: the simplest candidate (linear < to < t < x) whose mean is within one standard
+  error of the best mean, the SE being the best candidate's (std of its fold Qinis, ddof 1, over
+  sqrt(folds)), as in Breiman et al. and Hastie et al.;
+- ``one SE (own)``: the same with each candidate's own standard error (a sensitivity check).
+
+A rule's score on a split is the inner-holdout Qini of the learner it picks; the table gives the
+mean over splits of each rule and each fixed learner, and the paired difference one SE minus best
+mean (mean and its standard error over splits).
+
+    PYTHONPATH=. nice /work/main/.venv/bin/python benchmarks/uplift_rule_study.py \\
+        --data /work/shared/data/hillstrom/hillstrom.csv
+"""
+
+# ruff: noqa: E402 - the sys.path fix below must run before the project imports
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import numpy as np
+import pandas as pd
+
+from core.bundle import encode_features
+from core.uplift import TREATED
+from training.uplift.campaign import OUTCOME, read_campaign_file
+from training.uplift.campaign_job import (
+    CANDIDATES,
+    HOLDOUT_SHARE,
+    CrossValidation,
+    cross_validated_qini,
+    fit_model,
+    strata,
+    stratified_split,
+)
+from training.uplift.config import UpliftConfig
+from training.uplift.metrics import qini_coefficient
+
+OUTCOMES = {"visit": ("conversion", "spend"), "conversion": ("visit", "spend")}
+SIMPLEST_FIRST = ("linear", "to", "t", "x")
+
+
+def best_mean(cv: CrossValidation) -> str:
+    """Today's rule: the highest mean cross-validated Qini."""
+    mean = cv.mean
+    return max(CANDIDATES, key=lambda k: mean[k])
+
+
+def one_se(cv: CrossValidation, own: bool = False) -> str:
+    """The simplest candidate whose mean is within one standard error of the best mean (the best
+    candidate's SE, or with ``own`` each candidate's own)."""
+    mean, se = cv.mean, cv.standard_error
+    best = best_mean(cv)
+    return next(k for k in SIMPLEST_FIRST if mean[k] >= mean[best] - se[best if not own else k])
+
+
+RULES = {"best mean": best_mean, "one SE": one_se, "one SE (own)": lambda cv: one_se(cv, True)}
+
+
+def one_outcome(path: str, outcome: str, seed: int, repeats: int, inner_seed: int) -> pd.DataFrame:
+    """One row per inner split: each rule's pick and inner-holdout Qini, each learner's Qini."""
+    c = read_campaign_file(
+        path, treatment="segment", control="No E-Mail", outcome=outcome, drop=OUTCOMES[outcome]
+    )
+    frame = c.frame
+    y, t = frame[OUTCOME].to_numpy(np.float64), frame[TREATED].to_numpy(np.int64)
+    x = encode_features(frame, c.features, c.categories)
+    tr = ~stratified_split(strata(t, y), HOLDOUT_SHARE, seed)  # the benchmark's 70%, never its 30%
+    x, y, t = x[tr].reset_index(drop=True), y[tr], t[tr]
+    cfg = UpliftConfig()
+    rows = []
+    for r in range(repeats):
+        s = inner_seed + r
+        t0 = time.perf_counter()
+        held = stratified_split(strata(t, y), HOLDOUT_SHARE, s)
+        it = ~held
+        cv = cross_validated_qini(x[it], y[it], t[it], "binary", c.categories, cfg, s)
+        qini = {}
+        for k in CANDIDATES:
+            m = fit_model(x[it], y[it], t[it], k, "binary", c.categories, cfg, s)
+            qini[k] = float(qini_coefficient(y[held], t[held], m.predict(x[held])))
+        row: dict[str, object] = {"outcome": outcome, "split": s}
+        for name, rule in RULES.items():
+            pick = rule(cv)
+            row |= {f"{name}: pick": pick, f"{name}: qini": qini[pick]}
+        row |= {f"cv {k}": f"{cv.mean[k]:.4f}±{cv.standard_error[k]:.4f}" for k in CANDIDATES}
+        row |= {f"holdout {k}": qini[k] for k in CANDIDATES}
+        rows.append(row)
+        print(f"{outcome} split {s}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+        with pd.option_context("display.width", 250, "display.max_columns", 30):
+            print(pd.DataFrame([row]).round(4).to_string(index=False), flush=True)
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per outcome: the mean over splits of each rule's and each learner's inner-holdout Qini,
+    the picks, and one SE minus best mean (mean, SE over splits, splits better/worse)."""
+    out = []
+    for outcome, g in table.groupby("outcome", sort=False):
+        diff = g["one SE: qini"] - g["best mean: qini"]
+        row: dict[str, object] = {"outcome": outcome, "splits": len(g)}
+        for name in RULES:
+            row[f"{name}"] = g[f"{name}: qini"].mean()
+            row[f"{name} picks"] = " ".join(g[f"{name}: pick"])
+        row |= {f"always {k}": g[f"holdout {k}"].mean() for k in CANDIDATES}
+        row |= {
+            "one SE - best mean": diff.mean(),
+            "its SE": diff.std(ddof=1) / np.sqrt(len(diff)),
+            "better/same/worse": f"{(diff > 0).sum()}/{(diff == 0).sum()}/{(diff < 0).sum()}",
+        }
+        out.append(row)
+    return pd.DataFrame(out).set_index("outcome").T
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="/work/shared/data/hillstrom/hillstrom.csv")
+    ap.add_argument("--outcomes", nargs="+", default=list(OUTCOMES))
+    ap.add_argument("--seed", type=int, default=7, help="the benchmark's split seed")
+    ap.add_argument("--repeats", type=int, default=6)
+    ap.add_argument("--inner-seed", type=int, default=101)
+    ap.add_argument("--save", help="also write the per-split table to this CSV")
+    args = ap.parse_args()
+    tables = [
+        one_outcome(args.data, o, args.seed, args.repeats, args.inner_seed) for o in args.outcomes
+    ]
+    table = pd.concat(tables, ignore_index=True)
+    if args.save:
+        table.to_csv(args.save, index=False)
+    with pd.option_context("display.width", 250, "display.max_colwidth", 40):
+        print(summary(table).to_string())
+
+
+if __name__ == "__main__":
+    main()
