@@ -3,6 +3,7 @@ customers at risk (active or lapsing) and lapsed customers to win back."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -203,52 +204,63 @@ def score(
     if store:
         cfg = cfg.model_copy(update={"store_url": store})
     wanted = None if asof is None else parse_asof(asof)  # a bad date fails before any loading
-    ds = load_folder(
-        data, console, max_bad_row_share=max_bad_row_share, config=config, lang=language
-    )
-    when = ds.as_of if wanted is None else wanted
-    if when > ds.as_of and ds.as_of_source in ("last event", "today"):
-        # the data has no events after its last event's day: --asof dates it, as dataset.yaml would
-        ds = replace(ds, as_of=when, as_of_source="argument")
-        console.print(f"{ds.as_of_text()} (after the last event in the data)", highlight=False)
-    with engine_chosen(engine, spark_master, settings):
-        if out_parquet is not None:
-            from features.engines.spark import spark_session
-            from scoring.batch.spark import run_spark_batch
+    stack = contextlib.ExitStack()
+    fetched = None
+    if out_parquet is None or also_store:  # MLflow's import on the other core, meanwhile
+        from scoring.prefetch import fetching
 
-            with console.status("batch scoring on Spark"):
-                scored = run_spark_batch(ds, when, cfg, spark_session(), out_parquet)
-            console.print(
-                f"{scored.n_customers:,} customers scored on Spark as of {when:%Y-%m-%d}: "
-                f"{scored.out / f'asof={when:%Y-%m-%d}'}",
-                highlight=False,
-            )
-            if not also_store:
-                return
-        economics = load_kpi_config(config).campaign
-        with console.status("batch scoring") as status:
-            effects = None
-            if cfg.lists.benefit_effect == "uplift":
-                status.update("estimating the effect of a contact (uplift champion)")
-                effects, _ = champion_effects(ds, when, config, store, required=False)
-            status.update("loading the champion models")
-            from scoring.batch.job import Phases, run_batch  # the models' libraries, after the data
+        fetched = stack.enter_context(fetching(cfg.models, cfg.resolved_tracking_uri()))
+    with stack:
+        ds = load_folder(
+            data, console, max_bad_row_share=max_bad_row_share, config=config, lang=language
+        )
+        when = ds.as_of if wanted is None else wanted
+        if when > ds.as_of and ds.as_of_source in ("last event", "today"):
+            # the data has no events after its last event's day: --asof dates it, as dataset.yaml would
+            ds = replace(ds, as_of=when, as_of_source="argument")
+            console.print(f"{ds.as_of_text()} (after the last event in the data)", highlight=False)
+        with engine_chosen(engine, spark_master, settings):
+            if out_parquet is not None:
+                from features.engines.spark import spark_session
+                from scoring.batch.spark import run_spark_batch
 
-            phases = Phases()
-            result = run_batch(
-                ds,
-                when,
-                cfg,
-                str(Path(data).resolve()),
-                out,
-                win_back_out,
-                say=status.update,
-                economics=economics,
-                uplift=effects,
-                phases=phases,
-                skip_contacted_days=skip_contacted_days,
-                lang=language,
-            )
+                with console.status("batch scoring on Spark"):
+                    scored = run_spark_batch(ds, when, cfg, spark_session(), out_parquet)
+                console.print(
+                    f"{scored.n_customers:,} customers scored on Spark as of {when:%Y-%m-%d}: "
+                    f"{scored.out / f'asof={when:%Y-%m-%d}'}",
+                    highlight=False,
+                )
+                if not also_store:
+                    return
+            economics = load_kpi_config(config).campaign
+            with console.status("batch scoring") as status:
+                effects = None
+                if cfg.lists.benefit_effect == "uplift":
+                    status.update("estimating the effect of a contact (uplift champion)")
+                    effects, _ = champion_effects(ds, when, config, store, required=False)
+                status.update("loading the champion models")
+                from scoring.batch.job import (  # the models' libraries, after the data
+                    Phases,
+                    run_batch,
+                )
+
+                phases = Phases()
+                result = run_batch(
+                    ds,
+                    when,
+                    cfg,
+                    str(Path(data).resolve()),
+                    out,
+                    win_back_out,
+                    say=status.update,
+                    economics=economics,
+                    uplift=effects,
+                    phases=phases,
+                    skip_contacted_days=skip_contacted_days,
+                    lang=language,
+                    fetched=fetched,
+                )
     log.info("batch scoring steps:\n%s", phases.table())
     at_risk, win_back = result.lists["at_risk"], result.lists["win_back"]
     emit(

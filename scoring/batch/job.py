@@ -267,8 +267,10 @@ def run_batch(
     uplift: pd.Series | None = None,
     skip_contacted_days: int = 0,
     lang: Lang = "en",
+    fetched: Callable[[], Champions | None] | None = None,
 ) -> BatchResult:
-    """Load the champions, score the data set at ``asof``, write the store and both lists, for
+    """Load the champions (``fetched``'s, when it gives them: see :func:`scoring.prefetch.fetching`),
+    score the data set at ``asof``, write the store and both lists, for
     people reading ``lang`` (reasons, why-listed line, band, lifecycle and action; the columns
     keep their English names; ``source`` names the data folder in the store, for scorecards
     that read it again);
@@ -280,7 +282,9 @@ def run_batch(
     step("loading the champion models")
     with phases.timed("champions"):
         try:
-            champions = load_champions(cfg.models, cfg.resolved_tracking_uri())
+            champions = (fetched and fetched()) or load_champions(
+                cfg.models, cfg.resolved_tracking_uri()
+            )
         except BundleError as exc:
             raise BatchError(str(exc)) from exc
     step(f"building features and scoring customers active at {asof:%Y-%m-%d}")
