@@ -103,8 +103,8 @@ def _missing(x: object) -> bool:
     return x is None or isinstance(x, Undefined) or bool(pd.isna(x))
 
 
-def _money(x: object) -> str:
-    return "" if _missing(x) else f"{float(x):,.0f}"  # type: ignore[arg-type]
+def _money(x: object, digits: int = 0) -> str:
+    return "" if _missing(x) else f"{float(x):,.{digits}f}"  # type: ignore[arg-type]
 
 
 def _pct(x: object) -> str:
@@ -135,6 +135,16 @@ def csv_response(frame: pd.DataFrame, name: str) -> Response:
     )
     secure(response)
     return response
+
+
+def last_contact_words(n: object, lang: Lang) -> str:
+    """When a row's customer was last contacted, in words: ``n`` whole days before the scoring
+    date (0: on it or after it), missing for never."""
+    if _missing(n):
+        return t("never_contacted", lang)
+    d = int(float(n))  # type: ignore[arg-type]
+    key = "contacted_since" if d == 0 else "contacted_one_day" if d == 1 else "contacted_days"
+    return t(key, lang, n=d)
 
 
 class Site:
@@ -190,6 +200,7 @@ class Site:
             t=lambda key, **kw: t(key, lang, **kw),
             day=lambda value: show_date(_plain_day(value), lang),
             days=lambda n: "" if _missing(n) else show_days(float(n), lang),
+            contacted_text=lambda n: last_contact_words(n, lang),
             **values,
         )
         response = HTMLResponse(body, status_code=status)
@@ -244,9 +255,9 @@ class Context:
         """The book's currency (``serving.currency``; None: amounts without a sign)."""
         return self.svc.config.currency
 
-    def money(self, x: object) -> str:
+    def money(self, x: object, digits: int = 0) -> str:
         """An amount as the pages show it, in the book's currency."""
-        return format_money(x, self.currency) if not _missing(x) else ""
+        return format_money(x, self.currency, digits) if not _missing(x) else ""
 
     def has_managers(self) -> bool:
         """Whether the latest scoring's customers have account managers (True when nothing is

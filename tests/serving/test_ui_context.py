@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from starlette.requests import Request
 
 from scoring.store.users import Principal, UserStore
-from serving.ui.context import Context, PageError, Site, request_lang, same_origin
+from serving.ui.context import (
+    Context,
+    PageError,
+    Site,
+    last_contact_words,
+    request_lang,
+    same_origin,
+)
 from serving.ui.signin import safe_next
 
 
@@ -63,3 +70,17 @@ def test_a_page_refuses_an_unknown_or_overlong_query_parameter():
     with pytest.raises(PageError) as long:
         context("period=" + "9" * 201).params({"period"})
     assert long.value.status == 400 and "longer than 200" in long.value.message
+
+
+@pytest.mark.parametrize(
+    ("days", "en", "zh"),
+    [
+        (None, "no contact on file", "暂无联系记录"),
+        (float("nan"), "no contact on file", "暂无联系记录"),
+        (0.0, "contacted on or after the scoring date", "评分日当天或之后已联系"),
+        (1.0, "contacted 1 day ago", "1 天前联系过"),
+        (55.0, "contacted 55 days ago", "55 天前联系过"),
+    ],
+)
+def test_last_contact_reads_as_a_lead_would_say_it(days, en, zh):
+    assert (last_contact_words(days, "en"), last_contact_words(days, "zh")) == (en, zh)
