@@ -93,6 +93,27 @@ class Calibrator:
         return cls(tuple(float(v) for v in d.get("x", ())), tuple(float(v) for v in d.get("y", ())))
 
 
+TIE_BREAK = 1e-6
+"""How far (a share of the calibrated range) :func:`keep_ranking` may move a probability."""
+
+
+def keep_ranking(calibrator: Calibrator, raw: np.ndarray) -> np.ndarray:
+    """Calibrated probabilities that keep the raw model's order where the calibration is flat.
+
+    An isotonic map ends in plateaus and its outputs are bounded (``min_probability``), so every
+    customer below the lowest block, often most of a loyal book, gets one probability and the
+    list and ROC-AUC lose the model's ranking among them (0.0016 of ROC-AUC on a real holdout).
+    A share :data:`TIE_BREAK` of the calibrated range follows the raw score: probabilities move
+    by less than a millionth and stay within the calibrator's own bounds.
+    """
+    p = calibrator.apply(raw)
+    if calibrator.is_identity:
+        return p
+    low, high = min(calibrator.y), max(calibrator.y)
+    order = 0.5 + np.arctan(np.asarray(raw, dtype=np.float64)) / np.pi  # increasing, in (0, 1)
+    return low + (p - low) * (1.0 - TIE_BREAK) + TIE_BREAK * (high - low) * order
+
+
 @dataclass(frozen=True, eq=False)
 class ModelBundle:
     """A trained churn or value model with everything needed to score a feature frame.
@@ -206,7 +227,7 @@ class ModelBundle:
         """Raw booster output as the bundle's prediction: calibrated and clipped to [0, 1] for
         churn, calibrated (when the bundle has a calibrator) and clipped at 0 for value."""
         if self.kind == "churn":
-            return np.clip(self.calibrator.apply(raw), 0.0, 1.0)
+            return np.clip(keep_ranking(self.calibrator, raw), 0.0, 1.0)
         return np.clip(self.calibrator.apply(raw), 0.0, None)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.bundle import BIAS_COLUMN, SOURCE_KEY, BundleError, Calibrator, ModelBundle, jsonable
+from core.bundle import (
+    BIAS_COLUMN,
+    SOURCE_KEY,
+    BundleError,
+    Calibrator,
+    ModelBundle,
+    jsonable,
+    keep_ranking,
+)
 from core.registry import BundlePyfunc, pyfunc_input_types, pyfunc_predict, pyfunc_signature
 
 LEVELS = ("enterprise", "smb", "consumer")
@@ -252,3 +260,15 @@ def test_pyfunc_signature_names_every_input_and_types_none_of_them():
 def test_jsonable_handles_numpy_nan_and_timestamps():
     out = jsonable({"a": np.int64(3), "b": float("nan"), "c": pd.Timestamp("2024-01-01"), 1: (1,)})
     assert out == {"a": 3, "b": None, "c": "2024-01-01T00:00:00", "1": [1]}
+
+
+def test_churn_probabilities_keep_the_raw_order_where_the_calibration_is_flat():
+    # an isotonic map with a floor plateau and bounds, as training fits one
+    calibrator = Calibrator((0.05, 0.2, 0.6), (0.001, 0.3, 0.999))
+    raw = np.array([0.0, 0.001, 0.01, 0.04, 0.05, 0.1, 0.6, 0.7, 0.99])
+    flat = calibrator.apply(raw)
+    kept = keep_ranking(calibrator, raw)
+    assert len(np.unique(flat)) < len(raw)  # the plateaus tie customers ...
+    assert np.all(np.diff(kept) > 0)  # ... the raw order survives them
+    assert np.abs(kept - flat).max() < 1e-6
+    assert kept.min() >= 0.001 and kept.max() <= 0.999
