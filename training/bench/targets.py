@@ -190,11 +190,11 @@ def _cdnow(result: dict[str, Any]) -> tuple[list, list]:
         f"Top-decile lift cannot exceed 1 / {result['churn_rate']:.3f} = "
         f"{1 / result['churn_rate']:.2f} when {result['churn_rate']:.0%} of customers churn, so "
         "it separates nothing here; ROC-AUC is the churn measure that matters on CDNOW.",
-        f"Value: MAE carry-forward {c['mae']:.2f}, LightGBM {m['mae']:.2f}, BG/NBD + Gamma-Gamma "
-        f"{b['mae']:.2f}; Spearman {c['spearman']:.3f}, {m['spearman']:.3f}, "
-        f"{b['spearman']:.3f}. With {1 - result['churn_rate']:.0%} of customers buying at all, "
-        "MAE rewards predicting near zero and Spearman is mostly the ordering of tied zeros. "
-        f"Of the value-weighted measures the KPIs rely on, the model is best in {wins}.",
+        f"Value, measured on the {1 - result['churn_rate']:.0%} of customers who bought again "
+        "(what the value if retained predicts): MAE carry-forward "
+        f"{c['mae']:.2f}, LightGBM {m['mae']:.2f}, BG/NBD + Gamma-Gamma {b['mae']:.2f}; Spearman "
+        f"{c['spearman']:.3f}, {m['spearman']:.3f}, {b['spearman']:.3f}. Of the value-weighted "
+        f"measures the KPIs rely on, the model is best in {wins}.",
     ]
     return targets, analysis
 
