@@ -68,8 +68,8 @@ def configure_logging(level: str | None = None) -> Path:
     _stderr_handler._churn = True  # type: ignore[attr-defined]
     root.addHandler(_stderr_handler)
     logging.captureWarnings(True)
-    # pandera imports pyspark.pandas whenever pyspark is installed, and pyspark then warns about
-    # pandas 3 on every command; the Spark engine's equality tests check what matters instead
+    # pyspark warns about pandas 3 whenever pyspark.pandas is imported; the Spark engine's
+    # equality tests check what matters instead
     warnings.filterwarnings(
         "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
     )

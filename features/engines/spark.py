@@ -61,6 +61,8 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if (master or "local").startswith("local"):  # a host name that may not resolve is not needed
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName("churn").master(master or "local[*]")
     for key, value in {**LOCAL_DEFAULTS, **dict(conf or {})}.items():
         builder = builder.config(key, value)
