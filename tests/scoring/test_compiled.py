@@ -31,6 +31,14 @@ def test_compiled_trees_predict_what_lightgbm_predicts(champions: Champions, mat
         assert again is not None and (again.path / LIBRARY).stat().st_mtime_ns == built
 
 
+def test_blocks_of_rows_join_in_order(champions: Champions, matrix, monkeypatch):
+    monkeypatch.setattr(compiled, "CHUNK_ROWS", 7)  # blocks of 7 rows and a shorter last one
+    model = compiled_booster(champions.churn.booster, "churn-t", "1", matrix)
+    assert model is not None and len(matrix) % 7
+    want = champions.churn.booster.predict(matrix)
+    np.testing.assert_allclose(model.predict(matrix), want, rtol=TOLERANCE, atol=1e-12)
+
+
 def test_without_a_compiler_lightgbm_scores_and_the_log_says_so(
     champions: Champions, matrix, monkeypatch, caplog
 ):
