@@ -184,6 +184,16 @@ def risk_sentences(
     return unique_left(out, k)
 
 
+def unique_slots(ids: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``ids`` (rows x slots of sentence ids, -1 empty), the slots to show: each id
+    at its first slot only, in slot order; the first ``k``, -1 after the row's last."""
+    ids = ids.copy()
+    for c in range(1, ids.shape[1]):
+        ids[(ids[:, :c] == ids[:, c : c + 1]).any(axis=1), c] = -1
+    moved = np.argsort(ids < 0, axis=1, kind="stable")[:, :k]
+    return np.where(np.take_along_axis(ids, moved, axis=1) >= 0, moved, -1)
+
+
 def risk_reason_json(
     frame: pd.DataFrame,
     bundle: ModelBundle,
@@ -193,7 +203,10 @@ def risk_reason_json(
     """Per row, its risk-raising reasons as the store keeps them (its ``reasons`` column): a JSON
     list of ``{"feature", "value", "contribution"}`` objects, largest first, ``[]`` when nothing
     raises the risk. Sentences are made when the list is read, in the reader's language
-    (:func:`reason_sentences`). Built per column, not per row."""
+    (:func:`reason_sentences`); here they only merge features that read alike.
+
+    Vectorised: the cells of each feature are gathered with one sort, a sentence and a JSON head
+    are made once per feature and distinct value, and only the cells shown are formatted."""
     if not len(frame):
         return np.empty(0, dtype=object)
     names = bundle.feature_names
@@ -201,30 +214,38 @@ def risk_reason_json(
         contributions = bundle.contributions(frame).to_numpy(dtype=np.float64)
     values = np.asarray(contributions, dtype=np.float64)[:, : len(names)]
     order, keep = raising_order(values, k * SPARE)
-    sentences = np.full(order.shape, "", dtype=object)
-    objects = np.full(order.shape, "", dtype=object)
-    for j in np.unique(order[keep]):
-        rows, slots = np.nonzero((order == j) & keep)
-        picked = frame[names[j]].to_numpy()[rows]
-        codes, uniques = pd.factorize(picked, use_na_sentinel=True)
+    cells = np.flatnonzero(keep)
+    features = order.ravel()[cells]
+    by_feature = np.argsort(features, kind="stable")
+    cells, features = cells[by_feature], features[by_feature]
+    starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
+    used = frame[[names[j] for j in features[starts]]]
+    used.attrs = {}  # a column read copies the frame's attrs; nothing here needs them
+    ids = np.full(order.size, -1, dtype=np.int64)
+    heads = np.empty(order.size, dtype=object)
+    sentence_ids: dict[str, int] = {}
+    for start, stop in zip(starts, [*starts[1:], len(cells)], strict=True):
+        name, at = names[features[start]], cells[start:stop]
+        codes, uniques = pd.factorize(used[name].to_numpy()[at // order.shape[1]])
         plain = uniques.tolist() if uniques.dtype.kind == "f" else [_plain(u) for u in uniques]
         plain.append(None)  # code -1 (missing) reads the last entry
-        texts = np.array([_sentence(names[j], u, "en") for u in plain], dtype=object)
-        heads = np.array(
-            [f'{{"feature": {_json_text(names[j])}, "value": {json.dumps(u, ensure_ascii=False)}, '
+        texts = [_sentence(name, u, "en") for u in plain]
+        ids[at] = np.array([sentence_ids.setdefault(t, len(sentence_ids)) for t in texts])[codes]
+        heads[at] = np.array(
+            [f'{{"feature": {_json_text(name)}, "value": {json.dumps(u, ensure_ascii=False)}, '
              '"contribution": ' for u in plain],
             dtype=object,
-        )  # fmt: skip
-        amounts = np.char.mod("%.4f", values[rows, order[rows, slots]]).astype(object)
-        sentences[rows, slots] = texts[codes]
-        objects[rows, slots] = heads[codes] + amounts + "}"
-    grid = unique_left(sentences, k, carried=objects)
-    if grid.shape[1] == 0:
-        return np.full(len(frame), "[]", dtype=object)
-    joined = grid[:, 0]
-    for c in range(1, grid.shape[1]):
-        cell = grid[:, c]
-        joined = np.where(cell != "", joined + ", " + cell, joined)
+        )[codes]  # fmt: skip
+    slots = unique_slots(ids.reshape(order.shape), k)
+    shown = slots >= 0
+    flat = (np.arange(len(order))[:, None] * order.shape[1] + slots)[shown]
+    amounts = np.take_along_axis(values, order, axis=1).ravel()[flat]
+    objects = np.full(slots.shape, "", dtype=object)
+    objects[shown] = heads[flat] + np.char.mod("%.4f", amounts).astype(object) + "}"
+    joined = np.full(len(order), "", dtype=object)
+    for c in range(slots.shape[1]):
+        filled = shown[:, c]
+        joined[filled] = joined[filled] + (", " if c else "") + objects[filled, c]
     return ("[" + joined + "]").astype(object)
 
 
