@@ -100,9 +100,10 @@ def main() -> None:
     home = args.home.resolve() if args.home else scratch / "home"
     os.environ["CHURN_HOME"] = str(home)
 
+    from core.phases import Phases
     from features.loaders import load_dataset
     from features.pipeline.build import build_features
-    from scoring.batch.job import Phases, churn_contributions, score_customers
+    from scoring.batch.job import churn_contributions, score_customers
     from scoring.champions import load_champions
     from scoring.compiled import compiled_booster
     from scoring.config import ServingConfig

@@ -20,6 +20,7 @@ from rich.console import Console
 from core.csv_out import to_csv_text
 from core.lang import Lang
 from core.notes import Note, as_of_note, note
+from core.phases import Phases
 from core.registry import client_for, resolve_uri
 from features.config import FeatureConfig
 from features.contract import CONTRACT_VERSION, TABLES
@@ -155,6 +156,7 @@ def train(
         t1 = time.perf_counter()
         say(note("status_training", rows=len(frame)))
         trained = with_value_references(ds, fit_models(frame, plan, features, cfg), cfg)
+        t_uplift = time.perf_counter()
         uplift = uplift or UpliftConfig()
         lifted = None
         try:
@@ -168,6 +170,14 @@ def train(
         result = _log_and_register(trained, frame, features, cfg, uri, say, (lifted, uplift))
         timings = {"features": t1 - t0, "models": t2 - t1, "mlflow": time.perf_counter() - t2}
         result = replace(result, timings=timings)
+        steps = {
+            "features": t1 - t0,
+            **{f"{name} model" if name != "evaluation" else name: seconds
+               for name, seconds in trained.timings.items()},
+            "uplift model": t2 - t_uplift,
+            "mlflow": timings["mlflow"],
+        }  # fmt: skip
+        log.info("training steps:\n%s", Phases(steps).table())
     for d in result.decisions.values():
         console.print(d.line(lang))
     return result

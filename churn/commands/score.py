@@ -24,6 +24,7 @@ from churn.commands.features import (
 )
 from core.errors import ChurnError
 from core.lang import Lang, catalogue, value_name
+from core.phases import Phases
 
 log = logging.getLogger(__name__)
 WORDS = catalogue("cli")
@@ -210,10 +211,12 @@ def score(
         from scoring.prefetch import fetching
 
         fetched = stack.enter_context(fetching(cfg.models, cfg.resolved_tracking_uri()))
+    phases = Phases()
     with stack:
-        ds = load_folder(
-            data, console, max_bad_row_share=max_bad_row_share, config=config, lang=language
-        )
+        with phases.timed("load"):
+            ds = load_folder(
+                data, console, max_bad_row_share=max_bad_row_share, config=config, lang=language
+            )
         when = ds.as_of if wanted is None else wanted
         if when > ds.as_of and ds.as_of_source in ("last event", "today"):
             # the data has no events after its last event's day: --asof dates it, as dataset.yaml would
@@ -238,14 +241,11 @@ def score(
                 effects = None
                 if cfg.lists.benefit_effect == "uplift":
                     status.update("estimating the effect of a contact (uplift champion)")
-                    effects, _ = champion_effects(ds, when, config, store, required=False)
+                    with phases.timed("uplift"):
+                        effects, _ = champion_effects(ds, when, config, store, required=False)
                 status.update("loading the champion models")
-                from scoring.batch.job import (  # the models' libraries, after the data
-                    Phases,
-                    run_batch,
-                )
+                from scoring.batch.job import run_batch  # the models' libraries, after the data
 
-                phases = Phases()
                 result = run_batch(
                     ds,
                     when,

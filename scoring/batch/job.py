@@ -8,10 +8,8 @@ metadata), so batch and API rows are encoded exactly like the training rows.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from core.economics import SegmentedEconomics
 from core.lang import Lang
 from core.money import money_pattern
 from core.paths import home, replacing
+from core.phases import Phases
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
@@ -48,28 +47,6 @@ from scoring.reasons import risk_reason_json
 from scoring.store.predictions import KEY_COLUMNS, PredictionStore, ScoringRun
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Phases:
-    """Wall time of each step of a batch, in order; each is logged at INFO as it ends (``churn
-    score --verbose`` prints them), so a slow run says where its time went."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def timed(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-            log.info("batch scoring: %s took %.2f s", name, self.seconds[name])
-
-    def table(self) -> str:
-        """One line per step and the total, for logs and benchmarks."""
-        lines = [f"{name:<12}{sec:>8.2f} s" for name, sec in self.seconds.items()]
-        return "\n".join([*lines, f"{'total':<12}{sum(self.seconds.values()):>8.2f} s"])
 
 
 def compiled_models(

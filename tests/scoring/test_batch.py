@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from core.errors import ChurnError
+from core.phases import Phases
 from features.dataset import Dataset
 from features.pipeline.segments import RFM_SEGMENTS
 from scoring.batch.job import (
     BatchError,
-    Phases,
     parse_asof,
     save_batch,
     score_customers,
