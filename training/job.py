@@ -322,6 +322,4 @@ def _log_plots(trained: Trained, cfg: TrainingConfig) -> None:
     for path, fig in figures.items():
         mlflow.log_figure(fig, path)
     for kind, bundle in (("churn", trained.churn), ("value", trained.value)):
-        fig = plots.shap_summary(bundle, sample)
-        mlflow.log_figure(fig, f"plots/{kind}_shap_summary.png")
-        plots.close(fig)
+        mlflow.log_figure(plots.shap_summary(bundle, sample), f"plots/{kind}_shap_summary.png")

@@ -471,4 +471,3 @@ def _log_run(
     }
     for artifact, fig in figures.items():
         mlflow.log_figure(fig, artifact)
-        plots.close(fig)
