@@ -18,6 +18,7 @@ horizon, not for the year their next payment buys. Where the features lack the r
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,16 @@ def contact_benefit(
 
 
 WHY = ("renewal", "probability", "complaints", "silent", "lift", "lift_value")
+WHY_COLUMNS = (
+    "contract_end_date",
+    "predicted_value",
+    "churn_probability",
+    "open_complaints",
+    "days_since_last_purchase",
+    "benefit",
+    "benefit_value",
+)
+"""The store's columns a row's "why" reads (:func:`why_listed`)."""
 """The parts of a row's one-line "why" (``why_*`` in the catalogue's ``lists`` area)."""
 
 SILENT_DAYS = 60
@@ -108,7 +119,7 @@ def why_listed(
     its amount), else P(churn) with the open complaints and a long silence; then the benefit and
     the value over the horizon it was priced on. ``row`` holds the store's columns; ``money``
     formats amounts (a currency sign, for one)."""
-    words = {k: catalogue("lists").t(f"why_{k}", lang) for k in WHY}
+    words = _why_words(lang)
     parts: list[str] = []
     end = row.get("contract_end_date")
     value = _number(row.get("predicted_value"))
@@ -137,4 +148,10 @@ def why_listed(
                 amount=amount, value=money.format(priced), days=horizon_days
             )
         )
-    return catalogue("lists").t("why_separator", lang).join(parts)
+    return words["separator"].join(parts)
+
+
+@cache
+def _why_words(lang: Lang) -> dict[str, str]:
+    """The catalogue's ``why_*`` phrases in ``lang`` (read once: the list asks for every row)."""
+    return {k: catalogue("lists").t(f"why_{k}", lang) for k in (*WHY, "separator")}

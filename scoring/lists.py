@@ -18,7 +18,7 @@ import pandas as pd
 
 from core.lang import Lang
 from features.shown import category
-from scoring.benefit import why_listed
+from scoring.benefit import WHY_COLUMNS, why_listed
 from scoring.config import ActionRule
 from scoring.reasons import reason_sentences
 
@@ -114,16 +114,18 @@ def present(
     h = f"_{horizon_days}d"
     out = rows.rename(columns={k: f"{v}{h}" for k, v in SCORE_NAMES.items()})
     if "reasons" in out:
-        listed = [reason_sentences(r, lang, reasons) for r in out["reasons"]]
+        said: dict[tuple[str, object], str] = {}  # a feature's value reads alike on every row
+        listed = [reason_sentences(r, lang, reasons, said) for r in out["reasons"]]
         for i in range(reasons):
             out[f"reason_{i + 1}"] = [r[i] if i < len(r) else "" for r in listed]
     out["benefit"] = pd.to_numeric(
         rows["benefit"] if "benefit" in rows else pd.Series(np.nan, index=rows.index),
         errors="coerce",
     ).round(VALUE_DECIMALS)
+    read = [c for c in (*WHY_COLUMNS, "asof") if c in rows]
     out["why_listed"] = [
         why_listed(r, str(r.get("asof")), horizon_days, lang, money)
-        for r in rows.to_dict("records")
+        for r in rows[read].to_dict("records")
     ]
     for col in ("last_purchase_date", "contract_end_date"):
         dates = pd.to_datetime(out[col])

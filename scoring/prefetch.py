@@ -90,6 +90,8 @@ def take(
     says which: the caller then reads the registry itself."""
     if not folder:
         return None
+    import lightgbm  # noqa: F401 - the boosters' library loads while the fetch ends on the other core
+
     path = Path(folder) / PAIR_FILE
     deadline = time.monotonic() + wait_s
     while not path.is_file():

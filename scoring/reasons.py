@@ -249,17 +249,25 @@ def risk_reason_json(
     return ("[" + joined + "]").astype(object)
 
 
-def reason_sentences(stored: object, lang: Lang, k: int | None = None) -> list[str]:
+def reason_sentences(
+    stored: object,
+    lang: Lang,
+    k: int | None = None,
+    said: dict[tuple[str, object], str] | None = None,
+) -> list[str]:
     """A stored ``reasons`` cell (JSON text or a list) as sentences in ``lang``: each
     ``{"feature", "value"}`` object read through the feature registry, a sentence stored by an
-    older scoring as it is, no sentence twice; an empty list says that nothing raises the risk."""
+    older scoring as it is, no sentence twice; an empty list says that nothing raises the risk.
+    ``said`` keeps the sentences made in ``lang``, by feature and value, for the next cells."""
     items = json.loads(stored) if isinstance(stored, str) and stored else stored
     if not isinstance(items, list | tuple):
         return []
+    said = {} if said is None else said
     out: list[str] = []
     for item in items:
         if isinstance(item, dict) and "feature" in item:
-            text = _sentence(str(item["feature"]), item.get("value"), lang)
+            key = (str(item["feature"]), item.get("value"))
+            text = said.get(key) or said.setdefault(key, _sentence(*key, lang))
         else:
             text = str(item)
         if text not in out:
