@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import mlflow
 import pandas as pd
@@ -64,6 +64,9 @@ class TrainResult:
     decisions: dict[str, Decision]
     trained: Trained
     timings: dict[str, float]  # seconds per step: features, models, mlflow
+    steps: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase, as ``churn train -v`` prints them: features, churn model, value model,
+    value refs, evaluation, uplift model, mlflow."""
 
     @property
     def evaluation(self) -> Evaluation:
@@ -155,7 +158,9 @@ def train(
         frame = with_lifecycle(frame, ds, plan.test, features, cfg.live)
         t1 = time.perf_counter()
         say(note("status_training", rows=len(frame)))
-        trained = with_value_references(ds, fit_models(frame, plan, features, cfg), cfg)
+        fitted = fit_models(frame, plan, features, cfg)
+        t_refs = time.perf_counter()
+        trained = with_value_references(ds, fitted, cfg)
         t_uplift = time.perf_counter()
         uplift = uplift or UpliftConfig()
         lifted = None
@@ -169,14 +174,15 @@ def train(
         say(note("status_mlflow", uri=uri))
         result = _log_and_register(trained, frame, features, cfg, uri, say, (lifted, uplift))
         timings = {"features": t1 - t0, "models": t2 - t1, "mlflow": time.perf_counter() - t2}
-        result = replace(result, timings=timings)
         steps = {
             "features": t1 - t0,
             **{f"{name} model" if name != "evaluation" else name: seconds
                for name, seconds in trained.timings.items()},
+            "value refs": t_uplift - t_refs,
             "uplift model": t2 - t_uplift,
             "mlflow": timings["mlflow"],
         }  # fmt: skip
+        result = replace(result, timings=timings, steps=steps)
         log.info("training steps:\n%s", Phases(steps).table())
     for d in result.decisions.values():
         console.print(d.line(lang))

@@ -75,6 +75,19 @@ def test_contact_rows_are_point_in_time_and_split_by_campaign(prepared, trained)
     assert split.holdout["treated"].nunique() == 2
 
 
+def test_contact_rows_taken_from_the_training_set_are_those_built_afresh(prepared):
+    """Only the contacted customers' rows are copied out of the training set: the same rows
+    (features, label, treatment) as building the contact months alone."""
+    args = (prepared.ds, prepared.features, prepared.plan.horizon_days)
+    reused, fresh = contact_rows(*args, prepared.frame), contact_rows(*args)
+    assert len(reused) == len(fresh) > 0
+    assert reused["cutoff"].isin(prepared.frame["cutoff"]).any()  # some rows came from it
+    key = ["cutoff", "customer_id"]
+    cols = [c for c in fresh.columns if c in reused.columns]
+    a, b = (f[cols].sort_values(key).reset_index(drop=True) for f in (reused, fresh))
+    pd.testing.assert_frame_equal(a, b, check_dtype=False, check_categorical=False)
+
+
 def test_x_learner_ranks_persuadables_above_the_rest(prepared, trained, generated, tmp_path):
     """On this small book (3,000 customers) the X-learner already separates the persuadables;
     the S-learner needs more contacts (benchmarks/uplift.py measures it on 10,000)."""

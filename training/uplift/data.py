@@ -58,20 +58,32 @@ def contact_rows(
     cutoffs = sorted(c["cutoff"].unique())
     have = set() if frame is None else set(pd.to_datetime(frame["cutoff"].unique()))
     missing = [pd.Timestamp(x) for x in cutoffs if pd.Timestamp(x) not in have]
-    parts = []
-    if frame is not None:
-        parts.append(frame[frame["cutoff"].isin(cutoffs)])
-    if missing:
-        parts.append(build_training_set(ds, missing, features))
-    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    rows = rows.assign(cutoff=rows["cutoff"].astype("datetime64[ns]"))
     keys = c[["customer_id", "cutoff", TREATED, *([CAMPAIGN] if CAMPAIGN in c else [])]]
     keys = keys.assign(customer_id=keys["customer_id"].astype("str"))
-    rows = rows.assign(customer_id=rows["customer_id"].astype("str"))
+    contacted = pd.MultiIndex.from_frame(keys[["customer_id", "cutoff"]])
+    parts = []
+    if frame is not None:
+        parts.append(_contacted(frame, contacted))
+    if missing:
+        parts.append(_contacted(build_training_set(ds, missing, features), contacted))
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    rows = rows.assign(
+        cutoff=rows["cutoff"].astype("datetime64[ns]"),
+        customer_id=rows["customer_id"].astype("str"),
+    )
     out = rows.merge(keys, on=["customer_id", "cutoff"], how="inner")
     out = out[out[CHURN_LABEL].notna()].reset_index(drop=True)
     out[TREATED] = out[TREATED].astype(int)
     return out
+
+
+def _contacted(rows: pd.DataFrame, contacted: pd.MultiIndex) -> pd.DataFrame:
+    """The rows of contacted (customer, cutoff) pairs, in their order: a training set holds
+    every customer at every cutoff, and copying it whole costs more than the uplift fit."""
+    at = pd.MultiIndex.from_arrays(
+        [rows["customer_id"].astype("str"), rows["cutoff"].astype("datetime64[ns]")]
+    )
+    return rows[at.isin(contacted)]
 
 
 def split_rows(rows: pd.DataFrame, test_cutoff: pd.Timestamp, horizon_days: int) -> UpliftRows:

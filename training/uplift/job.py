@@ -104,10 +104,11 @@ def train_uplift(
         raise UpliftError(note("uplift_no_holdout", after=after))
     model = fit_uplift(split.train, trained.spec, cfg, seed)
     h = split.holdout
+    risk = trained.churn.predict(h)
     scores = {
         "uplift_model": model.predict(h),
-        "risk": trained.churn.predict(h),
-        "value_at_risk": trained.churn.predict(h) * trained.value.predict(h),
+        "risk": risk,
+        "value_at_risk": risk * trained.value.predict(h),
     }
     evaluation = evaluate_rankings(h, scores, seed)
     when = {
