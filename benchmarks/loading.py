@@ -28,6 +28,10 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
+from core.process import set_process_defaults
+
+set_process_defaults()  # the allocator churn's commands use, for both sides
+
 import pandas as pd
 
 from features.contract import TABLES

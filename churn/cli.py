@@ -28,6 +28,7 @@ import churn.commands
 from core.errors import ChurnError
 from core.lang import Lang
 from core.paths import home
+from core.process import set_process_defaults
 
 app = typer.Typer(
     name="churn",
@@ -158,6 +159,7 @@ def main() -> None:
     """Console entry point: user errors print a message and exit 2, without a traceback; store,
     registry and disk failures print one line with the next step (the traceback with
     ``--verbose``)."""
+    set_process_defaults()
     register_commands()
     configure_logging()
     try:

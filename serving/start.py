@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.process import set_process_defaults
 from scoring.prefetch import PREFETCH_ENV
 
 PREFIX = "churn-champions-"
@@ -39,6 +40,7 @@ def sweep(root: Path) -> None:
 
 
 def main(args: list[str]) -> None:
+    set_process_defaults()
     root = Path(tempfile.gettempdir())
     sweep(root)
     folder = root / f"{PREFIX}{os.getpid()}"
