@@ -63,7 +63,6 @@ class TrainResult:
     versions: dict[str, str]  # registered model name -> version
     decisions: dict[str, Decision]
     trained: Trained
-    timings: dict[str, float]  # seconds per step: features, models, mlflow
     steps: dict[str, float] = field(default_factory=dict)
     """Seconds per phase, as ``churn train -v`` prints them: features, churn model, value model,
     value refs, evaluation, uplift model, mlflow."""
@@ -173,16 +172,15 @@ def train(
         uri = resolve_uri(tracking_uri)
         say(note("status_mlflow", uri=uri))
         result = _log_and_register(trained, frame, features, cfg, uri, say, (lifted, uplift))
-        timings = {"features": t1 - t0, "models": t2 - t1, "mlflow": time.perf_counter() - t2}
         steps = {
             "features": t1 - t0,
             **{f"{name} model" if name != "evaluation" else name: seconds
                for name, seconds in trained.timings.items()},
             "value refs": t_uplift - t_refs,
             "uplift model": t2 - t_uplift,
-            "mlflow": timings["mlflow"],
+            "mlflow": time.perf_counter() - t2,
         }  # fmt: skip
-        result = replace(result, timings=timings, steps=steps)
+        result = replace(result, steps=steps)
         log.info("training steps:\n%s", Phases(steps).table())
     for d in result.decisions.values():
         console.print(d.line(lang))
@@ -252,7 +250,7 @@ def _log_and_register(
             }
             card = model_card(trained, run_id=run_id, versions=versions, decisions=gate_lines)
             mlflow.log_text(card, "model_card.md")
-    return TrainResult(run_id, exp_id, uri, versions, decisions, trained, {})
+    return TrainResult(run_id, exp_id, uri, versions, decisions, trained)
 
 
 def _log_run(
