@@ -42,7 +42,7 @@ from training.tracking import (
     flat_params,
     kill_point,
     log_bundle,
-    metric_dict,
+    log_evaluation_metrics,
     open_set,
     using_store,
 )
@@ -228,6 +228,7 @@ def _log_and_register(
             lifted, up_cfg = uplift
             if lifted is not None:
                 versions[up_cfg.model_name] = log_uplift(lifted, up_cfg, run_id, client)
+            log_evaluation_metrics(trained.evaluation.churn, trained.evaluation.value)
             close_set()
             say(note("status_gate"))
             pair = {name: (versions[name], bundle) for name, bundle in bundles.items()}
@@ -256,7 +257,8 @@ def _log_and_register(
 def _log_run(
     trained: Trained, frame: pd.DataFrame, features: FeatureConfig, cfg: TrainingConfig
 ) -> None:
-    """Parameters, metrics of models and baselines, configs, features, label definition, plots."""
+    """Parameters, configs, features, label definition, evaluation tables and plots (the metrics
+    are logged after the models)."""
     ev, plan = trained.evaluation, trained.plan
     params = {
         **flat_params("training", cfg.model_dump(mode="json")),
@@ -278,7 +280,6 @@ def _log_run(
             "test_cutoff": f"{plan.test:%Y-%m-%d}",
         }
     )
-    mlflow.log_metrics({**metric_dict("churn", ev.churn), **metric_dict("value", ev.value)})
     mlflow.log_dict(
         {"training": cfg.model_dump(mode="json"), "features": features.model_dump(mode="json")},
         "config.yaml",

@@ -183,6 +183,14 @@ def flat_params(prefix: str, value: Any) -> dict[str, str]:
 _UNSAFE_METRIC = re.compile(r"[^A-Za-z0-9_\-. :/]")
 
 
+def log_evaluation_metrics(
+    churn: dict[str, dict[str, float]], value: dict[str, dict[str, float]]
+) -> None:
+    """The models' and references' metrics on the active run. Call it after logging the models:
+    MLflow copies every run metric logged before a model onto that model, one query per metric."""
+    mlflow.log_metrics({**metric_dict("churn", churn), **metric_dict("value", value)})
+
+
 def metric_dict(kind: str, table: dict[str, dict[str, float]]) -> dict[str, float]:
     """``{kind}/{scorer}/{metric}`` -> value, finite values only; characters MLflow refuses in
     metric names (rule names may hold commas) become ``_``."""

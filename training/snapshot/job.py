@@ -72,7 +72,13 @@ from training.snapshot.models import (
     source_metadata,
 )
 from training.spec import VALUE_LABEL
-from training.tracking import ensure_experiment, flat_params, log_bundle, metric_dict, using_store
+from training.tracking import (
+    ensure_experiment,
+    flat_params,
+    log_bundle,
+    log_evaluation_metrics,
+    using_store,
+)
 
 HORIZON_DAYS = 1
 LOST_VALUE = f"revenue_{HORIZON_DAYS}d"
@@ -393,6 +399,7 @@ def _log(
             run_id = run.info.run_id
             _log_run(data, fitted, cfg, job)
             if not register:
+                log_evaluation_metrics(fitted.evaluation.churn, fitted.evaluation.value)
                 return SnapshotTrainResult(data.name, fitted, run_id, uri, {}, {}, {})
             say(note("status_registering"))
             bundles = {churn_name: fitted.churn}
@@ -405,6 +412,7 @@ def _log(
                 _, versions[model] = log_bundle(tagged, example, model)
                 client.set_model_version_tag(model, versions[model], "run_id", run_id)
                 client.set_model_version_tag(model, versions[model], "data_set", data.name)
+            log_evaluation_metrics(fitted.evaluation.churn, fitted.evaluation.value)
             say(note("status_gate"))
             pair = {model: (versions[model], bundle) for model, bundle in bundles.items()}
             decisions = gate(client, uri, pair, fitted.holdout, cfg, HORIZON_DAYS)
@@ -436,7 +444,6 @@ def _log_run(
             "label_definition": f"{LABEL}: the data set's churn flag (snapshot)",
         }
     )
-    mlflow.log_metrics({**metric_dict("churn", ev.churn), **metric_dict("value", ev.value)})
     mlflow.log_dict(
         {"training": cfg.model_dump(mode="json"), "snapshot": job.model_dump(mode="json")},
         "config.yaml",
