@@ -19,16 +19,20 @@ from features.adapters.snapshot import (
     infer_spec,
     read_snapshot,
 )
-from training.config import TrainingConfig
+from training.config import BoosterParams, TrainingConfig
 from training.evaluation.metrics import churn_metrics
 from training.snapshot.models import (
     CARRY_FORWARD,
     LOGISTIC,
+    LR_BOOSTED,
     MODEL,
     SnapshotConfig,
     campaign_with_costs,
     cross_validate,
+    fit_churn_crossfit,
     group_folds,
+    refit_churn,
+    snapshot_spec,
 )
 from training.spec import TrainingDataError
 
@@ -236,3 +240,33 @@ def test_per_customer_costs_follow_the_saved_value_rule():
     assert same["campaign_contact_share"] == flat["campaign_contact_share"]
     dear = campaign_with_costs(p, y, value, np.full(400, 5.0) + 20 * (value > 80), econ)
     assert dear["campaign_profit"] < same["campaign_profit"]
+
+
+def _linear(n: int, seed: int) -> pd.DataFrame:
+    """A raw snapshot whose churn log-odds are smooth and additive in usage and spend."""
+    raw = synthetic(n, seed)
+    usage, spend = raw["usage"].astype(float), raw["spend"].astype(float)
+    rng = np.random.default_rng(seed + 1)
+    logit = 1.0 - 1.2 * np.log1p(usage / 50.0) * 2.0 + 0.8 * (spend - spend.mean()) / spend.std()
+    raw["left"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return raw
+
+
+@pytest.mark.parametrize(("make", "chosen"), [(_linear, LR_BOOSTED), (synthetic, "lightgbm")])
+def test_the_cross_fit_boosts_from_a_regression_where_churn_is_additive(make, chosen):
+    data = read_snapshot(make(2000, seed=6), SPEC, "synthetic.csv")
+    frame, spec = data.frame, snapshot_spec(data)
+    train = np.arange(1500)
+    snap = SnapshotConfig(inner_folds=3, churn_candidates=(BoosterParams(num_leaves=7),))
+    bundle = fit_churn_crossfit(frame, spec, train, data.groups, FAST, snap, seed=1)
+    assert bundle.metadata["candidate"] == chosen
+    assert (bundle.linear is not None) == (chosen == LR_BOOSTED)
+    held = frame.iloc[1500:]
+    margin = np.asarray(bundle.raw_predict(held), dtype=float)
+    contrib = bundle.contributions(held).to_numpy().sum(axis=1)
+    np.testing.assert_allclose(contrib, np.log(margin / (1 - margin)), atol=1e-9)  # exact reasons
+    every = refit_churn(bundle, frame, spec, np.arange(2000), len(train), FAST, snap)
+    assert every.metadata["candidate"] == chosen and (every.linear is None) == (
+        bundle.linear is None
+    )
+    assert every.booster.current_iteration() >= bundle.booster.current_iteration()

@@ -24,7 +24,7 @@ from training.bench.paired import auc_differences
 from training.config import TrainingConfig
 from training.evaluation.baselines import as_sklearn, logistic_pipeline
 from training.snapshot.job import SnapshotJobConfig, fit_snapshot
-from training.snapshot.models import churn_shapes, snapshot_spec
+from training.snapshot.models import LR_BOOSTED, churn_shapes, snapshot_spec
 
 OURS = "train-snapshot model"
 DEFAULT = "LightGBM defaults"
@@ -92,5 +92,9 @@ def holdout(
         "roc_auc": auc,
         "ours_minus": diffs,
         "fit_seconds": t_ours,
-        "registered": f"LightGBM, tree shape {k + 1} of {len(shapes)}{leaves}",
+        "registered": (
+            "LightGBM boosted from a logistic regression"
+            if model.metadata.get("candidate") == LR_BOOSTED
+            else f"LightGBM, tree shape {k + 1} of {len(shapes)}{leaves}"
+        ),
     }
