@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from core.yamlfile import safe_load
+
 
 class Frozen(BaseModel):
     """Base for every config model: immutable, unknown keys are an error."""
@@ -103,7 +105,7 @@ def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 def load_yaml(path: str | Path) -> dict:
     """Read a YAML mapping; an empty file is an empty mapping."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = safe_load(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data

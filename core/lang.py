@@ -18,6 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, cast, get_args
 
+from core.yamlfile import safe_load
+
 Lang = Literal["en", "zh"]
 LANGS: tuple[str, ...] = get_args(Lang)
 LANG_ENV = "CHURN_LANG"
@@ -59,11 +61,9 @@ def accept_language(header: str | None) -> Lang | None:
 
 @cache
 def _load(area: str) -> dict[str, dict[str, object]]:
-    import yaml  # not at import time: `churn --help` needs no YAML
-
     path = WORDS_DIR / f"{area}.yaml"
     with path.open(encoding="utf-8") as f:
-        loaded = yaml.safe_load(f) or {}
+        loaded = safe_load(f) or {}
     if not isinstance(loaded, dict):
         raise LangError(f"{path.name}: expected a mapping of ids")
     return loaded

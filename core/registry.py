@@ -17,7 +17,6 @@ from typing import Any
 
 import mlflow.artifacts
 import pandas as pd
-import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
@@ -27,6 +26,7 @@ from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 from core import paths
 from core.bundle import ARTIFACT_KEY, BundleError, ModelBundle
 from core.errors import ChurnError
+from core.yamlfile import safe_load
 
 CUSTOMER_ID = "customer_id"
 OUTPUT_COLUMNS = {"churn": "churn_probability", "value": "predicted_value"}
@@ -385,7 +385,7 @@ def _bundle_dir(model_dir: Path) -> Path:
     """The bundle directory inside a downloaded pyfunc model (from its MLmodel file)."""
     mlmodel = model_dir / "MLmodel"
     if mlmodel.is_file():
-        spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+        spec = safe_load(mlmodel.read_text(encoding="utf-8")) or {}
         arts = spec.get("flavors", {}).get("python_function", {}).get("artifacts", {})
         rel = (arts.get(ARTIFACT_KEY) or {}).get("path")
         if rel:

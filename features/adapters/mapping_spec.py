@@ -12,6 +12,7 @@ import yaml
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.config import Frozen, validation_message
+from core.yamlfile import safe_load
 from features.adapters.hooks import FIXES, RULES, Rules
 from features.adapters.snapshot import (
     AdapterError,
@@ -200,7 +201,7 @@ def load_spec(path: str | Path) -> ContractMapping | SnapshotMapping:
     if not p.is_file():
         raise AdapterError(f"{p}: no such mapping spec")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        data = safe_load(p.read_text(encoding="utf-8")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise AdapterError(f"{p.name}: cannot be read as YAML: {exc}") from None
     if not isinstance(data, dict):
