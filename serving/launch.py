@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
+from core.process import NO_TELEMETRY
 from scoring.config import CONFIG_ENV, ServingConfig, ServingConfigError, api_key_problem
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ def serve_env(
         env[CONFIG_ENV] = str(Path(config_path).resolve())
     else:
         env.pop(CONFIG_ENV, None)
-    env.setdefault("BENTOML_DO_NOT_TRACK", "True")
+    for name, value in NO_TELEMETRY.items():
+        env.setdefault(name, value)
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
