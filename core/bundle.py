@@ -438,6 +438,9 @@ def encode_matrix(
     """:func:`encode_features` as a column-major ndarray (each column written in one contiguous
     copy; LightGBM reads column-major input without copying it)."""
     check_columns(frame, feature_names)
+    if frame.attrs:  # every column read would deep-copy them
+        frame = frame.copy(deep=False)
+        frame.attrs = {}
     names = list(feature_names)
     out = np.empty((len(frame), len(names)), dtype=np.float64, order="F")
     for i, col in enumerate(names):
