@@ -244,6 +244,7 @@ def score(
                     with phases.timed("uplift"):
                         effects, _ = champion_effects(ds, when, config, store, required=False)
                 status.update("loading the champion models")
+                from features.config import load_feature_config
                 from scoring.batch.job import run_batch  # the models' libraries, after the data
 
                 result = run_batch(
@@ -260,6 +261,7 @@ def score(
                     skip_contacted_days=skip_contacted_days,
                     lang=language,
                     fetched=fetched,
+                    expected=load_feature_config(config),
                 )
     log.info("batch scoring steps:\n%s", phases.table())
     at_risk, win_back = result.lists["at_risk"], result.lists["win_back"]

@@ -23,6 +23,7 @@ from core.lang import Lang
 from core.money import money_pattern
 from core.paths import home, replacing
 from core.phases import Phases
+from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.build import build_features
 from features.pipeline.lifecycle import lifecycle_at
@@ -47,6 +48,28 @@ from scoring.reasons import risk_reason_json
 from scoring.store.predictions import KEY_COLUMNS, PredictionStore, ScoringRun
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prebuilt:
+    """Features and lifecycle stages built before the champions arrived, with the feature
+    configuration they were built with: used only when it is the champion's."""
+
+    config: FeatureConfig
+    features: pd.DataFrame
+    stage: pd.DataFrame
+
+
+def prebuild(
+    ds: Dataset, asof: pd.Timestamp, config: FeatureConfig, cfg: ServingConfig, phases: Phases
+) -> Prebuilt:
+    """:func:`score_customers`' features and lifecycle steps under ``config``, to run while the
+    champions are fetched on the other core."""
+    with phases.timed("features"):
+        features = build_features(ds, asof, config, labels=False)
+    with phases.timed("lifecycle"):
+        stage = lifecycle_at(ds, asof, config, cfg.lists.lifecycle)
+    return Prebuilt(config, features, stage)
 
 
 def compiled_models(
@@ -138,17 +161,25 @@ def score_customers(
     *,
     economics: SegmentedEconomics | None = None,
     uplift: pd.Series | None = None,
+    prebuilt: Prebuilt | None = None,
 ) -> ScoredBatch:
     """Build the as-of date's features for every active customer and score them (pure);
-    ``phases`` records the time of each step.
+    ``phases`` records the time of each step; ``prebuilt`` features and stages are used when
+    built with the champion's feature configuration.
 
     ``economics`` (the campaign's costs and success rates; default: the defaults) and ``uplift``
     (each customer's estimated effect of a contact, by id) price the benefit of a contact, the
     at-risk list's order (:func:`scoring.benefit.contact_benefit`)."""
     timed = (phases or Phases()).timed
     feature_cfg = champions.feature_config()
-    with timed("features"):
-        features = build_features(ds, asof, feature_cfg, labels=False)
+    if prebuilt is not None and prebuilt.config != feature_cfg:
+        log.info("features built again: the champion was trained with other feature settings")
+        prebuilt = None
+    if prebuilt is not None:
+        features = prebuilt.features
+    else:
+        with timed("features"):
+            features = build_features(ds, asof, feature_cfg, labels=False)
     try:
         champions.churn.check_columns(features)
         champions.value.check_columns(features)
@@ -163,8 +194,11 @@ def score_customers(
     keys = features.reindex(columns=[*KEY_COLUMNS, "plan"]).astype(object)
     keys = keys.where(keys.notna(), None)
     ids = features["customer_id"].astype(str).to_numpy()
-    with timed("lifecycle"):
-        stage = lifecycle_at(ds, asof, feature_cfg, cfg.lists.lifecycle).reindex(ids)
+    if prebuilt is not None:
+        stage = prebuilt.stage.reindex(ids)
+    else:
+        with timed("lifecycle"):
+            stage = lifecycle_at(ds, asof, feature_cfg, cfg.lists.lifecycle).reindex(ids)
     stage.index = features.index
     with timed("reasons"):
         contributions = churn_contributions(champions, features)
@@ -245,6 +279,7 @@ def run_batch(
     skip_contacted_days: int = 0,
     lang: Lang = "en",
     fetched: Callable[[], Champions | None] | None = None,
+    expected: FeatureConfig | None = None,
 ) -> BatchResult:
     """Load the champions (``fetched``'s, when it gives them: see :func:`scoring.prefetch.fetching`),
     score the data set at ``asof``, write the store and both lists, for
@@ -253,9 +288,14 @@ def run_batch(
     that read it again);
     ``phases`` records the time of each step; ``economics`` and ``uplift`` price the benefit of a
     contact (:func:`score_customers`); the lists leave out customers contacted within
-    ``skip_contacted_days`` days."""
+    ``skip_contacted_days`` days. With ``fetched`` and the ``expected`` feature configuration,
+    features and lifecycle stages are built while the champions are fetched."""
     phases = phases or Phases()
     step = say or (lambda _msg: None)
+    prebuilt = None
+    if fetched is not None and expected is not None:
+        step(f"building features of customers active at {asof:%Y-%m-%d}")
+        prebuilt = prebuild(ds, asof, expected, cfg, phases)
     step("loading the champion models")
     with phases.timed("champions"):
         try:
@@ -265,7 +305,9 @@ def run_batch(
         except BundleError as exc:
             raise BatchError(str(exc)) from exc
     step(f"building features and scoring customers active at {asof:%Y-%m-%d}")
-    batch = score_customers(ds, asof, champions, cfg, phases, economics=economics, uplift=uplift)
+    batch = score_customers(
+        ds, asof, champions, cfg, phases, economics=economics, uplift=uplift, prebuilt=prebuilt
+    )
     step("writing the store")
     with phases.timed("store"):
         store = PredictionStore(cfg.resolved_store_url())

@@ -15,6 +15,7 @@ from features.pipeline.segments import RFM_SEGMENTS
 from scoring.batch.job import (
     BatchError,
     parse_asof,
+    prebuild,
     save_batch,
     score_customers,
     write_list_csv,
@@ -210,3 +211,28 @@ def test_lists_with_the_data_say_when_each_customer_was_contacted_and_can_skip_t
     kept = batch.lists(ds=ds, skip_contacted_days=7)[AT_RISK]
     assert len(kept) == len(at_risk) - 2 and not set(ids[:2]) & set(kept["customer_id"])
     assert kept["rank"].tolist() == list(range(1, len(kept) + 1))
+
+
+def test_features_built_before_the_champions_arrive_are_used_only_under_their_settings(
+    book: Dataset, champions: Champions, batch
+):
+    cfg = ServingConfig()
+    mine = champions.feature_config()
+    same = prebuild(book, book.as_of, mine, cfg, Phases())
+    phases = Phases()
+    early = score_customers(book, book.as_of, champions, cfg, phases, prebuilt=same)
+    assert early.features is same.features
+    assert not {"features", "lifecycle"} & set(phases.seconds)
+    pd.testing.assert_frame_equal(early.predictions, batch.predictions)
+    other = mine.model_copy(update={"windows_days": (7, 14)})
+    phases = Phases()
+    late = score_customers(
+        book,
+        book.as_of,
+        champions,
+        cfg,
+        phases,
+        prebuilt=prebuild(book, book.as_of, other, cfg, Phases()),
+    )
+    assert {"features", "lifecycle"} <= set(phases.seconds)  # built again
+    pd.testing.assert_frame_equal(late.predictions, batch.predictions)
