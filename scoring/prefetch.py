@@ -1,7 +1,7 @@
 """Champions fetched in a process of their own, so a start does not wait on MLflow.
 
 ``serving.start`` runs ``python -m scoring.prefetch FOLDER`` while BentoML starts its worker,
-and ``churn score`` (:func:`fetching`) while it loads the data: the registry read and the
+and ``churn score`` (:func:`fetching`) while it loads the data and builds the features: the registry read and the
 download (most of it MLflow's own import) use the machine's other core. The caller takes the
 pair found in FOLDER when it was fetched for the same registry and models; when it is missing,
 failed or late, the caller reads the registry itself (the service does so for every later
