@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -179,14 +179,30 @@ def level(name: str, value: object, lang: Lang = "en") -> str:
 
 def sentence(name: str, value: object, lang: Lang = "en") -> str:
     """The human-readable sentence for a feature's value, in English (``en``) or Chinese (``zh``)."""
+    return sentences(name, [value], lang)[0]
+
+
+def sentences(name: str, values: Iterable[object], lang: Lang = "en") -> list[str]:
+    """:func:`sentence` of each of one feature's values, the registry read once (stored reasons
+    make one per distinct value of every feature shown)."""
     if lang not in ("en", "zh"):
         raise FeatureError(f"unknown language {lang!r}: use 'en' or 'zh'")
     info = describe(name)
-    if _is_missing(value) and not (info.kind == "category" and isinstance(value, str)):
-        return info.missing_en if lang == "en" else info.missing_zh
-    shown = format_value(info.kind, value)
-    if lang == "zh":
-        shown = info.levels_zh.get(shown, shown) if info.kind == "category" else shown
-        return info.template_zh.replace("{value}", shown)
-    plural = "" if shown == "1" else "s"
-    return info.template_en.replace("{value}", shown).replace("{s}", plural)
+    missing = info.missing_en if lang == "en" else info.missing_zh
+    out = []
+    for value in values:
+        if type(value) is float:  # the common case: a number, missing when NaN
+            if value != value:
+                out.append(missing)
+                continue
+        elif _is_missing(value) and not (info.kind == "category" and isinstance(value, str)):
+            out.append(missing)
+            continue
+        shown = format_value(info.kind, value)
+        if lang == "zh":
+            shown = info.levels_zh.get(shown, shown) if info.kind == "category" else shown
+            out.append(info.template_zh.replace("{value}", shown))
+        else:
+            plural = "" if shown == "1" else "s"
+            out.append(info.template_en.replace("{value}", shown).replace("{s}", plural))
+    return out

@@ -16,7 +16,7 @@ import pandas as pd
 from core.bundle import BIAS_COLUMN, ModelBundle
 from core.errors import ChurnError
 from core.lang import Lang, catalogue
-from features.catalog import sentence, to_float
+from features.catalog import sentences, to_float
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,23 @@ def _plain(value: object) -> float | str | None:
     return None if math.isnan(x) else x
 
 
+def _json_values(plain: list[object]) -> list[str]:
+    """Each value as JSON: one ``json.dumps`` of the whole list where the values are numbers
+    (no number's JSON holds ", "), else one per value."""
+    if len(plain) > 1 and all(type(u) is float for u in plain[:-1]) and plain[-1] is None:
+        return [*json.dumps(plain[:-1])[1:-1].split(", "), "null"]
+    return [json.dumps(u, ensure_ascii=False) for u in plain]
+
+
 def _sentence(name: str, value: object, lang: Lang) -> str:
+    return _sentences(name, [value], lang)[0]
+
+
+def _sentences(name: str, values: list[object], lang: Lang) -> list[str]:
     try:
-        return sentence(name, value, lang)
+        return sentences(name, values, lang)
     except ChurnError:  # a feature the registry does not describe: say it plainly
-        return f"{name} = {value}"
+        return [f"{name} = {value}" for value in values]
 
 
 def _reasons(
@@ -177,8 +189,7 @@ def risk_sentences(
         # code -1 (missing) reads the last entry: the feature's "no data" sentence; a float
         # column's values are already what _plain makes of them
         plain = uniques.tolist() if uniques.dtype.kind == "f" else [_plain(u) for u in uniques]
-        texts = [_sentence(names[j], u, lang) for u in plain]
-        texts.append(_sentence(names[j], None, lang))
+        texts = _sentences(names[j], [*plain, None], lang)
         shown = np.array([encode(t) for t in texts] if encode else texts, dtype=object)
         out[rows, slots] = shown[codes]
     return unique_left(out, k)
@@ -229,13 +240,12 @@ def risk_reason_json(
         codes, uniques = pd.factorize(used[name].to_numpy()[at // order.shape[1]])
         plain = uniques.tolist() if uniques.dtype.kind == "f" else [_plain(u) for u in uniques]
         plain.append(None)  # code -1 (missing) reads the last entry
-        texts = [_sentence(name, u, "en") for u in plain]
+        texts = _sentences(name, plain, "en")
         ids[at] = np.array([sentence_ids.setdefault(t, len(sentence_ids)) for t in texts])[codes]
+        head = f'{{"feature": {_json_text(name)}, "value": '
         heads[at] = np.array(
-            [f'{{"feature": {_json_text(name)}, "value": {json.dumps(u, ensure_ascii=False)}, '
-             '"contribution": ' for u in plain],
-            dtype=object,
-        )[codes]  # fmt: skip
+            [f'{head}{v}, "contribution": ' for v in _json_values(plain)], dtype=object
+        )[codes]
     slots = unique_slots(ids.reshape(order.shape), k)
     shown = slots >= 0
     flat = (np.arange(len(order))[:, None] * order.shape[1] + slots)[shown]
