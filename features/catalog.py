@@ -154,19 +154,18 @@ def _is_missing(value: object) -> bool:
         return False
 
 
+_FLOAT_FORMATS: dict[str, str] = {"money": ",.2f", "share": ".0%", "ratio": ".2f", "days": ".0f"}
+"""How a number of each kind is shown, where the format does not depend on the value."""
+
+
 def format_value(kind: Kind, value: object) -> str:
     """A feature value as shown in a sentence."""
     if kind == "category":
         return str(value)
     x = to_float(value)
-    if kind == "money":
-        return f"{x:,.2f}"
-    if kind == "share":
-        return f"{x:.0%}"
-    if kind == "ratio":
-        return f"{x:.2f}"
-    if kind == "days":
-        return f"{x:.0f}"
+    spec = _FLOAT_FORMATS.get(kind)
+    if spec:
+        return format(x, spec)
     return f"{x:.0f}" if x.is_integer() else f"{x:.1f}"
 
 
@@ -189,16 +188,19 @@ def sentences(name: str, values: Iterable[object], lang: Lang = "en") -> list[st
         raise FeatureError(f"unknown language {lang!r}: use 'en' or 'zh'")
     info = describe(name)
     missing = info.missing_en if lang == "en" else info.missing_zh
+    spec = _FLOAT_FORMATS.get(info.kind)
     out = []
     for value in values:
         if type(value) is float:  # the common case: a number, missing when NaN
             if value != value:
                 out.append(missing)
                 continue
+            shown = format(value, spec) if spec else format_value(info.kind, value)
         elif _is_missing(value) and not (info.kind == "category" and isinstance(value, str)):
             out.append(missing)
             continue
-        shown = format_value(info.kind, value)
+        else:
+            shown = format_value(info.kind, value)
         if lang == "zh":
             shown = info.levels_zh.get(shown, shown) if info.kind == "category" else shown
             out.append(info.template_zh.replace("{value}", shown))
