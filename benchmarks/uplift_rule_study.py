@@ -12,11 +12,16 @@ its Qini on the inner holdout, and the learner each rule picks:
 - ``one SE``: the simplest candidate (linear < to < t < x) whose mean is within one standard
   error of the best mean, the SE being the best candidate's (std of its fold Qinis, ddof 1, over
   sqrt(folds)), as in Breiman et al. and Hastie et al.;
-- ``one SE (own)``: the same with each candidate's own standard error (a sensitivity check).
+- ``one SE (own)``: the same with each candidate's own standard error (a sensitivity check);
+- ``best mean + <blend>``: today's rule among the candidates and one ensemble (:data:`BLENDS`),
+  whose effect is the plain mean of its members' effects (all on one scale: the change in the
+  outcome's probability). Its per-fold Qini comes from the members' out-of-fold effects (no refit)
+  and its inner-holdout Qini from the mean of the members' fitted effects.
 
 A rule's score on a split is the inner-holdout Qini of the learner it picks; the table gives the
-mean over splits of each rule and each fixed learner, and the paired difference one SE minus best
-mean (mean and its standard error over splits).
+mean over splits of each rule and each fixed learner (``always <blend>`` included), and the paired
+difference of each rule and each blend minus best mean (mean, its standard error over splits,
+splits better/same/worse).
 
     PYTHONPATH=. nice /work/main/.venv/bin/python benchmarks/uplift_rule_study.py \\
         --data /work/shared/data/hillstrom/hillstrom.csv
@@ -44,8 +49,9 @@ from training.uplift.campaign_job import (
     CANDIDATES,
     HOLDOUT_SHARE,
     CrossValidation,
-    cross_validated_qini,
     fit_model,
+    fold_qini,
+    out_of_fold,
     strata,
     stratified_split,
 )
@@ -54,6 +60,18 @@ from training.uplift.metrics import qini_coefficient
 
 OUTCOMES = {"visit": ("conversion", "spend"), "conversion": ("visit", "spend")}
 SIMPLEST_FIRST = ("linear", "to", "t", "x")
+BLENDS = {
+    "blend4": ("linear", "to", "t", "x"),
+    "blend lin+x": ("linear", "x"),
+    "blend lin+to+x": ("linear", "to", "x"),
+}
+"""Ensembles: the plain mean of the members' effects."""
+
+
+def with_blends(effects: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The candidates' effects and each blend's (the mean of its members')."""
+    blends = {b: np.mean([effects[k] for k in m], axis=0) for b, m in BLENDS.items()}
+    return effects | blends
 
 
 def best_mean(cv: CrossValidation) -> str:
@@ -70,7 +88,14 @@ def one_se(cv: CrossValidation, own: bool = False) -> str:
     return next(k for k in SIMPLEST_FIRST if mean[k] >= mean[best] - se[best if not own else k])
 
 
+def best_with(blend: str):
+    """Today's rule among the candidates and ``blend``."""
+    return lambda cv: max((*CANDIDATES, blend), key=lambda k: cv.mean[k])
+
+
 RULES = {"best mean": best_mean, "one SE": one_se, "one SE (own)": lambda cv: one_se(cv, True)}
+RULES |= {f"best mean + {b}": best_with(b) for b in BLENDS}
+LEARNERS = (*CANDIDATES, *BLENDS)
 
 
 def one_outcome(path: str, outcome: str, seed: int, repeats: int, inner_seed: int) -> pd.DataFrame:
@@ -90,17 +115,21 @@ def one_outcome(path: str, outcome: str, seed: int, repeats: int, inner_seed: in
         t0 = time.perf_counter()
         held = stratified_split(strata(t, y), HOLDOUT_SHARE, s)
         it = ~held
-        cv = cross_validated_qini(x[it], y[it], t[it], "binary", c.categories, cfg, s)
-        qini = {}
-        for k in CANDIDATES:
-            m = fit_model(x[it], y[it], t[it], k, "binary", c.categories, cfg, s)
-            qini[k] = float(qini_coefficient(y[held], t[held], m.predict(x[held])))
+        fold, oof = out_of_fold(x[it], y[it], t[it], "binary", c.categories, cfg, s)
+        cv = fold_qini(y[it], t[it], fold, with_blends(oof))
+        effects = {
+            k: fit_model(x[it], y[it], t[it], k, "binary", c.categories, cfg, s).predict(x[held])
+            for k in CANDIDATES
+        }
+        qini = {
+            k: float(qini_coefficient(y[held], t[held], e)) for k, e in with_blends(effects).items()
+        }
         row: dict[str, object] = {"outcome": outcome, "split": s}
         for name, rule in RULES.items():
             pick = rule(cv)
             row |= {f"{name}: pick": pick, f"{name}: qini": qini[pick]}
-        row |= {f"cv {k}": f"{cv.mean[k]:.4f}±{cv.standard_error[k]:.4f}" for k in CANDIDATES}
-        row |= {f"holdout {k}": qini[k] for k in CANDIDATES}
+        row |= {f"cv {k}": f"{cv.mean[k]:.4f}±{cv.standard_error[k]:.4f}" for k in LEARNERS}
+        row |= {f"holdout {k}": qini[k] for k in LEARNERS}
         rows.append(row)
         print(f"{outcome} split {s}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         with pd.option_context("display.width", 250, "display.max_columns", 30):
@@ -108,22 +137,32 @@ def one_outcome(path: str, outcome: str, seed: int, repeats: int, inner_seed: in
     return pd.DataFrame(rows)
 
 
+def _paired(diff: pd.Series) -> dict[str, object]:
+    n = len(diff)
+    return {
+        "mean": diff.mean(),
+        "SE": diff.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan"),
+        "better/same/worse": f"{(diff > 0).sum()}/{(diff == 0).sum()}/{(diff < 0).sum()}",
+    }
+
+
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per outcome: the mean over splits of each rule's and each learner's inner-holdout Qini,
-    the picks, and one SE minus best mean (mean, SE over splits, splits better/worse)."""
+    the picks, and each other rule and each blend minus best mean (mean, SE over splits,
+    splits better/same/worse)."""
     out = []
     for outcome, g in table.groupby("outcome", sort=False):
-        diff = g["one SE: qini"] - g["best mean: qini"]
         row: dict[str, object] = {"outcome": outcome, "splits": len(g)}
         for name in RULES:
             row[f"{name}"] = g[f"{name}: qini"].mean()
             row[f"{name} picks"] = " ".join(g[f"{name}: pick"])
-        row |= {f"always {k}": g[f"holdout {k}"].mean() for k in CANDIDATES}
-        row |= {
-            "one SE - best mean": diff.mean(),
-            "its SE": diff.std(ddof=1) / np.sqrt(len(diff)),
-            "better/same/worse": f"{(diff > 0).sum()}/{(diff == 0).sum()}/{(diff < 0).sum()}",
-        }
+        row |= {f"always {k}": g[f"holdout {k}"].mean() for k in LEARNERS}
+        base = g["best mean: qini"]
+        others = {n: g[f"{n}: qini"] for n in RULES if n != "best mean"}
+        others |= {f"always {b}": g[f"holdout {b}"] for b in BLENDS}
+        others |= {"always linear": g["holdout linear"]}
+        for name, q in others.items():
+            row |= {f"{name} - best mean: {k}": v for k, v in _paired(q - base).items()}
         out.append(row)
     return pd.DataFrame(out).set_index("outcome").T
 

@@ -102,6 +102,52 @@ class CrossValidation:
         return {k: float(np.std(v, ddof=1) / np.sqrt(len(v))) for k, v in self.folds.items()}
 
 
+def fold_of(t: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Each row's fold (0 .. :data:`FOLDS` - 1), stratified by treated x outcome."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), dtype=int)
+    groups = strata(t, y)
+    for g in np.unique(groups):
+        idx = rng.permutation(np.flatnonzero(groups == g))
+        fold[idx] = np.arange(len(idx)) % FOLDS
+    return fold
+
+
+def out_of_fold(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    t: np.ndarray,
+    objective: Objective,
+    categories: dict[str, tuple[str, ...]],
+    cfg: UpliftConfig,
+    seed: int,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Each row's fold and each candidate's effect on it from the model fitted on the others."""
+    fold = fold_of(t, y, seed)
+    effects = {k: np.empty(len(y), dtype=np.float64) for k in CANDIDATES}
+    for learner in CANDIDATES:
+        for k in range(FOLDS):
+            tr, te = fold != k, fold == k
+            m = fit_model(x[tr], y[tr], t[tr], learner, objective, categories, cfg, seed)
+            effects[learner][te] = m.predict(x[te])
+    return fold, effects
+
+
+def fold_qini(
+    y: np.ndarray, t: np.ndarray, fold: np.ndarray, effects: dict[str, np.ndarray]
+) -> CrossValidation:
+    """The Qini coefficient of each ranking in ``effects`` on each fold."""
+    return CrossValidation(
+        {
+            name: tuple(
+                float(qini_coefficient(y[fold == k], t[fold == k], e[fold == k]))
+                for k in range(FOLDS)
+            )
+            for name, e in effects.items()
+        }
+    )
+
+
 def cross_validated_qini(
     x: pd.DataFrame,
     y: np.ndarray,
@@ -112,21 +158,8 @@ def cross_validated_qini(
     seed: int,
 ) -> CrossValidation:
     """The Qini coefficient of each candidate on each of :data:`FOLDS` stratified folds."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(y), dtype=int)
-    groups = strata(t, y)
-    for g in np.unique(groups):
-        idx = rng.permutation(np.flatnonzero(groups == g))
-        fold[idx] = np.arange(len(idx)) % FOLDS
-    out: dict[str, tuple[float, ...]] = {}
-    for learner in CANDIDATES:
-        scores = []
-        for k in range(FOLDS):
-            tr, te = fold != k, fold == k
-            m = fit_model(x[tr], y[tr], t[tr], learner, objective, categories, cfg, seed)
-            scores.append(float(qini_coefficient(y[te], t[te], m.predict(x[te]))))
-        out[learner] = tuple(scores)
-    return CrossValidation(out)
+    fold, effects = out_of_fold(x, y, t, objective, categories, cfg, seed)
+    return fold_qini(y, t, fold, effects)
 
 
 def evaluate(
