@@ -19,12 +19,13 @@ its Qini on the inner holdout, and the learner each rule picks:
   and its inner-holdout Qini from the mean of the members' fitted effects.
 
 A rule's score on a split is the inner-holdout Qini of the learner it picks; the table gives the
-mean over splits of each rule and each fixed learner (``always <blend>`` included), and the paired
-difference of each rule and each blend minus best mean (mean, its standard error over splits,
-splits better/same/worse).
+mean over splits of each rule and each fixed learner (``always <blend>`` included), and the
+paired difference of each other rule and each fixed learner minus best mean (mean, its standard
+error over splits, splits better/same/worse).
 
     PYTHONPATH=. nice /work/main/.venv/bin/python benchmarks/uplift_rule_study.py \\
-        --data /work/shared/data/hillstrom/hillstrom.csv
+        --data /work/shared/data/hillstrom/hillstrom.csv --save splits.csv
+    PYTHONPATH=. /work/main/.venv/bin/python benchmarks/uplift_rule_study.py --tables a.csv b.csv
 """
 
 # ruff: noqa: E402 - the sys.path fix below must run before the project imports
@@ -148,7 +149,7 @@ def _paired(diff: pd.Series) -> dict[str, object]:
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per outcome: the mean over splits of each rule's and each learner's inner-holdout Qini,
-    the picks, and each other rule and each blend minus best mean (mean, SE over splits,
+    the picks, and each other rule and each fixed learner minus best mean (mean, SE over splits,
     splits better/same/worse)."""
     out = []
     for outcome, g in table.groupby("outcome", sort=False):
@@ -159,8 +160,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         row |= {f"always {k}": g[f"holdout {k}"].mean() for k in LEARNERS}
         base = g["best mean: qini"]
         others = {n: g[f"{n}: qini"] for n in RULES if n != "best mean"}
-        others |= {f"always {b}": g[f"holdout {b}"] for b in BLENDS}
-        others |= {"always linear": g["holdout linear"]}
+        others |= {f"always {k}": g[f"holdout {k}"] for k in LEARNERS}
         for name, q in others.items():
             row |= {f"{name} - best mean: {k}": v for k, v in _paired(q - base).items()}
         out.append(row)
@@ -175,10 +175,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=6)
     ap.add_argument("--inner-seed", type=int, default=101)
     ap.add_argument("--save", help="also write the per-split table to this CSV")
+    ap.add_argument("--tables", nargs="+", help="summarise these saved per-split CSVs instead")
     args = ap.parse_args()
-    tables = [
-        one_outcome(args.data, o, args.seed, args.repeats, args.inner_seed) for o in args.outcomes
-    ]
+    if args.tables:
+        tables = [pd.read_csv(p) for p in args.tables]
+    else:
+        tables = [
+            one_outcome(args.data, o, args.seed, args.repeats, args.inner_seed)
+            for o in args.outcomes
+        ]
     table = pd.concat(tables, ignore_index=True)
     if args.save:
         table.to_csv(args.save, index=False)
