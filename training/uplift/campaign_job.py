@@ -124,7 +124,7 @@ def out_of_fold(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Each row's fold and each candidate's effect on it from the model fitted on the others."""
     fold = fold_of(t, y, seed)
-    effects = {k: np.empty(len(y), dtype=np.float64) for k in CANDIDATES}
+    effects: dict[str, np.ndarray] = {k: np.empty(len(y)) for k in CANDIDATES}
     for learner in CANDIDATES:
         for k in range(FOLDS):
             tr, te = fold != k, fold == k
