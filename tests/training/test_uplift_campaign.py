@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,6 +140,13 @@ def test_train_uplift_registers_a_model_that_reads_the_files_columns(
         assert ranking in output
     assert "load_model('models:/spring-mail-uplift-model@champion')" in output
     assert set(os.listdir(tmp_path)) - before <= {"mlflow.db", "mlartifacts"}
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    (run,) = client.search_runs(
+        [e.experiment_id for e in client.search_experiments() if e.name != "Default"]
+    )
+    others = {"x", "t", "to", "linear"} - {run.data.params["learner"]}
+    rankings = {m.split(".")[0] for m in run.data.metrics}
+    assert rankings == {"model", "random", *others}  # the chosen model's rows too
     # a fresh interpreter loads it and scores the file as it is (treatment and outcome ignored)
     script = (
         "import mlflow, pandas as pd, sys; mlflow.set_tracking_uri(sys.argv[1]); "

@@ -240,12 +240,13 @@ def register_campaign(result: CampaignResult, name: str, tracking_uri: str) -> t
     with using_store(tracking_uri), tempfile.TemporaryDirectory() as tmp:
         with mlflow.start_run(experiment_id=experiment, run_name=name) as run:
             ev = result.evaluation
+            keys = {name: key for key, name in LEARNER_NAMES.items()}  # names hold "(", refused
             mlflow.log_metrics(
                 {
-                    f"{r.split(':')[0].replace(' ', '_')}.{m}": float(v)
+                    f"{keys.get(str(r), str(r).split(':')[0])}.{m}": float(v)
                     for r, row in ev.iterrows()
                     for m, v in row.items()
-                    if np.isfinite(v) and "(" not in str(r)
+                    if np.isfinite(v)
                 }
             )
             mlflow.log_params({"learner": result.chosen, "rows.train": result.train_rows})
