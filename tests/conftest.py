@@ -28,6 +28,14 @@ from scoring.config import ServingConfig, load_serving_config
 from serving.launch import free_port, start_service, stop_service, wait_until_up
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a slow test first, each file's tests kept together and in order: the
+    workers (``-n 2 --dist loadfile``) take files in this order, so the long ones start early
+    instead of one of them running alone at the end while the other worker waits."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("churn-home")

@@ -27,7 +27,7 @@ from features.pipeline.build import build_features, build_training_set, monthly_
 from features.pipeline.interactions import interaction_specs
 from features.synthetic.generator import generate, write_dataset
 
-pytestmark = pytest.mark.xdist_group("spark")
+pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.slow]
 
 TEST_CONF = {
     "spark.sql.shuffle.partitions": "1",

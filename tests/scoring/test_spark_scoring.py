@@ -25,7 +25,7 @@ from scoring.config import ServingConfig
 from scoring.frame import score_frame
 from training.tracking import ensure_experiment, log_bundle, using_store
 
-pytestmark = pytest.mark.xdist_group("spark")
+pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.slow]
 
 TEST_CONF = {
     "spark.sql.shuffle.partitions": "1",

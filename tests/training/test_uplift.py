@@ -112,6 +112,7 @@ def test_too_few_contacts_is_a_clear_error(prepared, trained):
         fit_uplift(rows.head(50), trained.spec, UpliftConfig(), seed=1)
 
 
+@pytest.mark.slow
 def test_training_run_registers_uplift_model_with_the_pair(prepared, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = train(prepared.ds, prepared.cfg, prepared.features, tracking_uri=uri, progress=False)
