@@ -30,8 +30,9 @@ from serving.launch import free_port, start_service, stop_service, wait_until_up
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files holding a slow test first, each file's tests kept together and in order: the
-    workers (``-n 2 --dist loadfile``) take files in this order, so the long ones start early
-    instead of one of them running alone at the end while the other worker waits."""
+    workers (``-n 2 --dist loadfile --no-loadscope-reorder``, as ``make test`` runs them) take
+    files in this order, so the long ones start early instead of one of them running alone at
+    the end while the other worker waits (xdist's own order is by test count)."""
     slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
     items.sort(key=lambda item: item.path not in slow)
 
