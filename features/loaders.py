@@ -31,6 +31,7 @@ from core.config import load_yaml
 from core.csv_out import write_csv
 from core.errors import ContractError
 from core.notes import Note, note
+from features.arrow import arrow_array, is_in
 from features.config import DEFAULT_MAX_BAD_ROW_SHARE
 from features.contract import (
     MANIFEST_FILE,
@@ -126,18 +127,12 @@ def _parse_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("str").str.strip(), errors="coerce").astype("float64")
 
 
-def _arrow(values: pd.Series | pd.Index) -> pa.Array:
-    """The Arrow array behind a column (``str`` columns hold one; others are converted)."""
-    arr = pa.array(values.array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
 def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
     """Text trimmed (and lower-cased for categories); blank becomes missing. Arrow kernels,
     since pandas' string methods cost tenfold on a few hundred thousand rows."""
     if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
         values = values.astype("str").where(values.notna())
-    text = pc.utf8_trim_whitespace(_arrow(values))
+    text = pc.utf8_trim_whitespace(arrow_array(values))
     if lower and not pc.all(pc.utf8_is_lower(text)).as_py():
         text = pc.utf8_lower(text)
     blank = pc.equal(text, "")
@@ -148,7 +143,7 @@ def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
 
 def _too_long(text: pd.Series, max_chars: int) -> pd.Series:
     """Rows whose text has more than ``max_chars`` characters."""
-    arr = _arrow(text)
+    arr = arrow_array(text)
     if (pc.max(pc.binary_length(arr)).as_py() or 0) <= max_chars:  # bytes bound characters
         return pd.Series(False, index=text.index)
     longer = pc.fill_null(pc.greater(pc.utf8_length(arr), max_chars), False)
@@ -227,9 +222,7 @@ def _rule_failures(values: pd.Series, col: Column) -> list[tuple[np.ndarray, str
         if col.max is not None:
             failures.append((x > col.max, f"must be <= {col.max:g}"))
     if col.allowed is not None:
-        known = pc.is_in(_arrow(values), value_set=pa.array(col.allowed)).to_numpy(
-            zero_copy_only=False
-        )
+        known = is_in(values, col.allowed)
         failures.append((present & ~known, f"must be one of {', '.join(col.allowed)}"))
     return [(rows, rule) for rows, rule in failures if rows.any()]
 
@@ -282,8 +275,7 @@ def _cross_table_reasons(
         )
     if customers is not None and table.name != "customers" and "customer_id" in frame:
         ids = frame["customer_id"]
-        # Arrow's hash lookup: pandas 3's isin on Arrow strings builds one scalar per value
-        known = pc.is_in(_arrow(ids), value_set=_arrow(customers)).to_numpy(zero_copy_only=False)
+        known = is_in(ids, customers)
         unknown = ids.notna() & ~known
         _add_reason(reasons, unknown, "event for an unknown customer_id")
     return reasons

@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from core.config import Frozen
+from features.arrow import is_in
 from features.config import FeatureConfig
 from features.dataset import Dataset
 from features.pipeline.btyd import BtydError, fit_bgnbd_quick, p_alive, rf_summary
@@ -110,7 +111,7 @@ def lifecycle(
     is_contractual = contractual.reindex(ids).fillna(False).to_numpy(dtype=bool)
     gone = since > lapsed_after
     if cfg.lapsed_p_alive > 0:
-        payg = bought["customer_id"].isin(ids[~is_contractual]).to_numpy()
+        payg = is_in(bought["customer_id"], ids[~is_contractual])
         gone |= _p_alive(bought.loc[payg], cutoff, ids) < cfg.lapsed_p_alive
     by_purchase = np.select([gone, since > lapsing_after], ["lapsed", "lapsing"], "active")
     end = (
