@@ -20,7 +20,7 @@ from core.lang import Lang
 from features.shown import category
 from scoring.benefit import WHY_COLUMNS, why_listed
 from scoring.config import ActionRule
-from scoring.reasons import reason_sentences
+from scoring.reasons import cells_sentences
 
 AT_RISK = "at_risk"
 WIN_BACK = "win_back"
@@ -114,8 +114,7 @@ def present(
     h = f"_{horizon_days}d"
     out = rows.rename(columns={k: f"{v}{h}" for k, v in SCORE_NAMES.items()})
     if "reasons" in out:
-        said: dict[tuple[str, object], str] = {}  # a feature's value reads alike on every row
-        listed = [reason_sentences(r, lang, reasons, said) for r in out["reasons"]]
+        listed = cells_sentences(out["reasons"].tolist(), lang, reasons)
         for i in range(reasons):
             out[f"reason_{i + 1}"] = [r[i] if i < len(r) else "" for r in listed]
     out["benefit"] = pd.to_numeric(

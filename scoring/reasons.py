@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Literal
@@ -270,14 +270,48 @@ def reason_sentences(
     older scoring as it is, no sentence twice; an empty list says that nothing raises the risk.
     ``said`` keeps the sentences made in ``lang``, by feature and value, for the next cells."""
     items = json.loads(stored) if isinstance(stored, str) and stored else stored
+    said = {} if said is None else said
+    for item in items if isinstance(items, list | tuple) else ():
+        if isinstance(item, dict) and "feature" in item:
+            key = (str(item["feature"]), item.get("value"))
+            if key not in said:
+                said[key] = _sentence(*key, lang)
+    return _read(items, said, lang, k)
+
+
+def cells_sentences(cells: Sequence[object], lang: Lang, k: int | None = None) -> list[list[str]]:
+    """:func:`reason_sentences` of every cell of a list: the JSON read in one parse, and each
+    feature's sentences made in one call for all its values (a list reads tens of thousands)."""
+    texts = [c for c in cells if isinstance(c, str) and c]
+    try:
+        parsed = json.loads("[" + ",".join(texts) + "]")
+        if len(parsed) != len(texts):
+            raise ValueError("a cell held more than one JSON value")
+    except ValueError:
+        parsed = [json.loads(t) for t in texts]
+    read = iter(parsed)
+    rows = [next(read) if isinstance(c, str) and c else c for c in cells]
+    values: dict[str, dict[object, None]] = {}  # first seen first, as reason_sentences meets them
+    for items in rows:
+        for item in items if isinstance(items, list | tuple) else ():
+            if isinstance(item, dict) and "feature" in item:
+                values.setdefault(str(item["feature"]), {}).setdefault(item.get("value"))
+    said: dict[tuple[str, object], str] = {}
+    for name, seen in values.items():
+        said |= zip(((name, v) for v in seen), _sentences(name, list(seen), lang), strict=True)
+    return [_read(items, said, lang, k) for items in rows]
+
+
+def _read(
+    items: object, said: dict[tuple[str, object], str], lang: Lang, k: int | None
+) -> list[str]:
+    """One parsed cell's sentences, ``said`` holding those of its features' values."""
     if not isinstance(items, list | tuple):
         return []
-    said = {} if said is None else said
     out: list[str] = []
     for item in items:
         if isinstance(item, dict) and "feature" in item:
-            key = (str(item["feature"]), item.get("value"))
-            text = said.get(key) or said.setdefault(key, _sentence(*key, lang))
+            text = said[(str(item["feature"]), item.get("value"))]
         else:
             text = str(item)
         if text not in out:

@@ -12,7 +12,9 @@ from features.catalog import sentence
 from scoring.champions import Champions
 from scoring.reasons import (
     NO_RISK_REASON,
+    cells_sentences,
     explain_frame,
+    reason_sentences,
     risk_reason_columns,
     risk_reason_text,
     risk_reasons,
@@ -109,3 +111,25 @@ def test_a_row_never_gives_the_same_sentence_twice():
     same = "Fewer than two purchases: no buying rhythm yet"
     grid = np.array([[same, "b", same, same, "c", ""], ["a", "", "", "", "", ""]], dtype=object)
     assert unique_left(grid, 3).tolist() == [[same, "b", "c"], ["a", "", ""]]
+
+
+def test_a_lists_cells_read_as_each_cell_reads_alone():
+    cells = [
+        '[{"feature": "recency_days", "value": 40.0, "contribution": 0.3}, '
+        '{"feature": "not_a_feature", "value": "x", "contribution": 0.1}]',
+        '[{"feature": "recency_days", "value": 40.0, "contribution": 0.2}]',
+        "[]",
+        "",
+        None,
+        ["A sentence an older scoring stored", "A sentence an older scoring stored"],
+        '[{"feature": "recency_days", "value": null, "contribution": 0.1}, '
+        '{"feature": "recency_days", "value": 7, "contribution": 0.05}]',
+    ]
+    for lang in ("en", "zh"):
+        alone = [reason_sentences(c, lang, 2) for c in cells]
+        assert cells_sentences(cells, lang, 2) == alone
+        assert alone[3] == alone[4] == [] and alone[2] == [NO_RISK_REASON[lang]]
+        assert alone[1][0] == alone[0][0] and "not_a_feature = x" in alone[0]
+    for read in (lambda c: reason_sentences(c, "en"), lambda c: cells_sentences([c], "en")):
+        with pytest.raises(ValueError, match="Extra data"):  # not two cells' worth of reasons
+            read("[1, 2], [3]")
