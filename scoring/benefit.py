@@ -18,6 +18,7 @@ horizon, not for the year their next payment buys. Where the features lack the r
 from __future__ import annotations
 
 import math
+from datetime import date
 from functools import cache
 
 import numpy as np
@@ -108,6 +109,15 @@ def _number(value: object) -> float:
     return x
 
 
+def _days_between(end: str, asof: str) -> float:
+    """Whole days from ``asof`` to ``end``: ISO dates read directly (a list asks for every
+    row), anything else through pandas."""
+    try:
+        return (date.fromisoformat(end[:10]) - date.fromisoformat(asof[:10])).days
+    except ValueError:
+        return (pd.Timestamp(end) - pd.Timestamp(asof)).days
+
+
 def why_listed(
     row: dict[str, object],
     asof: str,
@@ -123,8 +133,8 @@ def why_listed(
     parts: list[str] = []
     end = row.get("contract_end_date")
     value = _number(row.get("predicted_value"))
-    if end:
-        days = (pd.Timestamp(str(end)) - pd.Timestamp(asof)).days
+    if end and not pd.isna(end):  # NaT is truthy
+        days = _days_between(str(end), asof)
         if 0 <= days <= horizon_days and not math.isnan(value):
             day = show_date(str(end), lang)
             parts.append(words["renewal"].format(amount=money.format(value), date=day))
