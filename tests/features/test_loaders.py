@@ -10,7 +10,13 @@ import pytest
 
 from core.errors import ContractError
 from features.config import DataConfig
-from features.loaders import BadRowShareError, load_dataset, resolve_as_of, write_rejects
+from features.loaders import (
+    BadRowShareError,
+    _parse_text,
+    load_dataset,
+    resolve_as_of,
+    write_rejects,
+)
 
 CUSTOMERS = (
     "customer_id,signup_date,segment,account_manager_id\nC1,2023-01-01,smb,M1\nC2,2023-02-01,,M1\n"
@@ -376,3 +382,33 @@ def test_validate_writes_the_rejects_then_stops_past_the_max_bad_row_share(tmp_p
     for command in ("validate", "train", "features", "score"):
         options = {o for p in commands[command].params for o in p.opts}
         assert "--max-bad-row-share" in options, command
+
+
+def test_text_is_trimmed_and_lower_cased_as_python_does_on_ascii_and_unicode():
+    """The ASCII fast path trims what Unicode calls white space, as the Unicode path does."""
+    ascii_cells = [f"{chr(i)}Ab C{chr(i)}" for i in range(128)] + [" ", "\t"]
+    unicode_cells = ["\u3000Ab Ç\u00a0", "\x1fÉ\x1c"]
+    for cells in (ascii_cells, ascii_cells + unicode_cells):
+        values = pd.Series(cells, dtype="str")
+        for lower in (False, True):
+            want = [c.strip().lower() if lower else c.strip() for c in cells]
+            got = _parse_text(values, lower=lower)
+            assert got.fillna("").tolist() == want
+            assert got.isna().tolist() == [not w for w in want]
+
+
+def test_a_row_breaking_several_rules_gets_each_reason_once_in_order(tmp_path):
+    body = TRANSACTIONS + "C9,2024-01-05,-3,bogus\nC1,2024-13-45,5,purchase\n"
+    ds = load_dataset(make(tmp_path, transactions=body), max_bad_row_share=None)
+    assert ds.rejects["transactions"]["reason"].tolist() == [
+        "kind: must be one of new, renewal, upsell, purchase, refund (got bogus); "
+        "event for an unknown customer_id",
+        "ts: not a date (got 2024-13-45)",
+    ]
+    assert ds.reports["transactions"].accepted == 2
+
+
+def test_a_column_named_like_the_line_numbers_is_refused_by_name(tmp_path):
+    body = "customer_id,ts,amount,kind,source_row\nC1,2024-01-01,10.5,new,7\n"
+    with pytest.raises(ContractError, match="transactions.csv: has a column named 'source_row'"):
+        load_dataset(make(tmp_path, transactions=body))
