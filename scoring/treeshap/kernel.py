@@ -239,7 +239,9 @@ class FastExplainer:
             out = np.asarray(self.bundle.booster.predict(x, pred_contrib=True, **params))
         else:
             out = tree_shap(self.trees, x, self.threads)
-        return out + self.bundle.linear_contributions(x)  # exact linear terms, if any
+        if self.bundle.linear is not None:  # exact linear terms
+            out += self.bundle.linear_contributions(x)
+        return out
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per feature plus ``bias``, raw-score units; rows sum to the raw score."""

@@ -14,6 +14,7 @@ from scoring.reasons import (
     NO_RISK_REASON,
     cells_sentences,
     explain_frame,
+    raising_order,
     reason_sentences,
     risk_reason_columns,
     risk_reason_text,
@@ -133,3 +134,18 @@ def test_a_lists_cells_read_as_each_cell_reads_alone():
     for read in (lambda c: reason_sentences(c, "en"), lambda c: cells_sentences([c], "en")):
         with pytest.raises(ValueError, match="Extra data"):  # not two cells' worth of reasons
             read("[1, 2], [3]")
+
+
+def test_raising_order_is_a_stable_sort_of_the_raising_contributions(monkeypatch):
+    """Largest positive contributions first, ties in feature order, as a stable full sort."""
+    monkeypatch.setattr("scoring.reasons.ORDER_BLOCK", 7)  # several blocks per matrix
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, m = int(rng.integers(1, 40)), int(rng.integers(1, 15))
+        values = rng.normal(size=(n, m)).round(int(rng.integers(0, 3)))  # many ties
+        values[rng.random((n, m)) < 0.3] = 0.0
+        k = int(rng.integers(1, m + 3))
+        want = np.argsort(-np.where(values > 0, values, -np.inf), axis=1, kind="stable")[:, :k]
+        order, keep = raising_order(values, k)
+        assert (keep == (np.take_along_axis(values, want, axis=1) > 0)).all()
+        assert (order[keep] == want[keep]).all()
