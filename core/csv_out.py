@@ -21,12 +21,15 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """The first characters that make a spreadsheet read a cell as a formula."""
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_MAY_NEED_CHANGE = r"^[=+\-@\t\r]|\r"
+"""Text :func:`neutralise_cell` may change: a formula's first character, or a carriage return."""
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -65,14 +68,36 @@ def _neutralise_index(index: pd.Index) -> pd.Index:
     return pd.Index([neutralise_cell(v) for v in index], name=neutralise_cell(index.name))
 
 
+def _neutralise_column(column: pd.Series) -> pd.Series:
+    """A text column through :func:`neutralise_cell`. Cells of plain text are found with one
+    Arrow regex pass and only the cells it flags go through Python; other columns (mixed types,
+    categories) go cell by cell."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(column.array, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = None
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return column.astype(object).map(neutralise_cell)
+    flagged = pc.fill_null(pc.match_substring_regex(arr, _MAY_NEED_CHANGE), False)
+    risky = np.asarray(flagged.to_numpy(zero_copy_only=False), dtype=bool)
+    if not risky.any():
+        return column
+    values = column.to_numpy(dtype=object, copy=True)
+    values[risky] = [neutralise_cell(v) for v in values[risky]]
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells, column names and text index cannot run as formulas;
     ``frame`` itself is not changed."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never changed in place
     for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
         if _is_text(column):
-            out.isetitem(position, column.astype(object).map(neutralise_cell))
+            out.isetitem(position, _neutralise_column(column))
     out.columns = pd.Index(
         [neutralise_cell(c) for c in frame.columns]
         if not isinstance(frame.columns, pd.MultiIndex)
