@@ -31,7 +31,7 @@ from core.config import load_yaml
 from core.csv_out import write_csv
 from core.errors import ContractError
 from core.notes import Note, note
-from features.arrow import arrow_array, is_in
+from features.arrow import ASCII_WHITESPACE, arrow_array, is_clean_text, is_in
 from features.config import DEFAULT_MAX_BAD_ROW_SHARE
 from features.contract import (
     MANIFEST_FILE,
@@ -57,8 +57,6 @@ LOAD_THREADS = min(4, os.cpu_count() or 1)
 read and parse 1.34-1.83 s in one thread, 1.01-1.31 s in two)."""
 T = TypeVar("T")
 R = TypeVar("R")
-ASCII_WHITESPACE = " \t\n\v\f\r\x1c\x1d\x1e\x1f"
-"""The ASCII characters Arrow's ``utf8_trim_whitespace`` trims (Unicode's white space)."""
 DATE_FORMAT_HINT = "expected ISO 8601, e.g. 2024-06-30 or 2024-06-30T14:05:00+08:00"
 
 
@@ -138,19 +136,28 @@ def _parse_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values.astype("str").str.strip(), errors="coerce").astype("float64")
 
 
-def _parse_text(
-    values: pd.Series, lower: bool, allowed: tuple[str, ...] | None = None
-) -> pd.Series:
+def _as_text(values: pd.Series) -> pd.Series:
+    """A column as pandas' Arrow-backed ``str``, missing values kept missing."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return values
+    return values.astype("str").where(values.notna())
+
+
+def _only_allowed(text: pd.Series, allowed: tuple[str, ...]) -> bool:
+    """Whether every present value is one of ``allowed`` (trimmed, lower-case words) as it is."""
+    arr = arrow_array(text)
+    return (pc.sum(pc.is_in(arr, value_set=pa.array(allowed))).as_py() or 0) == len(
+        arr
+    ) - arr.null_count
+
+
+def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
     """Text trimmed (and lower-cased for categories); blank becomes missing. Arrow kernels,
-    since pandas' string methods cost tenfold on a few hundred thousand rows. A column whose
-    values are all ``allowed`` words (trimmed, lower-case, not blank) is returned as it is."""
-    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
-        values = values.astype("str").where(values.notna())
+    since pandas' string methods cost tenfold on a few hundred thousand rows; a column they
+    would not change is returned as it is."""
     text = arrow_array(values)
-    if allowed is not None:
-        known = pc.sum(pc.is_in(text, value_set=pa.array(allowed))).as_py() or 0
-        if known == len(text) - text.null_count:
-            return values
+    if is_clean_text(text, lower=lower):
+        return values
     if pc.all(pc.string_is_ascii(text)).as_py() is False:
         text = pc.utf8_trim_whitespace(text)
         if lower and not pc.all(pc.utf8_is_lower(text)).as_py():
@@ -198,9 +205,11 @@ def parse_table(
             continue
         values = frame[col.name]
         if col.kind not in ("date", "float", "int"):
-            text = _parse_text(values, lower=col.kind == "category", allowed=col.allowed)
-            if text is values and col.allowed is not None:
+            text = _as_text(values)
+            if col.allowed is not None and _only_allowed(text, col.allowed):
                 all_allowed.append(col.name)
+            else:
+                text = _parse_text(text, lower=col.kind == "category")
             too_long = _too_long(text, max_text_chars)
             reasons.add(too_long, f"{col.name}: longer than {max_text_chars:,} characters")
             frame[col.name] = text
