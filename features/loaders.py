@@ -146,9 +146,8 @@ def _as_text(values: pd.Series) -> pd.Series:
 def _only_allowed(text: pd.Series, allowed: tuple[str, ...]) -> bool:
     """Whether every present value is one of ``allowed`` (trimmed, lower-case words) as it is."""
     arr = arrow_array(text)
-    return (pc.sum(pc.is_in(arr, value_set=pa.array(allowed))).as_py() or 0) == len(
-        arr
-    ) - arr.null_count
+    found = pc.sum(pc.is_in(arr, value_set=pa.array(allowed))).as_py() or 0
+    return bool(found == len(arr) - arr.null_count)
 
 
 def _parse_text(values: pd.Series, lower: bool) -> pd.Series:
