@@ -104,10 +104,7 @@ def read_raw(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
         raise ContractError(f"{path.name}: cannot be read as {path.suffix[1:]}: {exc}") from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if SOURCE_ROW in frame.columns:
-        raise ContractError(
-            f"{path.name}: has a column named '{SOURCE_ROW}', the name the loader gives each "
-            "row's line number; rename or drop that column"
-        )
+        raise ContractError(note("reserved_column", source=path.name, column=SOURCE_ROW))
     offset = 2 if path.suffix == ".csv" else 1  # CSV line numbers count the header line
     rows = pd.DataFrame({SOURCE_ROW: np.arange(len(frame)) + offset})
     # concat, not insert: insert copied the other columns on some reads (0.2 s at 2 million rows)

@@ -410,5 +410,8 @@ def test_a_row_breaking_several_rules_gets_each_reason_once_in_order(tmp_path):
 
 def test_a_column_named_like_the_line_numbers_is_refused_by_name(tmp_path):
     body = "customer_id,ts,amount,kind,source_row\nC1,2024-01-01,10.5,new,7\n"
-    with pytest.raises(ContractError, match="transactions.csv: has a column named 'source_row'"):
+    with pytest.raises(
+        ContractError, match="transactions.csv: has a column named 'source_row'"
+    ) as e:
         load_dataset(make(tmp_path, transactions=body))
+    assert e.value.said("zh").startswith("transactions.csv：含有名为 'source_row' 的列")
