@@ -57,7 +57,6 @@ LOAD_THREADS = min(4, os.cpu_count() or 1)
 read and parse 1.34-1.83 s in one thread, 1.01-1.31 s in two)."""
 T = TypeVar("T")
 R = TypeVar("R")
-DATE_FORMAT_HINT = "expected ISO 8601, e.g. 2024-06-30 or 2024-06-30T14:05:00+08:00"
 
 
 class BadRowShareError(ContractError):
@@ -77,7 +76,7 @@ def _sample(values: pd.Series) -> str:
 def read_raw(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
     """Read one table file as text (CSV) or as stored (Parquet), with normalised column names."""
     if path.stat().st_size == 0:
-        raise ContractError(f"{path.name}: the file is empty (not even a header row)")
+        raise ContractError(note("file_empty", source=path.name))
     try:
         if path.suffix == ".parquet":
             frame = pd.read_parquet(path)
@@ -95,13 +94,14 @@ def read_raw(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
                 quoting=csv.QUOTE_MINIMAL,
             )
     except UnicodeDecodeError as exc:
+        byte = repr(exc.object[exc.start : exc.start + 1])
         raise ContractError(
-            f"{path.name}: not valid {encoding} text (byte {exc.object[exc.start : exc.start + 1]!r}"
-            f" at offset {exc.start}); re-export the file as UTF-8 or pass --encoding, "
-            "for example --encoding gb18030 or --encoding cp1252"
+            note("file_not_text", source=path.name, encoding=encoding, byte=byte, offset=exc.start)
         ) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
-        raise ContractError(f"{path.name}: cannot be read as {path.suffix[1:]}: {exc}") from exc
+        raise ContractError(
+            note("file_unreadable", source=path.name, format=path.suffix[1:], error=str(exc))
+        ) from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if SOURCE_ROW in frame.columns:
         raise ContractError(note("reserved_column", source=path.name, column=SOURCE_ROW))
@@ -189,9 +189,15 @@ def parse_table(
     """
     missing = [c for c in table.required_columns if c not in raw.columns]
     if missing:
+        found = ", ".join(c for c in raw.columns if c != SOURCE_ROW)
         raise ContractError(
-            f"{source}: missing required column(s) {', '.join(missing)} of table "
-            f"'{table.name}'; found columns: {', '.join(c for c in raw.columns if c != SOURCE_ROW)}"
+            note(
+                "columns_missing",
+                source=source,
+                missing=", ".join(missing),
+                table=table.name,
+                found=found,
+            )
         )
     frame = raw.copy(deep=False)  # columns are replaced, never changed in place
     reasons = RowReasons(frame.index)
@@ -217,15 +223,19 @@ def parse_table(
         if failed.any():  # blank text is a missing value, not a bad one
             bad[failed] = values[failed].astype("str").str.strip() != ""
         n_present = int(values.notna().sum()) - int((failed & ~bad).sum())
-        what = "dates" if is_date else "numbers"
-        hint = f" ({DATE_FORMAT_HINT})" if is_date else ""
         if bad.sum() > 1 and bad.sum() == n_present:
             raise ContractError(
-                f"{source}, column '{col.name}': all {int(bad.sum())} value(s) are not {what}"
-                f"{hint}, so the column cannot be used: {_sample(values[bad])}"
+                note(
+                    "column_not_dates" if is_date else "column_not_numbers",
+                    source=source,
+                    column=col.name,
+                    n=int(bad.sum()),
+                    sample=_sample(values[bad]),
+                )
             )
         if bad.any():
-            text = f"{col.name}: not a {what[:-1]} (got " + values[bad].astype("str") + ")"
+            what = "date" if is_date else "number"
+            text = f"{col.name}: not a {what} (got " + values[bad].astype("str") + ")"
             reasons.add(bad, text)
         frame[col.name] = parsed
     if reasons.failing().any():
@@ -303,25 +313,23 @@ def _cross_table_reasons(
 def find_table_files(folder: Path) -> dict[str, Path]:
     """Map table name to file; unknown or doubled table files are schema errors."""
     if not folder.is_dir():
-        raise ContractError(f"{folder}: no such data folder")
+        raise ContractError(note("no_data_folder", folder=str(folder)))
     found: dict[str, Path] = {}
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         if path.suffix.lower() not in TABLE_SUFFIXES:
             continue
         name = path.stem.lower()
         if name not in TABLES:
-            raise ContractError(
-                f"{path.name}: unknown table file; expected one of "
-                f"{', '.join(t + '.csv|.parquet' for t in TABLES)}"
-            )
+            expected = ", ".join(t + ".csv|.parquet" for t in TABLES)
+            raise ContractError(note("unknown_table_file", source=path.name, expected=expected))
         if name in found:
-            raise ContractError(f"{path.name}: table '{name}' given twice ({found[name].name})")
+            raise ContractError(
+                note("table_twice", source=path.name, table=name, other=found[name].name)
+            )
         found[name] = path
     for table in TABLES.values():
         if table.required and table.name not in found:
-            raise ContractError(
-                f"{folder}: required table '{table.name}' (.csv or .parquet) is missing"
-            )
+            raise ContractError(note("table_missing", folder=str(folder), table=table.name))
     return found
 
 
@@ -339,7 +347,7 @@ def _given_as_of(
     except ValueError:
         ts = pd.NaT
     if pd.isna(ts):
-        raise ContractError(f"as-of date {as_of!r} is not a date (expected YYYY-MM-DD)")
+        raise ContractError(note("as_of_not_date", value=repr(as_of)))
     return ts.normalize(), source
 
 
