@@ -19,7 +19,6 @@ from core.errors import ChurnError
 from core.lang import catalogue
 from core.money import money_pattern
 from features.pipeline.segments import RFM_SEGMENTS
-from scoring.benefit import why_listed
 from scoring.contacted import (
     CONTACT_DETAILS,
     DAYS_SINCE_CONTACT,
@@ -201,7 +200,7 @@ class Lists:
                 "value": r[f"value_if_retained{h}"],
                 "value_at_risk": r[f"expected_value_at_risk{h}"],
                 "benefit": None if pd.isna(r["benefit"]) else r["benefit"],
-                "why": why_listed(raw, run.asof, run.horizon_days, ctx.lang, money),
+                "why": r["why_listed"],
                 "band": r["risk_band"],
                 "rfm_segment": r["rfm_segment"] if isinstance(r["rfm_segment"], str) else None,
                 "days": None
@@ -218,7 +217,7 @@ class Lists:
                     (c, r[c]) for c in CONTACT_DETAILS if c in r and isinstance(r[c], str) and r[c]
                 ],
             }
-            for r, raw in zip(shown.to_dict("records"), rows.to_dict("records"), strict=True)
+            for r in shown.to_dict("records")
         ]
         opts = self.choices(svc, run.asof, run.scored_at)
         base = f"{PREFIX}{LIST_PATHS[name]}" if name == WIN_BACK else f"{PREFIX}/"
