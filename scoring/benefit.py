@@ -17,7 +17,6 @@ horizon, not for the year their next payment buys. Where the features lack the r
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from functools import cache
 
@@ -85,6 +84,7 @@ def contact_benefit(
 
 
 WHY = ("renewal", "probability", "complaints", "silent", "lift", "lift_value")
+"""The parts of a row's one-line "why" (``why_*`` in the catalogue's ``lists`` area)."""
 WHY_COLUMNS = (
     "contract_end_date",
     "predicted_value",
@@ -94,71 +94,69 @@ WHY_COLUMNS = (
     "benefit",
     "benefit_value",
 )
-"""The store's columns a row's "why" reads (:func:`why_listed`)."""
-"""The parts of a row's one-line "why" (``why_*`` in the catalogue's ``lists`` area)."""
+"""The store's columns a row's "why" reads (:func:`why_lines`)."""
 
 SILENT_DAYS = 60
 """Days without a purchase from which the line mentions the silence."""
 
 
-def _number(value: object) -> float:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
-    return x
-
-
 def _days_between(end: str, asof: str) -> float:
-    """Whole days from ``asof`` to ``end``: ISO dates read directly (a list asks for every
-    row), anything else through pandas."""
+    """Whole days from ``asof`` to ``end``: ISO dates read directly, anything else through
+    pandas."""
     try:
         return (date.fromisoformat(end[:10]) - date.fromisoformat(asof[:10])).days
     except ValueError:
         return (pd.Timestamp(end) - pd.Timestamp(asof)).days
 
 
-def why_listed(
-    row: dict[str, object],
-    asof: str,
-    horizon_days: int,
-    lang: Lang = "en",
-    money: str = "{:,.0f}",
-) -> str:
-    """One line on why a customer is on the at-risk list: a renewal due within the horizon (and
-    its amount), else P(churn) with the open complaints and a long silence; then the benefit and
-    the value over the horizon it was priced on. ``row`` holds the store's columns; ``money``
-    formats amounts (a currency sign, for one)."""
+def why_lines(
+    rows: pd.DataFrame, horizon_days: int, lang: Lang = "en", money: str = "{:,.0f}"
+) -> list[str]:
+    """Per row, one line on why a customer is on the at-risk list: a renewal due within the
+    horizon (and its amount), else P(churn) with the open complaints and a long silence; then the
+    benefit and the value over the horizon it was priced on. ``rows`` hold the store's columns
+    and ``asof``; ``money`` formats amounts (a currency sign, for one).
+
+    Column by column: each part is tested for every row at once and worded only where it is said
+    (a list asks for tens of thousands of lines)."""
+    n = len(rows)
     words = _why_words(lang)
-    parts: list[str] = []
-    end = row.get("contract_end_date")
-    value = _number(row.get("predicted_value"))
-    if end and not pd.isna(end):  # NaT is truthy
-        days = _days_between(str(end), asof)
-        if 0 <= days <= horizon_days and not math.isnan(value):
-            day = show_date(str(end), lang)
-            parts.append(words["renewal"].format(amount=money.format(value), date=day))
-    p = _number(row.get("churn_probability"))
-    if not math.isnan(p):
-        parts.append(words["probability"].format(pct=f"{p:.0%}"))
-    n = _number(row.get("open_complaints"))
-    if not math.isnan(n) and n > 0:
-        parts.append(words["complaints"].format(n=int(n), s="" if n == 1 else "s"))
-    silent = _number(row.get("days_since_last_purchase"))
-    if not math.isnan(silent) and silent >= SILENT_DAYS:
-        parts.append(words["silent"].format(days=int(silent)))
-    benefit = _number(row.get("benefit"))
-    if not math.isnan(benefit) and benefit > 0:
-        priced = _number(row.get("benefit_value"))
-        amount = money.format(benefit)
-        parts.append(
+
+    def number(name: str) -> np.ndarray:
+        if name not in rows:
+            return np.full(n, np.nan)
+        return pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=np.float64)
+
+    parts: list[list[str]] = [[] for _ in range(n)]
+    value = number("predicted_value")
+    if "contract_end_date" in rows:
+        ends, asofs = rows["contract_end_date"].to_numpy(object), rows["asof"].to_numpy(object)
+        for i in np.flatnonzero(pd.notna(ends) & ~np.isnan(value)):
+            end = ends[i]
+            if end and 0 <= _days_between(str(end), str(asofs[i])) <= horizon_days:
+                day = show_date(str(end), lang)
+                parts[i].append(words["renewal"].format(amount=money.format(value[i]), date=day))
+    p = number("churn_probability")
+    for i in np.flatnonzero(~np.isnan(p)):
+        parts[i].append(words["probability"].format(pct=f"{p[i]:.0%}"))
+    complaints = number("open_complaints")
+    for i in np.flatnonzero(complaints > 0):
+        c = complaints[i]
+        parts[i].append(words["complaints"].format(n=int(c), s="" if c == 1 else "s"))
+    silent = number("days_since_last_purchase")
+    for i in np.flatnonzero(silent >= SILENT_DAYS):
+        parts[i].append(words["silent"].format(days=int(silent[i])))
+    benefit, priced = number("benefit"), number("benefit_value")
+    for i in np.flatnonzero(benefit > 0):
+        amount = money.format(benefit[i])
+        parts[i].append(
             words["lift"].format(amount=amount)
-            if math.isnan(priced)
+            if np.isnan(priced[i])
             else words["lift_value"].format(
-                amount=amount, value=money.format(priced), days=horizon_days
+                amount=amount, value=money.format(priced[i]), days=horizon_days
             )
         )
-    return words["separator"].join(parts)
+    return [words["separator"].join(said) for said in parts]
 
 
 @cache

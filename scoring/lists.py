@@ -18,7 +18,7 @@ import pandas as pd
 
 from core.lang import Lang
 from features.shown import category
-from scoring.benefit import WHY_COLUMNS, why_listed
+from scoring.benefit import WHY_COLUMNS, why_lines
 from scoring.config import ActionRule
 from scoring.reasons import cells_sentences
 
@@ -122,10 +122,7 @@ def present(
         errors="coerce",
     ).round(VALUE_DECIMALS)
     read = [c for c in (*WHY_COLUMNS, "asof") if c in rows]
-    out["why_listed"] = [
-        why_listed(r, str(r.get("asof")), horizon_days, lang, money)
-        for r in rows[read].to_dict("records")
-    ]
+    out["why_listed"] = why_lines(rows[read], horizon_days, lang, money)
     for col in ("last_purchase_date", "contract_end_date"):
         dates = pd.to_datetime(out[col])
         out[col] = dates.dt.strftime("%Y-%m-%d").astype(object).where(dates.notna(), None)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from core.economics import SegmentedEconomics
-from scoring.benefit import contact_benefit, horizon_value, why_listed
+from core.lang import Lang
+from scoring.benefit import contact_benefit, horizon_value, why_lines
 from scoring.config import DEFAULT_ACTIONS, ActionRule
 from scoring.lists import list_columns, present, recommended_actions, split_lists
 
@@ -96,6 +98,14 @@ def test_present_names_scores_after_the_horizon_rounds_and_explains_low_rows():
     assert out.loc[1, "why_listed"].startswith("renewal of 90,000 due 2024-07-20, P(churn) 5%")
 
 
+def why_line(
+    row: Mapping[str, object], horizon_days: int, lang: Lang = "en", money: str = "{:,.0f}"
+) -> str:
+    """The why-line of one row scored on 2024-06-30."""
+    rows = pd.DataFrame([{**row, "asof": "2024-06-30"}])
+    return why_lines(rows, horizon_days, lang, money)[0]
+
+
 def test_why_listed_speaks_chinese_and_leaves_out_a_renewal_past_the_horizon():
     row = {
         "contract_end_date": "2024-12-31",
@@ -104,20 +114,18 @@ def test_why_listed_speaks_chinese_and_leaves_out_a_renewal_past_the_horizon():
         "open_complaints": 1,
         "benefit": -3.0,
     }
-    assert why_listed(row, "2024-06-30", 90) == "P(churn) 74%, 1 complaint open"
-    assert why_listed(row, "2024-06-30", 90, "zh") == "流失概率 74%，1 个投诉未解决"
-    assert why_listed(row, "2024-06-30", 200, "zh").startswith(
-        "合同将于2024年12月31日到期，金额 90,000"
-    )
+    assert why_line(row, 90) == "P(churn) 74%, 1 complaint open"
+    assert why_line(row, 90, "zh") == "流失概率 74%，1 个投诉未解决"
+    assert why_line(row, 200, "zh").startswith("合同将于2024年12月31日到期，金额 90,000")
 
 
 def test_why_listed_names_the_value_the_benefit_was_priced_on():
     """A low P(churn) with a large benefit reads as it is: the customer is worth a lot."""
     row = {"churn_probability": 0.07, "benefit": 1070.0, "benefit_value": 51234.0}
-    assert why_listed(row, "2024-06-30", 90) == (
+    assert why_line(row, 90) == (
         "P(churn) 7%, a contact is worth 1,070 (they are worth 51,234 per 90 days)"
     )
-    assert why_listed(row, "2024-06-30", 90, "zh", "¥{:,.0f}") == (
+    assert why_line(row, 90, "zh", "¥{:,.0f}") == (
         "流失概率 7%，一次联系预计挽回 ¥1,070（该客户每90天价值 ¥51,234）"
     )
 
