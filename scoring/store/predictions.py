@@ -231,12 +231,16 @@ INSERT_CHUNK = 50_000
 """Rows converted and sent per round trip of a bulk insert (bounds the extra memory)."""
 
 
-def _plain_columns(frame: pd.DataFrame) -> list[list[Any]]:
+def _plain_columns(frame: pd.DataFrame, nan_is_null: bool = False) -> list[list[Any]]:
     """Per column, the values as Python objects with every missing value None (dates as
-    ``YYYY-MM-DD`` text, as the store's date columns hold them)."""
+    ``YYYY-MM-DD`` text, as the store's date columns hold them). With ``nan_is_null`` (SQLite
+    stores a NaN it is given as NULL) float columns go as they are."""
     out = []
     for name in frame.columns:
         column = frame[name]
+        if nan_is_null and column.dtype == "float64":
+            out.append(column.to_numpy().tolist())
+            continue
         if isinstance(column.dtype, pd.DatetimeTZDtype) or column.dtype.kind == "M":
             midnight = bool((column.dropna().dt.normalize() == column.dropna()).all())
             column = column.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
@@ -252,10 +256,10 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> No
     names = [c.name for c in table.columns if c.name in frame.columns]
     dialect = conn.dialect
     raw = conn.connection.driver_connection
+    sqlite = dialect.name == "sqlite"
     for start in range(0, len(frame), INSERT_CHUNK):
-        rows = list(
-            zip(*_plain_columns(frame.iloc[start : start + INSERT_CHUNK][names]), strict=True)
-        )
+        chunk = frame.iloc[start : start + INSERT_CHUNK][names]
+        rows = list(zip(*_plain_columns(chunk, nan_is_null=sqlite), strict=True))
         if dialect.name == "postgresql" and dialect.driver == "psycopg":
             from psycopg import sql
 
